@@ -1,0 +1,10 @@
+/** istio-canary: Pulumi components for canary releases on Kubernetes with Istio. */
+export * from "./canary-release";
+export * from "./istio-mesh";
+export * from "./istio-types";
+export * from "./pod";
+export * from "./promql";
+export * from "./routing";
+export * from "./tls";
+export * from "./validation";
+export * from "./values";

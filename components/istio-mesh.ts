@@ -1,0 +1,198 @@
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { mergeValues, Values } from "./values";
+import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems } from "./validation";
+
+/** Service types the ingress gateway can be exposed with. */
+export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
+export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
+
+/** Istio's public Helm chart repository. */
+export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+
+/** Arguments of {@link IstioMesh}. */
+export interface IstioMeshArgs {
+    /**
+     * Install Istio (base, istiod, ingress gateway). Set false where Istio already runs: nothing is installed and the
+     * component only derives the names and labels a {@link CanaryRelease} needs. Defaults to true.
+     */
+    install?: boolean;
+    /**
+     * Chart version of base, istiod and gateway, for example "1.28.0". Required when the charts come from a
+     * repository; ignored with {@link chartDir} (the local charts carry their own version).
+     */
+    version?: string;
+    /** Helm repository of Istio's charts. Defaults to Istio's public repository, {@link ISTIO_CHART_REPOSITORY}. */
+    repository?: string;
+    /**
+     * A local directory holding the `base`, `istiod` and `gateway` chart directories, used instead of
+     * {@link repository} (air-gapped clusters, CI). Defaults to none.
+     */
+    chartDir?: string;
+    /** Namespace of istiod and the Istio base resources. Defaults to "istio-system". */
+    namespace?: string;
+    /** Istio revision (canary upgrades of Istio itself). Defaults to none (the default revision). */
+    revision?: string;
+    /** Helm release name of the ingress gateway; the gateway pods' labels follow it. Defaults to "istio-ingressgateway". */
+    gatewayName?: string;
+    /** Namespace of the ingress gateway. Defaults to "istio-ingress". */
+    gatewayNamespace?: string;
+    /** Service type of the ingress gateway. Defaults to "LoadBalancer" (use "ClusterIP" on local clusters). */
+    gatewayServiceType?: GatewayServiceType;
+    /** Extra values for the base chart, deep-merged over ours. Defaults to none. */
+    baseValues?: Values;
+    /** Extra values for the istiod chart, deep-merged over ours. Defaults to none. */
+    istiodValues?: Values;
+    /** Extra values for the gateway chart, deep-merged over ours. Defaults to none. */
+    gatewayValues?: Values;
+    /** Timeout in seconds for each Helm release to become ready. Defaults to 600. */
+    timeoutSeconds?: number;
+}
+
+/**
+ * Labels the Istio gateway chart gives its pods for a release name: `app: <name>` and
+ * `istio: <name without the "istio-" prefix>` (chart helper `gateway.selectorLabels`), unless the `labels` value
+ * overrides them. A Gateway resource must select exactly these.
+ */
+export function gatewaySelector(releaseName: string, gatewayValues?: Values): Record<string, string> {
+    const labels = (gatewayValues?.labels ?? {}) as Record<string, unknown>;
+    const pick = (key: string, fallback: string): string =>
+        typeof labels[key] === "string" && labels[key] !== "" ? labels[key] : fallback;
+    return {
+        app: pick("app", releaseName),
+        istio: pick("istio", releaseName.replace(/^istio-/, "")),
+    };
+}
+
+/** Returns the problems of `args`, each naming the field and its accepted values. */
+export function validateIstioMeshArgs(args: IstioMeshArgs): string[] {
+    const problems: string[] = [];
+    const install = args.install ?? true;
+    for (const [field, value] of [
+        ["istioNamespace", args.namespace],
+        ["gatewayNamespace", args.gatewayNamespace],
+        ["gatewayName", args.gatewayName],
+        ["istioRevision", args.revision],
+    ] as const) {
+        if (value !== undefined && !DNS_LABEL.test(value)) {
+            problems.push(`${field} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
+        }
+    }
+    if (args.gatewayServiceType !== undefined && !GATEWAY_SERVICE_TYPES.includes(args.gatewayServiceType)) {
+        problems.push(
+            `gatewayServiceType must be one of ${GATEWAY_SERVICE_TYPES.join(", ")}; got "${args.gatewayServiceType}"`,
+        );
+    }
+    if (install && args.chartDir === undefined && (args.version === undefined || args.version === "")) {
+        problems.push(
+            'istioVersion is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); or set istioChartDir, or istioInstall to false',
+        );
+    }
+    return problems;
+}
+
+/**
+ * Istio installed with Helm: the base chart (CRDs, cluster roles), then istiod, then an ingress gateway, each
+ * waiting for the one before. With `install: false` it installs nothing and only reports where Istio runs.
+ */
+export class IstioMesh extends pulumi.ComponentResource {
+    /** Namespace of istiod. */
+    public readonly namespace: string;
+    /** Namespace of the ingress gateway pods; TLS secrets named by Gateways must live here. */
+    public readonly gatewayNamespace: string;
+    /** Labels of the ingress gateway pods, for a Gateway's selector. */
+    public readonly gatewaySelector: Record<string, string>;
+    /** Istio revision, if any. */
+    public readonly revision: string | undefined;
+    /** The Helm releases, in install order; empty when `install` is false. */
+    public readonly releases: k8s.helm.v3.Release[];
+
+    constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+        const problems = validateIstioMeshArgs(args);
+        if (problems.length > 0) {
+            throw new Error(describeProblems(problems));
+        }
+        super("istio-canary:index:IstioMesh", name, {}, opts);
+
+        this.namespace = args.namespace ?? "istio-system";
+        this.gatewayNamespace = args.gatewayNamespace ?? "istio-ingress";
+        this.revision = args.revision;
+        const gatewayName = args.gatewayName ?? "istio-ingressgateway";
+        this.gatewaySelector = gatewaySelector(gatewayName, args.gatewayValues);
+        this.releases = [];
+
+        if (args.install ?? true) {
+            const chart = (dir: string) =>
+                args.chartDir !== undefined
+                    ? { chart: path.resolve(args.chartDir, dir) }
+                    : {
+                          chart: dir,
+                          version: args.version,
+                          repositoryOpts: { repo: args.repository ?? ISTIO_CHART_REPOSITORY },
+                      };
+            const timeout = args.timeoutSeconds ?? 600;
+            const revisionValues: Values = this.revision !== undefined ? { revision: this.revision } : {};
+
+            const systemNs = new k8s.core.v1.Namespace(
+                `${name}-system-ns`,
+                { metadata: { name: this.namespace } },
+                { parent: this },
+            );
+            const gatewayNs = new k8s.core.v1.Namespace(
+                `${name}-gateway-ns`,
+                { metadata: { name: this.gatewayNamespace } },
+                { parent: this },
+            );
+            const base = new k8s.helm.v3.Release(
+                `${name}-base`,
+                {
+                    name: "istio-base",
+                    namespace: systemNs.metadata.name,
+                    ...chart("base"),
+                    values: mergeValues(
+                        { defaultRevision: this.revision === undefined ? "default" : "" },
+                        args.baseValues,
+                    ),
+                    timeout,
+                },
+                { parent: this },
+            );
+            const istiod = new k8s.helm.v3.Release(
+                `${name}-istiod`,
+                {
+                    name: this.revision === undefined ? "istiod" : `istiod-${this.revision}`,
+                    namespace: systemNs.metadata.name,
+                    ...chart("istiod"),
+                    values: mergeValues(
+                        { ...revisionValues, global: { istioNamespace: this.namespace } },
+                        args.istiodValues,
+                    ),
+                    timeout,
+                },
+                { parent: this, dependsOn: [base] },
+            );
+            const gateway = new k8s.helm.v3.Release(
+                `${name}-gateway`,
+                {
+                    name: gatewayName,
+                    namespace: gatewayNs.metadata.name,
+                    ...chart("gateway"),
+                    values: mergeValues(
+                        { ...revisionValues, service: { type: args.gatewayServiceType ?? "LoadBalancer" } },
+                        args.gatewayValues,
+                    ),
+                    timeout,
+                },
+                { parent: this, dependsOn: [istiod] },
+            );
+            this.releases = [base, istiod, gateway];
+        }
+
+        this.registerOutputs({
+            namespace: this.namespace,
+            gatewayNamespace: this.gatewayNamespace,
+            gatewaySelector: this.gatewaySelector,
+        });
+    }
+}

@@ -1,0 +1,48 @@
+/**
+ * PromQL for Istio's standard metrics. Istio labels requests with destination_workload (the Deployment name) and
+ * destination_version (the pod's `version` label); reporter="destination" series come from the server-side proxy.
+ */
+
+/** Quotes a string as a PromQL string literal. */
+export function promString(value: string): string {
+    return JSON.stringify(value);
+}
+
+/** Requests per second per version for a service, the query that shows the traffic split. */
+export function splitByVersionQuery(opts: { namespace: string; service: string; window?: string }): string {
+    const host = `${opts.service}.${opts.namespace}.svc.cluster.local`;
+    return (
+        `sum by (destination_version) (rate(istio_requests_total{reporter="destination",` +
+        `destination_service=${promString(host)}}[${opts.window ?? "1m"}]))`
+    );
+}
+
+/** The label selector of one workload's server-side series. */
+function workloadSelector(opts: { namespace: string; workload: string }): string {
+    return (
+        `reporter="destination",destination_workload_namespace=${promString(opts.namespace)},` +
+        `destination_workload=~${promString(opts.workload)}`
+    );
+}
+
+/** Request success rate of a workload in percent (non-5xx / all), as Flagger's built-in Istio check. */
+export function successRateQuery(opts: { namespace: string; workload: string; interval: string }): string {
+    const sel = workloadSelector(opts);
+    return (
+        `sum(rate(istio_requests_total{${sel},response_code!~"5.*"}[${opts.interval}])) / ` +
+        `sum(rate(istio_requests_total{${sel}}[${opts.interval}])) * 100`
+    );
+}
+
+/** p99 request duration of a workload in milliseconds, as Flagger's built-in Istio check. */
+export function latencyP99Query(opts: { namespace: string; workload: string; interval: string }): string {
+    return (
+        `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{${workloadSelector(opts)}}` +
+        `[${opts.interval}])) by (le))`
+    );
+}
+
+/** Number of requests a workload served over the interval (for a minimum-traffic guard). */
+export function requestCountQuery(opts: { namespace: string; workload: string; interval: string }): string {
+    return `sum(increase(istio_requests_total{${workloadSelector(opts)}}[${opts.interval}]))`;
+}

@@ -1,0 +1,91 @@
+/** Shared validation vocabulary: every message names the field and the values it accepts. */
+
+/** A DNS-1123 label: namespace, Deployment and Service names. */
+export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A Kubernetes label value that is not empty (the `version` label). */
+export const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/** A duration as Istio and Prometheus write it: "250ms", "5s", "1m", "1h30m". */
+export const DURATION = /^(\d+(ms|s|m|h))+$/;
+
+/** A container image reference: registry/path[:tag][@sha256:digest], no whitespace. */
+export const IMAGE_REF =
+    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** What an image field accepts, for messages and docs. */
+export const IMAGE_ACCEPTS = 'a container image reference such as "ghcr.io/org/app:1.2.3"';
+
+/** What a version field accepts, for messages and docs. */
+export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-", "_", ".", at most 63)';
+
+/** What a DNS-1123 label field accepts, for messages and docs. */
+export const DNS_LABEL_ACCEPTS = 'a DNS-1123 label (lower-case letters, digits and "-", at most 63)';
+
+/** An HTTP header name (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Envoy retry conditions Istio accepts in `retryOn`, besides HTTP status codes such as "503". */
+export const RETRY_ON = [
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "envoy-ratelimited",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "http3-post-connect-failure",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+] as const;
+
+/** Converts a duration such as "1m30s" to milliseconds; undefined when it is not one. */
+export function durationMs(text: string): number | undefined {
+    if (!DURATION.test(text)) {
+        return undefined;
+    }
+    const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    let total = 0;
+    for (const m of text.matchAll(/(\d+)(ms|s|m|h)/g)) {
+        total += Number(m[1]) * unit[m[2]];
+    }
+    return total;
+}
+
+/** Problems of a `retryOn` list; empty when every condition is known. */
+export function retryOnProblems(field: string, retryOn: string): string[] {
+    const unknown = retryOn
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => !(RETRY_ON as readonly string[]).includes(c) && !/^[1-5]\d\d$/.test(c));
+    return unknown.length === 0
+        ? []
+        : [
+              `${field} must be a comma-separated list of ${RETRY_ON.join(", ")} or HTTP status codes; ` +
+                  `got unknown ${unknown.map((c) => `"${c}"`).join(", ")}`,
+          ];
+}
+
+/** One message for several problems: each on its own line. */
+export function describeProblems(problems: string[]): string {
+    return problems.join("\n");
+}
+
+/** An integer check with the standard message. */
+export function intProblem(field: string, value: number, min: number, max?: number): string | undefined {
+    if (Number.isInteger(value) && value >= min && (max === undefined || value <= max)) {
+        return undefined;
+    }
+    return `${field} must be ${intRange(min, max)}; got ${value}`;
+}
+
+/** "an integer from 0 to 100" / "an integer of at least 1". */
+export function intRange(min: number, max?: number): string {
+    return max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+}

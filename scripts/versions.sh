@@ -1,0 +1,13 @@
+# Pinned versions of everything built from Go modules, and where the builds are cached.
+# Sourced by the toolchain and cluster scripts; nothing here is committed output.
+export PULUMI_VERSION=3.248.0
+export PULUMI_K8S_PROVIDER_VERSION=4.25.0
+# The only provider/v4 pseudo-version the Go module proxy serves; its commit is the one tagged sdk/v4 v4.25.0 builds on.
+export PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+export KUBERNETES_VERSION=1.36.3
+export ETCD_VERSION=3.6.16
+export KWOK_VERSION=0.8.0
+export ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+export ISTIO_API_VERSION=v1.32.0
+
+export ISTIO_CANARY_CACHE="${ISTIO_CANARY_CACHE:-$HOME/.cache/istio-canary}"

@@ -1,0 +1,156 @@
+import * as assert from "assert";
+import { gatewaySelector, IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
+import { DependencyRecorder, withMocks } from "../harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+async function install(args: IstioMeshArgs) {
+    const deps = new DependencyRecorder();
+    let mesh: IstioMesh | undefined;
+    const mocks = await withMocks(() => {
+        mesh = new IstioMesh("mesh", args, { transformations: [deps.transformation] });
+    });
+    return { mocks, deps, mesh: mesh! };
+}
+
+describe("IstioMesh", () => {
+    it("installs base, istiod and the gateway from Istio's repository at the pinned version", async () => {
+        const { mocks } = await install({ version: "1.28.0" });
+        const releases = mocks.ofType(RELEASE);
+        assert.deepStrictEqual(
+            releases.map((r) => [
+                r.name,
+                r.inputs.name,
+                r.inputs.chart,
+                r.inputs.version,
+                r.inputs.repositoryOpts?.repo,
+                r.inputs.namespace,
+            ]),
+            [
+                [
+                    "mesh-base",
+                    "istio-base",
+                    "base",
+                    "1.28.0",
+                    "https://istio-release.storage.googleapis.com/charts",
+                    "istio-system",
+                ],
+                [
+                    "mesh-istiod",
+                    "istiod",
+                    "istiod",
+                    "1.28.0",
+                    "https://istio-release.storage.googleapis.com/charts",
+                    "istio-system",
+                ],
+                [
+                    "mesh-gateway",
+                    "istio-ingressgateway",
+                    "gateway",
+                    "1.28.0",
+                    "https://istio-release.storage.googleapis.com/charts",
+                    "istio-ingress",
+                ],
+            ],
+        );
+        assert.deepStrictEqual(
+            mocks.ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name),
+            ["istio-system", "istio-ingress"],
+        );
+        assert.deepStrictEqual(mocks.custom().length, 5, "two namespaces and three releases, nothing else");
+    });
+
+    it("orders the releases base -> istiod -> gateway", async () => {
+        const { deps } = await install({ version: "1.28.0" });
+        assert.deepStrictEqual(await deps.of("mesh-base"), []);
+        assert.deepStrictEqual(await deps.of("mesh-istiod"), ["mesh-base"]);
+        assert.deepStrictEqual(await deps.of("mesh-gateway"), ["mesh-istiod"]);
+    });
+
+    it("uses local chart directories instead of a repository", async () => {
+        const { mocks } = await install({ chartDir: "/opt/istio/charts" });
+        for (const r of mocks.ofType(RELEASE)) {
+            assert.strictEqual(r.inputs.repositoryOpts, undefined);
+            assert.strictEqual(r.inputs.version, undefined);
+        }
+        assert.deepStrictEqual(
+            mocks.ofType(RELEASE).map((r) => r.inputs.chart),
+            ["/opt/istio/charts/base", "/opt/istio/charts/istiod", "/opt/istio/charts/gateway"],
+        );
+    });
+
+    it("passes values through, over its own", async () => {
+        const { mocks } = await install({
+            version: "1.28.0",
+            gatewayServiceType: "ClusterIP",
+            istiodValues: { pilot: { resources: { requests: { cpu: "50m" } } }, global: { logAsJson: true } },
+            gatewayValues: { autoscaling: { enabled: false } },
+        });
+        const [base, istiod, gateway] = mocks.ofType(RELEASE);
+        assert.deepStrictEqual(base.inputs.values, { defaultRevision: "default" });
+        assert.deepStrictEqual(istiod.inputs.values, {
+            global: { istioNamespace: "istio-system", logAsJson: true },
+            pilot: { resources: { requests: { cpu: "50m" } } },
+        });
+        assert.deepStrictEqual(gateway.inputs.values, {
+            service: { type: "ClusterIP" },
+            autoscaling: { enabled: false },
+        });
+    });
+
+    it("installs a revision with revisioned release names and no default revision", async () => {
+        const { mocks, mesh } = await install({ version: "1.28.0", revision: "canary-1-28" });
+        const [base, istiod, gateway] = mocks.ofType(RELEASE);
+        assert.deepStrictEqual(base.inputs.values, { defaultRevision: "" });
+        assert.strictEqual(istiod.inputs.name, "istiod-canary-1-28");
+        assert.strictEqual(istiod.inputs.values.revision, "canary-1-28");
+        assert.strictEqual(gateway.inputs.values.revision, "canary-1-28");
+        assert.strictEqual(mesh.revision, "canary-1-28");
+    });
+
+    it("installs nothing with install: false, but still reports where the gateway runs", async () => {
+        const { mocks, mesh } = await install({ install: false, gatewayNamespace: "edge", gatewayName: "public-gw" });
+        assert.deepStrictEqual(mocks.custom(), []);
+        assert.strictEqual(mesh.gatewayNamespace, "edge");
+        assert.deepStrictEqual(mesh.gatewaySelector, { app: "public-gw", istio: "public-gw" });
+    });
+
+    it("rejects bad arguments before registering anything", async () => {
+        let error: Error | undefined;
+        const mocks = await withMocks(() => {
+            try {
+                new IstioMesh("mesh", { gatewayServiceType: "Ingress" as never, namespace: "Istio" });
+            } catch (e) {
+                error = e as Error;
+            }
+        });
+        assert.strictEqual(
+            error?.message,
+            [
+                'istioNamespace must be a DNS-1123 label (lower-case letters, digits and "-", at most 63); got "Istio"',
+                'gatewayServiceType must be one of LoadBalancer, ClusterIP, NodePort; got "Ingress"',
+                'istioVersion is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); or set istioChartDir, or istioInstall to false',
+            ].join("\n"),
+        );
+        assert.deepStrictEqual(mocks.resources, []);
+    });
+
+    describe("gatewaySelector", () => {
+        it("follows the gateway chart's labels for a release name", () => {
+            assert.deepStrictEqual(gatewaySelector("istio-ingressgateway"), {
+                app: "istio-ingressgateway",
+                istio: "ingressgateway",
+            });
+            assert.deepStrictEqual(gatewaySelector("public-gateway"), {
+                app: "public-gateway",
+                istio: "public-gateway",
+            });
+        });
+        it("honours label overrides in the gateway values", () => {
+            assert.deepStrictEqual(gatewaySelector("istio-ingressgateway", { labels: { istio: "edge" } }), {
+                app: "istio-ingressgateway",
+                istio: "edge",
+            });
+        });
+    });
+});
