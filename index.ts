@@ -17,7 +17,7 @@ const tls =
     "cert" in cfg.release.tls
         ? { cert: cfg.release.tls.cert, key: pulumi.secret(cfg.release.tls.key) }
         : cfg.release.tls;
-const release = new CanaryRelease(
+const app = new CanaryRelease(
     cfg.release.app,
     {
         ...cfg.release,
@@ -28,17 +28,27 @@ const release = new CanaryRelease(
     { dependsOn: mesh },
 );
 
+/** `{digest}` of an image pinned by digest (`...@sha256:...`), else nothing. */
+const digestOf = (image: string) => {
+    const digest = /@(sha256:[a-f0-9]{64})$/.exec(image)?.[1];
+    return digest !== undefined ? { digest } : {};
+};
+
 /** https URL of the first host. */
-export const url = release.url;
+export const url = app.url;
 /** Current split of the default route, in percent. */
-export const weights = release.weights;
+export const weights = app.weights;
 /** Namespace of the application. */
-export const namespace = release.namespace;
-/** What the stable track runs. */
-export const stable = cfg.release.stable;
+export const namespace = app.namespace;
+/** What the stable track runs (promotion reads it). */
+export const stable = { ...cfg.release.stable, ...digestOf(cfg.release.stable.image) };
 /** What the canary track runs, and how many replicas it has. */
-export const canary = { ...(cfg.release.canary ?? cfg.release.stable), replicas: release.canaryReplicas };
+export const canary = { ...(cfg.release.canary ?? cfg.release.stable), replicas: app.canaryReplicas };
+/** The last release as the release bot recorded it: status, version, image (promotion reads it). */
+export const release = cfg.state;
 /** PromQL that shows requests per second per version. */
-export const splitQuery = release.splitQuery;
+export const splitQuery = app.splitQuery;
 /** Namespace of the ingress gateway. */
 export const gatewayNamespace = mesh.gatewayNamespace;
+/** URN of the VirtualService: the target of a fast, routing-only rollback. */
+export const routingUrn = app.virtualService.urn;

@@ -104,6 +104,8 @@ export interface CanaryReleaseArgs {
     probePath?: string;
     /** Container resources. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
     resources?: { cpuRequest?: string; memoryRequest?: string; cpuLimit?: string; memoryLimit?: string };
+    /** Seconds `pulumi up` waits for a Deployment rollout before failing (annotation pulumi.com/timeoutSeconds). Defaults to 600. */
+    rolloutTimeoutSeconds?: number;
     /** UID the container runs as (non-root). Defaults to 65532. */
     runAsUser?: number;
     /** External hosts served through the gateway, e.g. ["app.example.com"]. */
@@ -178,6 +180,7 @@ export function validateCanaryReleaseArgs(args: CanaryReleaseArgs): string[] {
     p.push(intProblem("containerPort", args.containerPort ?? 8080, 1, 65535));
     p.push(intProblem("servicePort", args.servicePort ?? 80, 1, 65535));
     p.push(intProblem("runAsUser", args.runAsUser ?? 65532, 1));
+    p.push(intProblem("rolloutTimeoutSeconds", args.rolloutTimeoutSeconds ?? 600, 30));
     if (args.protocol !== undefined && !(["http", "http2", "grpc"] as string[]).includes(args.protocol)) {
         p.push(`protocol must be one of http, http2, grpc; got "${args.protocol}"`);
     }
@@ -346,6 +349,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                         name: `${app}-${track}`,
                         namespace: ns,
                         labels: podLabels(app, track, tracks[track].version),
+                        annotations: { "pulumi.com/timeoutSeconds": String(args.rolloutTimeoutSeconds ?? 600) },
                     },
                     spec: {
                         replicas: replicaCount[track],

@@ -6,6 +6,7 @@
  * declared once, with its accepted values and default; the same declarations produce the README's config
  * reference (`npm run docs:config`) and the "unknown key" check.
  */
+import * as os from "os";
 import { RunError } from "@pulumi/pulumi";
 import { CanaryReleaseArgs, POD_SECURITY_LEVELS, APP_PROTOCOLS, TLS_MIN_VERSIONS, TlsArgs } from "./canary-release";
 import { GATEWAY_SERVICE_TYPES, IstioMeshArgs, validateIstioMeshArgs } from "./istio-mesh";
@@ -68,9 +69,13 @@ class Reader {
         return undefined;
     }
 
-    string(key: string, doc: string, o: { accepts?: string; pattern?: RegExp; def?: string } = {}): string | undefined {
+    string(
+        key: string,
+        doc: string,
+        o: { accepts?: string; pattern?: RegExp; def?: string; shown?: string } = {},
+    ): string | undefined {
         const accepts = o.accepts ?? "a string";
-        const raw = this.declare(key, accepts, o.def ?? "none", doc);
+        const raw = this.declare(key, accepts, o.shown ?? o.def ?? "none", doc);
         if (raw === undefined) {
             return o.def;
         }
@@ -144,6 +149,12 @@ class Reader {
             return def;
         }
         return (values as readonly string[]).includes(raw) ? (raw as T) : this.bad(key, accepts, raw);
+    }
+
+    /** A filesystem path; a leading "~/" is the user's home directory. */
+    path(key: string, doc: string): string | undefined {
+        const value = this.string(key, doc, { accepts: 'a directory path (a leading "~/" is the home directory)' });
+        return value?.startsWith("~/") ? os.homedir() + value.slice(1) : value;
     }
 
     duration(key: string, doc: string, def?: string): string | undefined {
@@ -251,8 +262,252 @@ export interface ProgramConfig {
     gatewaySelector?: Record<string, string>;
     /** Everything of {@link CanaryReleaseArgs} except where the gateway runs, which comes from the mesh. */
     release: Omit<CanaryReleaseArgs, "gateway">;
+    /** How the release bot releases on this stack. */
+    policy: ReleasePolicy;
+    /** What the release bot last recorded. */
+    state: ReleaseState;
     /** Non-blocking findings (e.g. a certificate that does not cover a host). */
     warnings: string[];
+}
+
+/** A PromQL check of the canary: passes when the value is within [min, max]. */
+export interface CustomCheck {
+    name: string;
+    query: string;
+    min?: number;
+    max?: number;
+}
+
+/** What a check with no data (empty result or NaN) means. */
+export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
+export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+/** Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. */
+export interface ReleasePolicy {
+    /** Canary weights, increasing, ending at 100. */
+    steps: number[];
+    /** Wait between a shift and its analysis. */
+    interval: string;
+    /** Range of the rate() windows in the built-in queries. */
+    metricWindow: string;
+    /** Failed analyses before rollback. */
+    failureThreshold: number;
+    /** Minimum request success rate of the canary, in percent; undefined turns the check off. */
+    minSuccessRate?: number;
+    /** Maximum p99 latency of the canary, in milliseconds; undefined turns the check off. */
+    maxLatencyMs?: number;
+    /** Extra PromQL checks. */
+    checks: CustomCheck[];
+    noData: NoDataPolicy;
+    /** Consecutive held analyses before no data counts as a failure. */
+    holdLimit: number;
+    /** Minimum requests the canary must have served in the metric window for its metrics to count as data. */
+    minRequests: number;
+    /** Consecutive analyses with query errors (or Prometheus down) before rollback. */
+    errorLimit: number;
+    /** Percentage of traffic mirrored to the canary in a phase before the first shift; 0 skips the phase. */
+    mirrorPercent: number;
+    /** Run a phase before the first shift where only requests with the canary header reach the canary. */
+    headerPhase: boolean;
+    prometheusUrl?: string;
+    prometheusTimeout: string;
+    prometheusUser?: string;
+    /** Secret. */
+    prometheusPassword?: string;
+    /** Secret. */
+    prometheusToken?: string;
+}
+
+/** Lifecycle of a release as the bot records it in stack config. */
+export const RELEASE_STATUSES = ["idle", "in-progress", "completed", "rolled-back", "failed"] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+/** Phases of a release in progress. */
+export const RELEASE_PHASES = ["mirror", "header", "steps"] as const;
+export type ReleasePhase = (typeof RELEASE_PHASES)[number];
+
+/** What the release bot last recorded in stack config. */
+export interface ReleaseState {
+    status: ReleaseStatus;
+    version?: string;
+    image?: string;
+    phase?: ReleasePhase;
+    /** Why the last release ended as it did. */
+    message?: string;
+}
+
+const STEPS_ACCEPTS =
+    'a comma-separated list of increasing integers from 1 to 100 ending at 100, such as "10,25,50,100"';
+
+/** Parses release steps; undefined when invalid. */
+export function parseSteps(text: string): number[] | undefined {
+    if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)) {
+        return undefined;
+    }
+    const steps = text.split(",").map((x) => Number(x.trim()));
+    const increasing = steps.every((w, i) => w >= 1 && w <= 100 && (i === 0 || w > steps[i - 1]));
+    return increasing && steps.at(-1) === 100 ? steps : undefined;
+}
+
+function readRelease(r: Reader): { policy: ReleasePolicy; state: ReleaseState } {
+    r.group = "Release policy";
+    const stepsText = r.string("releaseSteps", "Canary weights the release bot steps through.", {
+        accepts: STEPS_ACCEPTS,
+        def: "10,25,50,100",
+    });
+    const steps = stepsText === undefined ? undefined : parseSteps(stepsText);
+    if (stepsText !== undefined && steps === undefined) {
+        r.problems.push(`releaseSteps must be ${STEPS_ACCEPTS}; got ${JSON.stringify(stepsText)}`);
+    }
+    const interval = r.duration("releaseInterval", "Wait between a shift and its analysis.", "1m");
+    const metricWindow = r.duration("releaseMetricWindow", "Range of rate() in the built-in checks.", "1m");
+    const failureThreshold = r.int("releaseFailureThreshold", "Failed analyses before the bot rolls back.", 1, 100, 1);
+    const minSuccessRate = r.number(
+        "releaseMinSuccessRate",
+        "Minimum request success rate (non-5xx) of the canary, in percent; 0 turns the check off.",
+        0,
+        100,
+        99,
+    );
+    const maxLatencyMs = r.int(
+        "releaseMaxLatencyMs",
+        "Maximum p99 request duration of the canary in ms; 0 turns the check off.",
+        0,
+        undefined,
+        500,
+    );
+    const checksRaw = r.string("releaseChecks", 'Extra PromQL checks: JSON [{"name","query","min","max"}].', {
+        accepts: 'a JSON array of {"name", "query", "min" and/or "max"}',
+    });
+    const noData = r.oneOf(
+        "releaseNoData",
+        "What a check without data (no traffic, NaN) means.",
+        NO_DATA_POLICIES,
+        "fail",
+    );
+    const holdLimit = r.int("releaseHoldLimit", "With releaseNoData=hold: analyses held before it fails.", 1, 100, 3);
+    const minRequests = r.int(
+        "releaseMinRequests",
+        "Requests the canary must have served in the metric window for its metrics to count as data.",
+        0,
+        undefined,
+        0,
+    );
+    const errorLimit = r.int(
+        "releaseErrorLimit",
+        "Consecutive analyses with query errors or Prometheus unreachable before the bot rolls back.",
+        1,
+        100,
+        4,
+    );
+    const mirrorPercent = r.number(
+        "releaseMirrorPercent",
+        "Mirror this percentage of traffic to the canary in a phase before the first shift; 0 skips it.",
+        0,
+        100,
+        0,
+    );
+    const headerPhase = r.bool(
+        "releaseHeaderPhase",
+        "Before the first shift, a phase where only requests with canaryHeader reach the canary.",
+        false,
+    );
+    const prometheusUrl = r.string("prometheusUrl", "Prometheus the release bot queries.", {
+        accepts: "an http(s):// URL",
+        pattern: /^https?:\/\/[^\s]+$/,
+    });
+    const prometheusTimeout = r.duration("prometheusTimeout", "Timeout of each Prometheus query.", "10s");
+    const prometheusUser = r.string("prometheusUser", "Basic-auth user for Prometheus (with prometheusPassword).");
+    const prometheusPassword = r.secret("prometheusPassword", "Basic-auth password for Prometheus.", "a password");
+    const prometheusToken = r.secret("prometheusToken", "Bearer token for Prometheus.", "a token");
+
+    r.group = "Release state (written by the release bot)";
+    const status = r.oneOf("releaseStatus", "Where the last release stands.", RELEASE_STATUSES, "idle");
+    const version = r.string("releaseVersion", "Version of the release in progress or last released.", {
+        accepts: VERSION_ACCEPTS,
+    });
+    const image = r.string("releaseImage", "Image of the release in progress or last released.", {
+        accepts: IMAGE_ACCEPTS,
+    });
+    const phase = r.oneOf("releasePhase", "Phase of the release in progress.", RELEASE_PHASES, undefined);
+    const message = r.string("releaseMessage", "Why the last release ended as it did.");
+
+    const checks: CustomCheck[] = [];
+    if (checksRaw !== undefined) {
+        const bad = () =>
+            r.problems.push(
+                `releaseChecks must be a JSON array of {"name", "query", "min" and/or "max"}; got ${JSON.stringify(checksRaw)}`,
+            );
+        try {
+            const parsed: unknown = JSON.parse(checksRaw);
+            if (!Array.isArray(parsed) || !parsed.every(isCustomCheck)) {
+                bad();
+            } else {
+                checks.push(...parsed);
+            }
+        } catch {
+            bad();
+        }
+    }
+    if (prometheusUser !== undefined && prometheusPassword === undefined) {
+        r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
+    }
+    return {
+        policy: {
+            steps: steps ?? [10, 25, 50, 100],
+            interval: interval ?? "1m",
+            metricWindow: metricWindow ?? "1m",
+            failureThreshold,
+            minSuccessRate: minSuccessRate > 0 ? minSuccessRate : undefined,
+            maxLatencyMs: maxLatencyMs > 0 ? maxLatencyMs : undefined,
+            checks,
+            noData: noData ?? "fail",
+            holdLimit,
+            minRequests,
+            errorLimit,
+            mirrorPercent,
+            headerPhase,
+            prometheusUrl,
+            prometheusTimeout: prometheusTimeout ?? "10s",
+            prometheusUser,
+            prometheusPassword,
+            prometheusToken,
+        },
+        state: { status: status ?? "idle", version, image, phase, message },
+    };
+}
+
+function isCustomCheck(x: unknown): x is CustomCheck {
+    if (typeof x !== "object" || x === null) {
+        return false;
+    }
+    const c = x as Record<string, unknown>;
+    const num = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
+    return (
+        typeof c.name === "string" &&
+        /^[a-z0-9][-a-z0-9]*$/.test(c.name) &&
+        typeof c.query === "string" &&
+        c.query.trim() !== "" &&
+        num(c.min) &&
+        num(c.max) &&
+        (c.min !== undefined || c.max !== undefined)
+    );
+}
+
+/**
+ * Only the release policy and state, for the release bot: other keys are neither required nor checked.
+ * Throws a {@link ConfigError} listing the policy's problems.
+ */
+export function parseReleaseConfig(
+    raw: Record<string, string>,
+    secretKeys: ReadonlySet<string> = new Set(),
+): { policy: ReleasePolicy; state: ReleaseState } {
+    const r = new Reader(raw, secretKeys);
+    const result = readRelease(r);
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return result;
 }
 
 function readAll(r: Reader) {
@@ -262,7 +517,10 @@ function readAll(r: Reader) {
         "Application name: names the Service and the Deployments <app>-stable and <app>-canary.",
         DNS_LABEL_ACCEPTS,
     );
-    const namespace = r.string("namespace", "Namespace of the application.", { accepts: DNS_LABEL_ACCEPTS });
+    const namespace = r.string("namespace", "Namespace of the application.", {
+        accepts: DNS_LABEL_ACCEPTS,
+        shown: "the app name",
+    });
     const createNamespace = r.bool(
         "createNamespace",
         "Create the namespace with injection and Pod Security labels; false uses an existing one.",
@@ -327,6 +585,13 @@ function readAll(r: Reader) {
     const memoryRequest = r.string("memoryRequest", "Memory request of the container.", { ...quantity, def: "128Mi" });
     const cpuLimit = r.string("cpuLimit", "CPU limit of the container.", { ...quantity, def: "500m" });
     const memoryLimit = r.string("memoryLimit", "Memory limit of the container.", { ...quantity, def: "256Mi" });
+    const rolloutTimeoutSeconds = r.int(
+        "rolloutTimeoutSeconds",
+        "How long `pulumi up` waits for a Deployment rollout before failing it (a canary that never gets ready).",
+        30,
+        undefined,
+        600,
+    );
     const runAsUser = r.int("runAsUser", "Non-root UID the container runs as.", 1, undefined, 65532);
 
     r.group = "Traffic";
@@ -415,7 +680,7 @@ function readAll(r: Reader) {
         pattern: /^(https?|oci):\/\//,
         accepts: "an http(s):// or oci:// URL",
     });
-    const istioChartDir = r.string(
+    const istioChartDir = r.path(
         "istioChartDir",
         "Local directory with the base, istiod and gateway charts, used instead of the repository.",
     );
@@ -447,7 +712,11 @@ function readAll(r: Reader) {
     const istiodValues = r.object("istiodValues", "Extra values for the istiod chart.");
     const gatewayValues = r.object("gatewayValues", "Extra values for the gateway chart.");
 
+    const { policy, state } = readRelease(r);
+
     return {
+        policy,
+        state,
         app,
         namespace,
         createNamespace,
@@ -469,6 +738,7 @@ function readAll(r: Reader) {
         cpuLimit,
         memoryLimit,
         runAsUser,
+        rolloutTimeoutSeconds,
         canaryWeight,
         hosts,
         canaryHeader,
@@ -593,6 +863,7 @@ export function parseConfig(raw: Record<string, string>, secretKeys: ReadonlySet
             memoryLimit: c.memoryLimit,
         },
         runAsUser: c.runAsUser,
+        rolloutTimeoutSeconds: c.rolloutTimeoutSeconds,
         hosts: c.hosts ?? [],
         tls: tls ?? { secretName: "" },
         tlsMinVersion: c.tlsMinVersion,
@@ -634,7 +905,7 @@ export function parseConfig(raw: Record<string, string>, secretKeys: ReadonlySet
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return { mesh, gatewaySelector: c.gatewaySelectorOverride, release, warnings };
+    return { mesh, gatewaySelector: c.gatewaySelectorOverride, release, policy: c.policy, state: c.state, warnings };
 }
 
 function splitCookie(text: string): { name: string; value: string } {

@@ -133,6 +133,10 @@ export class IstioMesh extends pulumi.ComponentResource {
                       };
             const timeout = args.timeoutSeconds ?? 600;
             const revisionValues: Values = this.revision !== undefined ? { revision: this.revision } : {};
+            // Istio pitfall: both charts render the config-validation webhook's failurePolicy as Ignore on a fresh
+            // install but leave it out (so the API server makes it Fail) on a Helm upgrade. Pin it, so install and
+            // upgrade behave the same; custom resources wait for istiod (see CanaryRelease's dependsOn).
+            const validation: Values = { base: { validationFailurePolicy: "Fail" } };
 
             const systemNs = new k8s.core.v1.Namespace(
                 `${name}-system-ns`,
@@ -151,7 +155,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: systemNs.metadata.name,
                     ...chart("base"),
                     values: mergeValues(
-                        { defaultRevision: this.revision === undefined ? "default" : "" },
+                        { ...validation, defaultRevision: this.revision === undefined ? "default" : "" },
                         args.baseValues,
                     ),
                     timeout,
@@ -165,7 +169,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: systemNs.metadata.name,
                     ...chart("istiod"),
                     values: mergeValues(
-                        { ...revisionValues, global: { istioNamespace: this.namespace } },
+                        { ...revisionValues, ...validation, global: { istioNamespace: this.namespace } },
                         args.istiodValues,
                     ),
                     timeout,

@@ -7,7 +7,10 @@ export PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 export KUBERNETES_VERSION=1.36.3
 export ETCD_VERSION=3.6.16
 export KWOK_VERSION=0.8.0
+# Istio 1.31 (the module's VERSION file); its charts live in manifests/charts. istio.io/api at the matching tag.
 export ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
-export ISTIO_API_VERSION=v1.32.0
+export ISTIO_API_VERSION=v1.31.0
+# helm CLI, for debugging and rendering only (the program installs charts through the provider's embedded Helm).
+export HELM_VERSION=3.22.0
 
 export ISTIO_CANARY_CACHE="${ISTIO_CANARY_CACHE:-$HOME/.cache/istio-canary}"

@@ -58,6 +58,34 @@ describe("program (index.ts) under mocks", function () {
         });
     });
 
+    it("exports what promotion needs: the stable image, its digest when pinned, and the last release", async () => {
+        const digest = `sha256:${"ab".repeat(32)}`;
+        const r = await run(
+            validConfig({
+                stableImage: `registry.example.test/shop@${digest}`,
+                releaseStatus: "completed",
+                releaseVersion: "v1",
+                releaseImage: `registry.example.test/shop@${digest}`,
+            }),
+        );
+        assert.deepStrictEqual(r.exports?.stable, {
+            image: `registry.example.test/shop@${digest}`,
+            version: "v1",
+            digest,
+        });
+        assert.deepStrictEqual(r.exports?.release, {
+            status: "completed",
+            version: "v1",
+            image: `registry.example.test/shop@${digest}`,
+            phase: undefined,
+            message: undefined,
+        });
+        assert.strictEqual(
+            r.exports?.routingUrn,
+            "urn:pulumi:test::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:VirtualService::shop-vs",
+        );
+    });
+
     for (const w of [0, 10, 50, 100]) {
         it(`routes ${100 - w}/${w} at canaryWeight ${w}`, async () => {
             const r = await run(releaseConfig(w));

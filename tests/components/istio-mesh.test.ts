@@ -87,8 +87,12 @@ describe("IstioMesh", () => {
             gatewayValues: { autoscaling: { enabled: false } },
         });
         const [base, istiod, gateway] = mocks.ofType(RELEASE);
-        assert.deepStrictEqual(base.inputs.values, { defaultRevision: "default" });
+        assert.deepStrictEqual(base.inputs.values, {
+            base: { validationFailurePolicy: "Fail" },
+            defaultRevision: "default",
+        });
         assert.deepStrictEqual(istiod.inputs.values, {
+            base: { validationFailurePolicy: "Fail" },
             global: { istioNamespace: "istio-system", logAsJson: true },
             pilot: { resources: { requests: { cpu: "50m" } } },
         });
@@ -101,7 +105,7 @@ describe("IstioMesh", () => {
     it("installs a revision with revisioned release names and no default revision", async () => {
         const { mocks, mesh } = await install({ version: "1.28.0", revision: "canary-1-28" });
         const [base, istiod, gateway] = mocks.ofType(RELEASE);
-        assert.deepStrictEqual(base.inputs.values, { defaultRevision: "" });
+        assert.deepStrictEqual(base.inputs.values, { base: { validationFailurePolicy: "Fail" }, defaultRevision: "" });
         assert.strictEqual(istiod.inputs.name, "istiod-canary-1-28");
         assert.strictEqual(istiod.inputs.values.revision, "canary-1-28");
         assert.strictEqual(gateway.inputs.values.revision, "canary-1-28");

@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Starts a local Kubernetes control plane on 127.0.0.1 with kwok fake nodes:
+#   etcd -> kube-apiserver -> kube-controller-manager, kube-scheduler, kwok
+# then creates fake Nodes and checks that a Deployment becomes Available.
+#
+# State (certs, kubeconfigs, etcd data, logs, pids) lives in
+#   CLUSTER_STATE_DIR (default $ISTIO_CANARY_CACHE/cluster-state)
+# Ports default to 22379/22380 (etcd), 26443 (apiserver), 20257 (kcm), 20259
+# (scheduler); a port in use is replaced by the next free one. Override with
+# CLUSTER_ETCD_PORT, CLUSTER_API_PORT, CLUSTER_KCM_PORT, CLUSTER_SCHED_PORT.
+# CLUSTER_NODES (default 3) fake nodes of CLUSTER_NODE_CPU (32) cpu,
+# CLUSTER_NODE_MEMORY (256Gi), CLUSTER_NODE_PODS (110) pods.
+#
+# stdout: only `export NAME=value` lines:  eval "$(scripts/cluster/up.sh)"
+# stderr: progress. Running it again while the cluster is up just re-prints them.
+# Stop with scripts/cluster/down.sh.
+set -euo pipefail
+
+# shellcheck disable=SC2034 # used by lib.sh
+CLUSTER_LOG_TAG=up.sh
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+T0=$SECONDS
+S="$CLUSTER_STATE_DIR"
+
+for tool in openssl curl base64 ss; do
+  command -v "$tool" >/dev/null || cdie "$tool is required (Debian: apt-get install openssl curl coreutils iproute2)"
+done
+
+# ------------------------------------------------------------------ toolchain
+t=$SECONDS
+eval "$("$CLUSTER_DIR/../toolchain/kube.sh")"
+eval "$("$CLUSTER_DIR/../toolchain/istio.sh")"
+clog "toolchain ready ($((SECONDS - t))s)"
+APISERVER_BIN="$KUBE_BIN_DIR/kube-apiserver"
+KCM_BIN="$KUBE_BIN_DIR/kube-controller-manager"
+SCHED_BIN="$KUBE_BIN_DIR/kube-scheduler"
+
+print_exports() {
+  local q
+  printf 'export KUBECONFIG=%q\n' "$S/kubeconfig"
+  printf 'export CLUSTER_STATE_DIR=%q\n' "$S"
+  for q in KUBECTL KUBE_BIN_DIR ETCD_BIN KWOK_BIN HELM_BIN KUBE_TOOLCHAIN_PATH ISTIO_CHARTS_DIR ISTIO_API_CRDS; do
+    [[ -n "${!q:-}" ]] && printf 'export %s=%q\n' "$q" "${!q}"
+  done
+  return 0
+}
+
+kc() { "$KUBECTL" --kubeconfig "$S/kubeconfig" "$@"; }
+
+api_ready() {
+  curl -fsS --max-time 2 --cacert "$S/pki/ca.crt" --cert "$S/pki/admin.crt" --key "$S/pki/admin.key" \
+    "https://127.0.0.1:$(<"$S/ports/api")/readyz" >/dev/null 2>&1
+}
+
+NODES="${CLUSTER_NODES:-3}"
+[[ "$NODES" =~ ^[1-9][0-9]*$ ]] || cdie "CLUSTER_NODES must be a positive number"
+
+cluster_lock
+
+# ------------------------------------------------------------------ already up?
+if [[ -f "$S/$CLUSTER_MARKER" ]]; then
+  all=1
+  for c in "${CLUSTER_COMPONENTS[@]}"; do pid_matches "$c" || { all=0; break; }; done
+  if ((all)) && [[ -f "$S/up.done" ]] && api_ready; then
+    clog "cluster already running (state $S)"
+    print_exports
+    exit 0
+  fi
+  clog "found a stale or incomplete cluster in $S; cleaning it up first"
+  "$CLUSTER_DIR/down.sh" >&2
+elif [[ -e "$S" ]] && [[ -n "$(ls -A "$S" 2>/dev/null)" ]]; then
+  cdie "$S exists, is not empty and was not made by up.sh; remove it or set CLUSTER_STATE_DIR"
+fi
+
+mkdir -p "$S"
+touch "$S/$CLUSTER_MARKER"
+mkdir -p "$S/pki" "$S/pids" "$S/logs" "$S/ports" "$S/etcd" "$S/kwok-home"
+chmod 700 "$S" "$S/pki" "$S/etcd"
+
+# On failure: show the logs, stop what was started, keep the state dir for inspection.
+finished=0
+on_exit() {
+  local rc=$?
+  if ((finished == 0)); then
+    clog "FAILED (exit $rc); last lines of each log in $S/logs:"
+    local f
+    for f in "$S"/logs/*.log; do
+      [[ -f "$f" ]] || continue
+      printf -- '----- %s\n' "$f" >&2
+      tail -n 15 "$f" >&2
+    done
+    CLUSTER_KEEP_STATE=1 "$CLUSTER_DIR/down.sh" >&2 || true
+    clog "state kept in $S (down.sh removes it)"
+  fi
+}
+trap on_exit EXIT
+
+# ------------------------------------------------------------------ ports
+declare -A TAKEN=()
+port_free() {
+  local p=$1
+  [[ -z "${TAKEN[$p]:-}" ]] || return 1
+  [[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]]
+}
+# pick_port VAR PREFERRED : set VAR to PREFERRED or the next free port above it.
+pick_port() {
+  local var=$1 p=$2 n=0
+  until port_free "$p"; do
+    p=$((p + 1)); n=$((n + 1))
+    ((n < 200)) || cdie "no free port near $2"
+  done
+  TAKEN[$p]=1
+  printf -v "$var" '%s' "$p"
+}
+pick_port ETCD_PORT "${CLUSTER_ETCD_PORT:-22379}"
+pick_port ETCD_PEER_PORT $((ETCD_PORT + 1))
+pick_port API_PORT "${CLUSTER_API_PORT:-26443}"
+pick_port KCM_PORT "${CLUSTER_KCM_PORT:-20257}"
+pick_port SCHED_PORT "${CLUSTER_SCHED_PORT:-20259}"
+for n in etcd:$ETCD_PORT etcd-peer:$ETCD_PEER_PORT api:$API_PORT kcm:$KCM_PORT sched:$SCHED_PORT; do
+  echo "${n#*:}" >"$S/ports/${n%%:*}"
+done
+clog "ports: etcd $ETCD_PORT/$ETCD_PEER_PORT, apiserver $API_PORT, controller-manager $KCM_PORT, scheduler $SCHED_PORT"
+
+SERVICE_CIDR="${CLUSTER_SERVICE_CIDR:-10.96.0.0/16}"
+SERVICE_API_IP="${CLUSTER_SERVICE_API_IP:-10.96.0.1}"
+POD_CIDR="${CLUSTER_POD_CIDR:-10.244.0.0/16}"
+
+# ------------------------------------------------------------------ certificates
+t=$SECONDS
+P="$S/pki"
+ossl() { openssl "$@" >>"$S/pki/openssl.log" 2>&1 || cdie "openssl $1 failed (see $S/pki/openssl.log)"; }
+ec_key() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
+
+# ca NAME CN : a self-signed CA
+ca() {
+  ec_key "$P/$1.key"
+  ossl req -x509 -new -key "$P/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+    -out "$P/$1.crt"
+}
+ca ca istio-canary-local-ca
+# Front-proxy (request-header) CA: lets kube-controller-manager/kube-scheduler (and any
+# aggregated API server) authenticate proxied requests, as kubeadm clusters do.
+ca front-proxy-ca istio-canary-front-proxy-ca
+
+# [LEAF_CA=ca] leaf NAME SUBJECT EXTENSIONS... : a certificate signed by $LEAF_CA
+leaf() {
+  local name=$1 subj=$2 signer=${LEAF_CA:-ca}
+  shift 2
+  ec_key "$P/$name.key"
+  ossl req -new -key "$P/$name.key" -subj "$subj" -out "$P/$name.csr"
+  printf '%s\n' "$@" >"$P/$name.ext"
+  ossl x509 -req -in "$P/$name.csr" -CA "$P/$signer.crt" -CAkey "$P/$signer.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days 3650 -sha256 -extfile "$P/$name.ext" -out "$P/$name.crt"
+  rm -f "$P/$name.csr" "$P/$name.ext"
+}
+CLIENT_EXT=("basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=clientAuth")
+leaf apiserver "/CN=kube-apiserver" "basicConstraints=critical,CA:FALSE" \
+  "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+  "subjectAltName=IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+leaf admin "/O=system:masters/CN=istio-canary-admin" "${CLIENT_EXT[@]}"
+leaf kube-controller-manager "/CN=system:kube-controller-manager" "${CLIENT_EXT[@]}"
+leaf kube-scheduler "/CN=system:kube-scheduler" "${CLIENT_EXT[@]}"
+# kwok writes node and pod status, node leases and pod deletions for many namespaces.
+leaf kwok "/O=system:masters/CN=kwok" "${CLIENT_EXT[@]}"
+LEAF_CA=front-proxy-ca leaf front-proxy-client "/CN=front-proxy-client" "${CLIENT_EXT[@]}"
+# Service-account token signing key pair.
+ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
+ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
+chmod 600 "$P"/*.key
+clog "certificates generated ($((SECONDS - t))s)"
+
+# kubeconfig FILE USER : a self-contained kubeconfig with embedded certs.
+kubeconfig() {
+  local file=$1 user=$2
+  cat >"$file.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: istio-canary
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority-data: $(base64 -w0 <"$P/ca.crt")
+users:
+- name: $user
+  user:
+    client-certificate-data: $(base64 -w0 <"$P/$user.crt")
+    client-key-data: $(base64 -w0 <"$P/$user.key")
+contexts:
+- name: istio-canary
+  context:
+    cluster: istio-canary
+    user: $user
+current-context: istio-canary
+EOF
+  chmod 600 "$file.tmp"
+  mv "$file.tmp" "$file"
+}
+kubeconfig "$S/kubeconfig" admin
+for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$S/$c.kubeconfig" "$c"; done
+
+# ------------------------------------------------------------------ processes
+# [UNSET_PREFIX=P] start NAME BINARY ARGS... : start detached (own session, stdio to
+# $S/logs/NAME.log), without the environment variables whose names start with P.
+start() {
+  local name=$1 bin=$2
+  shift 2
+  (
+    # Do not let the component inherit the up.sh/down.sh lock.
+    [[ -z "${CLUSTER_LOCK_FD:-}" ]] || exec {CLUSTER_LOCK_FD}>&-
+    if [[ -n "${UNSET_PREFIX:-}" ]]; then
+      for v in $(compgen -e); do [[ "$v" != "$UNSET_PREFIX"* ]] || unset "$v"; done
+    fi
+    # setsid does not fork here (a background subshell is not a group leader),
+    # so the pid recorded below is the component's own.
+    exec setsid "$bin" "$@" </dev/null >"$S/logs/$name.log" 2>&1
+  ) &
+  local pid=$!
+  echo "$bin" >"$S/pids/$name.bin"
+  echo "$pid" >"$S/pids/$name.pid.tmp"
+  mv "$S/pids/$name.pid.tmp" "$S/pids/$name.pid"
+  clog "started $name (pid $pid, log $S/logs/$name.log)"
+}
+
+# wait_for WHAT TIMEOUT_S COMPONENT CMD... : poll CMD until it succeeds; fail early if COMPONENT died.
+wait_for() {
+  local what=$1 timeout=$2 comp=$3
+  shift 3
+  local t0=$SECONDS
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n "$comp" ]] && ! pid_matches "$comp"; then
+      cdie "$comp exited while waiting for $what (see $S/logs/$comp.log)"
+    fi
+    ((SECONDS - t0 < timeout)) || cdie "timed out after ${timeout}s waiting for $what"
+    sleep 0.2
+  done
+  clog "$what ($((SECONDS - t0))s)"
+}
+
+t=$SECONDS
+# etcd reads every ETCD_* environment variable as a flag (versions.sh exports
+# ETCD_VERSION, kube.sh ETCD_BIN): start it without any of them.
+UNSET_PREFIX=ETCD_ start etcd "$ETCD_BIN" \
+  --name=istio-canary \
+  --data-dir="$S/etcd" \
+  --listen-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster="istio-canary=http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster-state=new \
+  --unsafe-no-fsync=true \
+  --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) \
+  --log-level=warn
+etcd_ok() { curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+wait_for "etcd healthy" 30 etcd etcd_ok
+
+# Admission webhooks are disabled: this cluster has no data plane and istiod never
+# really runs (kwok fakes its pods), so istiod's sidecar-injector (failurePolicy Fail)
+# would block pods in injection-labelled namespaces and its validator would block
+# Istio resources once its failurePolicy turns Fail. CRD OpenAPI schemas, CEL rules
+# and ValidatingAdmissionPolicies are still enforced by the API server.
+start kube-apiserver "$APISERVER_BIN" \
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+  --bind-address=127.0.0.1 \
+  --advertise-address=127.0.0.1 \
+  --secure-port="$API_PORT" \
+  --tls-cert-file="$P/apiserver.crt" \
+  --tls-private-key-file="$P/apiserver.key" \
+  --client-ca-file="$P/ca.crt" \
+  --requestheader-client-ca-file="$P/front-proxy-ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$P/front-proxy-client.crt" \
+  --proxy-client-key-file="$P/front-proxy-client.key" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$P/sa.pub" \
+  --service-account-signing-key-file="$P/sa.key" \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
+  --authorization-mode=RBAC \
+  --disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
+  --allow-privileged=true \
+  --endpoint-reconciler-type=none \
+  --profiling=false \
+  --v=0
+wait_for "kube-apiserver /readyz ok" 90 kube-apiserver api_ready
+
+start kube-controller-manager "$KCM_BIN" \
+  --kubeconfig="$S/kube-controller-manager.kubeconfig" \
+  --authentication-kubeconfig="$S/kube-controller-manager.kubeconfig" \
+  --authorization-kubeconfig="$S/kube-controller-manager.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$KCM_PORT" \
+  --leader-elect=false \
+  --use-service-account-credentials=true \
+  --service-account-private-key-file="$P/sa.key" \
+  --root-ca-file="$P/ca.crt" \
+  --cluster-signing-cert-file="$P/ca.crt" \
+  --cluster-signing-key-file="$P/ca.key" \
+  --service-cluster-ip-range="$SERVICE_CIDR" \
+  --controllers='*' \
+  --profiling=false \
+  --v=0
+
+start kube-scheduler "$SCHED_BIN" \
+  --kubeconfig="$S/kube-scheduler.kubeconfig" \
+  --authentication-kubeconfig="$S/kube-scheduler.kubeconfig" \
+  --authorization-kubeconfig="$S/kube-scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$SCHED_PORT" \
+  --leader-elect=false \
+  --profiling=false \
+  --v=0
+
+# kwok stages: kwokctl's default "fast" set, read at run time from the kwok module
+# (kustomize/stage/fast -> node/fast, node/heartbeat-with-lease, pod/fast).
+kwok_mod="$(cd / && go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
+[[ -d "$kwok_mod/kustomize/stage" ]] || cdie "kwok module not found (go mod download sigs.k8s.io/kwok@v$KWOK_VERSION)"
+kustomize_resources() { sed -nE 's/^- ([^[:space:]]+)[[:space:]]*$/\1/p' "$1/kustomization.yaml"; }
+: >"$S/kwok.yaml.tmp"
+for d in $(kustomize_resources "$kwok_mod/kustomize/stage/fast"); do
+  sd="$kwok_mod/kustomize/stage/fast/$d"
+  for f in $(kustomize_resources "$sd"); do
+    { echo "---"; echo "# from sigs.k8s.io/kwok@v$KWOK_VERSION kustomize/stage/${d#../}/$f"; cat "$sd/$f"; } >>"$S/kwok.yaml.tmp"
+  done
+done
+mv "$S/kwok.yaml.tmp" "$S/kwok.yaml"
+stages="$(sed -nE 's/^  name: (.*)/\1/p' "$S/kwok.yaml" | tr '\n' ' ')"
+for want in node-initialize pod-ready pod-complete pod-delete; do
+  [[ " $stages " == *" $want "* ]] || cdie "kwok stage $want not found in $kwok_mod/kustomize/stage/fast (got: $stages)"
+done
+clog "kwok stages: $stages"
+
+# HOME points into the state dir so that a user's ~/.kwok/kwok.yaml is not merged in.
+HOME="$S/kwok-home" start kwok "$KWOK_BIN" \
+  --kubeconfig="$S/kwok.kubeconfig" \
+  --config="$S/kwok.yaml" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --cidr="$POD_CIDR" \
+  --node-lease-duration-seconds=40
+
+# ------------------------------------------------------------------ fake nodes
+{
+  for i in $(seq 0 $((NODES - 1))); do
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/arch: amd64
+    kubernetes.io/os: linux
+    kubernetes.io/hostname: kwok-node-$i
+    node-role.kubernetes.io/agent: ""
+    topology.kubernetes.io/region: local
+    topology.kubernetes.io/zone: local-$((i % 3))
+status:
+  allocatable:
+    cpu: "${CLUSTER_NODE_CPU:-32}"
+    memory: ${CLUSTER_NODE_MEMORY:-256Gi}
+    pods: "${CLUSTER_NODE_PODS:-110}"
+    ephemeral-storage: 1Ti
+  capacity:
+    cpu: "${CLUSTER_NODE_CPU:-32}"
+    memory: ${CLUSTER_NODE_MEMORY:-256Gi}
+    pods: "${CLUSTER_NODE_PODS:-110}"
+    ephemeral-storage: 1Ti
+  nodeInfo:
+    architecture: amd64
+    operatingSystem: linux
+    kubeletVersion: v$KUBERNETES_VERSION
+    kubeProxyVersion: v$KUBERNETES_VERSION
+EOF
+  done
+} >"$S/nodes.yaml"
+kc apply -f "$S/nodes.yaml" >&2
+wait_for "$NODES fake nodes Ready" 60 kwok \
+  kc wait --for=condition=Ready node -l type=kwok --timeout=2s
+
+# ------------------------------------------------------------------ smoke test
+NS=istio-canary-smoke
+kc create namespace "$NS" >&2
+wait_for "default ServiceAccount in $NS" 30 kube-controller-manager kc -n "$NS" get serviceaccount default
+kc -n "$NS" apply -f - >&2 <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: smoke
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: smoke}
+  template:
+    metadata:
+      labels: {app: smoke}
+    spec:
+      containers:
+      - name: pause
+        image: registry.k8s.io/pause:3.10
+        resources:
+          requests: {cpu: 100m, memory: 64Mi}
+EOF
+wait_for "test Deployment Available" 60 kube-scheduler \
+  kc -n "$NS" wait --for=condition=Available deployment/smoke --timeout=2s
+kc delete namespace "$NS" --wait=false >&2
+
+touch "$S/up.done"
+finished=1
+clog "cluster up in $((SECONDS - T0))s: $("$KUBECTL" version --kubeconfig "$S/kubeconfig" 2>/dev/null | tr '\n' ' ')"
+clog "NOTE: LoadBalancer Services never get an address here (no cloud controller); use ClusterIP."
+print_exports

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Builds (or reuses) the binaries of the local control plane from Go modules:
+#   etcd                     go.etcd.io/etcd/server/v3 @ v$ETCD_VERSION
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+#                            k8s.io/kubernetes @ v$KUBERNETES_VERSION
+#   kwok                     sigs.k8s.io/kwok/cmd/kwok @ v$KWOK_VERSION
+#   helm                     helm.sh/helm/v3/cmd/helm @ v$HELM_VERSION (debugging/rendering only)
+#
+# Binaries are cached under $ISTIO_CANARY_CACHE/<name>/<version>/bin/ ; each group
+# is built into a temporary directory which is then renamed into place, so a
+# bin/ directory that exists is always complete.
+#
+# stdout: only `export NAME=value` lines (eval "$(scripts/toolchain/kube.sh)").
+# stderr: progress and build times.
+#
+# Options: KUBE_TOOLCHAIN_SKIP_HELM=1 skips helm (the cluster does not need it).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../versions.sh
+source "$SCRIPT_DIR/../versions.sh"
+
+# helm is not pinned in versions.sh; v3.22.0 is the newest helm v3 the module proxy serves.
+HELM_VERSION="${HELM_VERSION:-3.22.0}"
+
+log() { printf '[kube.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+command -v go >/dev/null || die "go is not on PATH"
+
+export CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+# have_all DIR BIN... : true when DIR/BIN exists and is executable for every BIN
+have_all() {
+  local dir=$1 b
+  shift
+  for b in "$@"; do
+    [[ -x "$dir/$b" ]] || return 1
+  done
+}
+
+# Temporary build dirs, removed on exit (also when a build fails).
+CLEANUP=()
+cleanup() { local d; for d in "${CLEANUP[@]+"${CLEANUP[@]}"}"; do rm -rf "$d"; done; }
+trap cleanup EXIT
+
+# install_dir TMPDIR FINALDIR BIN... : atomically move a freshly built bin dir into place.
+install_dir() {
+  local tmp=$1 final=$2
+  shift 2
+  mv -T "$tmp" "$final" 2>/dev/null && return 0
+  # mv -T refuses to replace a non-empty directory: a concurrent run won the race
+  # (keep its result), or an incomplete dir is in the way (replace it).
+  have_all "$final" "$@" && return 0
+  local stale="$final.stale.$$"
+  CLEANUP+=("$stale")
+  if ! { mv -T "$final" "$stale" && mv -T "$tmp" "$final"; }; then
+    die "could not install $final"
+  fi
+}
+
+# go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
+#   WRITE_FN is called with the wrapper module dir as $1 and writes go.mod (and any .go files).
+go_build_group() {
+  local name=$1 version=$2 write_fn=$3 ldflags=$4
+  shift 4
+  local root="$ISTIO_CANARY_CACHE/$name/$version"
+  local bindir="$root/bin"
+  local -a pkgs=() bins=()
+  local spec
+  for spec in "$@"; do
+    pkgs+=("${spec%%=>*}")
+    bins+=("${spec##*=>}")
+  done
+  if have_all "$bindir" "${bins[@]}"; then
+    log "$name $version: cached in $bindir"
+    return 0
+  fi
+
+  mkdir -p "$root"
+  # One build per group at a time; a concurrent run waits and then reuses the result.
+  local lockfd
+  exec {lockfd}>"$root/.lock"
+  if ! flock -n "$lockfd"; then
+    log "$name $version: another build is running; waiting for it"
+    flock "$lockfd"
+  fi
+  if have_all "$bindir" "${bins[@]}"; then
+    log "$name $version: cached in $bindir (built concurrently)"
+    exec {lockfd}>&-
+    return 0
+  fi
+  local work
+  work="$(mktemp -d "$root/build.XXXXXX")"
+  CLEANUP+=("$work")
+  mkdir -p "$work/mod" "$work/out"
+
+  log "$name $version: writing wrapper module in $work/mod"
+  "$write_fn" "$work/mod"
+
+  local start=$SECONDS
+  log "$name $version: resolving modules (go mod tidy)"
+  (cd "$work/mod" && go mod tidy) >&2 || die "$name: go mod tidy failed"
+  log "$name $version: go mod tidy took $((SECONDS - start))s"
+
+  local bstart=$SECONDS
+  log "$name $version: building ${bins[*]} (this can take a long time cold)"
+  if ((${#pkgs[@]} == 1)); then
+    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/${bins[0]}" "${pkgs[0]}") >&2 ||
+      die "$name: go build failed"
+  else
+    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}") >&2 ||
+      die "$name: go build failed"
+    # go build -o dir/ names each binary after its package's last path element.
+    local i default
+    for i in "${!pkgs[@]}"; do
+      default="$(basename "${pkgs[$i]}")"
+      if [[ "$default" != "${bins[$i]}" ]]; then
+        mv "$work/out/$default" "$work/out/${bins[$i]}"
+      fi
+    done
+  fi
+  have_all "$work/out" "${bins[@]}" || die "$name: build produced no ${bins[*]}"
+  log "$name $version: go build took $((SECONDS - bstart))s (total $((SECONDS - start))s)"
+
+  # Keep the wrapper module next to the binaries for reference/debugging.
+  rm -rf "$root/src.new"
+  cp -r "$work/mod" "$root/src.new"
+  rm -rf "$root/src"
+  mv -T "$root/src.new" "$root/src"
+
+  install_dir "$work/out" "$bindir" "${bins[@]}"
+  log "$name $version: installed ${bins[*]} in $bindir"
+  exec {lockfd}>&-
+}
+
+# ---------------------------------------------------------------- etcd
+write_etcd_mod() {
+  cat >"$1/go.mod" <<EOF
+module istio-canary.local/toolchain/etcd
+
+go 1.26.0
+
+require go.etcd.io/etcd/server/v3 v${ETCD_VERSION}
+
+// etcd's own main package (server/main.go calls etcdmain.Main(os.Args)).
+tool go.etcd.io/etcd/server/v3
+EOF
+}
+
+# ---------------------------------------------------------------- kubernetes
+# k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with
+# ./staging/src/...; as a dependency those replaces are ignored, so we replace each
+# staging module with its published v0.<minor>.<patch> tag.
+write_kube_mod() {
+  local dir=$1
+  local kver="v${KUBERNETES_VERSION}"
+  local sver="v0.${KUBERNETES_VERSION#*.}"
+  local modfile
+  modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/${kver}.mod"
+  if [[ ! -f "$modfile" ]]; then
+    (cd "$dir" && go mod download -json "k8s.io/kubernetes@${kver}" >/dev/null) ||
+      die "cannot download k8s.io/kubernetes@${kver}"
+  fi
+  local -a staging
+  mapfile -t staging < <(sed -nE 's#^[[:space:]]*(k8s\.io/[^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/src/.*#\1#p' "$modfile")
+  ((${#staging[@]} > 10)) || die "found only ${#staging[@]} staging replaces in $modfile"
+  {
+    printf 'module istio-canary.local/toolchain/kubernetes\n\ngo 1.26.0\n\n'
+    printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$kver"
+    local m
+    for m in "${staging[@]}"; do
+      # k8s.io/sample-cli-plugin is replaced but not required by k8s.io/kubernetes
+      # (and not published for every patch release); a replace of a module outside
+      # the build list is ignored, so listing it is harmless.
+      printf '\t%s => %s %s\n' "$m" "$m" "$sver"
+    done
+    printf ')\n\ntool (\n'
+    printf '\tk8s.io/kubernetes/cmd/%s\n' kube-apiserver kube-controller-manager kube-scheduler kubectl
+    printf ')\n'
+  } >"$dir/go.mod"
+}
+
+kube_ldflags() {
+  local major="${KUBERNETES_VERSION%%.*}" rest="${KUBERNETES_VERSION#*.}"
+  local minor="${rest%%.*}"
+  local build_date
+  # Reproducible: the tag's commit time from the module proxy, if known.
+  build_date="$(sed -nE 's/.*"Time":"([^"]+)".*/\1/p' \
+    "$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/v${KUBERNETES_VERSION}.info" 2>/dev/null || true)"
+  [[ -n "$build_date" ]] || build_date="1970-01-01T00:00:00Z"
+  local f=() pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    f+=("-X $pkg.gitVersion=v${KUBERNETES_VERSION}"
+      "-X $pkg.gitMajor=${major}"
+      "-X $pkg.gitMinor=${minor}"
+      "-X $pkg.gitTreeState=clean"
+      "-X $pkg.buildDate=${build_date}")
+  done
+  echo "-s -w ${f[*]}"
+}
+
+# ---------------------------------------------------------------- kwok
+write_kwok_mod() {
+  cat >"$1/go.mod" <<EOF
+module istio-canary.local/toolchain/kwok
+
+go 1.26.0
+
+require sigs.k8s.io/kwok v${KWOK_VERSION}
+
+tool sigs.k8s.io/kwok/cmd/kwok
+EOF
+}
+
+# ---------------------------------------------------------------- helm
+write_helm_mod() {
+  cat >"$1/go.mod" <<EOF
+module istio-canary.local/toolchain/helm
+
+go 1.26.0
+
+require helm.sh/helm/v3 v${HELM_VERSION}
+
+tool helm.sh/helm/v3/cmd/helm
+EOF
+}
+
+helm_ldflags() {
+  # Like helm's Makefile: the default Kubernetes version for `helm template`
+  # follows the client-go helm is built with (v0.N.x -> 1.N).
+  local modfile cg major minor
+  modfile="$(go env GOMODCACHE)/cache/download/helm.sh/helm/v3/@v/v${HELM_VERSION}.mod"
+  [[ -f "$modfile" ]] || go mod download -json "helm.sh/helm/v3@v${HELM_VERSION}" >/dev/null
+  cg="$(sed -nE 's#^[[:space:]]*k8s\.io/client-go[[:space:]]+v([0-9]+)\.([0-9]+)\..*#\1 \2#p' "$modfile" | head -1)"
+  major=$(( ${cg%% *} + 1 ))
+  minor="${cg##* }"
+  local p=helm.sh/helm/v3
+  echo "-s -w -X $p/internal/version.version=v${HELM_VERSION} -X $p/internal/version.metadata= -X $p/internal/version.gitTreeState=clean" \
+    "-X $p/pkg/lint/rules.k8sVersionMajor=$major -X $p/pkg/lint/rules.k8sVersionMinor=$minor" \
+    "-X $p/pkg/chartutil.k8sVersionMajor=$major -X $p/pkg/chartutil.k8sVersionMinor=$minor"
+}
+
+# ---------------------------------------------------------------- main
+total_start=$SECONDS
+mkdir -p "$ISTIO_CANARY_CACHE"
+
+go_build_group etcd "$ETCD_VERSION" write_etcd_mod "-s -w" \
+  "go.etcd.io/etcd/server/v3=>etcd"
+
+go_build_group kubernetes "$KUBERNETES_VERSION" write_kube_mod "$(kube_ldflags)" \
+  "k8s.io/kubernetes/cmd/kube-apiserver=>kube-apiserver" \
+  "k8s.io/kubernetes/cmd/kube-controller-manager=>kube-controller-manager" \
+  "k8s.io/kubernetes/cmd/kube-scheduler=>kube-scheduler" \
+  "k8s.io/kubernetes/cmd/kubectl=>kubectl"
+
+go_build_group kwok "$KWOK_VERSION" write_kwok_mod "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}" \
+  "sigs.k8s.io/kwok/cmd/kwok=>kwok"
+
+if [[ "${KUBE_TOOLCHAIN_SKIP_HELM:-0}" != 1 ]]; then
+  go_build_group helm "$HELM_VERSION" write_helm_mod "$(helm_ldflags)" \
+    "helm.sh/helm/v3/cmd/helm=>helm"
+fi
+
+log "toolchain ready in $((SECONDS - total_start))s"
+
+ETCD_BIN_DIR="$ISTIO_CANARY_CACHE/etcd/$ETCD_VERSION/bin"
+KUBE_BIN_DIR="$ISTIO_CANARY_CACHE/kubernetes/$KUBERNETES_VERSION/bin"
+KWOK_BIN_DIR="$ISTIO_CANARY_CACHE/kwok/$KWOK_VERSION/bin"
+HELM_BIN_DIR="$ISTIO_CANARY_CACHE/helm/$HELM_VERSION/bin"
+path="$ETCD_BIN_DIR:$KUBE_BIN_DIR:$KWOK_BIN_DIR"
+[[ -x "$HELM_BIN_DIR/helm" ]] && path="$path:$HELM_BIN_DIR"
+
+q() { printf '%q' "$1"; }
+echo "export ETCD_BIN=$(q "$ETCD_BIN_DIR/etcd")"
+echo "export KUBE_BIN_DIR=$(q "$KUBE_BIN_DIR")"
+echo "export KUBECTL=$(q "$KUBE_BIN_DIR/kubectl")"
+echo "export KWOK_BIN=$(q "$KWOK_BIN_DIR/kwok")"
+if [[ -x "$HELM_BIN_DIR/helm" ]]; then
+  echo "export HELM_BIN=$(q "$HELM_BIN_DIR/helm")"
+fi
+echo "export KUBE_TOOLCHAIN_PATH=$(q "$path")"

@@ -1,0 +1,68 @@
+/** A small, strict command-line parser: every flag is declared with its help text; unknown flags are errors. */
+
+export interface FlagSpec {
+    name: string;
+    /** "value" flags take an argument (`--x v` or `--x=v`); "switch" flags do not. */
+    kind: "value" | "switch";
+    /** Argument placeholder shown in help, e.g. "<name>". */
+    arg?: string;
+    help: string;
+}
+
+/** A usage error: the message names the flag and what it accepts. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export interface ParsedArgs {
+    values: Record<string, string>;
+    switches: Set<string>;
+}
+
+export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const values: Record<string, string> = {};
+    const switches = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+        if (!m) {
+            throw new UsageError(`unexpected argument "${arg}"; flags start with --, see --help`);
+        }
+        const spec = byName.get(m[1]);
+        if (spec === undefined) {
+            throw new UsageError(`unknown flag --${m[1]}; see --help for the flags`);
+        }
+        if (spec.kind === "switch") {
+            if (m[2] !== undefined) {
+                throw new UsageError(`--${spec.name} takes no value`);
+            }
+            switches.add(spec.name);
+            continue;
+        }
+        const value = m[2] ?? argv[++i];
+        if (value === undefined || (m[2] === undefined && value.startsWith("--"))) {
+            throw new UsageError(`--${spec.name} needs a value ${spec.arg ?? ""}`.trim());
+        }
+        values[spec.name] = value;
+    }
+    return { values, switches };
+}
+
+/** Help text: usage line, then one line per flag. */
+export function helpText(usage: string, intro: string, specs: FlagSpec[]): string {
+    const left = (s: FlagSpec) => `--${s.name}${s.arg ? ` ${s.arg}` : ""}`;
+    const width = Math.max(...specs.map((s) => left(s).length)) + 2;
+    return [
+        `Usage: ${usage}`,
+        "",
+        intro,
+        "",
+        "Flags:",
+        ...specs.map((s) => `  ${left(s).padEnd(width)}${s.help}`),
+        "",
+    ].join("\n");
+}

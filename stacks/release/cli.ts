@@ -1,0 +1,319 @@
+/**
+ * `npm run release -- --stack dev --image registry/app:v2 ...`: the release bot on the command line.
+ * Exit codes: 0 completed (or nothing to do), 1 rolled back, 2 usage or preflight error (nothing changed),
+ * 3 rollback failed (finish by hand; the commands are printed), 4 paused (stack locked by another update).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, parseReleaseConfig, ReleasePolicy } from "../../components/config";
+import { AutomationStack } from "../automation";
+import { FlagSpec, helpText, parseArgs, UsageError } from "../cli-args";
+import { exitCode, PreflightError, ReleaseOptions, runRelease } from "./release";
+import { writeReport } from "./report";
+
+/** Policy flags: each overrides one release-policy key of the stack config. */
+const POLICY_FLAGS: (FlagSpec & { key: string; field: keyof ReleasePolicy })[] = [
+    {
+        name: "steps",
+        kind: "value",
+        arg: "<list>",
+        key: "releaseSteps",
+        field: "steps",
+        help: 'Canary weights, increasing, ending at 100 (e.g. "5,10,25,50,100"). Config: releaseSteps.',
+    },
+    {
+        name: "interval",
+        kind: "value",
+        arg: "<duration>",
+        key: "releaseInterval",
+        field: "interval",
+        help: "Wait between a shift and its analysis (e.g. 1m). Config: releaseInterval.",
+    },
+    {
+        name: "metric-window",
+        kind: "value",
+        arg: "<duration>",
+        key: "releaseMetricWindow",
+        field: "metricWindow",
+        help: "rate() window of the built-in checks. Config: releaseMetricWindow.",
+    },
+    {
+        name: "min-success-rate",
+        kind: "value",
+        arg: "<percent>",
+        key: "releaseMinSuccessRate",
+        field: "minSuccessRate",
+        help: "Minimum non-5xx rate of the canary; 0 turns the check off. Config: releaseMinSuccessRate.",
+    },
+    {
+        name: "max-latency-ms",
+        kind: "value",
+        arg: "<ms>",
+        key: "releaseMaxLatencyMs",
+        field: "maxLatencyMs",
+        help: "Maximum p99 latency of the canary; 0 turns the check off. Config: releaseMaxLatencyMs.",
+    },
+    {
+        name: "checks-file",
+        kind: "value",
+        arg: "<file>",
+        key: "releaseChecks",
+        field: "checks",
+        help: 'JSON file of extra checks [{"name","query","min","max"}]. Config: releaseChecks.',
+    },
+    {
+        name: "failure-threshold",
+        kind: "value",
+        arg: "<n>",
+        key: "releaseFailureThreshold",
+        field: "failureThreshold",
+        help: "Failed analyses before rollback. Config: releaseFailureThreshold.",
+    },
+    {
+        name: "no-data",
+        kind: "value",
+        arg: "fail|hold|pass",
+        key: "releaseNoData",
+        field: "noData",
+        help: "What a check without data means. Config: releaseNoData.",
+    },
+    {
+        name: "hold-limit",
+        kind: "value",
+        arg: "<n>",
+        key: "releaseHoldLimit",
+        field: "holdLimit",
+        help: "With --no-data hold: analyses held before it fails. Config: releaseHoldLimit.",
+    },
+    {
+        name: "min-requests",
+        kind: "value",
+        arg: "<n>",
+        key: "releaseMinRequests",
+        field: "minRequests",
+        help: "Fewer canary requests in the window count as no data. Config: releaseMinRequests.",
+    },
+    {
+        name: "error-limit",
+        kind: "value",
+        arg: "<n>",
+        key: "releaseErrorLimit",
+        field: "errorLimit",
+        help: "Consecutive query-error analyses before rollback. Config: releaseErrorLimit.",
+    },
+    {
+        name: "mirror-percent",
+        kind: "value",
+        arg: "<percent>",
+        key: "releaseMirrorPercent",
+        field: "mirrorPercent",
+        help: "Mirror phase before the first shift (0 skips it). Config: releaseMirrorPercent.",
+    },
+    {
+        name: "header-phase",
+        kind: "switch",
+        key: "releaseHeaderPhase",
+        field: "headerPhase",
+        help: "Header-only phase before the first shift (needs canaryHeader). Config: releaseHeaderPhase.",
+    },
+    {
+        name: "prometheus-url",
+        kind: "value",
+        arg: "<url>",
+        key: "prometheusUrl",
+        field: "prometheusUrl",
+        help: "Prometheus to query. Config: prometheusUrl.",
+    },
+    {
+        name: "prometheus-timeout",
+        kind: "value",
+        arg: "<duration>",
+        key: "prometheusTimeout",
+        field: "prometheusTimeout",
+        help: "Timeout of each query. Config: prometheusTimeout.",
+    },
+];
+
+export const RELEASE_FLAGS: FlagSpec[] = [
+    { name: "stack", kind: "value", arg: "<name>", help: "Stack to release on (required)." },
+    {
+        name: "work-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Pulumi project directory. Defaults to the current directory.",
+    },
+    { name: "image", kind: "value", arg: "<ref>", help: "Image of the new version (required unless --resume)." },
+    {
+        name: "version",
+        kind: "value",
+        arg: "<label>",
+        help: "Version label of the new version. Defaults to the image tag.",
+    },
+    { name: "resume", kind: "switch", help: "Continue the release in progress from the weight in stack config." },
+    { name: "dry-run", kind: "switch", help: "Preview every step on a scratch copy of the config; change nothing." },
+    {
+        name: "step-size",
+        kind: "value",
+        arg: "<n>",
+        help: "Instead of --steps: weights n, 2n, ... up to --max-weight, then 100.",
+    },
+    {
+        name: "max-weight",
+        kind: "value",
+        arg: "<n>",
+        help: "With --step-size: the last weight before 100. Defaults to 50.",
+    },
+    ...POLICY_FLAGS.map(({ name, kind, arg, help }) => ({ name, kind, arg, help })),
+    {
+        name: "no-targeted-rollback",
+        kind: "switch",
+        help: "Roll back with a full update only (default: VirtualService first).",
+    },
+    {
+        name: "report-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Where the report goes (Markdown, JSON, SVG). Defaults to reports.",
+    },
+    { name: "quiet", kind: "switch", help: "Do not stream the engine output of each update." },
+    { name: "help", kind: "switch", help: "Show this help." },
+];
+
+const INTRO = `Releases a new version on a stack of the istio-canary program: deploys it as the canary at weight 0, steps
+the weight, judges the canary on Prometheus after each step, rolls back at the failure threshold and completes
+(stable takes the new version) after the last step passes. Every change is a stack config change plus
+\`pulumi up\`. Flags override the release policy in stack config. Prometheus credentials come from the stack's
+secret config (prometheusToken, or prometheusUser and prometheusPassword) or the environment variables
+PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD.
+
+Exit codes: 0 completed or nothing to do, 1 rolled back, 2 usage or preflight error (nothing changed),
+3 rollback failed (the commands to finish it are printed), 4 paused (stack locked by another update).`;
+
+/** Steps "n, 2n, ... up to max, then 100". */
+export function stepsFromSize(size: number, max: number): string {
+    const steps: number[] = [];
+    for (let w = size; w <= max && w < 100; w += size) {
+        steps.push(w);
+    }
+    return [...steps, 100].join(",");
+}
+
+/** Turns flags into release options; flag problems are reported with the flag's name. */
+export function releaseOptionsFromFlags(
+    argv: string[],
+): ReleaseOptions & { stack: string; workDir: string; reportDir: string; quiet: boolean } {
+    const { values, switches } = parseArgs(argv, RELEASE_FLAGS);
+    if (values.stack === undefined) {
+        throw new UsageError("--stack is required: the stack to release on, e.g. --stack dev");
+    }
+    if (values.steps !== undefined && values["step-size"] !== undefined) {
+        throw new UsageError("use either --steps or --step-size, not both");
+    }
+    if (values["step-size"] !== undefined) {
+        const size = Number(values["step-size"]);
+        const max = Number(values["max-weight"] ?? "50");
+        if (!Number.isInteger(size) || size < 1 || size > 99) {
+            throw new UsageError(`--step-size must be an integer from 1 to 99; got "${values["step-size"]}"`);
+        }
+        if (!Number.isInteger(max) || max < size || max > 100) {
+            throw new UsageError(
+                `--max-weight must be an integer from --step-size to 100; got "${values["max-weight"]}"`,
+            );
+        }
+        values.steps = stepsFromSize(size, max);
+    }
+    const raw: Record<string, string> = {};
+    for (const f of POLICY_FLAGS) {
+        if (f.kind === "switch" ? switches.has(f.name) : values[f.name] !== undefined) {
+            raw[f.key] =
+                f.kind === "switch" ? "true" : f.name === "checks-file" ? readChecks(values[f.name]) : values[f.name];
+        }
+    }
+    let parsed: ReleasePolicy;
+    try {
+        parsed = parseReleaseConfig(raw, new Set()).policy;
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            const byKey = new Map(POLICY_FLAGS.map((f) => [f.key, `--${f.name}`]));
+            throw new UsageError(e.problems.map((p) => p.replace(/^(\w+)/, (k) => byKey.get(k) ?? k)).join("\n"));
+        }
+        throw e;
+    }
+    const policy: Partial<ReleasePolicy> = {};
+    for (const f of POLICY_FLAGS) {
+        if (f.key in raw) {
+            (policy as Record<string, unknown>)[f.field] = parsed[f.field];
+        }
+    }
+    const env = process.env;
+    if (env.PROMETHEUS_TOKEN) {
+        policy.prometheusToken = env.PROMETHEUS_TOKEN;
+    }
+    if (env.PROMETHEUS_USER) {
+        policy.prometheusUser = env.PROMETHEUS_USER;
+        policy.prometheusPassword = env.PROMETHEUS_PASSWORD ?? "";
+    }
+    return {
+        stack: values.stack,
+        workDir: path.resolve(values["work-dir"] ?? "."),
+        image: values.image,
+        version: values.version,
+        resume: switches.has("resume"),
+        dryRun: switches.has("dry-run"),
+        targetedRollback: !switches.has("no-targeted-rollback"),
+        policy,
+        reportDir: values["report-dir"] ?? "reports",
+        quiet: switches.has("quiet"),
+    };
+}
+
+function readChecks(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new UsageError(`--checks-file must be a readable JSON file; ${(e as Error).message}`);
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help")) {
+        process.stdout.write(helpText("npm run release -- --stack <name> --image <ref> [flags]", INTRO, RELEASE_FLAGS));
+        return 0;
+    }
+    let opts;
+    try {
+        opts = releaseOptionsFromFlags(argv);
+    } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        return 2;
+    }
+    let driver: AutomationStack | undefined;
+    try {
+        driver = await AutomationStack.open(opts.stack, opts.workDir, opts.dryRun);
+        const result = await runRelease(opts, {
+            stack: driver,
+            engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
+        });
+        const files = writeReport({ ...result, dryRun: opts.dryRun }, opts.reportDir);
+        process.stdout.write(`${result.outcome}: ${result.reason}\nreport: ${files.markdown}\n`);
+        return exitCode(result.outcome);
+    } catch (e) {
+        if (e instanceof PreflightError || /does not exist in/.test((e as Error).message)) {
+            process.stderr.write(`error: ${(e as Error).message}\n`);
+            return 2;
+        }
+        throw e;
+    } finally {
+        driver?.dispose();
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+            process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            process.exit(1);
+        },
+    );
+}

@@ -1,0 +1,531 @@
+/**
+ * The release bot: steps a canary through its weights, judges it on Prometheus metrics, rolls back or completes.
+ *
+ * Every state change is a stack config change followed by `pulumi up`, so `pulumi stack history` tells the story
+ * and a crashed bot resumes from the stack config. Time and the stack are injected: unit tests run the whole state
+ * machine with a fake clock and an in-memory stack.
+ */
+import { parseReleaseConfig, ReleasePhase, ReleasePolicy } from "../../components/config";
+import { Analysis, analyse, buildChecks, CanaryTarget, describeCheck } from "./analysis";
+import { MetricsSource, PrometheusClient } from "./prometheus";
+import { StackDriver, StackLockedError, UpSummary } from "./stack";
+import { durationMs } from "../../components/validation";
+
+/** Sleeps and tells the time; a fake in tests. */
+export interface Clock {
+    now(): Date;
+    sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** What to release and how. */
+export interface ReleaseOptions {
+    /** Image of the new version; required unless resuming. */
+    image?: string;
+    /** Version label; defaults to the image tag. */
+    version?: string;
+    /** Continue the release in progress from the weight in stack config. */
+    resume?: boolean;
+    /** Policy overrides (e.g. from command-line flags) over the stack's release policy. */
+    policy?: Partial<ReleasePolicy>;
+    /** Roll back with a targeted update of the VirtualService first (faster), then a full update. Defaults to true. */
+    targetedRollback?: boolean;
+    /**
+     * Walk the plan without waiting or analysing; the stack driver previews instead of updating (see
+     * automation.ts), so nothing changes. Defaults to false.
+     */
+    dryRun?: boolean;
+}
+
+/** How a release ended. */
+export type Outcome = "completed" | "rolled-back" | "rollback-failed" | "paused" | "no-op";
+
+/** One entry of the release's story. */
+export interface ReleaseEvent {
+    time: string;
+    kind: "start" | "shift" | "analysis" | "rollback" | "complete" | "error" | "resume";
+    phase?: ReleasePhase;
+    weight: number;
+    message: string;
+    verdict?: Analysis["verdict"];
+    checks?: Analysis["checks"];
+    durationMs?: number;
+    changes?: Record<string, number>;
+}
+
+/** The result: also what the report is written from. */
+export interface ReleaseResult {
+    stack: string;
+    image: string;
+    version: string;
+    outcome: Outcome;
+    reason: string;
+    startedAt: string;
+    finishedAt: string;
+    policy: Omit<ReleasePolicy, "prometheusPassword" | "prometheusToken">;
+    events: ReleaseEvent[];
+    /** Exact commands to finish by hand, when the bot could not (rollback failed, stack locked). */
+    manualSteps?: string[];
+    /** A dry run: every step was previewed, nothing changed. */
+    dryRun?: boolean;
+}
+
+/** Exit code for an outcome: 0 completed or nothing to do, 1 rolled back, 3 rollback failed, 4 paused. */
+export function exitCode(outcome: Outcome): number {
+    return { completed: 0, "no-op": 0, "rolled-back": 1, "rollback-failed": 3, paused: 4 }[outcome];
+}
+
+/** A problem found before anything changed (bad options, release in progress, Prometheus down). */
+export class PreflightError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PreflightError";
+    }
+}
+
+/** A stage of the plan: a config change, then analyses until it passes. */
+interface Stage {
+    phase: ReleasePhase;
+    weight: number;
+    config: Record<string, string | undefined>;
+}
+
+/** The stages of a release: optional mirror phase, optional header phase, then each weight step. */
+export function planStages(policy: ReleasePolicy): Stage[] {
+    const stages: Stage[] = [];
+    if (policy.mirrorPercent > 0) {
+        stages.push({
+            phase: "mirror",
+            weight: 0,
+            config: { canaryWeight: "0", mirrorPercent: String(policy.mirrorPercent), releasePhase: "mirror" },
+        });
+    }
+    if (policy.headerPhase) {
+        stages.push({
+            phase: "header",
+            weight: 0,
+            config: { canaryWeight: "0", mirrorPercent: undefined, releasePhase: "header" },
+        });
+    }
+    for (const w of policy.steps) {
+        stages.push({
+            phase: "steps",
+            weight: w,
+            config: { canaryWeight: String(w), mirrorPercent: undefined, releasePhase: "steps" },
+        });
+    }
+    return stages;
+}
+
+/** The tag of an image reference ("reg/app:1.2" -> "1.2"), or undefined. */
+export function imageTag(image: string): string | undefined {
+    const noDigest = image.split("@")[0];
+    const lastSlash = noDigest.lastIndexOf("/");
+    const colon = noDigest.indexOf(":", lastSlash + 1);
+    return colon === -1 ? undefined : noDigest.slice(colon + 1);
+}
+
+export interface ReleaseDeps {
+    stack: StackDriver;
+    /** Where metrics come from. Defaults to a Prometheus client built from the policy's prometheus* settings. */
+    metrics?: MetricsSource;
+    clock?: Clock;
+    /** One line per event (default: stdout). */
+    log?: (line: string) => void;
+    /** Engine output of each update (default: dropped). */
+    engineOutput?: (line: string) => void;
+}
+
+/** Runs a release to its end. Throws {@link PreflightError} (nothing changed) or returns the result. */
+export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promise<ReleaseResult> {
+    const clock = deps.clock ?? systemClock;
+    const log = deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+    const { stack } = deps;
+    const startedAt = clock.now().toISOString();
+
+    // ---- preflight: nothing changes before it passes
+    const { values: cfg, secretKeys } = await stack.getConfig();
+    let parsed;
+    try {
+        parsed = parseReleaseConfig(cfg, secretKeys);
+    } catch (e) {
+        throw new PreflightError(`the release policy in stack config is invalid:\n${(e as Error).message}`);
+    }
+    const policy: ReleasePolicy = { ...parsed.policy, ...stripUndefined(opts.policy ?? {}) };
+    const state = parsed.state;
+    const app = cfg.app;
+    if (app === undefined) {
+        throw new PreflightError(`stack ${stack.name} has no "app" config: is it a stack of this program?`);
+    }
+    if (policy.headerPhase && cfg.canaryHeader === undefined) {
+        throw new PreflightError(
+            "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
+        );
+    }
+    const interval = durationMs(policy.interval) ?? 60_000;
+    const target: CanaryTarget = { namespace: cfg.namespace ?? app, workload: `${app}-canary` };
+    const checks = buildChecks(policy, target);
+    if (checks.length === 0 && policy.minRequests === 0) {
+        throw new PreflightError(
+            "no analysis checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks",
+        );
+    }
+
+    let image: string;
+    let version: string;
+    let resumeWeight: number | undefined;
+    let resumePhase: ReleasePhase | undefined;
+    if (opts.resume) {
+        if (state.status !== "in-progress" || state.image === undefined || state.version === undefined) {
+            throw new PreflightError(
+                `nothing to resume on stack ${stack.name}: releaseStatus is "${state.status}", not "in-progress"`,
+            );
+        }
+        if (opts.image !== undefined && opts.image !== state.image) {
+            throw new PreflightError(
+                `--image ${opts.image} does not match the release in progress (${state.image}); omit --image to resume it`,
+            );
+        }
+        image = state.image;
+        version = state.version;
+        resumeWeight = Number(cfg.canaryWeight ?? "0");
+        resumePhase = state.phase ?? "steps";
+    } else {
+        if (state.status === "in-progress") {
+            throw new PreflightError(
+                `a release is already in progress on stack ${stack.name}: ${state.version ?? "?"} at canaryWeight ` +
+                    `${cfg.canaryWeight ?? "0"}. Resume it with --resume (only if no other bot is running it).`,
+            );
+        }
+        if (opts.image === undefined) {
+            throw new PreflightError("--image is required to start a release");
+        }
+        image = opts.image;
+        const v = opts.version ?? imageTag(image);
+        if (v === undefined) {
+            throw new PreflightError(`--version is required: the image ${image} has no tag to take it from`);
+        }
+        version = v;
+    }
+    if (deps.metrics === undefined && policy.prometheusUrl === undefined) {
+        throw new PreflightError(
+            "no Prometheus to judge the canary: set prometheusUrl in stack config or pass --prometheus-url",
+        );
+    }
+    const metrics =
+        deps.metrics ??
+        new PrometheusClient({
+            url: policy.prometheusUrl!,
+            timeoutMs: durationMs(policy.prometheusTimeout) ?? 10_000,
+            token: policy.prometheusToken,
+            user: policy.prometheusUser,
+            password: policy.prometheusPassword,
+        });
+    try {
+        await metrics.ping();
+    } catch (e) {
+        throw new PreflightError(
+            `Prometheus is not reachable, so the canary cannot be judged: ${(e as Error).message}`,
+        );
+    }
+
+    const events: ReleaseEvent[] = [];
+    let weight = Number(cfg.canaryWeight ?? "0");
+    let phase: ReleasePhase | undefined = resumePhase;
+    const current: Record<string, string | undefined> = { ...cfg };
+    const record = (e: Omit<ReleaseEvent, "time" | "weight" | "phase">) => {
+        const event: ReleaseEvent = { time: clock.now().toISOString(), weight, phase, ...e };
+        events.push(event);
+        log(`${event.time}  ${(phase ?? "-").padEnd(6)} weight ${String(weight).padStart(3)}  ${event.message}`);
+    };
+    const finish = (outcome: Outcome, reason: string, manualSteps?: string[]): ReleaseResult => {
+        const { prometheusPassword: _p, prometheusToken: _t, ...publicPolicy } = policy;
+        return {
+            stack: stack.name,
+            image,
+            version,
+            outcome,
+            reason,
+            startedAt,
+            finishedAt: clock.now().toISOString(),
+            policy: publicPolicy,
+            events,
+            ...(manualSteps ? { manualSteps } : {}),
+        };
+    };
+
+    /** Sets config then runs `up`. On a lock, puts the config back: the stack is as it was. */
+    const apply = async (changes: Record<string, string | undefined>, what: string, targets?: string[]) => {
+        const before = Object.fromEntries(Object.keys(changes).map((k) => [k, current[k]]));
+        await stack.setConfig(changes);
+        Object.assign(current, changes);
+        let summary: UpSummary;
+        try {
+            summary = await stack.up({ targets, onOutput: deps.engineOutput, message: `release ${version}: ${what}` });
+        } catch (e) {
+            if (e instanceof StackLockedError) {
+                await stack.setConfig(before);
+                Object.assign(current, before);
+            }
+            throw e;
+        }
+        return summary;
+    };
+
+    const manualRollback = async (): Promise<string[]> => {
+        const urn = await stack.routingUrn().catch(() => undefined);
+        return [
+            `pulumi config set canaryWeight 0 --stack ${stack.name}`,
+            `pulumi config rm mirrorPercent --stack ${stack.name}`,
+            urn ? `pulumi up --stack ${stack.name} --yes --target '${urn}'` : `pulumi up --stack ${stack.name} --yes`,
+            `pulumi config set releaseStatus rolled-back --stack ${stack.name} && pulumi up --stack ${stack.name} --yes`,
+        ];
+    };
+
+    /** Weight 0 now (targeted update of the routing first when possible), then the canary back to stable. */
+    const rollback = async (reason: string): Promise<ReleaseResult> => {
+        const t0 = Date.now();
+        record({ kind: "rollback", message: `rolling back: ${reason}` });
+        const routeOff = {
+            canaryWeight: "0",
+            mirrorPercent: undefined,
+            releaseStatus: "rolled-back",
+            releasePhase: undefined,
+            releaseMessage: truncate(reason),
+        };
+        const targets = (opts.targetedRollback ?? true) ? await stack.routingUrn().catch(() => undefined) : undefined;
+        try {
+            const s = await apply(routeOff, "rollback (routing)", targets ? [targets] : undefined);
+            weight = 0;
+            phase = undefined;
+            record({
+                kind: "rollback",
+                message: `traffic back on stable (${targets ? "targeted update of the VirtualService" : "full update"})`,
+                durationMs: Date.now() - t0,
+                changes: s.resourceChanges,
+            });
+        } catch (e) {
+            const steps = await manualRollback();
+            record({ kind: "error", message: `ROLLBACK FAILED: ${(e as Error).message}` });
+            log("!!! ROLLBACK FAILED: traffic may still reach the canary. Finish it by hand:");
+            steps.forEach((s) => log(`!!!   ${s}`));
+            return finish("rollback-failed", `rollback failed after: ${reason}`, steps);
+        }
+        try {
+            const s = await apply({ canaryImage: undefined, canaryVersion: undefined }, "rollback (canary to stable)");
+            record({
+                kind: "rollback",
+                message: "canary track back on the stable version",
+                changes: s.resourceChanges,
+            });
+        } catch (e) {
+            // Traffic is already on stable; the canary pods keep the failed version until the next `pulumi up`.
+            record({ kind: "error", message: `canary cleanup failed (traffic is on stable): ${(e as Error).message}` });
+        }
+        return finish("rolled-back", reason);
+    };
+
+    // ---- start or resume
+    const stages = planStages(policy);
+    let first = 0;
+    try {
+        if (opts.resume) {
+            phase = resumePhase;
+            record({ kind: "resume", message: `resuming ${version} (${image}) from stack config` });
+            // Converge on what the config says (the bot may have died mid-update), then analyse this stage again.
+            const s = await apply({}, `resume at ${weight}`);
+            record({ kind: "shift", message: "stack converged on its config", changes: s.resourceChanges });
+            const here = stages.findIndex((st) => st.phase === resumePhase && st.weight === resumeWeight);
+            const later = stages.findIndex((st) => st.phase === "steps" && st.weight > (resumeWeight ?? 0));
+            if (here >= 0) {
+                first = here;
+            } else {
+                // The current weight is not a step of the (possibly changed) policy: analyse it, then go on.
+                stages.splice(later >= 0 ? later : stages.length, 0, {
+                    phase: resumePhase ?? "steps",
+                    weight: resumeWeight ?? 0,
+                    config: {},
+                });
+                first = later >= 0 ? later : stages.length - 1;
+            }
+            stages[first] = { ...stages[first], config: {} }; // already applied: analyse it first
+        } else {
+            if (current.stableImage === image && current.stableVersion === version) {
+                record({
+                    kind: "start",
+                    message: `stack ${stack.name} already runs ${version} (${image}); nothing to do`,
+                });
+                return finish("no-op", `already running ${version}`);
+            }
+            phase = stages[0].phase;
+            const s = await apply(
+                {
+                    canaryImage: image,
+                    canaryVersion: version,
+                    canaryWeight: "0",
+                    mirrorPercent: undefined,
+                    releaseStatus: "in-progress",
+                    releaseVersion: version,
+                    releaseImage: image,
+                    releasePhase: stages[0].phase,
+                    releaseMessage: undefined,
+                },
+                "start: canary deployed at weight 0",
+            );
+            weight = 0;
+            record({
+                kind: "start",
+                message: `canary ${version} (${image}) deployed at weight 0`,
+                changes: s.resourceChanges,
+            });
+        }
+    } catch (e) {
+        if (e instanceof StackLockedError) {
+            return finish("paused", `stack locked by another update: ${e.message}`, [
+                `wait for the other update, then: npm run release -- --stack ${stack.name} ${opts.resume ? "--resume" : `--image ${image}`}`,
+            ]);
+        }
+        return rollback(`pulumi up failed while starting: ${(e as Error).message}`);
+    }
+
+    // ---- stages
+    let failures = 0;
+    for (let i = first; i < stages.length; i++) {
+        const stage = stages[i];
+        if (Object.keys(stage.config).length > 0) {
+            try {
+                const t0 = Date.now();
+                const s = await apply(stage.config, `${stage.phase} ${stage.weight}`);
+                weight = stage.weight;
+                phase = stage.phase;
+                record({
+                    kind: "shift",
+                    message: shiftMessage(stage, policy),
+                    durationMs: Date.now() - t0,
+                    changes: s.resourceChanges,
+                });
+            } catch (e) {
+                if (e instanceof StackLockedError) {
+                    return finish("paused", `stack locked by another update at weight ${weight}: ${e.message}`, [
+                        `wait for the other update, then: npm run release -- --stack ${stack.name} --resume`,
+                    ]);
+                }
+                return rollback(
+                    `pulumi up failed at ${stage.phase} ${stage.weight}: ${firstLine((e as Error).message)}`,
+                );
+            }
+        }
+        if (opts.dryRun) {
+            record({
+                kind: "analysis",
+                verdict: "pass",
+                message: `would analyse: ${checks.map((c) => c.name).join(", ")}`,
+            });
+            continue;
+        }
+        let held = 0;
+        let errors = 0;
+        for (;;) {
+            await clock.sleep(interval);
+            const a = await analyse(metrics, checks, policy, target, held);
+            record({
+                kind: "analysis",
+                verdict: a.verdict,
+                checks: a.checks,
+                message: `${a.checks.map(describeCheck).join("  ")}  -> ${a.verdict}`,
+            });
+            if (a.verdict === "pass") {
+                break;
+            }
+            if (a.verdict === "hold") {
+                held++;
+                continue;
+            }
+            if (a.verdict === "error") {
+                errors++;
+                if (errors >= policy.errorLimit) {
+                    return rollback(
+                        `${errors} consecutive analyses could not query the metrics (limit ${policy.errorLimit})`,
+                    );
+                }
+                continue;
+            }
+            errors = 0;
+            held = 0;
+            failures++;
+            if (failures >= policy.failureThreshold) {
+                return rollback(
+                    `${failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
+                        a.checks
+                            .filter((c) => c.verdict !== "pass")
+                            .map(describeCheck)
+                            .join("; "),
+                );
+            }
+        }
+    }
+
+    // ---- complete: stable takes the canary's image and version; the route moves once stable is ready
+    try {
+        const t0 = Date.now();
+        const s = await apply(
+            {
+                stableImage: image,
+                stableVersion: version,
+                canaryWeight: "0",
+                canaryImage: undefined,
+                canaryVersion: undefined,
+                mirrorPercent: undefined,
+                releaseStatus: "completed",
+                releasePhase: undefined,
+                releaseMessage: `completed ${clock.now().toISOString()}`,
+            },
+            "complete: stable runs the new version",
+        );
+        weight = 0;
+        phase = undefined;
+        record({
+            kind: "complete",
+            message: `stable now runs ${version}; canary weight 0`,
+            durationMs: Date.now() - t0,
+            changes: s.resourceChanges,
+        });
+    } catch (e) {
+        if (e instanceof StackLockedError) {
+            return finish("paused", `stack locked by another update before completion: ${e.message}`, [
+                `npm run release -- --stack ${stack.name} --resume`,
+            ]);
+        }
+        return rollback(`pulumi up failed while completing: ${firstLine((e as Error).message)}`);
+    }
+    return finish("completed", `all steps passed; stable runs ${version}`);
+}
+
+function shiftMessage(stage: Stage, policy: ReleasePolicy): string {
+    switch (stage.phase) {
+        case "mirror":
+            return `mirror phase: ${policy.mirrorPercent}% of traffic mirrored to the canary`;
+        case "header":
+            return "header phase: only requests with the canary header reach the canary";
+        default:
+            return `shifted: stable ${100 - stage.weight} / canary ${stage.weight}`;
+    }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function firstLine(text: string): string {
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const err = lines.find((l) => /error/i.test(l));
+    return (err ?? lines[0] ?? text).trim().slice(0, 400);
+}
+
+function truncate(text: string): string {
+    return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}

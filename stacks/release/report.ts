@@ -1,0 +1,123 @@
+/**
+ * The release report: JSON (everything), Markdown (for people and PR comments) and an SVG chart of the canary
+ * weight, success rate and p99 latency over time. Deterministic: the same result gives the same files.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { describeCheck } from "./analysis";
+import { ReleaseResult } from "./release";
+
+/** A point of the chart: minutes since start and the three series (undefined where not measured). */
+interface Point {
+    t: number;
+    weight: number;
+    successRate?: number;
+    latencyMs?: number;
+}
+
+function points(r: ReleaseResult): Point[] {
+    const t0 = Date.parse(r.startedAt);
+    return r.events.map((e) => {
+        const check = (name: string) => e.checks?.find((c) => c.name === name)?.value;
+        return {
+            t: (Date.parse(e.time) - t0) / 60000,
+            weight: e.weight,
+            successRate: check("success-rate"),
+            latencyMs: check("latency-p99"),
+        };
+    });
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/** An SVG line chart: weight and success rate on the left axis (0-100), p99 latency on the right axis. */
+export function renderChart(r: ReleaseResult): string {
+    const W = 720;
+    const H = 320;
+    const m = { l: 50, r: 60, t: 30, b: 40 };
+    const pts = points(r);
+    const tMax = Math.max(1, ...pts.map((p) => p.t));
+    const latMax = Math.max(1, ...pts.map((p) => (Number.isFinite(p.latencyMs) ? (p.latencyMs ?? 0) : 0))) * 1.1;
+    const x = (t: number) => m.l + (t / tMax) * (W - m.l - m.r);
+    const yPct = (v: number) => H - m.b - (Math.min(Math.max(v, 0), 100) / 100) * (H - m.t - m.b);
+    const yLat = (v: number) => H - m.b - (Math.min(v, latMax) / latMax) * (H - m.t - m.b);
+    const fmt = (n: number) => n.toFixed(1);
+    // The weight is a step function: it holds until the next shift.
+    const weightPath = pts
+        .map((p, i) => (i === 0 ? `M${fmt(x(p.t))},${fmt(yPct(p.weight))}` : `H${fmt(x(p.t))}V${fmt(yPct(p.weight))}`))
+        .join("");
+    const series = (get: (p: Point) => number | undefined, y: (v: number) => number) =>
+        pts
+            .filter((p) => get(p) !== undefined && Number.isFinite(get(p)))
+            .map((p, i) => `${i === 0 ? "M" : "L"}${fmt(x(p.t))},${fmt(y(get(p)!))}`)
+            .join("");
+    const ticks = [0, 25, 50, 75, 100]
+        .map(
+            (v) =>
+                `<line x1="${m.l}" x2="${W - m.r}" y1="${fmt(yPct(v))}" y2="${fmt(yPct(v))}" stroke="#eee"/>` +
+                `<text x="${m.l - 6}" y="${fmt(yPct(v) + 4)}" text-anchor="end">${v}</text>` +
+                `<text x="${W - m.r + 6}" y="${fmt(yPct(v) + 4)}">${fmt((latMax * v) / 100)}</text>`,
+        )
+        .join("");
+    return [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+        `<title>${esc(`${r.stack}: release ${r.version} ${r.outcome}`)}</title>`,
+        `<rect width="${W}" height="${H}" fill="white"/>`,
+        ticks,
+        `<text x="${m.l}" y="18" font-size="13">${esc(`${r.stack}: ${r.version} - ${r.outcome}`)}</text>`,
+        `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">minutes since start</text>`,
+        `<text x="${m.l - 40}" y="${m.t - 8}">% (weight, success)</text>`,
+        `<text x="${W - m.r - 10}" y="${m.t - 8}">p99 ms</text>`,
+        `<path d="${weightPath}" fill="none" stroke="#1f77b4" stroke-width="2"/>`,
+        `<path d="${series((p) => p.successRate, yPct)}" fill="none" stroke="#2ca02c" stroke-width="2"/>`,
+        `<path d="${series((p) => p.latencyMs, yLat)}" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>`,
+        `<g transform="translate(${W - m.r - 220},${m.t + 4})">`,
+        `<line x1="0" x2="18" y1="0" y2="0" stroke="#1f77b4" stroke-width="2"/><text x="22" y="4">canary weight %</text>`,
+        `<line x1="110" x2="128" y1="0" y2="0" stroke="#2ca02c" stroke-width="2"/><text x="132" y="4">success %</text>`,
+        `<line x1="0" x2="18" y1="14" y2="14" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/><text x="22" y="18">p99 latency (right axis)</text>`,
+        `</g>`,
+        `</svg>`,
+        "",
+    ].join("\n");
+}
+
+/** The Markdown report. */
+export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
+    const rows = r.events.map(
+        (e) =>
+            `| ${e.time} | ${e.kind} | ${e.phase ?? ""} | ${e.weight} | ${e.verdict ?? ""} | ${esc(
+                e.checks ? e.checks.map(describeCheck).join("<br>") : e.message,
+            ).replace(/\|/g, "\\|")} |`,
+    );
+    return [
+        `# Release ${r.version} on stack ${r.stack}: ${r.outcome}${r.dryRun ? " (dry run: nothing changed)" : ""}`,
+        "",
+        `- Image: \`${r.image}\``,
+        `- Outcome: **${r.outcome}**: ${r.reason}`,
+        `- Started ${r.startedAt}, finished ${r.finishedAt}`,
+        `- Steps: ${r.policy.steps.join(", ")}; interval ${r.policy.interval}; failure threshold ${r.policy.failureThreshold}; no data: ${r.policy.noData}`,
+        ...(r.manualSteps ? ["", "## Finish by hand", "", "```sh", ...r.manualSteps, "```"] : []),
+        "",
+        `![weight, success rate and latency over time](${chartFile})`,
+        "",
+        "| time | event | phase | weight | verdict | detail |",
+        "| --- | --- | --- | ---: | --- | --- |",
+        ...rows,
+        "",
+    ].join("\n");
+}
+
+/** Writes `<dir>/<stack>-<version>-<time>.{json,md,svg}` and returns their paths. */
+export function writeReport(r: ReleaseResult, dir: string): { json: string; markdown: string; svg: string } {
+    fs.mkdirSync(dir, { recursive: true });
+    const base = `${r.stack}-${r.version}-${r.startedAt.replace(/[:.]/g, "-")}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+    const files = {
+        json: path.join(dir, `${base}.json`),
+        markdown: path.join(dir, `${base}.md`),
+        svg: path.join(dir, `${base}.svg`),
+    };
+    fs.writeFileSync(files.json, `${JSON.stringify(r, null, 2)}\n`);
+    fs.writeFileSync(files.svg, renderChart(r));
+    fs.writeFileSync(files.markdown, renderMarkdown(r, path.basename(files.svg)));
+    return files;
+}

@@ -1,0 +1,232 @@
+/**
+ * The program for real: `pulumi up` on the local API server with Istio's real charts and CRDs.
+ * One stack goes through the life of a release; each test builds on the one before.
+ */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { backendDir, baseConfig, E2EStack, e2eTls, live, liveWeights, namesIn, operations, Update } from "./harness";
+
+const NS = "shop-e2e";
+const VS = "virtualservices.networking.istio.io";
+
+/** Generation and ReplicaSets of both Deployments: they change only when a Deployment rolls. */
+function rollouts(): string {
+    const gens = ["shop-stable", "shop-canary"].map((d) => `${d}@${live("deployment", NS, d)!.metadata.generation}`);
+    return [...gens, ...namesIn(NS, "replicasets")].join(" ");
+}
+
+describe("e2e: the program on a live API server", function () {
+    this.timeout(15 * 60 * 1000);
+    let stack: E2EStack;
+    let first: Update;
+
+    before(async () => {
+        stack = await E2EStack.create("e2e-program", baseConfig(NS, { canaryHeader: "x-canary" }));
+    });
+
+    after(async () => {
+        await stack?.destroyAndRemove();
+    });
+
+    it("1. a fresh up on an empty cluster installs Istio and creates every resource", async () => {
+        first = await stack.up();
+        const changes = first.result.summary.resourceChanges ?? {};
+        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, 2 deployments, service,
+        // destination rule, gateway, virtual service) + the stack itself.
+        assert.strictEqual(changes.create, 16, JSON.stringify(changes));
+        const vs = live(VS, NS, "shop")!;
+        assert.deepStrictEqual(vs.spec.gateways, [`${NS}/shop`, "mesh"]);
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const dr = live("destinationrules.networking.istio.io", NS, "shop")!;
+        assert.deepStrictEqual(dr.spec.subsets, [
+            { name: "stable", labels: { app: "shop", track: "stable" } },
+            { name: "canary", labels: { app: "shop", track: "canary" } },
+        ]);
+        assert.strictEqual(dr.spec.trafficPolicy.tls.mode, "ISTIO_MUTUAL");
+        const gw = live("gateways.networking.istio.io", NS, "shop")!;
+        assert.deepStrictEqual(gw.spec.selector, { app: "istio-ingressgateway", istio: "ingressgateway" });
+        assert.strictEqual(gw.spec.servers[0].tls.credentialName, "shop-tls");
+        // The selector matches the pods the gateway chart really made.
+        const gwPods = JSON.parse(
+            execFileSync(
+                process.env.KUBECTL!,
+                [
+                    "get",
+                    "pods",
+                    "-n",
+                    "istio-ingress",
+                    "-l",
+                    "app=istio-ingressgateway,istio=ingressgateway",
+                    "-o",
+                    "json",
+                ],
+                {
+                    encoding: "utf8",
+                },
+            ),
+        ).items;
+        assert.ok(gwPods.length >= 1, "gateway pods carry the labels the Gateway selects");
+        const secret = live("secret", "istio-ingress", "shop-tls")!;
+        assert.strictEqual(secret.type, "kubernetes.io/tls");
+        assert.strictEqual(Buffer.from(secret.data["tls.crt"], "base64").toString(), e2eTls().cert);
+        // Deployments ready, pods labelled with their version; the namespace enforces "restricted".
+        for (const d of ["shop-stable", "shop-canary"]) {
+            const dep = live("deployment", NS, d)!;
+            assert.strictEqual(dep.status.readyReplicas, dep.spec.replicas, `${d} ready`);
+        }
+        assert.strictEqual(
+            live("namespace", "", NS)!.metadata.labels["pod-security.kubernetes.io/enforce"],
+            "restricted",
+        );
+        const outputs = await stack.stack.outputs();
+        assert.deepStrictEqual(outputs.weights.value, { stable: 100, canary: 0 });
+    });
+
+    it("2. canaryWeight 50: live weights 50/50, exactly one resource updated, none replaced, no rollout", async () => {
+        await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2" });
+        await stack.up();
+        const before = rollouts();
+        await stack.set({ canaryWeight: "50" });
+        const shift = await stack.up();
+        const changes = shift.result.summary.resourceChanges ?? {};
+        assert.strictEqual(changes.update, 1, JSON.stringify(changes));
+        assert.strictEqual(changes.replace ?? 0, 0);
+        assert.strictEqual(changes.create ?? 0, 0);
+        const ops = operations(shift.events);
+        assert.deepStrictEqual(
+            Object.entries(ops).filter(([, op]) => op !== "same"),
+            [["shop-vs", "update"]],
+        );
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 50],
+            ["canary", 50],
+        ]);
+        assert.strictEqual(rollouts(), before, "no Deployment rolled");
+        console.log(`      shift up: ${shift.ms} ms`);
+    });
+
+    it("2b. with canary scaling the shift updates exactly two resources", async () => {
+        await stack.set({ canaryScaling: "true", replicas: "4" });
+        await stack.up();
+        await stack.set({ canaryWeight: "75" });
+        const shift = await stack.up();
+        const changes = shift.result.summary.resourceChanges ?? {};
+        assert.strictEqual(changes.update, 2, JSON.stringify(changes));
+        assert.strictEqual(changes.replace ?? 0, 0);
+        assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.replicas, 3);
+        await stack.set({ canaryScaling: undefined, replicas: undefined, canaryWeight: "50" });
+        await stack.up();
+    });
+
+    it("3. header, cookie and mirror options appear in the live VirtualService", async () => {
+        await stack.set({ canaryCookie: "version=v2", mirrorPercent: "25" });
+        await stack.up();
+        const http = live(VS, NS, "shop")!.spec.http;
+        assert.deepStrictEqual(
+            http.map((h: { name: string }) => h.name),
+            ["canary-header", "canary-cookie", "weighted"],
+        );
+        assert.deepStrictEqual(http[0].match, [{ headers: { "x-canary": { exact: "true" } } }]);
+        assert.deepStrictEqual(http[1].match, [{ headers: { cookie: { regex: "^(.*?;\\s*)?(version=v2)(;.*)?$" } } }]);
+        assert.deepStrictEqual(http[2].mirrorPercentage, { value: 25 });
+        assert.strictEqual(http[2].mirror.subset, "canary");
+        await stack.set({ canaryHeader: undefined, canaryCookie: undefined, mirrorPercent: undefined });
+        await stack.up();
+        assert.deepStrictEqual(
+            live(VS, NS, "shop")!.spec.http.map((h: { name: string }) => h.name),
+            ["weighted"],
+        );
+    });
+
+    it("4. an invalid weight fails the up with the message and leaves the live objects unchanged", async () => {
+        const vsBefore = live(VS, NS, "shop")!.metadata.resourceVersion;
+        await stack.set({ canaryWeight: "50.5" });
+        await assert.rejects(stack.up(), (e: Error) => {
+            assert.match(e.message, /canaryWeight must be an integer from 0 to 100; got "50\.5"/);
+            return true;
+        });
+        assert.strictEqual(live(VS, NS, "shop")!.metadata.resourceVersion, vsBefore);
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 50],
+            ["canary", 50],
+        ]);
+        await stack.set({ canaryWeight: "50" });
+    });
+
+    it("5. completion: stable runs the canary version at weight 0; the route moved after stable was ready", async () => {
+        await stack.set({ canaryWeight: "100" });
+        await stack.up();
+        await stack.set({
+            stableImage: "registry.example.test/shop:2.0.0",
+            stableVersion: "v2",
+            canaryWeight: "0",
+            canaryImage: undefined,
+            canaryVersion: undefined,
+        });
+        const done = await stack.up();
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const stable = live("deployment", NS, "shop-stable")!;
+        assert.strictEqual(stable.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
+        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        // Engine events: the VirtualService's update starts only after the stable Deployment's update finished
+        // (Pulumi's Deployment await: rolled out and ready).
+        const idx = (pred: (e: (typeof done.events)[number]) => boolean) => done.events.findIndex(pred);
+        const stableDone = idx((e) => e.resOutputsEvent?.metadata.urn.endsWith("::shop-stable") === true);
+        const routeStart = idx((e) => e.resourcePreEvent?.metadata.urn.endsWith("::shop-vs") === true);
+        assert.ok(
+            stableDone >= 0 && routeStart > stableDone,
+            `stable ready at event ${stableDone}, route at ${routeStart}`,
+        );
+        assert.ok(done.events[routeStart].timestamp >= done.events[stableDone].timestamp);
+        const ops = operations(done.events);
+        assert.strictEqual(ops["shop-stable"], "update");
+        assert.strictEqual(ops["shop-vs"], "update");
+    });
+
+    it("6. `pulumi stack export` and the state file hold no plaintext TLS key", () => {
+        const { key } = e2eTls();
+        const pemBody = key
+            .split("\n")
+            .filter((l) => l !== "" && !l.startsWith("-----"))
+            .join("");
+        const forms = [
+            pemBody.slice(0, 40),
+            Buffer.from(key).toString("base64").slice(0, 40),
+            JSON.stringify(key).slice(1, 60),
+        ];
+        const exported = stack.pulumi(["stack", "export"]);
+        const stateFiles = fs
+            .readdirSync(backendDir, { recursive: true, encoding: "utf8" })
+            .filter((f) => /(^|\/)stacks\/.*e2e-program\.json$/.test(f))
+            .map((f) => fs.readFileSync(path.join(backendDir, f), "utf8"));
+        assert.ok(stateFiles.length > 0, "found the stack's state file");
+        for (const text of [exported, ...stateFiles]) {
+            for (const form of forms) {
+                assert.ok(!text.includes(form), "no plaintext, base64 or JSON-escaped key");
+            }
+            assert.ok(text.includes("4dabf18193072939515e22adb298388d"), "secrets are stored encrypted");
+        }
+        assert.ok(exported.includes('"ciphertext"'));
+    });
+
+    it("7. destroy leaves nothing in the app namespace", async () => {
+        await stack.stack.destroy();
+        assert.strictEqual(live("namespace", "", NS), undefined, "the namespace is gone");
+        assert.deepStrictEqual(
+            namesIn(
+                NS,
+                "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io",
+            ),
+            [],
+        );
+        assert.strictEqual(live("secret", "istio-ingress", "shop-tls"), undefined);
+    });
+});

@@ -1,0 +1,449 @@
+import * as assert from "assert";
+import {
+    exitCode,
+    imageTag,
+    planStages,
+    PreflightError,
+    ReleaseResult,
+    runRelease,
+} from "../../stacks/release/release";
+import { PrometheusClient } from "../../stacks/release/prometheus";
+import { parseReleaseConfig } from "../../components/config";
+import { FakeClock, FakePrometheus, FakeStack, health, locked, VS_URN } from "./fakes";
+
+const V2 = "registry.example.test/shop:2.0.0";
+
+function stackConfig(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        app: "shop",
+        namespace: "prod",
+        stableImage: "registry.example.test/shop:1.0.0",
+        stableVersion: "v1",
+        canaryWeight: "0",
+        releaseSteps: "10,25,50,100",
+        releaseInterval: "1m",
+        ...extra,
+    };
+}
+
+describe("release bot (state machine, fake stack and clock, Prometheus API on 127.0.0.1)", function () {
+    this.timeout(20000);
+    let prom: FakePrometheus;
+    let url: string;
+    let clock: FakeClock;
+    let lines: string[];
+
+    beforeEach(async () => {
+        prom = new FakePrometheus();
+        url = await prom.start();
+        clock = new FakeClock();
+        lines = [];
+    });
+    afterEach(() => prom.stop());
+
+    function run(
+        stack: FakeStack,
+        opts: Parameters<typeof runRelease>[0] = { image: V2, version: "v2" },
+    ): Promise<ReleaseResult> {
+        return runRelease(opts, {
+            stack,
+            metrics: new PrometheusClient({ url, timeoutMs: 2000 }),
+            clock,
+            log: (l) => lines.push(l),
+        });
+    }
+
+    const analyses = (r: ReleaseResult) => r.events.filter((e) => e.kind === "analysis");
+
+    it("steps a healthy canary through every weight and completes: stable takes the new version", async () => {
+        prom.answer = health(99.9, 120);
+        const stack = new FakeStack(stackConfig());
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "completed");
+        assert.strictEqual(exitCode(result.outcome), 0);
+        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 50, 100, 0]);
+        assert.deepStrictEqual(
+            analyses(result).map((e) => [e.weight, e.verdict]),
+            [
+                [10, "pass"],
+                [25, "pass"],
+                [50, "pass"],
+                [100, "pass"],
+            ],
+        );
+        assert.strictEqual(stack.config.stableImage, V2);
+        assert.strictEqual(stack.config.stableVersion, "v2");
+        assert.strictEqual(stack.config.canaryWeight, "0");
+        assert.strictEqual(stack.config.canaryImage, undefined);
+        assert.strictEqual(stack.config.releaseStatus, "completed");
+        assert.strictEqual(stack.config.releaseVersion, "v2");
+        // The first up deploys the canary at weight 0, the last makes it stable: each state is an up.
+        assert.deepStrictEqual(stack.ups[0].config.canaryImage, V2);
+        assert.strictEqual(stack.ups[0].config.releaseStatus, "in-progress");
+        // Checks target the canary workload with the issue's queries.
+        assert.ok(
+            prom.queries.includes(
+                'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",response_code!~"5.*"}[1m])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) * 100',
+            ),
+        );
+        assert.ok(
+            prom.queries.includes(
+                'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) by (le))',
+            ),
+        );
+        // A line per step with time, weight and each check's value and verdict.
+        assert.ok(
+            lines.some((l) =>
+                /^2026-11-30T10:0\d:00\.000Z {2}steps {2}weight {2}10 {2}success-rate=99\.90% \(min 99\) pass {2}latency-p99=120ms \(max 500\) pass {2}-> pass$/.test(
+                    l,
+                ),
+            ),
+            lines.join("\n"),
+        );
+    });
+
+    it("rolls back at the failure threshold: weight 0 at once by a targeted update, canary back to stable", async () => {
+        const stack = new FakeStack(stackConfig({ releaseFailureThreshold: "2" }));
+        prom.answer = (q) => health(Number(stack.config.canaryWeight) >= 25 ? 80 : 99.9, 100)(q);
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.strictEqual(exitCode(result.outcome), 1);
+        assert.deepStrictEqual(
+            analyses(result).map((e) => [e.weight, e.verdict]),
+            [
+                [10, "pass"],
+                [25, "fail"],
+                [25, "fail"],
+            ],
+        );
+        // Shifts 0, 10, 25; then the routing-only update (targeted), then the canary cleanup.
+        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 0, 0]);
+        assert.deepStrictEqual(stack.ups[3].targets, [VS_URN]);
+        assert.strictEqual(stack.ups[4].targets, undefined);
+        assert.strictEqual(stack.config.releaseStatus, "rolled-back");
+        assert.strictEqual(stack.config.canaryImage, undefined);
+        assert.strictEqual(stack.config.stableImage, "registry.example.test/shop:1.0.0");
+        assert.match(
+            result.reason,
+            /^2 failed analyses \(threshold 2\) at steps 25: success-rate=80% \(min 99\) fail: below the minimum 99$/,
+        );
+        assert.match(stack.config.releaseMessage, /^2 failed analyses/);
+    });
+
+    it("rolls back on latency above the maximum", async () => {
+        prom.answer = health(100, 900);
+        const stack = new FakeStack(stackConfig());
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.match(result.reason, /latency-p99=900ms \(max 500\) fail: above the maximum 500/);
+    });
+
+    describe("no data", () => {
+        const noData = () => ({ empty: true as const });
+
+        it("fail (default): an empty result is a failed check", async () => {
+            prom.answer = noData;
+            const stack = new FakeStack(stackConfig());
+            const result = await run(stack);
+            assert.strictEqual(result.outcome, "rolled-back");
+            assert.deepStrictEqual(
+                analyses(result).map((e) => e.verdict),
+                ["fail"],
+            );
+            assert.strictEqual(analyses(result)[0].checks![0].verdict, "no-data");
+        });
+
+        it("fail: NaN (no requests) is no data too", async () => {
+            prom.answer = () => ({ value: "NaN" });
+            const result = await run(new FakeStack(stackConfig()));
+            assert.strictEqual(result.outcome, "rolled-back");
+            assert.strictEqual(analyses(result)[0].checks![0].reason, "NaN (no requests in the window?)");
+        });
+
+        it("hold: waits up to the hold limit, then fails", async () => {
+            prom.answer = noData;
+            const stack = new FakeStack(stackConfig({ releaseNoData: "hold", releaseHoldLimit: "3" }));
+            const result = await run(stack);
+            assert.deepStrictEqual(
+                analyses(result).map((e) => e.verdict),
+                ["hold", "hold", "hold", "fail"],
+            );
+            assert.strictEqual(result.outcome, "rolled-back");
+        });
+
+        it("hold: goes on once data arrives", async () => {
+            let n = 0;
+            prom.answer = (q) => (n++ < 2 ? { empty: true } : health(100, 10)(q));
+            const stack = new FakeStack(stackConfig({ releaseNoData: "hold", releaseHoldLimit: "5" }));
+            const result = await run(stack);
+            assert.strictEqual(result.outcome, "completed");
+            assert.deepStrictEqual(
+                analyses(result)
+                    .map((e) => e.verdict)
+                    .slice(0, 2),
+                ["hold", "pass"],
+            );
+        });
+
+        it("pass: no data passes (explicitly chosen)", async () => {
+            prom.answer = noData;
+            const result = await run(new FakeStack(stackConfig({ releaseNoData: "pass" })));
+            assert.strictEqual(result.outcome, "completed");
+        });
+
+        it("a minimum request count turns too little traffic into no data", async () => {
+            prom.answer = (q) => (q.startsWith("sum(increase") ? { value: 3 } : { value: 100 });
+            const result = await run(new FakeStack(stackConfig({ releaseMinRequests: "50" })));
+            assert.strictEqual(result.outcome, "rolled-back");
+            assert.deepStrictEqual(analyses(result)[0].checks, [
+                {
+                    name: "request-count",
+                    min: 50,
+                    max: undefined,
+                    unit: undefined,
+                    value: 3,
+                    verdict: "no-data",
+                    reason: "3 requests, fewer than the minimum 50",
+                },
+            ]);
+        });
+    });
+
+    it("query errors never promote: counted apart and rolled back at the consecutive error limit", async () => {
+        prom.answer = () => ({ httpError: 400, message: "parse error at char 5" });
+        const stack = new FakeStack(stackConfig({ releaseErrorLimit: "3" }));
+        const result = await run(stack);
+        assert.deepStrictEqual(
+            analyses(result).map((e) => e.verdict),
+            ["error", "error", "error"],
+        );
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.match(result.reason, /^3 consecutive analyses could not query the metrics \(limit 3\)$/);
+        assert.strictEqual(
+            analyses(result)[0].checks![0].reason,
+            "Prometheus answered HTTP 400: parse error at char 5",
+        );
+        assert.ok(!stack.weights().includes(25), "never shifted past the erroring step");
+    });
+
+    it("an error between passes does not count as a failure and the step is analysed again", async () => {
+        let n = 0;
+        prom.answer = (q) => (n++ === 2 ? { httpError: 503, message: "overloaded" } : health(100, 10)(q));
+        const result = await run(new FakeStack(stackConfig()));
+        assert.strictEqual(result.outcome, "completed");
+        assert.deepStrictEqual(
+            analyses(result)
+                .map((e) => `${e.weight}:${e.verdict}`)
+                .slice(0, 3),
+            ["10:pass", "25:error", "25:pass"],
+        );
+    });
+
+    it("refuses to start when Prometheus is down, changing nothing", async () => {
+        prom.down = true;
+        const stack = new FakeStack(stackConfig());
+        const before = { ...stack.config };
+        await assert.rejects(run(stack), (e: Error) => {
+            assert.ok(e instanceof PreflightError);
+            assert.match(
+                e.message,
+                /^Prometheus is not reachable, so the canary cannot be judged: Prometheus at http:\/\/127\.0\.0\.1:\d+ is not usable: Prometheus unreachable at/,
+            );
+            return true;
+        });
+        assert.deepStrictEqual(stack.ups, []);
+        assert.deepStrictEqual(stack.config, before);
+    });
+
+    it("rolls back when Prometheus goes down mid-release", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig({ releaseErrorLimit: "2" }));
+        clock.onSleep = () => {
+            if (stack.config.canaryWeight === "50") {
+                prom.down = true;
+            }
+        };
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.deepStrictEqual(
+            analyses(result).map((e) => `${e.weight}:${e.verdict}`),
+            ["10:pass", "25:pass", "50:error", "50:error"],
+        );
+        assert.strictEqual(stack.config.canaryWeight, "0");
+    });
+
+    it("an up failing mid-step triggers rollback", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        stack.failUp = (c, targets) =>
+            c.canaryWeight === "50" && targets === undefined
+                ? new Error("error: deployment shop-canary failed to become ready")
+                : undefined;
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.strictEqual(
+            result.reason,
+            "pulumi up failed at steps 50: error: deployment shop-canary failed to become ready",
+        );
+        assert.strictEqual(stack.config.canaryWeight, "0");
+        assert.deepStrictEqual(stack.ups.at(-2)?.targets, [VS_URN]);
+    });
+
+    it("says loudly, with the exact commands, when the rollback itself fails", async () => {
+        prom.answer = health(50, 10);
+        const stack = new FakeStack(stackConfig());
+        stack.failUp = (c) => (c.releaseStatus === "rolled-back" ? new Error("connection refused") : undefined);
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rollback-failed");
+        assert.strictEqual(exitCode(result.outcome), 3);
+        assert.deepStrictEqual(result.manualSteps, [
+            "pulumi config set canaryWeight 0 --stack dev",
+            "pulumi config rm mirrorPercent --stack dev",
+            `pulumi up --stack dev --yes --target '${VS_URN}'`,
+            "pulumi config set releaseStatus rolled-back --stack dev && pulumi up --stack dev --yes",
+        ]);
+        assert.ok(lines.some((l) => l.startsWith("!!! ROLLBACK FAILED")));
+    });
+
+    it("resumes after a kill from the weight in stack config, analysing that step again", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        // Kill the bot during its first wait at weight 25 (after the shift, before the analysis).
+        clock.onSleep = () => {
+            if (stack.config.canaryWeight === "25") {
+                throw new Error("killed");
+            }
+        };
+        await assert.rejects(run(stack), /killed/);
+        assert.strictEqual(stack.config.releaseStatus, "in-progress");
+        assert.strictEqual(stack.config.canaryWeight, "25");
+        const upsBefore = stack.ups.length;
+
+        clock.onSleep = undefined;
+        const result = await run(stack, { resume: true });
+        assert.strictEqual(result.outcome, "completed");
+        assert.deepStrictEqual(
+            stack.weights().slice(upsBefore),
+            [25, 50, 100, 0],
+            "no restart at 0: converge at 25, then on",
+        );
+        assert.deepStrictEqual(
+            analyses(result).map((e) => e.weight),
+            [25, 50, 100],
+            "the step it was killed in is analysed, not skipped",
+        );
+        assert.strictEqual(stack.config.stableVersion, "v2");
+    });
+
+    it("resume refuses when nothing is in progress, and a second bot refuses while a release is in progress", async () => {
+        const idle = new FakeStack(stackConfig());
+        await assert.rejects(run(idle, { resume: true }), {
+            message: 'nothing to resume on stack dev: releaseStatus is "idle", not "in-progress"',
+        });
+        const busy = new FakeStack(
+            stackConfig({
+                releaseStatus: "in-progress",
+                releaseVersion: "v2",
+                releaseImage: V2,
+                canaryImage: V2,
+                canaryVersion: "v2",
+                canaryWeight: "25",
+            }),
+        );
+        const before = { ...busy.config };
+        await assert.rejects(run(busy, { image: "registry.example.test/shop:3.0.0" }), {
+            name: "PreflightError",
+            message:
+                "a release is already in progress on stack dev: v2 at canaryWeight 25. Resume it with --resume (only if no other bot is running it).",
+        });
+        assert.deepStrictEqual(busy.config, before);
+        assert.deepStrictEqual(busy.ups, []);
+    });
+
+    it("a locked stack (concurrent update) pauses and leaves the config as it was", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        const before = { ...stack.config };
+        stack.failUp = () => locked();
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "paused");
+        assert.strictEqual(exitCode(result.outcome), 4);
+        assert.match(result.reason, /^stack locked by another update: the stack is currently locked by 1 lock\(s\)$/);
+        assert.deepStrictEqual(stack.config, before);
+    });
+
+    it("runs the mirror and header phases before the first shift", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(
+            stackConfig({ releaseMirrorPercent: "50", releaseHeaderPhase: "true", canaryHeader: "x-canary" }),
+        );
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "completed");
+        assert.deepStrictEqual(
+            stack.ups.map((u) => [u.config.releasePhase, u.config.canaryWeight, u.config.mirrorPercent]),
+            [
+                ["mirror", "0", undefined],
+                ["mirror", "0", "50"],
+                ["header", "0", undefined],
+                ["steps", "10", undefined],
+                ["steps", "25", undefined],
+                ["steps", "50", undefined],
+                ["steps", "100", undefined],
+                [undefined, "0", undefined],
+            ],
+        );
+        assert.deepStrictEqual(
+            analyses(result).map((e) => e.phase),
+            ["mirror", "header", "steps", "steps", "steps", "steps"],
+        );
+    });
+
+    it("dry run walks the plan without waiting or analysing", async () => {
+        const stack = new FakeStack(stackConfig());
+        const result = await run(stack, { image: V2, dryRun: true });
+        assert.strictEqual(result.outcome, "completed");
+        assert.ok(analyses(result).every((e) => e.message.startsWith("would analyse: success-rate, latency-p99")));
+        assert.deepStrictEqual(prom.queries, ["vector(1)"]);
+    });
+
+    it("a release of the version already running is a no-op", async () => {
+        const stack = new FakeStack(stackConfig({ stableImage: V2, stableVersion: "v2" }));
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "no-op");
+        assert.deepStrictEqual(stack.ups, []);
+    });
+
+    it("flag overrides win over the stack's policy", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        await run(stack, { image: V2, policy: { steps: [50, 100] } });
+        assert.deepStrictEqual(stack.weights(), [0, 50, 100, 0]);
+    });
+});
+
+describe("release helpers", () => {
+    it("imageTag takes the tag, not a registry port", () => {
+        assert.strictEqual(imageTag("registry.example.test:5000/shop:2.0.0"), "2.0.0");
+        assert.strictEqual(imageTag("registry.example.test:5000/shop"), undefined);
+        assert.strictEqual(imageTag("shop:v2@sha256:" + "a".repeat(64)), "v2");
+    });
+
+    it("planStages: mirror, header, then the steps", () => {
+        const { policy } = parseReleaseConfig({
+            releaseSteps: "20,100",
+            releaseMirrorPercent: "10",
+            releaseHeaderPhase: "true",
+        });
+        assert.deepStrictEqual(
+            planStages(policy).map((s) => `${s.phase}:${s.weight}`),
+            ["mirror:0", "header:0", "steps:20", "steps:100"],
+        );
+    });
+
+    it("rejects a policy with steps that do not end at 100", () => {
+        assert.throws(() => parseReleaseConfig({ releaseSteps: "10,50" }), {
+            message:
+                'releaseSteps must be a comma-separated list of increasing integers from 1 to 100 ending at 100, such as "10,25,50,100"; got "10,50"',
+        });
+    });
+});
