@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end suite: builds or reuses the toolchain, starts the local cluster if it is not running (and then
-# stops it at the end), and runs mocha on tests/e2e against it. Extra arguments go to mocha.
+# stops it at the end), and runs mocha on tests/e2e against it. Arguments: test files (default: all of
+# tests/e2e/*.test.ts, in name order), then mocha flags.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 eval "$(scripts/env.sh)"
@@ -13,4 +14,5 @@ fi
 eval "$(scripts/cluster/up.sh)"
 stop() { if [[ $started == 1 ]]; then scripts/cluster/down.sh; fi; }
 trap stop EXIT
+if [[ $# == 0 || $1 == -* ]]; then set -- tests/e2e/*.test.ts "$@"; fi
 npx mocha --config .mocharc.e2e.json "$@"

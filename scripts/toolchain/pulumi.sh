@@ -40,6 +40,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 command -v go >/dev/null || die "go is not on PATH"
+command -v node >/dev/null || die "node is not on PATH"
 
 pulumi_root="$ISTIO_CANARY_CACHE/pulumi/v$PULUMI_VERSION"
 bin_dir="$pulumi_root/bin"
@@ -55,6 +56,11 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # One run at a time per cache (concurrent runs would share the source directories).
 exec 9>"$ISTIO_CANARY_CACHE/.toolchain-pulumi.lock"
 flock 9
+
+# Temporary outputs: removed on exit, and leftovers of killed runs removed now (under the lock).
+tmp_files=()
+trap 'rm -f "${tmp_files[@]}"' EXIT
+rm -f "$bin_dir"/.*.tmp.* "$bin_dir"/*.tmp.* "$provider_dir"/.*.tmp.*
 
 script_start="$(now)"
 
@@ -658,6 +664,7 @@ else
 	log "building pulumi v$PULUMI_VERSION (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"
 	ensure_wrapper_module
 	tmp="$bin_dir/.pulumi.tmp.$$"
+	tmp_files+=("$tmp")
 	(cd "$src_dir" && go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 	got="$("$tmp" version)"
 	[[ $got == "v$PULUMI_VERSION" ]] || { rm -f "$tmp"; die "built pulumi reports version '$got'"; }
@@ -676,6 +683,7 @@ else
 	log "building pulumi-language-nodejs (embedded source, sdk/v3 v$PULUMI_VERSION)"
 	ensure_wrapper_module
 	tmp="$bin_dir/.pulumi-language-nodejs.tmp.$$"
+	tmp_files+=("$tmp")
 	(cd "$src_dir" && go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" ./langhost)
 	mv -f "$tmp" "$bin_dir/pulumi-language-nodejs"
 	echo "$langhost_stamp" >"$langhost_stamp_file"
@@ -697,6 +705,7 @@ shim="$bin_dir/pulumi-resource-pulumi-nodejs"
 if [[ -x $shim ]] && [[ "$(cat "$shim")" == "$(dynamic_provider_shim)" ]]; then
 	log "pulumi-resource-pulumi-nodejs: cached ($shim)"
 else
+	tmp_files+=("$shim.tmp.$$")
 	dynamic_provider_shim >"$shim.tmp.$$"
 	chmod 0755 "$shim.tmp.$$"
 	mv -f "$shim.tmp.$$" "$shim"
@@ -726,6 +735,7 @@ else
 	log "generating the embedded schema (VERSION=$PULUMI_K8S_PROVIDER_VERSION go generate)"
 	(cd "$psrc/cmd/pulumi-resource-kubernetes" && VERSION="$PULUMI_K8S_PROVIDER_VERSION" go generate)
 	tmp="$provider_dir/.pulumi-resource-kubernetes.tmp.$$"
+	tmp_files+=("$tmp")
 	(cd "$psrc" && go build -trimpath \
 		-ldflags "-s -w -X $provider_mod/pkg/version.Version=$PULUMI_K8S_PROVIDER_VERSION" \
 		-o "$tmp" ./cmd/pulumi-resource-kubernetes)
@@ -754,6 +764,7 @@ log "toolchain ready in $(elapsed "$script_start")s"
 
 # --- 5. Environment for callers: eval "$(scripts/toolchain/pulumi.sh)" -------------------------
 {
+	# shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.
 	printf 'export PATH=%q:"$PATH"\n' "$bin_dir"
 	echo 'export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true'
 	echo 'export PULUMI_SKIP_UPDATE_CHECK=true'

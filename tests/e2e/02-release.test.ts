@@ -1,0 +1,193 @@
+/**
+ * The release bot for real: `npm run release` (the CLI) on a live stack, judged by a real Prometheus that scrapes
+ * Istio metrics from an exporter the test controls.
+ */
+import * as assert from "assert";
+import { execFile, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { baseConfig, E2EStack, live, liveWeights, REPO } from "./harness";
+import { IstioExporter, LocalPrometheus } from "./prometheus";
+import { ReleaseResult } from "../../stacks/release/release";
+
+const NS = "shop-release";
+
+describe("e2e: the release bot with a real Prometheus", function () {
+    this.timeout(20 * 60 * 1000);
+    let stack: E2EStack;
+    let exporter: IstioExporter;
+    let prometheus: LocalPrometheus;
+    let reportDir: string;
+    let weight = 0;
+    // The exporter serves from this process, so nothing here may block the event loop (no *Sync calls while the
+    // bot runs): the live weight is polled with an asynchronous kubectl.
+    const poll = setInterval(() => {
+        execFile(
+            process.env.KUBECTL!,
+            ["get", "virtualservices.networking.istio.io", "-n", NS, "shop", "-o", "json"],
+            (err, stdout) => {
+                if (err) {
+                    return;
+                }
+                const http = JSON.parse(stdout).spec.http as {
+                    name: string;
+                    route: { destination: { subset: string }; weight: number }[];
+                }[];
+                weight =
+                    http.find((h) => h.name === "weighted")?.route.find((d) => d.destination.subset === "canary")
+                        ?.weight ?? 0;
+            },
+        );
+    }, 1000);
+
+    /** Runs the release CLI without blocking this process (the exporter must keep answering scrapes). */
+    function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+        return new Promise((resolve) => {
+            const child = spawn(
+                process.execPath,
+                [
+                    "-r",
+                    "ts-node/register/transpile-only",
+                    "stacks/release/cli.ts",
+                    "--stack",
+                    stack.name,
+                    "--work-dir",
+                    stack.workDir,
+                    ...args,
+                ],
+                {
+                    cwd: REPO,
+                    env: process.env,
+                },
+            );
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+            child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        });
+    }
+
+    before(async () => {
+        exporter = new IstioExporter(NS, () => weight);
+        const exporterPort = await exporter.start();
+        prometheus = new LocalPrometheus();
+        const url = await prometheus.start(exporterPort);
+        reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-reports-"));
+        stack = await E2EStack.create(
+            "e2e-release",
+            baseConfig(NS, {
+                prometheusUrl: url,
+                releaseSteps: "25,50,100",
+                releaseInterval: "6s",
+                releaseMetricWindow: "5s",
+                releaseFailureThreshold: "2",
+                releaseMinSuccessRate: "99",
+                releaseMaxLatencyMs: "500",
+                releaseNoData: "hold",
+                releaseHoldLimit: "5",
+            }),
+        );
+        await stack.up();
+    });
+
+    after(async () => {
+        clearInterval(poll);
+        try {
+            await stack?.destroyAndRemove();
+        } finally {
+            await prometheus?.stop();
+            await exporter?.stop();
+            fs.rmSync(reportDir, { recursive: true, force: true });
+        }
+    });
+
+    /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
+    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
+        const before = new Set(fs.readdirSync(reportDir));
+        const r = await cli(["--report-dir", reportDir, "--quiet", ...args]);
+        const out = `${r.stdout}${r.stderr}`;
+        const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
+        assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
+        const report = JSON.parse(fs.readFileSync(path.join(reportDir, json[0]), "utf8")) as ReleaseResult;
+        for (const ext of [".md", ".svg"]) {
+            assert.ok(fs.existsSync(path.join(reportDir, json[0].replace(/\.json$/, ext))), `${ext} report written`);
+        }
+        return { code: r.code, out, report };
+    }
+
+    it("a healthy canary completes: live VirtualService at stable 100 running the new version", async () => {
+        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        const { code, out, report } = await release(["--image", "registry.example.test/shop:2.0.0", "--version", "v2"]);
+        assert.strictEqual(code, 0, out);
+        assert.strictEqual(report.outcome, "completed");
+        const analyses = report.events
+            .filter((e) => e.kind === "analysis" && e.verdict === "pass")
+            .map((e) => e.weight);
+        assert.deepStrictEqual(analyses, [25, 50, 100]);
+        const sr = report.events
+            .find((e) => e.kind === "analysis" && e.verdict === "pass")!
+            .checks!.find((c) => c.name === "success-rate")!;
+        assert.ok(sr.value! >= 99.9, `success rate measured by Prometheus: ${sr.value}`);
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const stable = live("deployment", NS, "shop-stable")!;
+        assert.strictEqual(stable.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
+        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        // Every state change is an update in the stack's history.
+        const history = JSON.parse(stack.pulumi(["stack", "history", "--json"])) as { message?: string }[];
+        const messages = history.map((h) => h.message ?? "").filter((m) => m.startsWith("release v2:"));
+        assert.ok(messages.length >= 5, messages.join("\n"));
+        assert.match(
+            out,
+            /weight {2}25 {2}success-rate=\d+(\.\d+)?% \(min 99\) pass {2}latency-p99=\d+(\.\d+)?ms \(max 500\) pass {2}-> pass/,
+        );
+    });
+
+    it("a canary answering 5xx from weight 50 is rolled back at 50: live weights back to 0, non-zero exit, report", async () => {
+        exporter.behaviour = { errorRate: (w) => (w >= 50 ? 0.3 : 0), latencyMs: 20 };
+        const { code, out, report } = await release(["--image", "registry.example.test/shop:3.0.0", "--version", "v3"]);
+        assert.strictEqual(code, 1, out);
+        assert.strictEqual(report.outcome, "rolled-back");
+        const analyses = report.events
+            .filter((e) => e.kind === "analysis" && e.verdict !== "hold")
+            .map((e) => `${e.weight}:${e.verdict}`);
+        assert.deepStrictEqual(analyses, ["25:pass", "50:fail", "50:fail"]);
+        assert.match(
+            report.reason,
+            /^2 failed analyses \(threshold 2\) at steps 50: success-rate=\d+(\.\d+)?% \(min 99\) fail/,
+        );
+        assert.deepStrictEqual(liveWeights(NS, "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const canary = live("deployment", NS, "shop-canary")!;
+        assert.strictEqual(
+            canary.spec.template.metadata.labels.version,
+            "v2",
+            "canary track back on the stable version",
+        );
+        const rollback = report.events.find((e) => e.kind === "rollback" && e.durationMs !== undefined)!;
+        assert.match(rollback.message, /targeted update of the VirtualService/);
+        console.log(`      rollback (traffic back on stable): ${rollback.durationMs} ms`);
+    });
+
+    it("refuses a second release while one is recorded in progress, changing nothing", async () => {
+        await stack.set({
+            releaseStatus: "in-progress",
+            releaseVersion: "v4",
+            releaseImage: "registry.example.test/shop:4.0.0",
+        });
+        const r = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        assert.strictEqual(r.code, 2);
+        assert.match(r.stderr, /a release is already in progress on stack e2e-release: v4 at canaryWeight 0/);
+        await stack.set({
+            releaseStatus: "rolled-back",
+            releaseVersion: "v3",
+            releaseImage: "registry.example.test/shop:3.0.0",
+        });
+    });
+});
