@@ -99,10 +99,15 @@ export class E2EStack {
     private constructor(
         readonly stack: Stack,
         readonly workDir: string,
+        private readonly ownsDir: boolean,
     ) {}
 
-    static async create(name: string, config: Record<string, string>): Promise<E2EStack> {
-        const workDir = scratchWorkspace(REPO, name);
+    /** A stack in a new scratch workspace, or in `workDir` (stacks of one project sharing a workspace). */
+    static async create(name: string, config: Record<string, string>, workDir?: string): Promise<E2EStack> {
+        return E2EStack.open(name, config, workDir ?? scratchWorkspace(REPO, name), workDir === undefined);
+    }
+
+    private static async open(name: string, config: Record<string, string>, workDir: string, ownsDir: boolean) {
         const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir });
         const { cert, key } = e2eTls();
         await stack.setAllConfig({
@@ -110,7 +115,7 @@ export class E2EStack {
             "istio-canary:tlsCert": { value: cert, secret: true },
             "istio-canary:tlsKey": { value: key, secret: true },
         });
-        return new E2EStack(stack, workDir);
+        return new E2EStack(stack, workDir, ownsDir);
     }
 
     get name(): string {
@@ -154,7 +159,9 @@ export class E2EStack {
             });
         } finally {
             await this.stack.workspace.removeStack(this.stack.name, { force: true });
-            fs.rmSync(this.workDir, { recursive: true, force: true });
+            if (this.ownsDir) {
+                fs.rmSync(this.workDir, { recursive: true, force: true });
+            }
         }
     }
 }

@@ -82,13 +82,13 @@ export class IstioExporter {
     }
 }
 
-/** Prometheus scraping 127.0.0.1:`targetPort` every second, itself on 127.0.0.1. */
+/** Prometheus scraping 127.0.0.1:`targetPorts` every second, itself on 127.0.0.1. */
 export class LocalPrometheus {
     private proc?: ChildProcess;
     private dir = "";
     url = "";
 
-    async start(targetPort: number): Promise<string> {
+    async start(...targetPorts: number[]): Promise<string> {
         const bin = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
         if (!fs.existsSync(bin)) {
             throw new Error(`${bin} not found: install Debian's prometheus package (scripts/toolchain/prometheus.sh)`);
@@ -104,7 +104,7 @@ export class LocalPrometheus {
                 "scrape_configs:",
                 "  - job_name: istio-mesh",
                 "    static_configs:",
-                `      - targets: ["127.0.0.1:${targetPort}"]`,
+                `      - targets: ${JSON.stringify(targetPorts.map((p) => `127.0.0.1:${p}`))}`,
                 "",
             ].join("\n"),
         );

@@ -1,0 +1,180 @@
+/**
+ * Promotion for real: two stacks (dev and staging, two namespaces) of this program on the local file:// backend.
+ * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused.
+ */
+import * as assert from "assert";
+import { execFile, spawn } from "child_process";
+import { baseConfig, E2EStack, live, liveWeights, REPO } from "./harness";
+import { IstioExporter, LocalPrometheus } from "./prometheus";
+
+const FAST_POLICY = {
+    releaseSteps: "50,100",
+    releaseInterval: "6s",
+    releaseMetricWindow: "5s",
+    releaseNoData: "hold",
+    releaseHoldLimit: "5",
+};
+
+describe("e2e: promotion dev -> staging", function () {
+    this.timeout(20 * 60 * 1000);
+    const weights: Record<string, number> = { "shop-dev": 0, "shop-staging": 0 };
+    const exporters = Object.keys(weights).map((ns) => new IstioExporter(ns, () => weights[ns]));
+    const prometheus = new LocalPrometheus();
+    let dev: E2EStack;
+    let staging: E2EStack;
+    const poll = setInterval(() => {
+        for (const ns of Object.keys(weights)) {
+            execFile(
+                process.env.KUBECTL!,
+                ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
+                (err, out) => {
+                    if (!err) {
+                        const http = JSON.parse(out).spec.http as {
+                            name: string;
+                            route: { destination: { subset: string }; weight: number }[];
+                        }[];
+                        weights[ns] =
+                            http
+                                .find((h) => h.name === "weighted")
+                                ?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
+                    }
+                },
+            );
+        }
+    }, 1000);
+
+    /** Runs a CLI (release or promote) in dev's workspace (both stacks share the backend). */
+    function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
+        return new Promise((resolve) => {
+            const child = spawn(
+                process.execPath,
+                [
+                    "-r",
+                    "ts-node/register/transpile-only",
+                    script,
+                    "--work-dir",
+                    dev.workDir,
+                    "--quiet",
+                    "--report-dir",
+                    `${dev.workDir}/reports`,
+                    ...args,
+                ],
+                {
+                    cwd: REPO,
+                    env: process.env,
+                },
+            );
+            let out = "";
+            child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+            child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+            child.on("close", (code) => resolve({ code: code ?? -1, out }));
+        });
+    }
+
+    before(async () => {
+        const ports = await Promise.all(exporters.map((e) => e.start()));
+        const url = await prometheus.start(...ports);
+        dev = await E2EStack.create(
+            "dev",
+            baseConfig("shop-dev", { prometheusUrl: url, releaseFailureThreshold: "2", ...FAST_POLICY }),
+        );
+        await dev.up();
+        // staging shares dev's workspace directory (one project, one backend) and the Istio dev installed.
+        staging = await E2EStack.create(
+            "staging",
+            baseConfig("shop-staging", {
+                prometheusUrl: url,
+                istioInstall: "false",
+                releaseFailureThreshold: "1",
+                ...FAST_POLICY,
+            }),
+            dev.workDir,
+        );
+        await staging.up();
+    });
+
+    after(async () => {
+        clearInterval(poll);
+        try {
+            await staging?.destroyAndRemove();
+            await dev?.destroyAndRemove();
+        } finally {
+            await prometheus.stop();
+            await Promise.all(exporters.map((e) => e.stop()));
+        }
+    });
+
+    it("refuses to promote v2 to staging before dev completed a release of it", async () => {
+        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging", "--version", "v2"]);
+        assert.strictEqual(r.code, 2, r.out);
+        assert.match(
+            r.out,
+            /refused: stack dev has no completed release of v2 \(it runs v1; its last release: none\); release v2 there first/,
+        );
+        assert.strictEqual(
+            live("deployment", "shop-staging", "shop-stable")!.spec.template.metadata.labels.version,
+            "v1",
+        );
+    });
+
+    it("after dev completes v2, promotion releases v2 on staging", async () => {
+        const rel = await run("stacks/release/cli.ts", [
+            "--stack",
+            "dev",
+            "--image",
+            "registry.example.test/shop:2.0.0",
+            "--version",
+            "v2",
+        ]);
+        assert.strictEqual(rel.code, 0, rel.out);
+        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging"]);
+        assert.strictEqual(r.code, 0, r.out);
+        assert.match(r.out, /dev -> staging: v2 completed/);
+        const stable = live("deployment", "shop-staging", "shop-stable")!;
+        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        assert.strictEqual(stable.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
+        assert.deepStrictEqual(liveWeights("shop-staging", "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const outputs = await staging.stack.outputs();
+        assert.deepStrictEqual(outputs.release.value, {
+            status: "completed",
+            version: "v2",
+            image: "registry.example.test/shop:2.0.0",
+            message: outputs.release.value.message,
+        });
+    });
+
+    it("promoting v2 again is a no-op that says so", async () => {
+        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging"]);
+        assert.strictEqual(r.code, 0, r.out);
+        assert.match(r.out, /nothing to do: stack staging already runs v2/);
+    });
+
+    it("a version rolled back on dev is refused for staging", async () => {
+        for (const e of exporters) {
+            e.behaviour = { errorRate: (w) => (w > 0 ? 0.5 : 0), latencyMs: 20 };
+        }
+        const rel = await run("stacks/release/cli.ts", [
+            "--stack",
+            "dev",
+            "--image",
+            "registry.example.test/shop:3.0.0",
+            "--version",
+            "v3",
+        ]);
+        assert.strictEqual(rel.code, 1, rel.out);
+        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging", "--version", "v3"]);
+        assert.strictEqual(r.code, 2, r.out);
+        assert.match(r.out, /refused: the release of v3 on stack dev was rolled-back: it cannot be promoted/);
+        assert.strictEqual(
+            live("deployment", "shop-staging", "shop-stable")!.spec.template.metadata.labels.version,
+            "v2",
+        );
+        assert.deepStrictEqual(liveWeights("shop-staging", "shop"), [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+    });
+});
