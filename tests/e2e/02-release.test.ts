@@ -3,11 +3,10 @@
  * Istio metrics from an exporter the test controls.
  */
 import * as assert from "assert";
-import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { baseConfig, E2EStack, live, liveWeights, REPO } from "./harness";
+import { baseConfig, E2EStack, live, liveWeights, pollCanaryWeights, runCli } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/release";
 
@@ -19,58 +18,12 @@ describe("e2e: the release bot with a real Prometheus", function () {
     let exporter: IstioExporter;
     let prometheus: LocalPrometheus;
     let reportDir: string;
-    let weight = 0;
-    // The exporter serves from this process, so nothing here may block the event loop (no *Sync calls while the
-    // bot runs): the live weight is polled with an asynchronous kubectl.
-    const poll = setInterval(() => {
-        execFile(
-            process.env.KUBECTL!,
-            ["get", "virtualservices.networking.istio.io", "-n", NS, "shop", "-o", "json"],
-            (err, stdout) => {
-                if (err) {
-                    return;
-                }
-                const http = JSON.parse(stdout).spec.http as {
-                    name: string;
-                    route: { destination: { subset: string }; weight: number }[];
-                }[];
-                weight =
-                    http.find((h) => h.name === "weighted")?.route.find((d) => d.destination.subset === "canary")
-                        ?.weight ?? 0;
-            },
-        );
-    }, 1000);
-
-    /** Runs the release CLI without blocking this process (the exporter must keep answering scrapes). */
-    function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-        return new Promise((resolve) => {
-            const child = spawn(
-                process.execPath,
-                [
-                    "-r",
-                    "ts-node/register/transpile-only",
-                    "stacks/release/cli.ts",
-                    "--stack",
-                    stack.name,
-                    "--work-dir",
-                    stack.workDir,
-                    ...args,
-                ],
-                {
-                    cwd: REPO,
-                    env: process.env,
-                },
-            );
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-            child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-            child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-        });
-    }
+    const live_ = pollCanaryWeights([NS]);
+    const cli = (args: string[]) =>
+        runCli("stacks/release/cli.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
 
     before(async () => {
-        exporter = new IstioExporter(NS, () => weight);
+        exporter = new IstioExporter(NS, () => live_.weights[NS]);
         const exporterPort = await exporter.start();
         prometheus = new LocalPrometheus();
         const url = await prometheus.start(exporterPort);
@@ -93,7 +46,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     after(async () => {
-        clearInterval(poll);
+        live_.stop();
         try {
             await stack?.destroyAndRemove();
         } finally {

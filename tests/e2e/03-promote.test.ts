@@ -3,8 +3,7 @@
  * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused.
  */
 import * as assert from "assert";
-import { execFile, spawn } from "child_process";
-import { baseConfig, E2EStack, live, liveWeights, REPO } from "./harness";
+import { baseConfig, E2EStack, live, liveWeights, pollCanaryWeights, runCli } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 
 const FAST_POLICY = {
@@ -17,58 +16,23 @@ const FAST_POLICY = {
 
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
-    const weights: Record<string, number> = { "shop-dev": 0, "shop-staging": 0 };
-    const exporters = Object.keys(weights).map((ns) => new IstioExporter(ns, () => weights[ns]));
+    const live_ = pollCanaryWeights(["shop-dev", "shop-staging"]);
+    const exporters = Object.keys(live_.weights).map((ns) => new IstioExporter(ns, () => live_.weights[ns]));
     const prometheus = new LocalPrometheus();
     let dev: E2EStack;
     let staging: E2EStack;
-    const poll = setInterval(() => {
-        for (const ns of Object.keys(weights)) {
-            execFile(
-                process.env.KUBECTL!,
-                ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
-                (err, out) => {
-                    if (!err) {
-                        const http = JSON.parse(out).spec.http as {
-                            name: string;
-                            route: { destination: { subset: string }; weight: number }[];
-                        }[];
-                        weights[ns] =
-                            http
-                                .find((h) => h.name === "weighted")
-                                ?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
-                    }
-                },
-            );
-        }
-    }, 1000);
 
     /** Runs a CLI (release or promote) in dev's workspace (both stacks share the backend). */
-    function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
-        return new Promise((resolve) => {
-            const child = spawn(
-                process.execPath,
-                [
-                    "-r",
-                    "ts-node/register/transpile-only",
-                    script,
-                    "--work-dir",
-                    dev.workDir,
-                    "--quiet",
-                    "--report-dir",
-                    `${dev.workDir}/reports`,
-                    ...args,
-                ],
-                {
-                    cwd: REPO,
-                    env: process.env,
-                },
-            );
-            let out = "";
-            child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-            child.stderr.on("data", (c: Buffer) => (out += c.toString()));
-            child.on("close", (code) => resolve({ code: code ?? -1, out }));
-        });
+    async function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
+        const r = await runCli(script, [
+            "--work-dir",
+            dev.workDir,
+            "--quiet",
+            "--report-dir",
+            `${dev.workDir}/reports`,
+            ...args,
+        ]);
+        return { code: r.code, out: r.stdout + r.stderr };
     }
 
     before(async () => {
@@ -94,7 +58,7 @@ describe("e2e: promotion dev -> staging", function () {
     });
 
     after(async () => {
-        clearInterval(poll);
+        live_.stop();
         try {
             await staging?.destroyAndRemove();
             await dev?.destroyAndRemove();

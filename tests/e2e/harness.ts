@@ -5,15 +5,15 @@
  * ISTIO_CHARTS_DIR. Each stack lives on a throwaway file:// backend in a temp dir and a scratch workspace whose
  * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
  */
-import { execFileSync } from "child_process";
+import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
-import { scratchWorkspace } from "../../stacks/automation";
 import { selfSignedCertificate, TlsPair } from "../../stacks/dev-tls";
+import { kubectl, PROJECT_DIR, ScratchStack } from "../../stacks/scratch-stack";
 
-export const REPO = path.resolve(__dirname, "..", "..");
+export { kubectl, operations, Update } from "../../stacks/scratch-stack";
+export const REPO = PROJECT_DIR;
 
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {
     if (!process.env[name]) {
@@ -27,11 +27,6 @@ process.env.PULUMI_BACKEND_URL = `file://${backendDir}`;
 process.env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "e2e-only-passphrase";
 process.env.PULUMI_SKIP_UPDATE_CHECK = "true";
 process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
-
-/** Runs kubectl against the local cluster; returns stdout. */
-export function kubectl(args: string[]): string {
-    return execFileSync(process.env.KUBECTL!, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
 
 /** A live object as JSON, or undefined when it does not exist. */
 export function live<T = Record<string, any>>(kind: string, namespace: string, name: string): T | undefined {
@@ -87,93 +82,51 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
     };
 }
 
-/** What an update did, with the engine's events. */
-export interface Update {
-    result: UpResult;
-    events: EngineEvent[];
-    ms: number;
+/** A throwaway stack of this program with the e2e TLS pair. */
+export const E2EStack = {
+    create: (name: string, config: Record<string, string>, workDir?: string) =>
+        ScratchStack.create(name, config, e2eTls(), workDir),
+};
+export type E2EStack = ScratchStack;
+
+/**
+ * Polls the live canary weight of each namespace's `shop` VirtualService every second with an asynchronous
+ * kubectl (tests that serve metrics from their own process must never block its event loop).
+ */
+export function pollCanaryWeights(namespaces: string[]): { weights: Record<string, number>; stop: () => void } {
+    const weights: Record<string, number> = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
+    const timer = setInterval(() => {
+        for (const ns of namespaces) {
+            execFile(
+                process.env.KUBECTL!,
+                ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
+                (err, out) => {
+                    if (!err) {
+                        const http = JSON.parse(out).spec.http as {
+                            name: string;
+                            route: { destination: { subset: string }; weight: number }[];
+                        }[];
+                        const weighted = http.find((h) => h.name === "weighted");
+                        weights[ns] = weighted?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
+                    }
+                },
+            );
+        }
+    }, 1000);
+    return { weights, stop: () => clearInterval(timer) };
 }
 
-/** A throwaway stack of this program. */
-export class E2EStack {
-    private constructor(
-        readonly stack: Stack,
-        readonly workDir: string,
-        private readonly ownsDir: boolean,
-    ) {}
-
-    /** A stack in a new scratch workspace, or in `workDir` (stacks of one project sharing a workspace). */
-    static async create(name: string, config: Record<string, string>, workDir?: string): Promise<E2EStack> {
-        return E2EStack.open(name, config, workDir ?? scratchWorkspace(REPO, name), workDir === undefined);
-    }
-
-    private static async open(name: string, config: Record<string, string>, workDir: string, ownsDir: boolean) {
-        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir });
-        const { cert, key } = e2eTls();
-        await stack.setAllConfig({
-            ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`istio-canary:${k}`, { value: v }])),
-            "istio-canary:tlsCert": { value: cert, secret: true },
-            "istio-canary:tlsKey": { value: key, secret: true },
+/** Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously. */
+export function runCli(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
+            cwd: REPO,
+            env: process.env,
         });
-        return new E2EStack(stack, workDir, ownsDir);
-    }
-
-    get name(): string {
-        return this.stack.name;
-    }
-
-    /** Runs the Pulumi CLI in this stack's workspace (e.g. `stack export`), returns stdout. */
-    pulumi(args: string[]): string {
-        return execFileSync("pulumi", [...args, "--stack", this.name], {
-            cwd: this.workDir,
-            encoding: "utf8",
-            maxBuffer: 64 * 1024 * 1024,
-        });
-    }
-
-    async set(values: Record<string, string | undefined>): Promise<void> {
-        for (const [k, v] of Object.entries(values)) {
-            if (v === undefined) {
-                await this.stack.removeConfig(`istio-canary:${k}`);
-            } else {
-                await this.stack.setConfig(`istio-canary:${k}`, { value: v });
-            }
-        }
-    }
-
-    async up(opts: { target?: string[] } = {}): Promise<Update> {
-        const events: EngineEvent[] = [];
-        const t0 = Date.now();
-        const result = await this.stack.up({
-            onEvent: (e) => events.push(e),
-            target: opts.target,
-            onOutput: process.env.E2E_VERBOSE ? (l) => process.stdout.write(l) : undefined,
-        });
-        return { result, events, ms: Date.now() - t0 };
-    }
-
-    async destroyAndRemove(): Promise<void> {
-        try {
-            await this.stack.destroy({
-                onOutput: process.env.E2E_VERBOSE ? (l) => process.stdout.write(l) : undefined,
-            });
-        } finally {
-            await this.stack.workspace.removeStack(this.stack.name, { force: true });
-            if (this.ownsDir) {
-                fs.rmSync(this.workDir, { recursive: true, force: true });
-            }
-        }
-    }
-}
-
-/** Operation per resource URN's last segment (name) in an update: "update", "same", "replace", ... */
-export function operations(events: EngineEvent[]): Record<string, string> {
-    const ops: Record<string, string> = {};
-    for (const e of events) {
-        const meta = e.resourcePreEvent?.metadata;
-        if (meta) {
-            ops[meta.urn.split("::").at(-1)!] = meta.op;
-        }
-    }
-    return ops;
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
 }

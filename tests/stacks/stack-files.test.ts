@@ -5,20 +5,18 @@ import * as yaml from "js-yaml";
 import { parseConfig, ProgramConfig } from "../../components/config";
 import { durationMs } from "../../components/validation";
 import { shopPair } from "../fixtures/tls";
+import { stackFileConfig } from "../../stacks/scratch-stack";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-/** A committed stack file's config, as the Pulumi engine hands it to the program (objects as JSON). */
 function stackConfig(stack: string): Record<string, string> {
     const doc = yaml.load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
         config: Record<string, unknown>;
     };
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(doc.config)) {
+    for (const k of Object.keys(doc.config)) {
         assert.ok(k.startsWith("istio-canary:"), `${stack}: ${k} is in the program's namespace`);
-        out[k.slice("istio-canary:".length)] = typeof v === "string" ? v : JSON.stringify(v);
     }
-    return out;
+    return stackFileConfig(stack);
 }
 
 function parse(stack: string): ProgramConfig {
