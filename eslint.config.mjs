@@ -31,5 +31,13 @@ export default tseslint.config(
             "@typescript-eslint/no-explicit-any": "off",
         },
     },
-    { files: ["**/*.mjs"], extends: [tseslint.configs.disableTypeChecked] },
+    { files: ["**/*.mjs", "**/*.js"], extends: [tseslint.configs.disableTypeChecked] },
+    {
+        files: ["**/*.js"],
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: { require: "readonly", module: "writable", process: "readonly" },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
 );
