@@ -83,12 +83,11 @@ export function renderChart(r: ReleaseResult): string {
 
 /** The Markdown report. */
 export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
-    const rows = r.events.map(
-        (e) =>
-            `| ${e.time} | ${e.kind} | ${e.phase ?? ""} | ${e.weight} | ${e.verdict ?? ""} | ${esc(
-                e.checks ? e.checks.map(describeCheck).join("<br>") : e.message,
-            ).replace(/\|/g, "\\|")} |`,
-    );
+    const cell = (text: string) => esc(text).replace(/\|/g, "\\|");
+    const rows = r.events.map((e) => {
+        const detail = e.checks ? e.checks.map((c) => cell(describeCheck(c))).join("<br>") : cell(e.message);
+        return `| ${e.time} | ${e.kind} | ${e.phase ?? ""} | ${e.weight} | ${e.verdict ?? ""} | ${detail} |`;
+    });
     return [
         `# Release ${r.version} on stack ${r.stack}: ${r.outcome}${r.dryRun ? " (dry run: nothing changed)" : ""}`,
         "",

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as os from "os";
 import { configKeySpecs, ConfigError, ownKeys, parseConfig } from "../../components/config";
 import { otherPair } from "../fixtures/tls";
 import { releaseConfig, SECRET_KEYS, validConfig } from "../fixtures/config";
@@ -256,6 +257,11 @@ describe("parseConfig", () => {
         const none = validConfig({ istioInstall: "false" });
         delete none.istioVersion;
         assert.strictEqual(parseConfig(none, secrets).mesh.install, false);
+    });
+
+    it('expands a leading "~/" of istioChartDir to the home directory', () => {
+        const c = validConfig({ istioChartDir: "~/.cache/istio-canary/istio/x/charts" });
+        assert.strictEqual(parseConfig(c, secrets).mesh.chartDir, `${os.homedir()}/.cache/istio-canary/istio/x/charts`);
     });
 
     it("ownKeys keeps only this program's namespace", () => {
