@@ -57,7 +57,7 @@ describe("command line", () => {
         assert.strictEqual(stepsFromSize(10, 50), "10,20,30,40,50,100");
         assert.strictEqual(stepsFromSize(25, 100), "25,50,75,100");
         assert.deepStrictEqual(
-            releaseOptionsFromFlags(["--stack", "s", "--step-size", "20"]).policy.steps,
+            releaseOptionsFromFlags(["--stack", "s", "--step-size", "20"]).policy?.steps,
             [20, 40, 100],
         );
         assert.throws(() => releaseOptionsFromFlags(["--stack", "s", "--step-size", "0"]), {
