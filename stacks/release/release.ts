@@ -9,7 +9,7 @@ import { parseReleaseConfig, ReleasePhase, ReleasePolicy } from "../../component
 import { Analysis, analyse, buildChecks, CanaryTarget, describeCheck } from "./analysis";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { StackDriver, StackLockedError, UpSummary } from "./stack";
-import { durationMs } from "../../components/validation";
+import { durationMs, IMAGE_ACCEPTS, IMAGE_REF, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
 
 /** Sleeps and tells the time; a fake in tests. */
 export interface Clock {
@@ -205,9 +205,17 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
             throw new PreflightError("--image is required to start a release");
         }
         image = opts.image;
+        if (!IMAGE_REF.test(image)) {
+            throw new PreflightError(`--image must be ${IMAGE_ACCEPTS}; got "${image}"`);
+        }
         const v = opts.version ?? imageTag(image);
         if (v === undefined) {
             throw new PreflightError(`--version is required: the image ${image} has no tag to take it from`);
+        }
+        if (!LABEL_VALUE.test(v)) {
+            throw new PreflightError(
+                `${opts.version === undefined ? "the image tag (the default --version)" : "--version"} must be ${VERSION_ACCEPTS}; got "${v}"`,
+            );
         }
         version = v;
     }

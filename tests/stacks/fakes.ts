@@ -87,6 +87,8 @@ export type Answer =
 export class FakePrometheus {
     readonly queries: string[] = [];
     down = false;
+    /** When set, requests without exactly this Authorization header get 401. */
+    requireAuthorization?: string;
     answer: (query: string) => Answer = () => ({ value: 100 });
     private server?: http.Server;
 
@@ -96,6 +98,11 @@ export class FakePrometheus {
             const query = url.searchParams.get("query") ?? "";
             if (this.down) {
                 req.socket.destroy();
+                return;
+            }
+            if (this.requireAuthorization !== undefined && req.headers.authorization !== this.requireAuthorization) {
+                res.writeHead(401, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ status: "error", error: "unauthorized" }));
                 return;
             }
             this.queries.push(query);

@@ -406,6 +406,60 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         assert.deepStrictEqual(prom.queries, ["vector(1)"]);
     });
 
+    it("rejects a bad image or version before changing anything", async () => {
+        const stack = new FakeStack(stackConfig());
+        await assert.rejects(run(stack, { image: "Registry/App:2" }), {
+            message:
+                '--image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Registry/App:2"',
+        });
+        await assert.rejects(run(stack, { image: V2, version: "v2/beta" }), {
+            message:
+                '--version must be a label value such as "v2" (letters, digits, "-", "_", ".", at most 63); got "v2/beta"',
+        });
+        assert.deepStrictEqual(stack.ups, []);
+    });
+
+    it("queries Prometheus with the secret credentials from stack config, and keeps them out of the result", async () => {
+        prom.answer = health(100, 10);
+        prom.requireAuthorization = "Bearer s3cr3t-token";
+        const stack = new FakeStack(
+            stackConfig({ prometheusUrl: url, prometheusToken: "s3cr3t-token" }),
+            new Set(["prometheusToken"]),
+        );
+        const result = await runRelease({ image: V2 }, { stack, clock, log: (l) => lines.push(l) });
+        assert.strictEqual(result.outcome, "completed");
+        assert.ok(!JSON.stringify(result).includes("s3cr3t-token"), "not in the result (the report)");
+        assert.ok(!lines.join("\n").includes("s3cr3t-token"), "not in the log");
+
+        prom.requireAuthorization = `Basic ${Buffer.from("bot:pa55").toString("base64")}`;
+        const basic = new FakeStack(
+            stackConfig({ prometheusUrl: url, prometheusUser: "bot", prometheusPassword: "pa55" }),
+            new Set(["prometheusPassword"]),
+        );
+        assert.strictEqual(
+            (await runRelease({ image: V2 }, { stack: basic, clock, log: () => undefined })).outcome,
+            "completed",
+        );
+
+        const wrong = new FakeStack(
+            stackConfig({ prometheusUrl: url, prometheusToken: "nope" }),
+            new Set(["prometheusToken"]),
+        );
+        await assert.rejects(
+            runRelease({ image: V2 }, { stack: wrong, clock, log: () => undefined }),
+            /Prometheus answered HTTP 401: unauthorized/,
+        );
+    });
+
+    it("refuses a Prometheus token stored in plaintext", async () => {
+        const stack = new FakeStack(stackConfig({ prometheusUrl: url, prometheusToken: "s3cr3t-token" }));
+        await assert.rejects(run(stack), (e: Error) => {
+            assert.match(e.message, /prometheusToken must be set as a secret/);
+            assert.ok(!e.message.includes("s3cr3t-token"));
+            return true;
+        });
+    });
+
     it("a release of the version already running is a no-op", async () => {
         const stack = new FakeStack(stackConfig({ stableImage: V2, stableVersion: "v2" }));
         const result = await run(stack);
