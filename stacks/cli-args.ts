@@ -66,3 +66,17 @@ export function helpText(usage: string, intro: string, specs: FlagSpec[]): strin
         "",
     ].join("\n");
 }
+
+/** Runs a command's `main` when its file is executed directly, exiting with its code (1 on a crash). */
+export function runMain(mod: NodeJS.Module, main: (argv: string[]) => Promise<number>): void {
+    if (require.main !== mod) {
+        return;
+    }
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+            process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            process.exit(1);
+        },
+    );
+}

@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { CONFIG_NAMESPACE } from "../components/config";
 import { selectStack } from "./automation";
-import { FlagSpec, helpText, parseArgs, UsageError } from "./cli-args";
+import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "./cli-args";
 
 /** A PEM certificate and its private key. */
 export interface TlsPair {
@@ -112,6 +112,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runMain(module, main);

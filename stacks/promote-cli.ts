@@ -5,7 +5,7 @@
  */
 import * as path from "path";
 import { AutomationStack, selectStack } from "./automation";
-import { FlagSpec, helpText, parseArgs, UsageError } from "./cli-args";
+import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "./cli-args";
 import { PromotionState, promote } from "./promote";
 import { exitCode, PreflightError } from "./release/release";
 import { writeReport } from "./release/report";
@@ -132,12 +132,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (e: unknown) => {
-            process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-            process.exit(1);
-        },
-    );
-}
+runMain(module, main);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseReleaseConfig, ReleasePolicy } from "../../components/config";
 import { AutomationStack } from "../automation";
-import { FlagSpec, helpText, parseArgs, UsageError } from "../cli-args";
+import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "../cli-args";
 import { exitCode, PreflightError, ReleaseOptions, runRelease } from "./release";
 import { writeReport } from "./report";
 
@@ -308,12 +308,4 @@ export async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (e: unknown) => {
-            process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-            process.exit(1);
-        },
-    );
-}
+runMain(module, main);

@@ -6,7 +6,18 @@ import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { backendDir, baseConfig, E2EStack, e2eTls, live, liveWeights, namesIn, operations, Update } from "./harness";
+import {
+    backendDir,
+    baseConfig,
+    E2EStack,
+    e2eTls,
+    live,
+    liveWeights,
+    namesIn,
+    operations,
+    Update,
+    assertStableServes,
+} from "./harness";
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
@@ -169,13 +180,7 @@ describe("e2e: the program on a live API server", function () {
             canaryVersion: undefined,
         });
         const done = await stack.up();
-        assert.deepStrictEqual(liveWeights(NS, "shop"), [
-            ["stable", 100],
-            ["canary", 0],
-        ]);
-        const stable = live("deployment", NS, "shop-stable")!;
-        assert.strictEqual(stable.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
-        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        assertStableServes(NS, "registry.example.test/shop:2.0.0", "v2");
         // Engine events: the VirtualService's update starts only after the stable Deployment's update finished
         // (Pulumi's Deployment await: rolled out and ready).
         const idx = (pred: (e: (typeof done.events)[number]) => boolean) => done.events.findIndex(pred);

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { baseConfig, E2EStack, live, liveWeights, pollCanaryWeights, runCli } from "./harness";
+import { baseConfig, E2EStack, live, liveWeights, pollCanaryWeights, runCli, assertStableServes } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/release";
 
@@ -83,13 +83,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             .find((e) => e.kind === "analysis" && e.verdict === "pass")!
             .checks!.find((c) => c.name === "success-rate")!;
         assert.ok(sr.value! >= 99.9, `success rate measured by Prometheus: ${sr.value}`);
-        assert.deepStrictEqual(liveWeights(NS, "shop"), [
-            ["stable", 100],
-            ["canary", 0],
-        ]);
-        const stable = live("deployment", NS, "shop-stable")!;
-        assert.strictEqual(stable.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
-        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        assertStableServes(NS, "registry.example.test/shop:2.0.0", "v2");
         // Every state change is an update in the stack's history.
         const history = JSON.parse(stack.pulumi(["stack", "history", "--json"])) as { message?: string }[];
         const messages = history.map((h) => h.message ?? "").filter((m) => m.startsWith("release v2:"));

@@ -5,6 +5,7 @@
  * ISTIO_CHARTS_DIR. Each stack lives on a throwaway file:// backend in a temp dir and a scratch workspace whose
  * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
  */
+import * as assert from "assert";
 import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -54,6 +55,17 @@ export function liveWeights(namespace: string, name: string): [string, number][]
         vs.spec.http as { name: string; route: { destination: { subset: string }; weight: number }[] }[]
     ).find((h) => h.name === "weighted")!;
     return route.route.map((d) => [d.destination.subset, d.weight]);
+}
+
+/** The stable Deployment runs `image` as `version` and the default route sends it everything. */
+export function assertStableServes(namespace: string, image: string, version: string): void {
+    assert.deepStrictEqual(liveWeights(namespace, "shop"), [
+        ["stable", 100],
+        ["canary", 0],
+    ]);
+    const stable = live("deployment", namespace, "shop-stable")!;
+    assert.strictEqual(stable.spec.template.spec.containers[0].image, image);
+    assert.strictEqual(stable.spec.template.metadata.labels.version, version);
 }
 
 let tls: TlsPair | undefined;
