@@ -395,6 +395,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
         if (e instanceof StackLockedError) {
             return finish("paused", `stack locked by another update: ${e.message}`, [
                 `wait for the other update, then: npm run release -- --stack ${stack.name} ${opts.resume ? "--resume" : `--image ${image}`}`,
+                ...lockAdvice(stack.name),
             ]);
         }
         return rollback(`pulumi up failed while starting: ${(e as Error).message}`);
@@ -420,6 +421,7 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
                 if (e instanceof StackLockedError) {
                     return finish("paused", `stack locked by another update at weight ${weight}: ${e.message}`, [
                         `wait for the other update, then: npm run release -- --stack ${stack.name} --resume`,
+                        ...lockAdvice(stack.name),
                     ]);
                 }
                 return rollback(
@@ -505,12 +507,18 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     } catch (e) {
         if (e instanceof StackLockedError) {
             return finish("paused", `stack locked by another update before completion: ${e.message}`, [
-                `npm run release -- --stack ${stack.name} --resume`,
+                `wait for the other update, then: npm run release -- --stack ${stack.name} --resume`,
+                ...lockAdvice(stack.name),
             ]);
         }
         return rollback(`pulumi up failed while completing: ${firstLine((e as Error).message)}`);
     }
     return finish("completed", `all steps passed; stable runs ${version}`);
+}
+
+/** What to do about a lock that no running update holds (a bot or CLI killed mid-update). */
+function lockAdvice(stack: string): string[] {
+    return [`if no update is running (one was killed), release its lock: pulumi cancel --stack ${stack} --yes`];
 }
 
 function shiftMessage(stage: Stage, policy: ReleasePolicy): string {

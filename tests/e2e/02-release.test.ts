@@ -6,7 +6,17 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { baseConfig, E2EStack, live, liveWeights, pollCanaryWeights, runCli, assertStableServes } from "./harness";
+import { spawn } from "child_process";
+import {
+    assertStableServes,
+    baseConfig,
+    E2EStack,
+    live,
+    liveWeights,
+    pollCanaryWeights,
+    REPO,
+    runCli,
+} from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/release";
 
@@ -120,6 +130,80 @@ describe("e2e: the release bot with a real Prometheus", function () {
         const rollback = report.events.find((e) => e.kind === "rollback" && e.durationMs !== undefined)!;
         assert.match(rollback.message, /targeted update of the VirtualService/);
         console.log(`      rollback (traffic back on stable): ${rollback.durationMs} ms`);
+    });
+
+    it("a bot killed mid-release resumes from the weight in stack config and analyses that step again", async () => {
+        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        // Start the bot in its own process group, kill the whole group (bot and any pulumi child) with SIGKILL
+        // right after it shifted to 50 (while it waits to analyse that step).
+        const child = spawn(
+            process.execPath,
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                "stacks/release/cli.ts",
+                "--stack",
+                stack.name,
+                "--work-dir",
+                stack.workDir,
+                "--report-dir",
+                reportDir,
+                "--quiet",
+                "--image",
+                "registry.example.test/shop:3.0.0",
+            ],
+            { cwd: REPO, env: process.env, detached: true },
+        );
+        let out = "";
+        await new Promise<void>((resolve, reject) => {
+            child.stdout.on("data", (c: Buffer) => {
+                out += c.toString();
+                if (/shifted: stable 50 \/ canary 50/.test(out)) {
+                    process.kill(-child.pid!, "SIGKILL");
+                }
+            });
+            child.on("exit", (_code, signal) =>
+                signal === "SIGKILL" ? resolve() : reject(new Error(`bot ended on its own:\n${out}`)),
+            );
+        });
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
+        assert.strictEqual(config["istio-canary:canaryWeight"].value, "50");
+
+        const { code, out: resumed, report } = await release(["--resume"]);
+        assert.strictEqual(code, 0, resumed);
+        assert.strictEqual(report.events[0].kind, "resume");
+        assert.strictEqual(report.events[0].weight, 50, "continues from the weight in stack config, not 0");
+        assert.deepStrictEqual(
+            report.events.filter((e) => e.kind === "analysis" && e.verdict === "pass").map((e) => e.weight),
+            [50, 100],
+            "the step it was killed in is analysed, not skipped",
+        );
+        assert.ok(!report.events.some((e) => e.kind === "shift" && e.weight < 50), "never restarts lower");
+        assertStableServes(NS, "registry.example.test/shop:3.0.0", "3.0.0");
+    });
+
+    it("--dry-run previews every step and changes nothing: config, history and live objects stay", async () => {
+        const historyBefore = (JSON.parse(stack.pulumi(["stack", "history", "--json"])) as unknown[]).length;
+        const configBefore = await stack.stack.getAllConfig();
+        const vsBefore = live("virtualservices.networking.istio.io", NS, "shop")!.metadata.resourceVersion;
+        const { code, out, report } = await release(["--image", "registry.example.test/shop:9.0.0", "--dry-run"]);
+        assert.strictEqual(code, 0, out);
+        assert.strictEqual(report.dryRun, true);
+        assert.deepStrictEqual(
+            report.events.filter((e) => e.kind === "shift").map((e) => e.weight),
+            [25, 50, 100],
+        );
+        assert.ok(
+            report.events.filter((e) => e.kind === "shift").every((e) => (e.changes?.update ?? 0) >= 1),
+            "each preview shows the routing update",
+        );
+        assert.strictEqual(
+            (JSON.parse(stack.pulumi(["stack", "history", "--json"])) as unknown[]).length,
+            historyBefore,
+        );
+        assert.deepStrictEqual(await stack.stack.getAllConfig(), configBefore);
+        assert.strictEqual(live("virtualservices.networking.istio.io", NS, "shop")!.metadata.resourceVersion, vsBefore);
     });
 
     it("refuses a second release while one is recorded in progress, changing nothing", async () => {
