@@ -32,6 +32,7 @@ import {
     IMAGE_REF,
     intProblem,
     LABEL_VALUE,
+    oneOfProblem,
     VERSION_ACCEPTS,
     retryOnProblems,
 } from "./validation";
@@ -181,18 +182,9 @@ export function validateCanaryReleaseArgs(args: CanaryReleaseArgs): string[] {
     p.push(intProblem("servicePort", args.servicePort ?? 80, 1, 65535));
     p.push(intProblem("runAsUser", args.runAsUser ?? 65532, 1));
     p.push(intProblem("rolloutTimeoutSeconds", args.rolloutTimeoutSeconds ?? 600, 30));
-    if (args.protocol !== undefined && !(["http", "http2", "grpc"] as string[]).includes(args.protocol)) {
-        p.push(`protocol must be one of http, http2, grpc; got "${args.protocol}"`);
-    }
-    if (
-        args.podSecurityEnforce !== undefined &&
-        !(["privileged", "baseline", "restricted"] as string[]).includes(args.podSecurityEnforce)
-    ) {
-        p.push(`podSecurityEnforce must be one of privileged, baseline, restricted; got "${args.podSecurityEnforce}"`);
-    }
-    if (args.tlsMinVersion !== undefined && !TLS_MIN_VERSIONS.includes(args.tlsMinVersion)) {
-        p.push(`tlsMinVersion must be one of ${TLS_MIN_VERSIONS.join(", ")}; got "${args.tlsMinVersion}"`);
-    }
+    p.push(oneOfProblem("protocol", args.protocol, APP_PROTOCOLS));
+    p.push(oneOfProblem("podSecurityEnforce", args.podSecurityEnforce, POD_SECURITY_LEVELS));
+    p.push(oneOfProblem("tlsMinVersion", args.tlsMinVersion, TLS_MIN_VERSIONS));
     const mirror = args.mirrorPercent ?? 0;
     if (!(Number.isFinite(mirror) && mirror >= 0 && mirror <= 100)) {
         p.push(`mirrorPercent must be a number from 0 to 100; got ${mirror}`);

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { mergeValues, Values } from "./values";
-import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems } from "./validation";
+import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, oneOfProblem } from "./validation";
 
 /** Service types the ingress gateway can be exposed with. */
 export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
@@ -79,10 +79,9 @@ export function validateIstioMeshArgs(args: IstioMeshArgs): string[] {
             problems.push(`${field} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
         }
     }
-    if (args.gatewayServiceType !== undefined && !GATEWAY_SERVICE_TYPES.includes(args.gatewayServiceType)) {
-        problems.push(
-            `gatewayServiceType must be one of ${GATEWAY_SERVICE_TYPES.join(", ")}; got "${args.gatewayServiceType}"`,
-        );
+    const serviceType = oneOfProblem("gatewayServiceType", args.gatewayServiceType, GATEWAY_SERVICE_TYPES);
+    if (serviceType !== undefined) {
+        problems.push(serviceType);
     }
     if (install && args.chartDir === undefined && (args.version === undefined || args.version === "")) {
         problems.push(

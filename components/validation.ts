@@ -85,6 +85,13 @@ export function intProblem(field: string, value: number, min: number, max?: numb
     return `${field} must be ${intRange(min, max)}; got ${value}`;
 }
 
+/** A check that an optional value is one of `values`, with the standard message. */
+export function oneOfProblem(field: string, value: string | undefined, values: readonly string[]): string | undefined {
+    return value === undefined || values.includes(value)
+        ? undefined
+        : `${field} must be one of ${values.join(", ")}; got "${value}"`;
+}
+
 /** "an integer from 0 to 100" / "an integer of at least 1". */
 export function intRange(min: number, max?: number): string {
     return max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
