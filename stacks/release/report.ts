@@ -33,8 +33,8 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
 /** An SVG line chart: weight and success rate on the left axis (0-100), p99 latency on the right axis. */
 export function renderChart(r: ReleaseResult): string {
     const W = 720;
-    const H = 320;
-    const m = { l: 50, r: 60, t: 30, b: 40 };
+    const H = 360;
+    const m = { l: 50, r: 60, t: 64, b: 56 };
     const pts = points(r);
     const tMax = Math.max(1, ...pts.map((p) => p.t));
     const latMax = Math.max(1, ...pts.map((p) => (Number.isFinite(p.latencyMs) ? (p.latencyMs ?? 0) : 0))) * 1.1;
@@ -59,22 +59,30 @@ export function renderChart(r: ReleaseResult): string {
                 `<text x="${W - m.r + 6}" y="${fmt(yPct(v) + 4)}">${fmt((latMax * v) / 100)}</text>`,
         )
         .join("");
+    const xTicks = [0, 0.25, 0.5, 0.75, 1]
+        .map(
+            (f) =>
+                `<line x1="${fmt(x(f * tMax))}" x2="${fmt(x(f * tMax))}" y1="${H - m.b}" y2="${H - m.b + 4}" stroke="#999"/>` +
+                `<text x="${fmt(x(f * tMax))}" y="${H - m.b + 16}" text-anchor="middle">${fmt(f * tMax)}</text>`,
+        )
+        .join("");
     return [
         `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
         `<title>${esc(`${r.stack}: release ${r.version} ${r.outcome}`)}</title>`,
         `<rect width="${W}" height="${H}" fill="white"/>`,
         ticks,
+        xTicks,
         `<text x="${m.l}" y="18" font-size="13">${esc(`${r.stack}: ${r.version} - ${r.outcome}`)}</text>`,
-        `<text x="${W / 2}" y="${H - 8}" text-anchor="middle">minutes since start</text>`,
-        `<text x="${m.l - 40}" y="${m.t - 8}">% (weight, success)</text>`,
-        `<text x="${W - m.r - 10}" y="${m.t - 8}">p99 ms</text>`,
+        `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">minutes since start</text>`,
+        `<text x="${m.l - 40}" y="${m.t - 12}">% (weight, success)</text>`,
+        `<text x="${W - m.r + 6}" y="${m.t - 12}">p99 ms</text>`,
         `<path d="${weightPath}" fill="none" stroke="#1f77b4" stroke-width="2"/>`,
         `<path d="${series((p) => p.successRate, yPct)}" fill="none" stroke="#2ca02c" stroke-width="2"/>`,
         `<path d="${series((p) => p.latencyMs, yLat)}" fill="none" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/>`,
-        `<g transform="translate(${W - m.r - 220},${m.t + 4})">`,
+        `<g transform="translate(${m.l + 200},34)">`,
         `<line x1="0" x2="18" y1="0" y2="0" stroke="#1f77b4" stroke-width="2"/><text x="22" y="4">canary weight %</text>`,
-        `<line x1="110" x2="128" y1="0" y2="0" stroke="#2ca02c" stroke-width="2"/><text x="132" y="4">success %</text>`,
-        `<line x1="0" x2="18" y1="14" y2="14" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/><text x="22" y="18">p99 latency (right axis)</text>`,
+        `<line x1="120" x2="138" y1="0" y2="0" stroke="#2ca02c" stroke-width="2"/><text x="142" y="4">success rate %</text>`,
+        `<line x1="240" x2="258" y1="0" y2="0" stroke="#d62728" stroke-width="2" stroke-dasharray="5,3"/><text x="262" y="4">p99 latency (right axis)</text>`,
         `</g>`,
         `</svg>`,
         "",

@@ -146,6 +146,6 @@ describe("release report", () => {
         assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
         assert.strictEqual((svg.match(/<path d="M/g) ?? []).length, 3, "weight, success rate and latency lines");
         // The weight steps up to 25 at minute 1 and back to 0 at minute 3 (the right edge).
-        assert.match(svg, /<path d="M50\.0,280\.0H253\.3V217\.5H456\.7V217\.5H660\.0V280\.0"/);
+        assert.match(svg, /<path d="M50\.0,304\.0H253\.3V244\.0H456\.7V244\.0H660\.0V304\.0"/);
     });
 });
