@@ -323,7 +323,7 @@ export const RELEASE_STATUSES = ["idle", "in-progress", "completed", "rolled-bac
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
 /** Phases of a release in progress. */
-export const RELEASE_PHASES = ["mirror", "header", "steps"] as const;
+export const RELEASE_PHASES = ["mirror", "header", "steps", "complete"] as const;
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
 
 /** What the release bot last recorded in stack config. */
@@ -334,6 +334,9 @@ export interface ReleaseState {
     phase?: ReleasePhase;
     /** Why the last release ended as it did. */
     message?: string;
+    /** What stable ran when the release started: a rollback puts it back. */
+    previousImage?: string;
+    previousVersion?: string;
 }
 
 const STEPS_ACCEPTS =
@@ -431,6 +434,14 @@ function readRelease(r: Reader): { policy: ReleasePolicy; state: ReleaseState } 
     });
     const phase = r.oneOf("releasePhase", "Phase of the release in progress.", RELEASE_PHASES, undefined);
     const message = r.string("releaseMessage", "Why the last release ended as it did.");
+    const previousImage = r.string("releasePreviousImage", "Stable image when the release started (rollback target).", {
+        accepts: IMAGE_ACCEPTS,
+    });
+    const previousVersion = r.string(
+        "releasePreviousVersion",
+        "Stable version when the release started (rollback target).",
+        { accepts: VERSION_ACCEPTS },
+    );
 
     const checks: CustomCheck[] = [];
     if (checksRaw !== undefined) {
@@ -473,7 +484,7 @@ function readRelease(r: Reader): { policy: ReleasePolicy; state: ReleaseState } 
             prometheusPassword,
             prometheusToken,
         },
-        state: { status: status ?? "idle", version, image, phase, message },
+        state: { status: status ?? "idle", version, image, phase, message, previousImage, previousVersion },
     };
 }
 
@@ -871,7 +882,9 @@ export function parseConfig(raw: Record<string, string>, secretKeys: ReadonlySet
         canaryHeader:
             c.canaryHeader !== undefined ? { name: c.canaryHeader, value: c.canaryHeaderValue ?? "true" } : undefined,
         canaryCookie: c.canaryCookie !== undefined ? splitCookie(c.canaryCookie) : undefined,
-        mirrorPercent: c.mirrorPercent,
+        // The release bot's mirror phase mirrors releaseMirrorPercent; otherwise the user's mirrorPercent.
+        mirrorPercent:
+            c.state.status === "in-progress" && c.state.phase === "mirror" ? c.policy.mirrorPercent : c.mirrorPercent,
         timeout: c.timeout,
         retries:
             c.retryAttempts !== undefined

@@ -25,11 +25,16 @@ function workloadSelector(opts: { namespace: string; workload: string }): string
     );
 }
 
-/** Request success rate of a workload in percent (non-5xx / all), as Flagger's built-in Istio check. */
+/**
+ * Request success rate of a workload in percent (non-5xx / all), as Flagger's built-in Istio check, with one
+ * change: when every response is a 5xx there are no non-5xx series, and Flagger's query returns nothing (no data,
+ * which a "pass" no-data policy would promote); `or on() vector(0)` makes that 0%. No traffic at all still
+ * returns nothing.
+ */
 export function successRateQuery(opts: { namespace: string; workload: string; interval: string }): string {
     const sel = workloadSelector(opts);
     return (
-        `sum(rate(istio_requests_total{${sel},response_code!~"5.*"}[${opts.interval}])) / ` +
+        `(sum(rate(istio_requests_total{${sel},response_code!~"5.*"}[${opts.interval}])) or on() vector(0)) / ` +
         `sum(rate(istio_requests_total{${sel}}[${opts.interval}])) * 100`
     );
 }

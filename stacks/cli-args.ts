@@ -67,7 +67,10 @@ export function helpText(usage: string, intro: string, specs: FlagSpec[]): strin
     ].join("\n");
 }
 
-/** Runs a command's `main` when its file is executed directly, exiting with its code (1 on a crash). */
+/** Exit code of a command that failed unexpectedly (distinct from every outcome). */
+export const CRASH_EXIT_CODE = 5;
+
+/** Runs a command's `main` when its file is executed directly, exiting with its code (5 on a crash). */
 export function runMain(mod: NodeJS.Module, main: (argv: string[]) => Promise<number>): void {
     if (require.main !== mod) {
         return;
@@ -76,7 +79,7 @@ export function runMain(mod: NodeJS.Module, main: (argv: string[]) => Promise<nu
         (code) => process.exit(code),
         (e: unknown) => {
             process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-            process.exit(1);
+            process.exit(CRASH_EXIT_CODE);
         },
     );
 }

@@ -8,7 +8,7 @@ import { AutomationStack, selectStack } from "./automation";
 import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "./cli-args";
 import { PromotionState, promote } from "./promote";
 import { exitCode, PreflightError } from "./release/release";
-import { writeReport } from "./release/report";
+import { prometheusCredentialsFromEnv, reportOutcome } from "./release/cli";
 
 export const PROMOTE_FLAGS: FlagSpec[] = [
     { name: "from", kind: "value", arg: "<stack>", help: "Source stack, e.g. staging (required)." },
@@ -38,7 +38,8 @@ image the source runs (pinned by digest when the source pinned it). Promoting a 
 is a no-op. Both stacks must be on the current backend (PULUMI_BACKEND_URL or pulumi login).
 
 Exit codes: 0 promoted or nothing to do, 1 the target's release rolled back, 2 refused or usage error (nothing
-changed), 3 rollback failed (the commands to finish it are printed), 4 paused (target locked by another update).`;
+changed), 3 rollback failed (the commands to finish it are printed), 4 paused (target locked by another update),
+5 the tool itself failed (see the error).`;
 
 /** Reads `stable` and `release` from a stack's outputs; undefined when the stack is missing or never deployed. */
 export function automationStateReader(workDir: string) {
@@ -99,7 +100,12 @@ export async function main(argv: string[]): Promise<number> {
             return 2;
         }
         const result = await promote(
-            { from: values.from, to: values.to, version: values.version, release: { dryRun } },
+            {
+                from: values.from,
+                to: values.to,
+                version: values.version,
+                release: { dryRun, policy: prometheusCredentialsFromEnv() },
+            },
             {
                 readState,
                 target,
@@ -116,9 +122,10 @@ export async function main(argv: string[]): Promise<number> {
             return 0;
         }
         const r = result.release!;
-        const files = writeReport({ ...r, dryRun }, values["report-dir"] ?? "reports");
-        process.stdout.write(
-            `${values.from} -> ${values.to}: ${d.version} ${r.outcome}: ${r.reason}\nreport: ${files.markdown}\n`,
+        reportOutcome(
+            { ...r, dryRun },
+            values["report-dir"] ?? "reports",
+            `${values.from} -> ${values.to}: ${d.version} ${r.outcome}: ${r.reason}`,
         );
         return exitCode(r.outcome);
     } catch (e) {

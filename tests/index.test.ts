@@ -79,6 +79,8 @@ describe("program (index.ts) under mocks", function () {
             image: `registry.example.test/shop@${digest}`,
             phase: undefined,
             message: undefined,
+            previousImage: undefined,
+            previousVersion: undefined,
         });
         assert.strictEqual(
             r.exports?.routingUrn,

@@ -1,14 +1,15 @@
 /**
  * `npm run release -- --stack dev --image registry/app:v2 ...`: the release bot on the command line.
  * Exit codes: 0 completed (or nothing to do), 1 rolled back, 2 usage or preflight error (nothing changed),
- * 3 rollback failed (finish by hand; the commands are printed), 4 paused (stack locked by another update).
+ * 3 rollback failed (finish by hand; the commands are printed), 4 paused (stack locked by another update),
+ * 5 the bot itself failed (an unexpected error: check `pulumi stack history`, then --resume).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseReleaseConfig, ReleasePolicy } from "../../components/config";
 import { AutomationStack } from "../automation";
 import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "../cli-args";
-import { exitCode, PreflightError, ReleaseOptions, runRelease } from "./release";
+import { exitCode, PreflightError, ReleaseOptions, ReleaseResult, runRelease } from "./release";
 import { writeReport } from "./report";
 
 /** Policy flags: each overrides one release-policy key of the stack config. */
@@ -187,7 +188,29 @@ secret config (prometheusToken, or prometheusUser and prometheusPassword) or the
 PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD.
 
 Exit codes: 0 completed or nothing to do, 1 rolled back, 2 usage or preflight error (nothing changed),
-3 rollback failed (the commands to finish it are printed), 4 paused (stack locked by another update).`;
+3 rollback failed (the commands to finish it are printed), 4 paused (stack locked by another update),
+5 the bot itself failed (see the error; check \`pulumi stack history\`, then --resume).`;
+
+/** Prometheus credentials from PROMETHEUS_TOKEN, or PROMETHEUS_USER and PROMETHEUS_PASSWORD (over stack config). */
+export function prometheusCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ReleasePolicy> {
+    if (env.PROMETHEUS_TOKEN) {
+        return { prometheusToken: env.PROMETHEUS_TOKEN };
+    }
+    if (env.PROMETHEUS_USER) {
+        return { prometheusUser: env.PROMETHEUS_USER, prometheusPassword: env.PROMETHEUS_PASSWORD ?? "" };
+    }
+    return {};
+}
+
+/** Writes the report and prints the outcome; a report that cannot be written does not change the exit code. */
+export function reportOutcome(result: ReleaseResult, dir: string, headline: string): void {
+    process.stdout.write(`${result.dryRun ? "dry run (nothing changed): " : ""}${headline}\n`);
+    try {
+        process.stdout.write(`report: ${writeReport(result, dir).markdown}\n`);
+    } catch (e) {
+        process.stderr.write(`warning: the report could not be written to ${dir}: ${(e as Error).message}\n`);
+    }
+}
 
 /** Steps "n, 2n, ... up to max, then 100". */
 export function stepsFromSize(size: number, max: number): string {
@@ -245,14 +268,7 @@ export function releaseOptionsFromFlags(
             (policy as Record<string, unknown>)[f.field] = parsed[f.field];
         }
     }
-    const env = process.env;
-    if (env.PROMETHEUS_TOKEN) {
-        policy.prometheusToken = env.PROMETHEUS_TOKEN;
-    }
-    if (env.PROMETHEUS_USER) {
-        policy.prometheusUser = env.PROMETHEUS_USER;
-        policy.prometheusPassword = env.PROMETHEUS_PASSWORD ?? "";
-    }
+    Object.assign(policy, prometheusCredentialsFromEnv());
     return {
         stack: values.stack,
         workDir: path.resolve(values["work-dir"] ?? "."),
@@ -294,8 +310,7 @@ export async function main(argv: string[]): Promise<number> {
             stack: driver,
             engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
         });
-        const files = writeReport({ ...result, dryRun: opts.dryRun }, opts.reportDir);
-        process.stdout.write(`${result.outcome}: ${result.reason}\nreport: ${files.markdown}\n`);
+        reportOutcome({ ...result, dryRun: opts.dryRun }, opts.reportDir, `${result.outcome}: ${result.reason}`);
         return exitCode(result.outcome);
     } catch (e) {
         if (e instanceof PreflightError || /does not exist in/.test((e as Error).message)) {

@@ -5,7 +5,7 @@
  * and a crashed bot resumes from the stack config. Time and the stack are injected: unit tests run the whole state
  * machine with a fake clock and an in-memory stack.
  */
-import { parseReleaseConfig, ReleasePhase, ReleasePolicy } from "../../components/config";
+import { parseConfig, parseReleaseConfig, ReleasePhase, ReleasePolicy } from "../../components/config";
 import { Analysis, analyse, buildChecks, CanaryTarget, describeCheck } from "./analysis";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { StackDriver, StackLockedError, UpSummary } from "./stack";
@@ -30,7 +30,10 @@ export interface ReleaseOptions {
     version?: string;
     /** Continue the release in progress from the weight in stack config. */
     resume?: boolean;
-    /** Policy overrides (e.g. from command-line flags) over the stack's release policy. */
+    /**
+     * Policy overrides (e.g. from command-line flags) over the stack's release policy. Every key present
+     * overrides, `undefined` included (it turns an optional check such as minSuccessRate off).
+     */
     policy?: Partial<ReleasePolicy>;
     /** Roll back with a targeted update of the VirtualService first (faster), then a full update. Defaults to true. */
     targetedRollback?: boolean;
@@ -74,7 +77,10 @@ export interface ReleaseResult {
     dryRun?: boolean;
 }
 
-/** Exit code for an outcome: 0 completed or nothing to do, 1 rolled back, 3 rollback failed, 4 paused. */
+/**
+ * Exit code for an outcome: 0 completed or nothing to do, 1 rolled back, 3 rollback failed, 4 paused.
+ * (2 is a usage or preflight error and 5 a crash; see the command-line tools.)
+ */
 export function exitCode(outcome: Outcome): number {
     return { completed: 0, "no-op": 0, "rolled-back": 1, "rollback-failed": 3, paused: 4 }[outcome];
 }
@@ -94,31 +100,43 @@ interface Stage {
     config: Record<string, string | undefined>;
 }
 
-/** The stages of a release: optional mirror phase, optional header phase, then each weight step. */
+/**
+ * The stages of a release: optional mirror phase, optional header phase, then each weight step. The mirror phase
+ * is the program's doing: while `releasePhase` is "mirror", it mirrors `releaseMirrorPercent` of the traffic to
+ * the canary (the user's own `mirrorPercent` is never touched).
+ */
 export function planStages(policy: ReleasePolicy): Stage[] {
     const stages: Stage[] = [];
     if (policy.mirrorPercent > 0) {
-        stages.push({
-            phase: "mirror",
-            weight: 0,
-            config: { canaryWeight: "0", mirrorPercent: String(policy.mirrorPercent), releasePhase: "mirror" },
-        });
+        stages.push({ phase: "mirror", weight: 0, config: { canaryWeight: "0", releasePhase: "mirror" } });
     }
     if (policy.headerPhase) {
-        stages.push({
-            phase: "header",
-            weight: 0,
-            config: { canaryWeight: "0", mirrorPercent: undefined, releasePhase: "header" },
-        });
+        stages.push({ phase: "header", weight: 0, config: { canaryWeight: "0", releasePhase: "header" } });
     }
     for (const w of policy.steps) {
-        stages.push({
-            phase: "steps",
-            weight: w,
-            config: { canaryWeight: String(w), mirrorPercent: undefined, releasePhase: "steps" },
-        });
+        stages.push({ phase: "steps", weight: w, config: { canaryWeight: String(w), releasePhase: "steps" } });
     }
     return stages;
+}
+
+/**
+ * Where a resumed release picks up: the stage it was in (its config is applied again: the same weight, so no
+ * traffic moves, and the stack converges on it), analysed again; a weight that is no longer a step of the policy
+ * becomes a stage of its own. A "steps" release at weight 0 had not shifted yet: it starts with the first stage.
+ */
+export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: number): Stage[] {
+    if (phase === "complete") {
+        return []; // every step passed; only the completion is left
+    }
+    if (phase === "steps" && weight === 0) {
+        return stages;
+    }
+    const here = stages.findIndex((s) => s.phase === phase && s.weight === weight);
+    if (here >= 0) {
+        return stages.slice(here);
+    }
+    const own: Stage = { phase, weight, config: { canaryWeight: String(weight), releasePhase: phase } };
+    return [own, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
 }
 
 /** The tag of an image reference ("reg/app:1.2" -> "1.2"), or undefined. */
@@ -152,15 +170,14 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     let parsed;
     try {
         parsed = parseReleaseConfig(cfg, secretKeys);
+        // The whole program config too: an `up` that cannot even start must not be found out mid-release.
+        parseConfig(cfg, secretKeys);
     } catch (e) {
-        throw new PreflightError(`the release policy in stack config is invalid:\n${(e as Error).message}`);
+        throw new PreflightError(`the stack config of ${stack.name} is invalid:\n${(e as Error).message}`);
     }
-    const policy: ReleasePolicy = { ...parsed.policy, ...stripUndefined(opts.policy ?? {}) };
+    const policy: ReleasePolicy = { ...parsed.policy, ...(opts.policy ?? {}) };
     const state = parsed.state;
     const app = cfg.app;
-    if (app === undefined) {
-        throw new PreflightError(`stack ${stack.name} has no "app" config: is it a stack of this program?`);
-    }
     if (policy.headerPhase && cfg.canaryHeader === undefined) {
         throw new PreflightError(
             "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
@@ -169,16 +186,15 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     const interval = durationMs(policy.interval) ?? 60_000;
     const target: CanaryTarget = { namespace: cfg.namespace ?? app, workload: `${app}-canary` };
     const checks = buildChecks(policy, target);
-    if (checks.length === 0 && policy.minRequests === 0) {
+    if (checks.length === 0) {
         throw new PreflightError(
-            "no analysis checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks",
+            "no health checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks " +
+                "(a minimum request count alone says nothing about health)",
         );
     }
 
     let image: string;
     let version: string;
-    let resumeWeight: number | undefined;
-    let resumePhase: ReleasePhase | undefined;
     if (opts.resume) {
         if (state.status !== "in-progress" || state.image === undefined || state.version === undefined) {
             throw new PreflightError(
@@ -192,8 +208,6 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
         }
         image = state.image;
         version = state.version;
-        resumeWeight = Number(cfg.canaryWeight ?? "0");
-        resumePhase = state.phase ?? "steps";
     } else {
         if (state.status === "in-progress") {
             throw new PreflightError(
@@ -241,9 +255,14 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
         );
     }
 
+    // What stable ran before this release: a rollback puts it back (a failed completion may have changed it).
+    const stableBefore = {
+        stableImage: (opts.resume ? state.previousImage : undefined) ?? cfg.stableImage,
+        stableVersion: (opts.resume ? state.previousVersion : undefined) ?? cfg.stableVersion,
+    };
     const events: ReleaseEvent[] = [];
     let weight = Number(cfg.canaryWeight ?? "0");
-    let phase: ReleasePhase | undefined = resumePhase;
+    let phase: ReleasePhase | undefined = opts.resume ? (state.phase ?? "steps") : undefined;
     const current: Record<string, string | undefined> = { ...cfg };
     const record = (e: Omit<ReleaseEvent, "time" | "weight" | "phase">) => {
         const event: ReleaseEvent = { time: clock.now().toISOString(), weight, phase, ...e };
@@ -265,102 +284,109 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
             ...(manualSteps ? { manualSteps } : {}),
         };
     };
+    const rerun = `npm run release -- --stack ${stack.name} --resume`;
+    const paused = (where: string, e: Error) =>
+        finish("paused", `stack locked by another update ${where}: ${e.message}`, [
+            `wait for the other update, then: ${rerun}`,
+            `if no update is running (one was killed), release its lock: pulumi cancel --stack ${stack.name} --yes`,
+        ]);
 
-    /** Sets config then runs `up`. On a lock, puts the config back: the stack is as it was. */
-    const apply = async (changes: Record<string, string | undefined>, what: string, targets?: string[]) => {
+    /**
+     * Sets config, then runs `up`. On a lock the config is put back (with `restoreOnLock`), so the stack is as it
+     * was; a rollback keeps its config, so that any later `up` finishes it.
+     */
+    const apply = async (
+        changes: Record<string, string | undefined>,
+        what: string,
+        o: { targets?: string[]; restoreOnLock?: boolean } = {},
+    ): Promise<UpSummary> => {
         const before = Object.fromEntries(Object.keys(changes).map((k) => [k, current[k]]));
         await stack.setConfig(changes);
         Object.assign(current, changes);
-        let summary: UpSummary;
         try {
-            summary = await stack.up({ targets, onOutput: deps.engineOutput, message: `release ${version}: ${what}` });
+            return await stack.up({
+                targets: o.targets,
+                onOutput: deps.engineOutput,
+                message: `release ${version}: ${what}`,
+            });
         } catch (e) {
-            if (e instanceof StackLockedError) {
+            if (e instanceof StackLockedError && (o.restoreOnLock ?? true)) {
                 await stack.setConfig(before);
                 Object.assign(current, before);
             }
             throw e;
         }
-        return summary;
     };
 
-    const manualRollback = async (): Promise<string[]> => {
-        const urn = await stack.routingUrn().catch(() => undefined);
-        return [
-            `pulumi config set canaryWeight 0 --stack ${stack.name}`,
-            `pulumi config rm mirrorPercent --stack ${stack.name}`,
-            urn ? `pulumi up --stack ${stack.name} --yes --target '${urn}'` : `pulumi up --stack ${stack.name} --yes`,
-            `pulumi config set releaseStatus rolled-back --stack ${stack.name} && pulumi up --stack ${stack.name} --yes`,
-        ];
-    };
-
-    /** Weight 0 now (targeted update of the routing first when possible), then the canary back to stable. */
+    /** Traffic off the canary first (a targeted update of the VirtualService), then a full update. */
     const rollback = async (reason: string): Promise<ReleaseResult> => {
         const t0 = Date.now();
         record({ kind: "rollback", message: `rolling back: ${reason}` });
+        const urn = (opts.targetedRollback ?? true) ? await stack.routingUrn().catch(() => undefined) : undefined;
         const routeOff = {
+            ...stableBefore,
             canaryWeight: "0",
-            mirrorPercent: undefined,
             releaseStatus: "rolled-back",
             releasePhase: undefined,
             releaseMessage: truncate(reason),
         };
-        const targets = (opts.targetedRollback ?? true) ? await stack.routingUrn().catch(() => undefined) : undefined;
         try {
-            const s = await apply(routeOff, "rollback (routing)", targets ? [targets] : undefined);
+            const s = await apply(routeOff, "rollback (routing)", {
+                targets: urn ? [urn] : undefined,
+                restoreOnLock: false,
+            });
             weight = 0;
             phase = undefined;
             record({
                 kind: "rollback",
-                message: `traffic back on stable (${targets ? "targeted update of the VirtualService" : "full update"})`,
+                message: `traffic back on stable (${urn ? "targeted update of the VirtualService" : "full update"})`,
                 durationMs: Date.now() - t0,
                 changes: s.resourceChanges,
             });
         } catch (e) {
-            const steps = await manualRollback();
-            record({ kind: "error", message: `ROLLBACK FAILED: ${(e as Error).message}` });
+            const steps = [
+                `pulumi config set canaryWeight 0 --stack ${stack.name}`,
+                `pulumi config rm releasePhase --stack ${stack.name}`,
+                urn
+                    ? `pulumi up --stack ${stack.name} --yes --target '${urn}'`
+                    : `pulumi up --stack ${stack.name} --yes`,
+                `pulumi up --stack ${stack.name} --yes`,
+            ];
+            if (e instanceof StackLockedError) {
+                steps.unshift(
+                    `wait for the update holding the lock, or release it: pulumi cancel --stack ${stack.name} --yes`,
+                );
+            }
+            record({ kind: "error", message: `ROLLBACK FAILED: ${firstLine((e as Error).message)}` });
             log("!!! ROLLBACK FAILED: traffic may still reach the canary. Finish it by hand:");
             steps.forEach((s) => log(`!!!   ${s}`));
             return finish("rollback-failed", `rollback failed after: ${reason}`, steps);
         }
         try {
-            const s = await apply({ canaryImage: undefined, canaryVersion: undefined }, "rollback (canary to stable)");
+            const s = await apply({ canaryImage: undefined, canaryVersion: undefined }, "rollback (canary to stable)", {
+                restoreOnLock: false,
+            });
             record({
                 kind: "rollback",
                 message: "canary track back on the stable version",
                 changes: s.resourceChanges,
             });
         } catch (e) {
-            // Traffic is already on stable; the canary pods keep the failed version until the next `pulumi up`.
-            record({ kind: "error", message: `canary cleanup failed (traffic is on stable): ${(e as Error).message}` });
+            // Traffic is already on stable; the rest converges on the next `pulumi up`.
+            record({
+                kind: "error",
+                message: `canary cleanup failed (traffic is on stable; run pulumi up): ${firstLine((e as Error).message)}`,
+            });
         }
         return finish("rolled-back", reason);
     };
 
     // ---- start or resume
-    const stages = planStages(policy);
-    let first = 0;
+    let stages = planStages(policy);
     try {
         if (opts.resume) {
-            phase = resumePhase;
             record({ kind: "resume", message: `resuming ${version} (${image}) from stack config` });
-            // Converge on what the config says (the bot may have died mid-update), then analyse this stage again.
-            const s = await apply({}, `resume at ${weight}`);
-            record({ kind: "shift", message: "stack converged on its config", changes: s.resourceChanges });
-            const here = stages.findIndex((st) => st.phase === resumePhase && st.weight === resumeWeight);
-            const later = stages.findIndex((st) => st.phase === "steps" && st.weight > (resumeWeight ?? 0));
-            if (here >= 0) {
-                first = here;
-            } else {
-                // The current weight is not a step of the (possibly changed) policy: analyse it, then go on.
-                stages.splice(later >= 0 ? later : stages.length, 0, {
-                    phase: resumePhase ?? "steps",
-                    weight: resumeWeight ?? 0,
-                    config: {},
-                });
-                first = later >= 0 ? later : stages.length - 1;
-            }
-            stages[first] = { ...stages[first], config: {} }; // already applied: analyse it first
+            stages = resumeStages(stages, phase ?? "steps", weight);
         } else {
             if (current.stableImage === image && current.stableVersion === version) {
                 record({
@@ -369,22 +395,23 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
                 });
                 return finish("no-op", `already running ${version}`);
             }
-            phase = stages[0].phase;
             const s = await apply(
                 {
                     canaryImage: image,
                     canaryVersion: version,
                     canaryWeight: "0",
-                    mirrorPercent: undefined,
                     releaseStatus: "in-progress",
                     releaseVersion: version,
                     releaseImage: image,
-                    releasePhase: stages[0].phase,
+                    releasePhase: "steps",
                     releaseMessage: undefined,
+                    releasePreviousImage: stableBefore.stableImage,
+                    releasePreviousVersion: stableBefore.stableVersion,
                 },
                 "start: canary deployed at weight 0",
             );
             weight = 0;
+            phase = "steps";
             record({
                 kind: "start",
                 message: `canary ${version} (${image}) deployed at weight 0`,
@@ -394,40 +421,33 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     } catch (e) {
         if (e instanceof StackLockedError) {
             return finish("paused", `stack locked by another update: ${e.message}`, [
-                `wait for the other update, then: npm run release -- --stack ${stack.name} ${opts.resume ? "--resume" : `--image ${image}`}`,
-                ...lockAdvice(stack.name),
+                `wait for the other update, then: npm run release -- --stack ${stack.name} ` +
+                    `--image ${image}${opts.version !== undefined ? ` --version ${opts.version}` : ""}`,
+                `if no update is running (one was killed), release its lock: pulumi cancel --stack ${stack.name} --yes`,
             ]);
         }
-        return rollback(`pulumi up failed while starting: ${(e as Error).message}`);
+        return rollback(`pulumi up failed while starting: ${firstLine((e as Error).message)}`);
     }
 
     // ---- stages
     let failures = 0;
-    for (let i = first; i < stages.length; i++) {
-        const stage = stages[i];
-        if (Object.keys(stage.config).length > 0) {
-            try {
-                const t0 = Date.now();
-                const s = await apply(stage.config, `${stage.phase} ${stage.weight}`);
-                weight = stage.weight;
-                phase = stage.phase;
-                record({
-                    kind: "shift",
-                    message: shiftMessage(stage, policy),
-                    durationMs: Date.now() - t0,
-                    changes: s.resourceChanges,
-                });
-            } catch (e) {
-                if (e instanceof StackLockedError) {
-                    return finish("paused", `stack locked by another update at weight ${weight}: ${e.message}`, [
-                        `wait for the other update, then: npm run release -- --stack ${stack.name} --resume`,
-                        ...lockAdvice(stack.name),
-                    ]);
-                }
-                return rollback(
-                    `pulumi up failed at ${stage.phase} ${stage.weight}: ${firstLine((e as Error).message)}`,
-                );
+    for (const stage of stages) {
+        try {
+            const t0 = Date.now();
+            const s = await apply(stage.config, `${stage.phase} ${stage.weight}`);
+            weight = stage.weight;
+            phase = stage.phase;
+            record({
+                kind: "shift",
+                message: shiftMessage(stage, policy),
+                durationMs: Date.now() - t0,
+                changes: s.resourceChanges,
+            });
+        } catch (e) {
+            if (e instanceof StackLockedError) {
+                return paused(`at weight ${weight}`, e);
             }
+            return rollback(`pulumi up failed at ${stage.phase} ${stage.weight}: ${firstLine((e as Error).message)}`);
         }
         if (opts.dryRun) {
             record({
@@ -448,13 +468,6 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
                 checks: a.checks,
                 message: `${a.checks.map(describeCheck).join("  ")}  -> ${a.verdict}`,
             });
-            if (a.verdict === "pass") {
-                break;
-            }
-            if (a.verdict === "hold") {
-                held++;
-                continue;
-            }
             if (a.verdict === "error") {
                 errors++;
                 if (errors >= policy.errorLimit) {
@@ -465,6 +478,13 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
                 continue;
             }
             errors = 0;
+            if (a.verdict === "pass") {
+                break;
+            }
+            if (a.verdict === "hold") {
+                held++;
+                continue;
+            }
             held = 0;
             failures++;
             if (failures >= policy.failureThreshold) {
@@ -479,46 +499,46 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
         }
     }
 
-    // ---- complete: stable takes the canary's image and version; the route moves once stable is ready
+    // ---- complete, in three updates so that no pod set ever serves more than it was sized for:
+    // 1. stable rolls to the new version while the canary still serves its share (the route does not change);
+    // 2. the route moves to stable (a targeted update: stable is ready, the canary keeps its replicas);
+    // 3. a full update records the completion and lets the canary track fall back to the stable version.
+    const t0 = Date.now();
     try {
-        const t0 = Date.now();
+        phase = "complete";
+        await apply(
+            { stableImage: image, stableVersion: version, releasePhase: "complete" },
+            "complete: stable runs the new version",
+        );
+        record({ kind: "complete", message: `stable rolled out ${version}` });
+        const urn = await stack.routingUrn().catch(() => undefined);
+        await apply({ canaryWeight: "0" }, "complete: traffic to stable", { targets: urn ? [urn] : undefined });
+        weight = 0;
+        record({ kind: "complete", message: "traffic on stable" });
+        phase = undefined;
         const s = await apply(
             {
-                stableImage: image,
-                stableVersion: version,
-                canaryWeight: "0",
                 canaryImage: undefined,
                 canaryVersion: undefined,
-                mirrorPercent: undefined,
                 releaseStatus: "completed",
                 releasePhase: undefined,
                 releaseMessage: `completed ${clock.now().toISOString()}`,
             },
-            "complete: stable runs the new version",
+            "complete: recorded",
         );
-        weight = 0;
-        phase = undefined;
         record({
             kind: "complete",
-            message: `stable now runs ${version}; canary weight 0`,
+            message: `all traffic on stable ${version}; canary weight 0`,
             durationMs: Date.now() - t0,
             changes: s.resourceChanges,
         });
     } catch (e) {
         if (e instanceof StackLockedError) {
-            return finish("paused", `stack locked by another update before completion: ${e.message}`, [
-                `wait for the other update, then: npm run release -- --stack ${stack.name} --resume`,
-                ...lockAdvice(stack.name),
-            ]);
+            return paused("while completing", e);
         }
         return rollback(`pulumi up failed while completing: ${firstLine((e as Error).message)}`);
     }
     return finish("completed", `all steps passed; stable runs ${version}`);
-}
-
-/** What to do about a lock that no running update holds (a bot or CLI killed mid-update). */
-function lockAdvice(stack: string): string[] {
-    return [`if no update is running (one was killed), release its lock: pulumi cancel --stack ${stack} --yes`];
 }
 
 function shiftMessage(stage: Stage, policy: ReleasePolicy): string {
@@ -530,10 +550,6 @@ function shiftMessage(stage: Stage, policy: ReleasePolicy): string {
         default:
             return `shifted: stable ${100 - stage.weight} / canary ${stage.weight}`;
     }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function firstLine(text: string): string {

@@ -19,10 +19,15 @@ export class FakeStack implements StackDriver {
     /** Throw this from the next matching up (by config at the time of the up). */
     failUp?: (config: Record<string, string>, targets?: string[]) => Error | undefined;
 
+    readonly secretKeys: Set<string>;
+
+    /** `secret` lists keys set with --secret besides the TLS pair (always secret here). */
     constructor(
         public config: Record<string, string>,
-        public secretKeys = new Set<string>(),
-    ) {}
+        secret: Iterable<string> = [],
+    ) {
+        this.secretKeys = new Set(["tlsCert", "tlsKey", ...secret]);
+    }
 
     getConfig() {
         return Promise.resolve({ values: { ...this.config }, secretKeys: new Set(this.secretKeys) });

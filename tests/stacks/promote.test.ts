@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { decidePromotion, promote, PromotionState } from "../../stacks/promote";
 import { FakeClock, FakePrometheus, FakeStack, health } from "./fakes";
 import { PrometheusClient } from "../../stacks/release/prometheus";
+import { validConfig } from "../fixtures/config";
 
 const V2 = "registry.example.test/shop:2.0.0";
 const V1 = "registry.example.test/shop:1.0.0";
@@ -102,9 +103,7 @@ describe("promote (with the release bot on a fake target)", () => {
     afterEach(() => prom.stop());
 
     const targetConfig = () => ({
-        app: "shop",
-        stableImage: V1,
-        stableVersion: "v1",
+        ...validConfig({ stableImage: V1, stableVersion: "v1" }),
         releaseSteps: "50,100",
         prometheusUrl: url,
     });
@@ -122,7 +121,7 @@ describe("promote (with the release bot on a fake target)", () => {
             },
         );
         assert.strictEqual(result.release?.outcome, "completed");
-        assert.deepStrictEqual(target.weights(), [0, 50, 100, 0]);
+        assert.deepStrictEqual(target.weights(), [0, 50, 100, 100, 0, 0]);
         assert.strictEqual(target.config.stableImage, V2);
         assert.strictEqual(target.config.stableVersion, "v2");
     });

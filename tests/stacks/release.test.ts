@@ -10,15 +10,15 @@ import {
 import { PrometheusClient } from "../../stacks/release/prometheus";
 import { parseReleaseConfig } from "../../components/config";
 import { FakeClock, FakePrometheus, FakeStack, health, locked, VS_URN } from "./fakes";
+import { validConfig } from "../fixtures/config";
 
 const V2 = "registry.example.test/shop:2.0.0";
 
+/** A valid program config (the bot checks the whole of it before changing anything) with a fast policy. */
 function stackConfig(extra: Record<string, string> = {}): Record<string, string> {
     return {
-        app: "shop",
+        ...validConfig(),
         namespace: "prod",
-        stableImage: "registry.example.test/shop:1.0.0",
-        stableVersion: "v1",
         canaryWeight: "0",
         releaseSteps: "10,25,50,100",
         releaseInterval: "1m",
@@ -61,7 +61,13 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         const result = await run(stack);
         assert.strictEqual(result.outcome, "completed");
         assert.strictEqual(exitCode(result.outcome), 0);
-        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 50, 100, 0]);
+        // Start at 0, the steps, then completion in three updates: stable rolls (weight still 100), the route
+        // moves to stable (targeted), the completion is recorded.
+        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 50, 100, 100, 0, 0]);
+        assert.strictEqual(stack.ups[5].config.stableVersion, "v2");
+        assert.strictEqual(stack.ups[5].config.canaryWeight, "100", "stable rolls while the canary serves");
+        assert.deepStrictEqual(stack.ups[6].targets, [VS_URN], "then only the route moves");
+        assert.strictEqual(stack.ups[7].targets, undefined);
         assert.deepStrictEqual(
             analyses(result).map((e) => [e.weight, e.verdict]),
             [
@@ -83,7 +89,7 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         // Checks target the canary workload with the issue's queries.
         assert.ok(
             prom.queries.includes(
-                'sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",response_code!~"5.*"}[1m])) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) * 100',
+                '(sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",response_code!~"5.*"}[1m])) or on() vector(0)) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) * 100',
             ),
         );
         assert.ok(
@@ -298,9 +304,9 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         assert.strictEqual(exitCode(result.outcome), 3);
         assert.deepStrictEqual(result.manualSteps, [
             "pulumi config set canaryWeight 0 --stack dev",
-            "pulumi config rm mirrorPercent --stack dev",
+            "pulumi config rm releasePhase --stack dev",
             `pulumi up --stack dev --yes --target '${VS_URN}'`,
-            "pulumi config set releaseStatus rolled-back --stack dev && pulumi up --stack dev --yes",
+            "pulumi up --stack dev --yes",
         ]);
         assert.ok(lines.some((l) => l.startsWith("!!! ROLLBACK FAILED")));
     });
@@ -324,7 +330,7 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         assert.strictEqual(result.outcome, "completed");
         assert.deepStrictEqual(
             stack.weights().slice(upsBefore),
-            [25, 50, 100, 0],
+            [25, 50, 100, 100, 0, 0],
             "no restart at 0: converge at 25, then on",
         );
         assert.deepStrictEqual(
@@ -380,16 +386,18 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         const result = await run(stack);
         assert.strictEqual(result.outcome, "completed");
         assert.deepStrictEqual(
-            stack.ups.map((u) => [u.config.releasePhase, u.config.canaryWeight, u.config.mirrorPercent]),
+            stack.ups.map((u) => [u.config.releasePhase, u.config.canaryWeight]),
             [
-                ["mirror", "0", undefined],
-                ["mirror", "0", "50"],
-                ["header", "0", undefined],
-                ["steps", "10", undefined],
-                ["steps", "25", undefined],
-                ["steps", "50", undefined],
-                ["steps", "100", undefined],
-                [undefined, "0", undefined],
+                ["steps", "0"],
+                ["mirror", "0"],
+                ["header", "0"],
+                ["steps", "10"],
+                ["steps", "25"],
+                ["steps", "50"],
+                ["steps", "100"],
+                ["complete", "100"],
+                ["complete", "0"],
+                [undefined, "0"],
             ],
         );
         assert.deepStrictEqual(
@@ -400,10 +408,133 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
 
     it("dry run walks the plan without waiting or analysing", async () => {
         const stack = new FakeStack(stackConfig());
+        const before = clock.now().getTime();
         const result = await run(stack, { image: V2, dryRun: true });
         assert.strictEqual(result.outcome, "completed");
-        assert.ok(analyses(result).every((e) => e.message.startsWith("would analyse: success-rate, latency-p99")));
-        assert.deepStrictEqual(prom.queries, ["vector(1)"]);
+        assert.strictEqual(clock.now().getTime(), before, "no waiting");
+        assert.deepStrictEqual(
+            analyses(result).map((e) => [e.weight, e.message]),
+            [10, 25, 50, 100].map((w) => [w, "would analyse: success-rate, latency-p99"]),
+        );
+        assert.deepStrictEqual(prom.queries, ["vector(1)"], "no metrics queried");
+    });
+
+    it("checks the whole program config before changing anything", async () => {
+        const stack = new FakeStack(stackConfig({ canaryWieght: "50" }));
+        await assert.rejects(run(stack), {
+            name: "PreflightError",
+            message:
+                "the stack config of dev is invalid:\nistio-canary:canaryWieght is not a config key of this program; did you mean canaryWeight? (see the config reference in README.md)",
+        });
+        assert.deepStrictEqual(stack.ups, []);
+    });
+
+    it("refuses to release with every health check off (a request count alone is not a health check)", async () => {
+        const stack = new FakeStack(stackConfig({ releaseMinRequests: "10" }));
+        await assert.rejects(
+            run(stack, { image: V2, policy: { minSuccessRate: undefined, maxLatencyMs: undefined } }),
+            {
+                message:
+                    "no health checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks (a minimum request count alone says nothing about health)",
+            },
+        );
+    });
+
+    it("a policy override of undefined turns a check off (--min-success-rate 0)", async () => {
+        prom.answer = health(10, 10); // a terrible success rate that must not be looked at
+        const stack = new FakeStack(stackConfig());
+        const result = await run(stack, { image: V2, policy: { minSuccessRate: undefined } });
+        assert.strictEqual(result.outcome, "completed");
+        assert.ok(analyses(result).every((e) => e.checks!.map((c) => c.name).join() === "latency-p99"));
+    });
+
+    it("query errors between holds are still counted as consecutive only when consecutive", async () => {
+        const seq = [
+            { httpError: 503, message: "x" },
+            { empty: true },
+            { httpError: 503, message: "x" },
+            { empty: true },
+        ];
+        let n = 0;
+        prom.answer = (q) => (n < seq.length * 2 ? (seq[Math.floor(n++ / 2)] as never) : health(100, 10)(q));
+        const stack = new FakeStack(
+            stackConfig({ releaseErrorLimit: "2", releaseNoData: "hold", releaseHoldLimit: "5" }),
+        );
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "completed", result.reason);
+        assert.deepStrictEqual(
+            analyses(result)
+                .slice(0, 5)
+                .map((e) => e.verdict),
+            ["error", "hold", "error", "hold", "pass"],
+        );
+    });
+
+    it("a failed completion rolls back to the stable version the release started from", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        stack.failUp = (c) =>
+            c.releasePhase === "complete" && c.stableVersion === "v2" ? new Error("error: timed out") : undefined;
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.match(result.reason, /^pulumi up failed while completing: error: timed out$/);
+        assert.strictEqual(stack.config.stableImage, "registry.example.test/shop:1.0.0");
+        assert.strictEqual(stack.config.stableVersion, "v1");
+        assert.strictEqual(stack.config.canaryWeight, "0");
+        assert.strictEqual(stack.config.releaseStatus, "rolled-back");
+    });
+
+    it("resumes a release paused by a lock before its first shift, from the first step", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        stack.failUp = (c) => (c.canaryWeight === "10" ? locked() : undefined);
+        const first = await run(stack);
+        assert.strictEqual(first.outcome, "paused");
+        assert.strictEqual(stack.config.canaryWeight, "0");
+        assert.strictEqual(stack.config.releaseStatus, "in-progress");
+        stack.failUp = undefined;
+        const resumed = await run(stack, { resume: true });
+        assert.strictEqual(resumed.outcome, "completed");
+        assert.deepStrictEqual(
+            analyses(resumed).map((e) => e.weight),
+            [10, 25, 50, 100],
+        );
+    });
+
+    it("resumes a mirror phase by turning mirroring on again and analysing it", async () => {
+        prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig({ releaseMirrorPercent: "30" }));
+        clock.onSleep = () => {
+            if (stack.config.releasePhase === "mirror") {
+                throw new Error("killed");
+            }
+        };
+        await assert.rejects(run(stack), /killed/);
+        clock.onSleep = undefined;
+        const upsBefore = stack.ups.length;
+        const resumed = await run(stack, { resume: true });
+        assert.strictEqual(resumed.outcome, "completed");
+        assert.strictEqual(stack.ups[upsBefore].config.releasePhase, "mirror", "the mirror stage is applied again");
+        assert.deepStrictEqual(
+            analyses(resumed)
+                .map((e) => `${e.phase}:${e.weight}`)
+                .slice(0, 2),
+            ["mirror:0", "steps:10"],
+        );
+    });
+
+    it("a lock during rollback keeps the rollback in config (any later up finishes it) and says how to finish", async () => {
+        prom.answer = health(50, 10);
+        const stack = new FakeStack(stackConfig());
+        stack.failUp = (c) => (c.releaseStatus === "rolled-back" ? locked() : undefined);
+        const result = await run(stack);
+        assert.strictEqual(result.outcome, "rollback-failed");
+        assert.strictEqual(stack.config.canaryWeight, "0");
+        assert.strictEqual(stack.config.releaseStatus, "rolled-back");
+        assert.strictEqual(
+            result.manualSteps![0],
+            "wait for the update holding the lock, or release it: pulumi cancel --stack dev --yes",
+        );
     });
 
     it("rejects a bad image or version before changing anything", async () => {
@@ -422,10 +553,9 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
     it("queries Prometheus with the secret credentials from stack config, and keeps them out of the result", async () => {
         prom.answer = health(100, 10);
         prom.requireAuthorization = "Bearer s3cr3t-token";
-        const stack = new FakeStack(
-            stackConfig({ prometheusUrl: url, prometheusToken: "s3cr3t-token" }),
-            new Set(["prometheusToken"]),
-        );
+        const stack = new FakeStack(stackConfig({ prometheusUrl: url, prometheusToken: "s3cr3t-token" }), [
+            "prometheusToken",
+        ]);
         const result = await runRelease({ image: V2 }, { stack, clock, log: (l) => lines.push(l) });
         assert.strictEqual(result.outcome, "completed");
         assert.ok(!JSON.stringify(result).includes("s3cr3t-token"), "not in the result (the report)");
@@ -434,17 +564,14 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         prom.requireAuthorization = `Basic ${Buffer.from("bot:pa55").toString("base64")}`;
         const basic = new FakeStack(
             stackConfig({ prometheusUrl: url, prometheusUser: "bot", prometheusPassword: "pa55" }),
-            new Set(["prometheusPassword"]),
+            ["prometheusPassword"],
         );
         assert.strictEqual(
             (await runRelease({ image: V2 }, { stack: basic, clock, log: () => undefined })).outcome,
             "completed",
         );
 
-        const wrong = new FakeStack(
-            stackConfig({ prometheusUrl: url, prometheusToken: "nope" }),
-            new Set(["prometheusToken"]),
-        );
+        const wrong = new FakeStack(stackConfig({ prometheusUrl: url, prometheusToken: "nope" }), ["prometheusToken"]);
         await assert.rejects(
             runRelease({ image: V2 }, { stack: wrong, clock, log: () => undefined }),
             /Prometheus answered HTTP 401: unauthorized/,
@@ -471,7 +598,7 @@ describe("release bot (state machine, fake stack and clock, Prometheus API on 12
         prom.answer = health(100, 10);
         const stack = new FakeStack(stackConfig());
         await run(stack, { image: V2, policy: { steps: [50, 100] } });
-        assert.deepStrictEqual(stack.weights(), [0, 50, 100, 0]);
+        assert.deepStrictEqual(stack.weights(), [0, 50, 100, 100, 0, 0]);
     });
 });
 
