@@ -137,9 +137,23 @@ describe("program (index.ts) under mocks", function () {
     it("keeps the TLS key secret in inputs and out of the stack outputs", async () => {
         const r = await run(validConfig());
         const secret = r.mocks.one("kubernetes:core/v1:Secret").inputs;
-        assert.ok(isSecretValue(secret.stringData) || isSecretValue(secret.stringData["tls.key"]));
+        assert.ok(isSecretValue(secret.stringData), "the Secret's data is a Pulumi secret");
         const keyBody = shopPair().key.split("\n")[1];
         assert.ok(!JSON.stringify(r.exports).includes(keyBody));
+    });
+
+    it("mirrors releaseMirrorPercent to the canary while the release bot is in its mirror phase, and only then", async () => {
+        const phase = (p: string) =>
+            releaseConfig(0, {
+                releaseStatus: "in-progress",
+                releasePhase: p,
+                releaseMirrorPercent: "30",
+                releaseVersion: "v2",
+            });
+        const mirror = (await run(phase("mirror"))).mocks.one(VS).inputs.spec.http.at(-1);
+        assert.deepStrictEqual(mirror.mirrorPercentage, { value: 30 });
+        const header = (await run(phase("header"))).mocks.one(VS).inputs.spec.http.at(-1);
+        assert.strictEqual(header.mirror, undefined);
     });
 
     const invalid: [string, Record<string, string>, string][] = [
