@@ -8,18 +8,22 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as yaml from "js-yaml";
 import { ConcurrentUpdateError, LocalWorkspace, OpMap, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { CONFIG_NAMESPACE } from "../components/config";
 import { StackDriver, StackLockedError, UpSummary } from "./release/stack";
 
 const NS = `${CONFIG_NAMESPACE}:`;
 
-/** Copies Pulumi.yaml (pointing `main` at `workDir`) and the stack's config file into a temporary directory. */
+/**
+ * Copies Pulumi.yaml (its `main` made absolute, so it points at the program in `workDir`) and the stack's config
+ * file into a temporary directory.
+ */
 export function scratchWorkspace(workDir: string, stackName: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-ws-"));
-    const project = fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8");
-    const main = `main: ${JSON.stringify(path.resolve(workDir))}\n`;
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), project.replace(/^main:.*\n?/m, "") + main);
+    const project = yaml.load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as { main?: string };
+    project.main = path.resolve(workDir, project.main ?? ".");
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump(project));
     const stackFile = path.join(workDir, `Pulumi.${stackName}.yaml`);
     if (fs.existsSync(stackFile)) {
         fs.copyFileSync(stackFile, path.join(dir, `Pulumi.${stackName}.yaml`));

@@ -101,6 +101,8 @@ describe("e2e: promotion dev -> staging", function () {
             version: "v2",
             image: "registry.example.test/shop:2.0.0",
             message: outputs.release.value.message,
+            previousImage: "registry.example.test/shop:1.0.0",
+            previousVersion: "v1",
         });
     });
 
