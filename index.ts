@@ -1,13 +1,13 @@
 /**
- * The istio-canary program: reads and validates the stack config, then wires the components.
- * Every problem in the config is reported before any resource is registered.
+ * The istio-canary program: stack config -> components -> exports, nothing else.
+ * Every problem in the config is reported before any resource is registered (config/program.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryRelease, IstioMesh } from "./components";
-import { ownKeys, parseConfig } from "./components/config";
-import { configSecretKeys } from "./components/pulumi-config";
+import { parseConfig } from "./config/program";
+import { configSecretKeys, runtimeConfig } from "./config/runtime";
 
-const cfg = parseConfig(ownKeys(pulumi.runtime.allConfig()), configSecretKeys());
+const cfg = parseConfig(runtimeConfig(), configSecretKeys());
 for (const warning of cfg.warnings) {
     void pulumi.log.warn(warning);
 }

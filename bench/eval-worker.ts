@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryRelease } from "../components";
-import { selfSignedCertificate } from "../stacks/dev-tls";
+import { selfSignedCertificate } from "../stacks/automation/dev-tls";
 
 class CountingMocks implements pulumi.runtime.Mocks {
     resources = 0;

@@ -12,8 +12,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { selfSignedCertificate } from "../stacks/dev-tls";
-import { kubectl, ScratchStack, stackFileConfig } from "../stacks/scratch-stack";
+import { selfSignedCertificate } from "../stacks/automation/dev-tls";
+import { kubectl } from "../stacks/automation/kube";
+import { ScratchStack, stackFileConfig } from "../stacks/automation/scratch";
 
 const RUNS = Number(process.env.RUNS ?? 5);
 

@@ -1,8 +1,9 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { gatewaySelector, istiodReleaseName } from "./names";
 import { mergeValues, Values } from "./values";
-import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, oneOfProblem } from "./validation";
+import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, FieldNamer, oneOfProblem } from "./validation";
 
 /** Service types the ingress gateway can be exposed with. */
 export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
@@ -10,6 +11,17 @@ export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
 
 /** Istio's public Helm chart repository. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+
+/** The defaults of {@link IstioMeshArgs}' optional fields. */
+export const ISTIO_MESH_DEFAULTS = {
+    install: true,
+    repository: ISTIO_CHART_REPOSITORY,
+    namespace: "istio-system",
+    gatewayName: "istio-ingressgateway",
+    gatewayNamespace: "istio-ingress",
+    gatewayServiceType: "LoadBalancer" as GatewayServiceType,
+    timeoutSeconds: 600,
+} as const;
 
 /** Arguments of {@link IstioMesh}. */
 export interface IstioMeshArgs {
@@ -51,41 +63,26 @@ export interface IstioMeshArgs {
 }
 
 /**
- * Labels the Istio gateway chart gives its pods for a release name: `app: <name>` and
- * `istio: <name without the "istio-" prefix>` (chart helper `gateway.selectorLabels`), unless the `labels` value
- * overrides them. A Gateway resource must select exactly these.
+ * Returns the problems of `args`, each naming the field (through `name`) and its accepted values. Empty means
+ * valid.
  */
-export function gatewaySelector(releaseName: string, gatewayValues?: Values): Record<string, string> {
-    const labels = (gatewayValues?.labels ?? {}) as Record<string, unknown>;
-    const pick = (key: string, fallback: string): string =>
-        typeof labels[key] === "string" && labels[key] !== "" ? labels[key] : fallback;
-    return {
-        app: pick("app", releaseName),
-        istio: pick("istio", releaseName.replace(/^istio-/, "")),
-    };
-}
-
-/** Returns the problems of `args`, each naming the field and its accepted values. */
-export function validateIstioMeshArgs(args: IstioMeshArgs): string[] {
+export function validateIstioMeshArgs(args: IstioMeshArgs, name: FieldNamer<keyof IstioMeshArgs> = (f) => f): string[] {
     const problems: string[] = [];
-    const install = args.install ?? true;
-    for (const [field, value] of [
-        ["istioNamespace", args.namespace],
-        ["gatewayNamespace", args.gatewayNamespace],
-        ["gatewayName", args.gatewayName],
-        ["istioRevision", args.revision],
-    ] as const) {
+    const install = args.install ?? ISTIO_MESH_DEFAULTS.install;
+    for (const field of ["namespace", "gatewayNamespace", "gatewayName", "revision"] as const) {
+        const value = args[field];
         if (value !== undefined && !DNS_LABEL.test(value)) {
-            problems.push(`${field} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
+            problems.push(`${name(field)} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
         }
     }
-    const serviceType = oneOfProblem("gatewayServiceType", args.gatewayServiceType, GATEWAY_SERVICE_TYPES);
+    const serviceType = oneOfProblem(name("gatewayServiceType"), args.gatewayServiceType, GATEWAY_SERVICE_TYPES);
     if (serviceType !== undefined) {
         problems.push(serviceType);
     }
     if (install && args.chartDir === undefined && (args.version === undefined || args.version === "")) {
         problems.push(
-            'istioVersion is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); or set istioChartDir, or istioInstall to false',
+            `${name("version")} is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); ` +
+                `or set ${name("chartDir")}, or ${name("install")} to false`,
         );
     }
     return problems;
@@ -114,23 +111,24 @@ export class IstioMesh extends pulumi.ComponentResource {
         }
         super("istio-canary:index:IstioMesh", name, {}, opts);
 
-        this.namespace = args.namespace ?? "istio-system";
-        this.gatewayNamespace = args.gatewayNamespace ?? "istio-ingress";
+        const D = ISTIO_MESH_DEFAULTS;
+        this.namespace = args.namespace ?? D.namespace;
+        this.gatewayNamespace = args.gatewayNamespace ?? D.gatewayNamespace;
         this.revision = args.revision;
-        const gatewayName = args.gatewayName ?? "istio-ingressgateway";
+        const gatewayName = args.gatewayName ?? D.gatewayName;
         this.gatewaySelector = gatewaySelector(gatewayName, args.gatewayValues);
         this.releases = [];
 
-        if (args.install ?? true) {
+        if (args.install ?? D.install) {
             const chart = (dir: string) =>
                 args.chartDir !== undefined
                     ? { chart: path.resolve(args.chartDir, dir) }
                     : {
                           chart: dir,
                           version: args.version,
-                          repositoryOpts: { repo: args.repository ?? ISTIO_CHART_REPOSITORY },
+                          repositoryOpts: { repo: args.repository ?? D.repository },
                       };
-            const timeout = args.timeoutSeconds ?? 600;
+            const timeout = args.timeoutSeconds ?? D.timeoutSeconds;
             const revisionValues: Values = this.revision !== undefined ? { revision: this.revision } : {};
             // Istio pitfall: both charts render the config-validation webhook's failurePolicy as Ignore on a fresh
             // install but leave it out (so the API server makes it Fail) on a Helm upgrade. Pin it, so install and
@@ -164,7 +162,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             const istiod = new k8s.helm.v3.Release(
                 `${name}-istiod`,
                 {
-                    name: this.revision === undefined ? "istiod" : `istiod-${this.revision}`,
+                    name: istiodReleaseName(this.revision),
                     namespace: systemNs.metadata.name,
                     ...chart("istiod"),
                     values: mergeValues(
@@ -182,7 +180,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: gatewayNs.metadata.name,
                     ...chart("gateway"),
                     values: mergeValues(
-                        { ...revisionValues, service: { type: args.gatewayServiceType ?? "LoadBalancer" } },
+                        { ...revisionValues, service: { type: args.gatewayServiceType ?? D.gatewayServiceType } },
                         args.gatewayValues,
                     ),
                     timeout,

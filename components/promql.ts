@@ -3,6 +3,8 @@
  * destination_version (the pod's `version` label); reporter="destination" series come from the server-side proxy.
  */
 
+import { serviceHost } from "./names";
+
 /** Quotes a string as a PromQL string literal. */
 export function promString(value: string): string {
     return JSON.stringify(value);
@@ -10,7 +12,7 @@ export function promString(value: string): string {
 
 /** Requests per second per version for a service, the query that shows the traffic split. */
 export function splitByVersionQuery(opts: { namespace: string; service: string; window?: string }): string {
-    const host = `${opts.service}.${opts.namespace}.svc.cluster.local`;
+    const host = serviceHost(opts.service, opts.namespace);
     return (
         `sum by (destination_version) (rate(istio_requests_total{reporter="destination",` +
         `destination_service=${promString(host)}}[${opts.window ?? "1m"}]))`

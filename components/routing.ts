@@ -15,13 +15,14 @@ import {
     TLSProtocolVersion,
     VirtualServiceSpec,
 } from "./istio-types";
-
-/** The two release tracks. Each has one Deployment and one DestinationRule subset of the same name. */
-export type Track = "stable" | "canary";
-export const TRACKS: readonly Track[] = ["stable", "canary"];
+import { Track, TRACKS } from "./names";
+import { IntLimits, intProblem } from "./validation";
 
 /** Largest canary weight: weights are percentages of the default route. */
 export const MAX_WEIGHT = 100;
+
+/** The range of a canary weight. */
+export const WEIGHT_LIMITS: IntLimits = { min: 0, max: MAX_WEIGHT };
 
 /** Traffic split of the default route, as percentages that always sum to 100. */
 export interface Weights {
@@ -34,8 +35,9 @@ export interface Weights {
  * Throws for anything but an integer from 0 to 100, so a bad weight never reaches a route.
  */
 export function splitWeights(canaryWeight: number): Weights {
-    if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > MAX_WEIGHT) {
-        throw new RangeError(`canaryWeight must be an integer from 0 to 100; got ${canaryWeight}`);
+    const problem = intProblem("canaryWeight", canaryWeight, WEIGHT_LIMITS);
+    if (problem !== undefined) {
+        throw new RangeError(problem);
     }
     return { stable: MAX_WEIGHT - canaryWeight, canary: canaryWeight };
 }

@@ -9,6 +9,9 @@ export const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])
 /** A duration as Istio and Prometheus write it: "250ms", "5s", "1m", "1h30m". */
 export const DURATION = /^(\d+(ms|s|m|h))+$/;
 
+/** What a duration field accepts, for messages and docs. */
+export const DURATION_ACCEPTS = 'a duration such as "250ms", "5s" or "1m"';
+
 /** A container image reference: registry/path[:tag][@sha256:digest], no whitespace. */
 export const IMAGE_REF =
     /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
@@ -72,17 +75,28 @@ export function retryOnProblems(field: string, retryOn: string): string[] {
           ];
 }
 
+/** Names a field in messages: components name their Args fields; the stack config names them by its keys. */
+export type FieldNamer<F extends string> = (field: F) => string;
+
 /** One message for several problems: each on its own line. */
 export function describeProblems(problems: string[]): string {
     return problems.join("\n");
 }
 
+/** The range of an integer field; no `max` means unbounded above. */
+export interface IntLimits {
+    min: number;
+    max?: number;
+}
+
+/** True when `value` is an integer within `limits`. */
+export function inIntRange(value: number, limits: IntLimits): boolean {
+    return Number.isInteger(value) && value >= limits.min && (limits.max === undefined || value <= limits.max);
+}
+
 /** An integer check with the standard message. */
-export function intProblem(field: string, value: number, min: number, max?: number): string | undefined {
-    if (Number.isInteger(value) && value >= min && (max === undefined || value <= max)) {
-        return undefined;
-    }
-    return `${field} must be ${intRange(min, max)}; got ${value}`;
+export function intProblem(field: string, value: number, limits: IntLimits): string | undefined {
+    return inIntRange(value, limits) ? undefined : `${field} must be ${intRange(limits)}; got ${value}`;
 }
 
 /** A check that an optional value is one of `values`, with the standard message. */
@@ -93,6 +107,8 @@ export function oneOfProblem(field: string, value: string | undefined, values: r
 }
 
 /** "an integer from 0 to 100" / "an integer of at least 1". */
-export function intRange(min: number, max?: number): string {
-    return max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+export function intRange(limits: IntLimits): string {
+    return limits.max === undefined
+        ? `an integer of at least ${limits.min}`
+        : `an integer from ${limits.min} to ${limits.max}`;
 }

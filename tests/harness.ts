@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { qualify } from "../config/namespace";
 
 export type Recorded = pulumi.runtime.MockResourceArgs;
 
@@ -83,7 +84,7 @@ export interface ProgramRun {
  * set with `--secret`. The program module is loaded fresh each time.
  */
 export async function runProgram(config: Record<string, string>, secret: string[] = []): Promise<ProgramRun> {
-    const ns = (k: string) => `istio-canary:${k}`;
+    const ns = qualify;
     let exportsOut: Record<string, unknown> | undefined;
     let error: Error | undefined;
     const mocks = await withMocks(async () => {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { configKeySpecs } from "../components/config";
-import { END, renderConfigReference, START, withReference } from "../stacks/config-reference";
+import { configKeySpecs } from "../config/program";
+import { END, renderConfigReference, START, withReference } from "../config/reference";
 
 const README = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
 

@@ -7,7 +7,7 @@
  *   (consecutive error limit), and the step is analysed again.
  */
 import { latencyP99Query, requestCountQuery, successRateQuery } from "../../components/promql";
-import { CustomCheck, NoDataPolicy, ReleasePolicy } from "../../components/config";
+import { CustomCheck, NoDataPolicy, ReleasePolicy } from "../../config/policy";
 import { MetricsSource, QueryResult } from "./prometheus";
 
 /** One check: a PromQL query over the canary and the range its value must be in. */

@@ -4,6 +4,21 @@
  */
 import * as http from "http";
 import * as https from "https";
+import { ReleasePolicy } from "../../config/policy";
+
+/**
+ * Prometheus credentials from the environment, which override stack config: PROMETHEUS_TOKEN, or
+ * PROMETHEUS_USER and PROMETHEUS_PASSWORD.
+ */
+export function prometheusCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ReleasePolicy> {
+    if (env.PROMETHEUS_TOKEN) {
+        return { prometheusToken: env.PROMETHEUS_TOKEN };
+    }
+    if (env.PROMETHEUS_USER) {
+        return { prometheusUser: env.PROMETHEUS_USER, prometheusPassword: env.PROMETHEUS_PASSWORD ?? "" };
+    }
+    return {};
+}
 
 /** Where Prometheus is and how to reach it. */
 export interface PrometheusOptions {

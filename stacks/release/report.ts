@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeCheck } from "./analysis";
-import { ReleaseResult } from "./release";
+import { ReleaseResult } from "./result";
 
 /** A point of the chart: minutes since start and the three series (undefined where not measured). */
 interface Point {

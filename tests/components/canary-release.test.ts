@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { CanaryRelease, CanaryReleaseArgs } from "../../components/canary-release";
+import { CanaryRelease } from "../../components/canary-release";
+import { CanaryReleaseArgs } from "../../components/canary-release-args";
 import { DependencyRecorder, isSecretValue, plain, RecordingMocks, withMocks } from "../harness";
 import { shopPair } from "../fixtures/tls";
 
@@ -279,7 +280,7 @@ describe("CanaryRelease", () => {
                 "canaryWeight must be an integer from 0 to 100; got 150",
                 "replicas must be an integer of at least 1; got 0",
                 'hosts must list at least one host name, such as ["app.example.com"]',
-                "canaryWeight must be 0 while no canary is set (set canaryImage and canaryVersion first); got 150",
+                "canaryWeight must be 0 while no canary is set (set canary first); got 150",
             ].join("\n"),
         );
         assert.deepStrictEqual(mocks.resources, []);

@@ -1,5 +1,6 @@
 import * as assert from "assert";
-import { gatewaySelector, IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
+import { IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
+import { gatewaySelector } from "../../components/names";
 import { DependencyRecorder, withMocks } from "../harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -131,9 +132,9 @@ describe("IstioMesh", () => {
         assert.strictEqual(
             error?.message,
             [
-                'istioNamespace must be a DNS-1123 label (lower-case letters, digits and "-", at most 63); got "Istio"',
+                'namespace must be a DNS-1123 label (lower-case letters, digits and "-", at most 63); got "Istio"',
                 'gatewayServiceType must be one of LoadBalancer, ClusterIP, NodePort; got "Ingress"',
-                'istioVersion is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); or set istioChartDir, or istioInstall to false',
+                'version is required when Istio is installed from a chart repository (a chart version such as "1.28.0"); or set chartDir, or install to false',
             ].join("\n"),
         );
         assert.deepStrictEqual(mocks.resources, []);

@@ -11,8 +11,8 @@ import {
     RouteOptions,
     selectorLabels,
     splitWeights,
-    TRACKS,
 } from "../../components/routing";
+import { TRACKS } from "../../components/names";
 
 const HOST = "shop.prod.svc.cluster.local";
 const base: RouteOptions = { host: HOST, port: 80, canaryWeight: 0 };

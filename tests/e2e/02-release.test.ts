@@ -18,7 +18,7 @@ import {
     runCli,
 } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
-import { ReleaseResult } from "../../stacks/release/release";
+import { ReleaseResult } from "../../stacks/release/result";
 
 const NS = "shop-release";
 
@@ -30,7 +30,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
     let reportDir: string;
     const live_ = pollCanaryWeights([NS]);
     const cli = (args: string[]) =>
-        runCli("stacks/release/cli.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
+        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
 
     before(async () => {
         exporter = new IstioExporter(NS, () => live_.weights[NS]);
@@ -141,7 +141,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             [
                 "-r",
                 "ts-node/register/transpile-only",
-                "stacks/release/cli.ts",
+                "stacks/cli/release.ts",
                 "--stack",
                 stack.name,
                 "--work-dir",

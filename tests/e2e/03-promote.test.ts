@@ -69,7 +69,7 @@ describe("e2e: promotion dev -> staging", function () {
     });
 
     it("refuses to promote v2 to staging before dev completed a release of it", async () => {
-        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging", "--version", "v2"]);
+        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging", "--version", "v2"]);
         assert.strictEqual(r.code, 2, r.out);
         assert.match(
             r.out,
@@ -82,7 +82,7 @@ describe("e2e: promotion dev -> staging", function () {
     });
 
     it("after dev completes v2, promotion releases v2 on staging", async () => {
-        const rel = await run("stacks/release/cli.ts", [
+        const rel = await run("stacks/cli/release.ts", [
             "--stack",
             "dev",
             "--image",
@@ -91,7 +91,7 @@ describe("e2e: promotion dev -> staging", function () {
             "v2",
         ]);
         assert.strictEqual(rel.code, 0, rel.out);
-        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging"]);
+        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging"]);
         assert.strictEqual(r.code, 0, r.out);
         assert.match(r.out, /dev -> staging: v2 completed/);
         assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");
@@ -107,7 +107,7 @@ describe("e2e: promotion dev -> staging", function () {
     });
 
     it("promoting v2 again is a no-op that says so", async () => {
-        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging"]);
+        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging"]);
         assert.strictEqual(r.code, 0, r.out);
         assert.match(r.out, /nothing to do: stack staging already runs v2/);
     });
@@ -116,7 +116,7 @@ describe("e2e: promotion dev -> staging", function () {
         for (const e of exporters) {
             e.behaviour = { errorRate: (w) => (w > 0 ? 0.5 : 0), latencyMs: 20 };
         }
-        const rel = await run("stacks/release/cli.ts", [
+        const rel = await run("stacks/cli/release.ts", [
             "--stack",
             "dev",
             "--image",
@@ -125,7 +125,7 @@ describe("e2e: promotion dev -> staging", function () {
             "v3",
         ]);
         assert.strictEqual(rel.code, 1, rel.out);
-        const r = await run("stacks/promote-cli.ts", ["--from", "dev", "--to", "staging", "--version", "v3"]);
+        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging", "--version", "v3"]);
         assert.strictEqual(r.code, 2, r.out);
         assert.match(r.out, /refused: the release of v3 on stack dev was rolled-back: it cannot be promoted/);
         assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");

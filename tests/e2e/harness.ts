@@ -10,10 +10,12 @@ import { execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { selfSignedCertificate, TlsPair } from "../../stacks/dev-tls";
-import { kubectl, PROJECT_DIR, ScratchStack } from "../../stacks/scratch-stack";
+import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
+import { kubectl } from "../../stacks/automation/kube";
+import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 
-export { kubectl, operations, Update } from "../../stacks/scratch-stack";
+export { kubectl } from "../../stacks/automation/kube";
+export { operations, Update } from "../../stacks/automation/scratch";
 export const REPO = PROJECT_DIR;
 
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {

@@ -1,8 +1,8 @@
 /** Test doubles for the release bot: an in-memory stack, a clock that never waits, a Prometheus API server. */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { StackDriver, StackLockedError, UpSummary } from "../../stacks/release/stack";
-import { Clock } from "../../stacks/release/release";
+import { StackDriver, StackLockedError, UpSummary } from "../../stacks/automation/driver";
+import { Clock } from "../../stacks/release/context";
 
 /** One `pulumi up` the fake stack ran: the config it ran with and its targets. */
 export interface FakeUp {

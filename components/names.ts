@@ -1,0 +1,64 @@
+/**
+ * Every name this package derives: Deployments, workloads, hosts, secrets, Helm releases and gateway labels.
+ * The components, the PromQL, the program and the release bot all take their names from here, so a rule such as
+ * "the canary Deployment is `<app>-canary`" is written once.
+ */
+
+/** The two release tracks. Each has one Deployment and one DestinationRule subset of the same name. */
+export type Track = "stable" | "canary";
+export const TRACKS: readonly Track[] = ["stable", "canary"];
+
+/** Namespace of an application: the one given, else the app name. */
+export function appNamespace(app: string, namespace?: string): string {
+    return namespace ?? app;
+}
+
+/** Name of a track's Deployment, which Istio reports as `destination_workload`: `<app>-<track>`. */
+export function deploymentName(app: string, track: Track): string {
+    return `${app}-${track}`;
+}
+
+/** Fully qualified host of the Service over both tracks. */
+export function serviceHost(app: string, namespace: string): string {
+    return `${app}.${namespace}.svc.cluster.local`;
+}
+
+/** `namespace/name` reference of the app's Gateway, as a VirtualService names it. */
+export function gatewayRef(namespace: string, app: string): string {
+    return `${namespace}/${app}`;
+}
+
+/** Name of the kubernetes.io/tls Secret the component creates from a certificate and key. */
+export function tlsSecretName(app: string): string {
+    return `${app}-tls`;
+}
+
+/** https URL of the first external host (a wildcard host becomes `www.`). */
+export function appUrl(hosts: readonly string[]): string {
+    return `https://${hosts[0].replace(/^\*\./, "www.")}/`;
+}
+
+/** Helm release name of istiod: `istiod`, or `istiod-<revision>`. */
+export function istiodReleaseName(revision?: string): string {
+    return revision === undefined ? "istiod" : `istiod-${revision}`;
+}
+
+/**
+ * Labels the Istio gateway chart gives its pods for a release name: `app: <name>` and
+ * `istio: <name without the "istio-" prefix>` (chart helper `gateway.selectorLabels`), unless the chart's `labels`
+ * value (in `gatewayValues`) overrides them. A Gateway resource must select exactly these.
+ */
+export function gatewaySelector(
+    releaseName: string,
+    gatewayValues?: { [key: string]: unknown },
+): Record<string, string> {
+    const labels = (gatewayValues?.labels ?? {}) as Record<string, unknown>;
+    const pick = (key: string, fallback: string): string => {
+        const v = labels[key];
+        return typeof v === "string" && v !== "" ? v : fallback;
+    };
+    return {
+        app: pick("app", releaseName),
+        istio: pick("istio", releaseName.replace(/^istio-/, "")),
+    };
+}

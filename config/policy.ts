@@ -1,0 +1,270 @@
+/**
+ * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
+ * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
+ */
+import { ConfigError, KeySpec, Reader } from "./reader";
+
+/** A PromQL check of the canary: passes when the value is within [min, max]. */
+export interface CustomCheck {
+    name: string;
+    query: string;
+    min?: number;
+    max?: number;
+}
+
+/** What a check with no data (empty result or NaN) means. */
+export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
+export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+/** Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. */
+export interface ReleasePolicy {
+    /** Canary weights, increasing, ending at 100. */
+    steps: number[];
+    /** Wait between a shift and its analysis. */
+    interval: string;
+    /** Range of the rate() windows in the built-in queries. */
+    metricWindow: string;
+    /** Failed analyses before rollback. */
+    failureThreshold: number;
+    /** Minimum request success rate of the canary, in percent; undefined turns the check off. */
+    minSuccessRate?: number;
+    /** Maximum p99 latency of the canary, in milliseconds; undefined turns the check off. */
+    maxLatencyMs?: number;
+    /** Extra PromQL checks. */
+    checks: CustomCheck[];
+    noData: NoDataPolicy;
+    /** Consecutive held analyses before no data counts as a failure. */
+    holdLimit: number;
+    /** Minimum requests the canary must have served in the metric window for its metrics to count as data. */
+    minRequests: number;
+    /** Consecutive analyses with query errors (or Prometheus down) before rollback. */
+    errorLimit: number;
+    /** Percentage of traffic mirrored to the canary in a phase before the first shift; 0 skips the phase. */
+    mirrorPercent: number;
+    /** Run a phase before the first shift where only requests with the canary header reach the canary. */
+    headerPhase: boolean;
+    prometheusUrl?: string;
+    prometheusTimeout: string;
+    prometheusUser?: string;
+    /** Secret. */
+    prometheusPassword?: string;
+    /** Secret. */
+    prometheusToken?: string;
+}
+
+/** The policy's defaults; 0 for a check's threshold turns the check off. */
+export const RELEASE_POLICY_DEFAULTS = {
+    steps: "10,25,50,100",
+    interval: "1m",
+    metricWindow: "1m",
+    failureThreshold: 1,
+    minSuccessRate: 99,
+    maxLatencyMs: 500,
+    noData: "fail" as NoDataPolicy,
+    holdLimit: 3,
+    minRequests: 0,
+    errorLimit: 4,
+    mirrorPercent: 0,
+    headerPhase: false,
+    prometheusTimeout: "10s",
+} as const;
+
+const STEPS_ACCEPTS =
+    'a comma-separated list of increasing integers from 1 to 100 ending at 100, such as "10,25,50,100"';
+const CHECKS_ACCEPTS = 'a JSON array of {"name", "query", "min" and/or "max"}';
+
+/** Parses release steps; undefined when invalid. */
+export function parseSteps(text: string): number[] | undefined {
+    if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)) {
+        return undefined;
+    }
+    const steps = text.split(",").map((x) => Number(x.trim()));
+    const increasing = steps.every((w, i) => w >= 1 && w <= 100 && (i === 0 || w > steps[i - 1]));
+    return increasing && steps.at(-1) === 100 ? steps : undefined;
+}
+
+function isCustomCheck(x: unknown): x is CustomCheck {
+    if (typeof x !== "object" || x === null) {
+        return false;
+    }
+    const c = x as Record<string, unknown>;
+    const num = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
+    return (
+        typeof c.name === "string" &&
+        /^[a-z0-9][-a-z0-9]*$/.test(c.name) &&
+        typeof c.query === "string" &&
+        c.query.trim() !== "" &&
+        num(c.min) &&
+        num(c.max) &&
+        (c.min !== undefined || c.max !== undefined)
+    );
+}
+
+const isCheckList = (x: unknown): x is CustomCheck[] => Array.isArray(x) && x.every(isCustomCheck);
+
+/** Reads the release policy's keys (group "Release policy"). */
+export function readPolicy(r: Reader): ReleasePolicy {
+    const D = RELEASE_POLICY_DEFAULTS;
+    r.group = "Release policy";
+    const stepsText = r.string("releaseSteps", {
+        doc: "Canary weights the release bot steps through.",
+        accepts: STEPS_ACCEPTS,
+        def: D.steps,
+        field: "policy.steps",
+        flag: { name: "steps", arg: "<list>" },
+    });
+    const steps = stepsText === undefined ? undefined : parseSteps(stepsText);
+    if (stepsText !== undefined && steps === undefined) {
+        r.bad("releaseSteps", STEPS_ACCEPTS, stepsText);
+    }
+    const policy: ReleasePolicy = {
+        steps: steps ?? parseSteps(D.steps)!,
+        interval:
+            r.duration("releaseInterval", {
+                doc: "Wait between a shift and its analysis.",
+                def: D.interval,
+                field: "policy.interval",
+                flag: { name: "interval", arg: "<duration>" },
+            }) ?? D.interval,
+        metricWindow:
+            r.duration("releaseMetricWindow", {
+                doc: "Range of rate() in the built-in checks.",
+                def: D.metricWindow,
+                field: "policy.metricWindow",
+                flag: { name: "metric-window", arg: "<duration>" },
+            }) ?? D.metricWindow,
+        failureThreshold: r.int("releaseFailureThreshold", {
+            doc: "Failed analyses before the bot rolls back.",
+            limits: { min: 1, max: 100 },
+            def: D.failureThreshold,
+            field: "policy.failureThreshold",
+            flag: { name: "failure-threshold", arg: "<n>" },
+        }),
+        minSuccessRate: offWhenZero(
+            r.number("releaseMinSuccessRate", {
+                doc: "Minimum request success rate (non-5xx) of the canary, in percent; 0 turns the check off.",
+                min: 0,
+                max: 100,
+                def: D.minSuccessRate,
+                field: "policy.minSuccessRate",
+                flag: { name: "min-success-rate", arg: "<percent>" },
+            }),
+        ),
+        maxLatencyMs: offWhenZero(
+            r.int("releaseMaxLatencyMs", {
+                doc: "Maximum p99 request duration of the canary in ms; 0 turns the check off.",
+                limits: { min: 0 },
+                def: D.maxLatencyMs,
+                field: "policy.maxLatencyMs",
+                flag: { name: "max-latency-ms", arg: "<ms>" },
+            }),
+        ),
+        checks:
+            r.json("releaseChecks", {
+                doc: 'Extra PromQL checks: JSON [{"name","query","min","max"}].',
+                accepts: CHECKS_ACCEPTS,
+                valid: isCheckList,
+                field: "policy.checks",
+                flag: { name: "checks-file", arg: "<file>", file: true },
+            }) ?? [],
+        noData:
+            r.oneOf("releaseNoData", {
+                doc: "What a check without data (no traffic, NaN) means.",
+                values: NO_DATA_POLICIES,
+                def: D.noData,
+                field: "policy.noData",
+                flag: { name: "no-data", arg: NO_DATA_POLICIES.join("|") },
+            }) ?? D.noData,
+        holdLimit: r.int("releaseHoldLimit", {
+            doc: "With releaseNoData=hold: analyses held before it fails.",
+            limits: { min: 1, max: 100 },
+            def: D.holdLimit,
+            field: "policy.holdLimit",
+            flag: { name: "hold-limit", arg: "<n>" },
+        }),
+        minRequests: r.int("releaseMinRequests", {
+            doc: "Requests the canary must have served in the metric window for its metrics to count as data.",
+            limits: { min: 0 },
+            def: D.minRequests,
+            field: "policy.minRequests",
+            flag: { name: "min-requests", arg: "<n>" },
+        }),
+        errorLimit: r.int("releaseErrorLimit", {
+            doc: "Consecutive analyses with query errors or Prometheus unreachable before the bot rolls back.",
+            limits: { min: 1, max: 100 },
+            def: D.errorLimit,
+            field: "policy.errorLimit",
+            flag: { name: "error-limit", arg: "<n>" },
+        }),
+        mirrorPercent: r.number("releaseMirrorPercent", {
+            doc: "Mirror this percentage of traffic to the canary in a phase before the first shift; 0 skips it.",
+            min: 0,
+            max: 100,
+            def: D.mirrorPercent,
+            field: "policy.mirrorPercent",
+            flag: { name: "mirror-percent", arg: "<percent>" },
+        }),
+        headerPhase: r.bool("releaseHeaderPhase", {
+            doc: "Before the first shift, a phase where only requests with canaryHeader reach the canary.",
+            def: D.headerPhase,
+            field: "policy.headerPhase",
+            flag: { name: "header-phase" },
+        }),
+        prometheusUrl: r.string("prometheusUrl", {
+            doc: "Prometheus the release bot queries.",
+            accepts: "an http(s):// URL",
+            pattern: /^https?:\/\/[^\s]+$/,
+            field: "policy.prometheusUrl",
+            flag: { name: "prometheus-url", arg: "<url>" },
+        }),
+        prometheusTimeout:
+            r.duration("prometheusTimeout", {
+                doc: "Timeout of each Prometheus query.",
+                def: D.prometheusTimeout,
+                field: "policy.prometheusTimeout",
+                flag: { name: "prometheus-timeout", arg: "<duration>" },
+            }) ?? D.prometheusTimeout,
+        prometheusUser: r.string("prometheusUser", {
+            doc: "Basic-auth user for Prometheus (with prometheusPassword).",
+            field: "policy.prometheusUser",
+        }),
+        prometheusPassword: r.secret("prometheusPassword", {
+            doc: "Basic-auth password for Prometheus.",
+            accepts: "a password",
+            field: "policy.prometheusPassword",
+        }),
+        prometheusToken: r.secret("prometheusToken", {
+            doc: "Bearer token for Prometheus.",
+            accepts: "a token",
+            field: "policy.prometheusToken",
+        }),
+    };
+    if (policy.prometheusUser !== undefined && policy.prometheusPassword === undefined) {
+        r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
+    }
+    return policy;
+}
+
+function offWhenZero(n: number): number | undefined {
+    return n > 0 ? n : undefined;
+}
+
+/**
+ * Only the release policy, from `raw` (keys of other groups are ignored, not checked). Throws a
+ * {@link ConfigError} listing the policy's problems.
+ */
+export function parsePolicy(raw: Record<string, string>, secretKeys: ReadonlySet<string> = new Set()): ReleasePolicy {
+    const r = new Reader(raw, secretKeys);
+    const policy = readPolicy(r);
+    if (r.problems.length > 0) {
+        throw new ConfigError(r.problems);
+    }
+    return policy;
+}
+
+/** The policy's keys, in declaration order (the release bot's flags come from their `flag`). */
+export function policyKeySpecs(): KeySpec[] {
+    const r = new Reader({});
+    readPolicy(r);
+    return r.specs;
+}

@@ -1,0 +1,300 @@
+/**
+ * A typed reader of stack config. Each read declares its key once (name, accepted values, default, doc, the Args
+ * field or CLI flag it feeds); the declarations drive parsing, messages, "did you mean" and the README reference.
+ *
+ * Pure: it takes the raw map of our keys (without the `istio-canary:` namespace, see namespace.ts) and the set of
+ * keys stored as secrets, and records every problem instead of stopping at the first.
+ */
+import * as os from "os";
+import { RunError } from "@pulumi/pulumi";
+import {
+    describeProblems,
+    DURATION,
+    DURATION_ACCEPTS,
+    IntLimits,
+    inIntRange,
+    intRange,
+} from "../components/validation";
+import { Values } from "../components/values";
+import { qualify } from "./namespace";
+
+/** One documented config key. */
+export interface KeySpec {
+    key: string;
+    /** What the key accepts, as used in error messages ("an integer from 0 to 100"). */
+    accepts: string;
+    /** Default shown in the reference; undefined for required keys, "none" for optional ones. */
+    default?: string;
+    doc: string;
+    group: string;
+    secret?: boolean;
+    /** The component Args field the key fills, where its name differs from the key (messages name the key). */
+    field?: string;
+    /** The release bot's command-line flag that overrides the key, if any. */
+    flag?: FlagDeclaration;
+}
+
+/** A command-line flag of the release bot that overrides a config key. */
+export interface FlagDeclaration {
+    /** Flag name without the dashes. */
+    name: string;
+    /** Placeholder of its value in help ("<n>"); none for a switch (a boolean key). */
+    arg?: string;
+    /** The flag names a file whose content is the key's value. */
+    file?: boolean;
+}
+
+/**
+ * Thrown for invalid stack config; the message lists every problem, one per line. A RunError, so the Pulumi CLI
+ * prints the message without a stack trace.
+ */
+export class ConfigError extends RunError {
+    constructor(public readonly problems: string[]) {
+        super(describeProblems(problems));
+        this.name = "ConfigError";
+    }
+}
+
+/** What every read takes besides the key. */
+export interface KeyOptions {
+    doc: string;
+    /** The Args field the key fills, when its name differs from the key. */
+    field?: string;
+    /** The release bot's flag that overrides the key. */
+    flag?: FlagDeclaration;
+}
+
+interface StringOptions extends KeyOptions {
+    accepts?: string;
+    pattern?: RegExp;
+    def?: string;
+    /** Default as shown in the reference, when it is not a literal ("the app name"). */
+    shown?: string;
+}
+
+/** Reads typed values from the raw map, recording each key's spec and each problem. */
+export class Reader {
+    readonly problems: string[] = [];
+    readonly specs: KeySpec[] = [];
+    /** The README section the next keys belong to. */
+    group = "";
+
+    constructor(
+        private readonly raw: Record<string, string>,
+        private readonly secretKeys: ReadonlySet<string> = new Set(),
+    ) {}
+
+    private declare(key: string, accepts: string, def: string | undefined, o: KeyOptions, secret = false) {
+        this.specs.push({
+            key,
+            accepts,
+            default: def,
+            doc: o.doc,
+            group: this.group,
+            secret,
+            field: o.field,
+            flag: o.flag,
+        });
+        const value = this.raw[key];
+        return value === undefined || value === "" ? undefined : value;
+    }
+
+    /** Records the standard problem for `key` and returns undefined. */
+    bad(key: string, accepts: string, raw: string): undefined {
+        this.problems.push(`${key} must be ${accepts}; got ${JSON.stringify(raw)}`);
+        return undefined;
+    }
+
+    string(key: string, o: StringOptions): string | undefined {
+        const accepts = o.accepts ?? "a string";
+        const raw = this.declare(key, accepts, o.shown ?? o.def ?? "none", o);
+        if (raw === undefined) {
+            return o.def;
+        }
+        return o.pattern && !o.pattern.test(raw) ? this.bad(key, accepts, raw) : raw;
+    }
+
+    required(key: string, o: KeyOptions & { accepts: string; pattern?: RegExp }): string | undefined {
+        const raw = this.declare(key, o.accepts, undefined, o);
+        if (raw === undefined) {
+            this.problems.push(`${key} is required: set it to ${o.accepts} with \`pulumi config set ${key} <value>\``);
+            return undefined;
+        }
+        return o.pattern && !o.pattern.test(raw) ? this.bad(key, o.accepts, raw) : raw;
+    }
+
+    private parseInt(key: string, raw: string, limits: IntLimits): number | undefined {
+        const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+        return inIntRange(n, limits) ? n : this.bad(key, intRange(limits), raw);
+    }
+
+    /** An integer within `limits`, else `def`. */
+    int(key: string, o: KeyOptions & { limits: IntLimits; def: number }): number {
+        const raw = this.declare(key, intRange(o.limits), String(o.def), o);
+        return raw === undefined ? o.def : (this.parseInt(key, raw, o.limits) ?? o.def);
+    }
+
+    /** An integer within `limits`, or undefined when unset. */
+    optionalInt(key: string, o: KeyOptions & { limits: IntLimits }): number | undefined {
+        const raw = this.declare(key, intRange(o.limits), "none", o);
+        return raw === undefined ? undefined : this.parseInt(key, raw, o.limits);
+    }
+
+    number(key: string, o: KeyOptions & { min: number; max: number; def: number }): number {
+        const accepts = `a number from ${o.min} to ${o.max}`;
+        const raw = this.declare(key, accepts, String(o.def), o);
+        if (raw === undefined) {
+            return o.def;
+        }
+        const n = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+        return n >= o.min && n <= o.max ? n : (this.bad(key, accepts, raw) ?? o.def);
+    }
+
+    bool(key: string, o: KeyOptions & { def: boolean }): boolean {
+        const accepts = "true or false";
+        const raw = this.declare(key, accepts, String(o.def), o);
+        if (raw === undefined) {
+            return o.def;
+        }
+        return raw === "true" || raw === "false" ? raw === "true" : (this.bad(key, accepts, raw) ?? o.def);
+    }
+
+    oneOf<T extends string>(key: string, o: KeyOptions & { values: readonly T[]; def?: T }): T | undefined {
+        const accepts = `one of ${o.values.join(", ")}`;
+        const raw = this.declare(key, accepts, o.def ?? "none", o);
+        if (raw === undefined) {
+            return o.def;
+        }
+        return (o.values as readonly string[]).includes(raw) ? (raw as T) : this.bad(key, accepts, raw);
+    }
+
+    /** A filesystem path; a leading "~/" is the user's home directory. */
+    path(key: string, o: KeyOptions): string | undefined {
+        const value = this.string(key, { ...o, accepts: 'a directory path (a leading "~/" is the home directory)' });
+        return value?.startsWith("~/") ? os.homedir() + value.slice(1) : value;
+    }
+
+    duration(key: string, o: KeyOptions & { def?: string; pattern?: RegExp; accepts?: string }): string | undefined {
+        return this.string(key, { pattern: DURATION, accepts: DURATION_ACCEPTS, ...o });
+    }
+
+    /** A list: a JSON array of strings (`pulumi config set --path 'key[0]' x`) or a comma-separated string. */
+    list(key: string, o: KeyOptions & { required: boolean }): string[] | undefined {
+        const accepts = 'a comma-separated list or a JSON array of strings, such as "app.example.com,www.example.com"';
+        const raw = this.declare(key, accepts, o.required ? undefined : "none", o);
+        if (raw === undefined) {
+            if (o.required) {
+                this.problems.push(
+                    `${key} is required: set it to ${accepts} with \`pulumi config set ${key} <value>\``,
+                );
+            }
+            return undefined;
+        }
+        if (!raw.trim().startsWith("[")) {
+            return raw
+                .split(",")
+                .map((s) => s.trim())
+                .filter((s) => s !== "");
+        }
+        const parsed = parseJson(raw);
+        return Array.isArray(parsed) && parsed.every((x) => typeof x === "string")
+            ? parsed
+            : this.bad(key, accepts, raw);
+    }
+
+    /** A JSON object (`pulumi config set --path key.a.b value`, or a JSON string). */
+    object(key: string, o: KeyOptions & { stringValues?: boolean }): Values | undefined {
+        const accepts = o.stringValues ? "a JSON object of string values" : "a JSON object";
+        const raw = this.declare(key, accepts, "none", o);
+        if (raw === undefined) {
+            return undefined;
+        }
+        const parsed = parseJson(raw);
+        const ok =
+            typeof parsed === "object" &&
+            parsed !== null &&
+            !Array.isArray(parsed) &&
+            (!o.stringValues || Object.values(parsed).every((v) => typeof v === "string"));
+        return ok ? (parsed as Values) : this.bad(key, accepts, raw);
+    }
+
+    /** A JSON value checked by `valid`; the raw text is quoted in the message. */
+    json<T>(key: string, o: KeyOptions & { accepts: string; valid: (x: unknown) => x is T }): T | undefined {
+        const raw = this.declare(key, o.accepts, "none", o);
+        if (raw === undefined) {
+            return undefined;
+        }
+        const parsed = parseJson(raw);
+        return o.valid(parsed) ? parsed : this.bad(key, o.accepts, raw);
+    }
+
+    /** A value that must be stored as a Pulumi secret (`pulumi config set --secret`). Never quoted in messages. */
+    secret(key: string, o: KeyOptions & { accepts: string }): string | undefined {
+        const raw = this.declare(key, o.accepts, "none", o, true);
+        if (raw !== undefined && !this.secretKeys.has(key)) {
+            this.problems.push(
+                `${key} must be set as a secret so it is encrypted in the stack file and state: ` +
+                    `\`pulumi config set --secret ${key} -- "$(cat file.pem)"\``,
+            );
+        }
+        return raw;
+    }
+
+    /** Problems for keys of our namespace that no read declared, with the nearest declared key. */
+    unknownKeys(): string[] {
+        const known = new Set(this.specs.map((s) => s.key));
+        return Object.keys(this.raw)
+            .filter((k) => !known.has(k))
+            .sort()
+            .map((k) => {
+                const near = [...known].find((c) => editDistance(c.toLowerCase(), k.toLowerCase()) <= 2);
+                return (
+                    `${qualify(k)} is not a config key of this program` +
+                    (near ? `; did you mean ${near}?` : "") +
+                    " (see the config reference in README.md)"
+                );
+            });
+    }
+
+    /**
+     * Names the fields of one Args object (`scope`: "release", "mesh") by the keys that fill them, for the
+     * components' messages. A key declares `field: "<scope>.<path>"` where its name differs from the field; a
+     * field filled by several keys (`canary`: `canary.image`, `canary.version`) is named by all of them.
+     */
+    fieldNamer(scope: string): (field: string) => string {
+        return (field) => {
+            const full = `${scope}.${field}`;
+            const exact = this.specs.filter((s) => s.field === full);
+            if (exact.length > 0) {
+                return exact.map((s) => s.key).join(" and ");
+            }
+            if (this.specs.some((s) => s.key === field && s.field === undefined)) {
+                return field;
+            }
+            const parts = this.specs.filter((s) => s.field?.startsWith(`${full}.`));
+            return parts.length > 0 ? parts.map((s) => s.key).join(" and ") : field;
+        };
+    }
+}
+
+function parseJson(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) {
+        d[0][j] = j;
+    }
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+    }
+    return d[a.length][b.length];
+}

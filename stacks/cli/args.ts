@@ -1,0 +1,100 @@
+/**
+ * What every command-line tool shares: a small, strict flag parser (every flag declared with its help text;
+ * unknown flags are errors), the report printer and the entry-point runner.
+ */
+import { EXIT_CODES, ReleaseResult } from "../release/result";
+import { writeReport } from "../release/report";
+
+export interface FlagSpec {
+    name: string;
+    /** "value" flags take an argument (`--x v` or `--x=v`); "switch" flags do not. */
+    kind: "value" | "switch";
+    /** Argument placeholder shown in help, e.g. "<name>". */
+    arg?: string;
+    help: string;
+}
+
+/** A usage error: the message names the flag and what it accepts. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export interface ParsedArgs {
+    values: Record<string, string>;
+    switches: Set<string>;
+}
+
+export function parseArgs(argv: string[], specs: FlagSpec[]): ParsedArgs {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const values: Record<string, string> = {};
+    const switches = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+        if (!m) {
+            throw new UsageError(`unexpected argument "${arg}"; flags start with --, see --help`);
+        }
+        const spec = byName.get(m[1]);
+        if (spec === undefined) {
+            throw new UsageError(`unknown flag --${m[1]}; see --help for the flags`);
+        }
+        if (spec.kind === "switch") {
+            if (m[2] !== undefined) {
+                throw new UsageError(`--${spec.name} takes no value`);
+            }
+            switches.add(spec.name);
+            continue;
+        }
+        const value = m[2] ?? argv[++i];
+        if (value === undefined || (m[2] === undefined && value.startsWith("--"))) {
+            throw new UsageError(`--${spec.name} needs a value ${spec.arg ?? ""}`.trim());
+        }
+        values[spec.name] = value;
+    }
+    return { values, switches };
+}
+
+/** Help text: usage line, then one line per flag. */
+export function helpText(usage: string, intro: string, specs: FlagSpec[]): string {
+    const left = (s: FlagSpec) => `--${s.name}${s.arg ? ` ${s.arg}` : ""}`;
+    const width = Math.max(...specs.map((s) => left(s).length)) + 2;
+    return [
+        `Usage: ${usage}`,
+        "",
+        intro,
+        "",
+        "Flags:",
+        ...specs.map((s) => `  ${left(s).padEnd(width)}${s.help}`),
+        "",
+    ].join("\n");
+}
+
+/** Exit code of a command that failed unexpectedly (distinct from every outcome). */
+export const CRASH_EXIT_CODE = EXIT_CODES.crash;
+
+/** Writes the report and prints the outcome; a report that cannot be written does not change the exit code. */
+export function reportOutcome(result: ReleaseResult, dir: string, headline: string): void {
+    process.stdout.write(`${result.dryRun ? "dry run (nothing changed): " : ""}${headline}\n`);
+    try {
+        process.stdout.write(`report: ${writeReport(result, dir).markdown}\n`);
+    } catch (e) {
+        process.stderr.write(`warning: the report could not be written to ${dir}: ${(e as Error).message}\n`);
+    }
+}
+
+/** Runs a command's `main` when its file is executed directly, exiting with its code (5 on a crash). */
+export function runMain(mod: NodeJS.Module, main: (argv: string[]) => Promise<number>): void {
+    if (require.main !== mod) {
+        return;
+    }
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e: unknown) => {
+            process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+            process.exit(CRASH_EXIT_CODE);
+        },
+    );
+}

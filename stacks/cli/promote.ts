@@ -1,0 +1,121 @@
+/**
+ * `npm run promote -- --from staging --to prod`: promotes what the source stack completed to the target stack.
+ * Exit codes: 0 promoted (or nothing to do), 1 the target's release rolled back, 2 refused or usage error
+ * (nothing changed), 3 rollback failed, 4 paused (target locked).
+ */
+import * as path from "path";
+import { StackNotFoundError } from "../automation/driver";
+import { AutomationStack, readStackOutputs } from "../automation/local-stack";
+import { promote, promotionState } from "../promote/promote";
+import { prometheusCredentialsFromEnv } from "../release/prometheus";
+import { EXIT_CODES, exitCode, PreflightError } from "../release/result";
+import { FlagSpec, helpText, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+
+export const PROMOTE_FLAGS: FlagSpec[] = [
+    { name: "from", kind: "value", arg: "<stack>", help: "Source stack, e.g. staging (required)." },
+    { name: "to", kind: "value", arg: "<stack>", help: "Target stack, e.g. prod (required)." },
+    { name: "version", kind: "value", arg: "<label>", help: "Version to promote. Defaults to what the source runs." },
+    {
+        name: "work-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Pulumi project directory. Defaults to the current directory.",
+    },
+    { name: "dry-run", kind: "switch", help: "Decide and preview the target's release; change nothing." },
+    {
+        name: "report-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Where the target's release report goes. Defaults to reports.",
+    },
+    { name: "quiet", kind: "switch", help: "Do not stream the engine output of each update." },
+    { name: "help", kind: "switch", help: "Show this help." },
+];
+
+const INTRO = `Promotes a version from one stack (environment) to the next. It reads the source stack's outputs and refuses,
+changing nothing, unless the source completed a release of that version (release.status "completed"). Then it
+runs the release bot on the target with the target's own release policy (from its stack config), on the same
+image the source runs (pinned by digest when the source pinned it). Promoting a version the target already runs
+is a no-op. Both stacks must be on the current backend (PULUMI_BACKEND_URL or pulumi login).
+
+Exit codes: 0 promoted or nothing to do, 1 the target's release rolled back, 2 refused or usage error (nothing
+changed), 3 rollback failed (the commands to finish it are printed), 4 paused (target locked by another update),
+5 the tool itself failed (see the error).`;
+
+export async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help")) {
+        process.stdout.write(helpText("npm run promote -- --from <stack> --to <stack> [flags]", INTRO, PROMOTE_FLAGS));
+        return 0;
+    }
+    let values: Record<string, string>;
+    let switches: Set<string>;
+    try {
+        ({ values, switches } = parseArgs(argv, PROMOTE_FLAGS));
+        for (const required of ["from", "to"]) {
+            if (values[required] === undefined) {
+                throw new UsageError(
+                    `--${required} is required: the ${required === "from" ? "source" : "target"} stack, e.g. --from staging --to prod`,
+                );
+            }
+        }
+    } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        return EXIT_CODES.usage;
+    }
+    const workDir = path.resolve(values["work-dir"] ?? ".");
+    const dryRun = switches.has("dry-run");
+    let target: AutomationStack | undefined;
+    try {
+        const readState = async (name: string) => promotionState(await readStackOutputs(name, workDir));
+        // Decide before opening the target for writing, so a refusal touches nothing.
+        target = await AutomationStack.open(values.to, workDir, dryRun).catch((e: Error) => {
+            if (e instanceof StackNotFoundError) {
+                return undefined;
+            }
+            throw e;
+        });
+        if (target === undefined) {
+            process.stderr.write(`refused: stack ${values.to} does not exist in ${workDir}\n`);
+            return EXIT_CODES.usage;
+        }
+        const result = await promote(
+            {
+                from: values.from,
+                to: values.to,
+                version: values.version,
+                release: { dryRun, policy: prometheusCredentialsFromEnv() },
+            },
+            {
+                readState,
+                target,
+                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+            },
+        );
+        const d = result.decision;
+        if (d.action === "refuse") {
+            process.stderr.write(`refused: ${d.reason}\n`);
+            return EXIT_CODES.usage;
+        }
+        if (d.action === "no-op") {
+            process.stdout.write(`nothing to do: ${d.reason}\n`);
+            return 0;
+        }
+        const r = result.release!;
+        reportOutcome(
+            { ...r, dryRun },
+            values["report-dir"] ?? "reports",
+            `${values.from} -> ${values.to}: ${d.version} ${r.outcome}: ${r.reason}`,
+        );
+        return exitCode(r.outcome);
+    } catch (e) {
+        if (e instanceof PreflightError) {
+            process.stderr.write(`refused: ${e.message}\n`);
+            return EXIT_CODES.usage;
+        }
+        throw e;
+    } finally {
+        target?.dispose();
+    }
+}
+
+runMain(module, main);

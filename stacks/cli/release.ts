@@ -1,0 +1,201 @@
+/**
+ * `npm run release -- --stack dev --image registry/app:v2 ...`: the release bot on the command line (parse the
+ * flags, run one release, map its outcome to an exit code).
+ * Exit codes: 0 completed (or nothing to do), 1 rolled back, 2 usage or preflight error (nothing changed),
+ * 3 rollback failed (finish by hand; the commands are printed), 4 paused (stack locked by another update),
+ * 5 the bot itself failed (an unexpected error: check `pulumi stack history`, then --resume).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, KeySpec } from "../../config/reader";
+import { parsePolicy, policyKeySpecs, ReleasePolicy } from "../../config/policy";
+import { AutomationStack } from "../automation/local-stack";
+import { StackNotFoundError } from "../automation/driver";
+import { ReleaseOptions } from "../release/context";
+import { prometheusCredentialsFromEnv } from "../release/prometheus";
+import { EXIT_CODES, exitCode, PreflightError } from "../release/result";
+import { runRelease } from "../release/run";
+import { FlagSpec, helpText, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+
+/** Policy flags, declared with their keys in config/policy.ts: each overrides one key of the stack config. */
+const POLICY_FLAGS: (FlagSpec & { spec: KeySpec })[] = policyKeySpecs()
+    .filter((spec) => spec.flag !== undefined)
+    .map((spec) => ({
+        name: spec.flag!.name,
+        kind: spec.flag!.arg === undefined ? "switch" : "value",
+        arg: spec.flag!.arg,
+        help: `${spec.doc} Config: ${spec.key}.`,
+        spec,
+    }));
+
+/** The policy field a key fills ("policy.steps" -> "steps"). */
+const policyField = (spec: KeySpec) => spec.field!.replace(/^policy\./, "") as keyof ReleasePolicy;
+
+export const RELEASE_FLAGS: FlagSpec[] = [
+    { name: "stack", kind: "value", arg: "<name>", help: "Stack to release on (required)." },
+    {
+        name: "work-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Pulumi project directory. Defaults to the current directory.",
+    },
+    { name: "image", kind: "value", arg: "<ref>", help: "Image of the new version (required unless --resume)." },
+    {
+        name: "version",
+        kind: "value",
+        arg: "<label>",
+        help: "Version label of the new version. Defaults to the image tag.",
+    },
+    { name: "resume", kind: "switch", help: "Continue the release in progress from the weight in stack config." },
+    { name: "dry-run", kind: "switch", help: "Preview every step on a scratch copy of the config; change nothing." },
+    {
+        name: "step-size",
+        kind: "value",
+        arg: "<n>",
+        help: "Instead of --steps: weights n, 2n, ... up to --max-weight, then 100.",
+    },
+    {
+        name: "max-weight",
+        kind: "value",
+        arg: "<n>",
+        help: "With --step-size: the last weight before 100. Defaults to 50.",
+    },
+    ...POLICY_FLAGS.map(({ name, kind, arg, help }): FlagSpec => ({ name, kind, arg, help })),
+    {
+        name: "no-targeted-rollback",
+        kind: "switch",
+        help: "Roll back with a full update only (default: VirtualService first).",
+    },
+    {
+        name: "report-dir",
+        kind: "value",
+        arg: "<dir>",
+        help: "Where the report goes (Markdown, JSON, SVG). Defaults to reports.",
+    },
+    { name: "quiet", kind: "switch", help: "Do not stream the engine output of each update." },
+    { name: "help", kind: "switch", help: "Show this help." },
+];
+
+const INTRO = `Releases a new version on a stack of the istio-canary program: deploys it as the canary at weight 0, steps
+the weight, judges the canary on Prometheus after each step, rolls back at the failure threshold and completes
+(stable takes the new version) after the last step passes. Every change is a stack config change plus
+\`pulumi up\`. Flags override the release policy in stack config. Prometheus credentials come from the stack's
+secret config (prometheusToken, or prometheusUser and prometheusPassword) or the environment variables
+PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD.
+
+Exit codes: 0 completed or nothing to do, 1 rolled back, 2 usage or preflight error (nothing changed),
+3 rollback failed (the commands to finish it are printed), 4 paused (stack locked by another update),
+5 the bot itself failed (see the error; check \`pulumi stack history\`, then --resume).`;
+
+/** Steps "n, 2n, ... up to max, then 100". */
+export function stepsFromSize(size: number, max: number): string {
+    const steps: number[] = [];
+    for (let w = size; w <= max && w < 100; w += size) {
+        steps.push(w);
+    }
+    return [...steps, 100].join(",");
+}
+
+/** Turns flags into release options; flag problems are reported with the flag's name. */
+export function releaseOptionsFromFlags(
+    argv: string[],
+): ReleaseOptions & { stack: string; workDir: string; reportDir: string; quiet: boolean } {
+    const { values, switches } = parseArgs(argv, RELEASE_FLAGS);
+    if (values.stack === undefined) {
+        throw new UsageError("--stack is required: the stack to release on, e.g. --stack dev");
+    }
+    if (values.steps !== undefined && values["step-size"] !== undefined) {
+        throw new UsageError("use either --steps or --step-size, not both");
+    }
+    if (values["step-size"] !== undefined) {
+        const size = Number(values["step-size"]);
+        const max = Number(values["max-weight"] ?? "50");
+        if (!Number.isInteger(size) || size < 1 || size > 99) {
+            throw new UsageError(`--step-size must be an integer from 1 to 99; got "${values["step-size"]}"`);
+        }
+        if (!Number.isInteger(max) || max < size || max > 100) {
+            throw new UsageError(
+                `--max-weight must be an integer from --step-size to 100; got "${values["max-weight"]}"`,
+            );
+        }
+        values.steps = stepsFromSize(size, max);
+    }
+    const raw: Record<string, string> = {};
+    for (const f of POLICY_FLAGS) {
+        if (f.kind === "switch" ? switches.has(f.name) : values[f.name] !== undefined) {
+            raw[f.spec.key] =
+                f.kind === "switch" ? "true" : f.spec.flag!.file ? readFile(f.name, values[f.name]) : values[f.name];
+        }
+    }
+    let parsed: ReleasePolicy;
+    try {
+        parsed = parsePolicy(raw);
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            const byKey = new Map(POLICY_FLAGS.map((f) => [f.spec.key, `--${f.name}`]));
+            throw new UsageError(e.problems.map((p) => p.replace(/^(\w+)/, (k) => byKey.get(k) ?? k)).join("\n"));
+        }
+        throw e;
+    }
+    const policy: Partial<ReleasePolicy> = {};
+    for (const f of POLICY_FLAGS) {
+        if (f.spec.key in raw) {
+            (policy as Record<string, unknown>)[policyField(f.spec)] = parsed[policyField(f.spec)];
+        }
+    }
+    Object.assign(policy, prometheusCredentialsFromEnv());
+    return {
+        stack: values.stack,
+        workDir: path.resolve(values["work-dir"] ?? "."),
+        image: values.image,
+        version: values.version,
+        resume: switches.has("resume"),
+        dryRun: switches.has("dry-run"),
+        targetedRollback: !switches.has("no-targeted-rollback"),
+        policy,
+        reportDir: values["report-dir"] ?? "reports",
+        quiet: switches.has("quiet"),
+    };
+}
+
+function readFile(flag: string, file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new UsageError(`--${flag} must be a readable file; ${(e as Error).message}`);
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    if (argv.includes("--help")) {
+        process.stdout.write(helpText("npm run release -- --stack <name> --image <ref> [flags]", INTRO, RELEASE_FLAGS));
+        return 0;
+    }
+    let opts;
+    try {
+        opts = releaseOptionsFromFlags(argv);
+    } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        return EXIT_CODES.usage;
+    }
+    let driver: AutomationStack | undefined;
+    try {
+        driver = await AutomationStack.open(opts.stack, opts.workDir, opts.dryRun);
+        const result = await runRelease(opts, {
+            stack: driver,
+            engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
+        });
+        reportOutcome({ ...result, dryRun: opts.dryRun }, opts.reportDir, `${result.outcome}: ${result.reason}`);
+        return exitCode(result.outcome);
+    } catch (e) {
+        if (e instanceof PreflightError || e instanceof StackNotFoundError) {
+            process.stderr.write(`error: ${e.message}\n`);
+            return EXIT_CODES.usage;
+        }
+        throw e;
+    } finally {
+        driver?.dispose();
+    }
+}
+
+runMain(module, main);

@@ -1,0 +1,122 @@
+/**
+ * Promotion between stack-per-environment: a version moves dev -> staging -> prod only after it completed a
+ * release on the stack before. The source stack's outputs say what it runs and how its last release ended; the
+ * target's own config holds its release policy, so the bot releases there as strictly as that environment asks.
+ */
+import { TrackArgs } from "../../components/canary-release-args";
+import { ReleaseState } from "../../config/release-state";
+import { StackDriver } from "../automation/driver";
+import { ReleaseDeps, ReleaseOptions } from "../release/context";
+import { ReleaseResult } from "../release/result";
+import { runRelease } from "../release/run";
+
+/** What a stack exports for promotion (see index.ts: `stable` and `release`). */
+export interface PromotionState {
+    stable: TrackArgs & { digest?: string };
+    release: ReleaseState;
+}
+
+/** The promotion state in a stack's outputs; undefined when the stack was never deployed. */
+export function promotionState(outputs: Record<string, unknown> | undefined): PromotionState | undefined {
+    const stable = outputs?.stable as PromotionState["stable"] | undefined;
+    if (stable === undefined) {
+        return undefined;
+    }
+    return { stable, release: (outputs?.release as ReleaseState | undefined) ?? { status: "idle" } };
+}
+
+/** What to do. */
+export type PromotionDecision =
+    | { action: "release"; image: string; version: string }
+    | { action: "no-op"; reason: string }
+    | { action: "refuse"; reason: string };
+
+/**
+ * The promotion rules. `source` is undefined when the source stack does not exist or was never deployed.
+ * `version` defaults to the version the source runs.
+ */
+export function decidePromotion(
+    from: string,
+    to: string,
+    source: PromotionState | undefined,
+    target: PromotionState | undefined,
+    version?: string,
+): PromotionDecision {
+    if (source === undefined) {
+        return { action: "refuse", reason: `stack ${from} does not exist or was never deployed: nothing to promote` };
+    }
+    const v = version ?? source.stable.version;
+    const r = source.release;
+    if (r.status === "in-progress") {
+        return {
+            action: "refuse",
+            reason: `stack ${from} has a release of ${r.version ?? "?"} in progress; promote ${v} after it completes`,
+        };
+    }
+    if (r.version === v && (r.status === "rolled-back" || r.status === "failed")) {
+        return {
+            action: "refuse",
+            reason: `the release of ${v} on stack ${from} was ${r.status}: it cannot be promoted`,
+        };
+    }
+    if (r.status !== "completed" || r.version !== v || source.stable.version !== v) {
+        return {
+            action: "refuse",
+            reason:
+                `stack ${from} has no completed release of ${v} (it runs ${source.stable.version}; its last release: ` +
+                `${r.version === undefined ? "none" : `${r.version} ${r.status}`}); release ${v} there first`,
+        };
+    }
+    if (target === undefined) {
+        return { action: "refuse", reason: `stack ${to} does not exist or was never deployed: deploy it first` };
+    }
+    if (target.stable.version === v && target.stable.image === source.stable.image) {
+        return { action: "no-op", reason: `stack ${to} already runs ${v} (${target.stable.image}); nothing to do` };
+    }
+    if (target.release.status === "in-progress") {
+        return {
+            action: "refuse",
+            reason: `stack ${to} has a release of ${target.release.version ?? "?"} in progress; resume or finish it first`,
+        };
+    }
+    // The same artifact the source released: its image reference, pinned by digest when the source pinned it.
+    return { action: "release", image: source.stable.image, version: v };
+}
+
+/** Reads a stack's promotion outputs; undefined when the stack does not exist or has no outputs yet. */
+export type StateReader = (stack: string) => Promise<PromotionState | undefined>;
+
+export interface PromoteOptions {
+    from: string;
+    to: string;
+    /** Version to promote; defaults to what the source runs. */
+    version?: string;
+    /** Passed to the release bot on the target. */
+    release?: Omit<ReleaseOptions, "image" | "version" | "resume">;
+}
+
+export interface PromotionResult {
+    decision: PromotionDecision;
+    /** The target's release, when one ran. */
+    release?: ReleaseResult;
+}
+
+/** Decides, then (when allowed) runs the release bot on the target stack. */
+export async function promote(
+    opts: PromoteOptions,
+    deps: { readState: StateReader; target: StackDriver } & Omit<ReleaseDeps, "stack">,
+): Promise<PromotionResult> {
+    if (opts.from === opts.to) {
+        return { decision: { action: "refuse", reason: "--from and --to name the same stack" } };
+    }
+    const [source, target] = await Promise.all([deps.readState(opts.from), deps.readState(opts.to)]);
+    const decision = decidePromotion(opts.from, opts.to, source, target, opts.version);
+    if (decision.action !== "release") {
+        return { decision };
+    }
+    const release = await runRelease(
+        { ...(opts.release ?? {}), image: decision.image, version: decision.version },
+        { ...deps, stack: deps.target },
+    );
+    return { decision, release };
+}

@@ -1,0 +1,37 @@
+/**
+ * Completion, in three updates so that no pod set ever serves more than it was sized for:
+ * 1. stable rolls to the new version while the canary still serves its share (the route does not change);
+ * 2. the route moves to stable (a targeted update: stable is ready, the canary keeps its replicas);
+ * 3. a full update records the completion and lets the canary track fall back to the stable version.
+ */
+import { transitions } from "../../config/release-state";
+import { StackLockedError } from "../automation/driver";
+import { firstLine, Next, ReleaseRun } from "./context";
+
+export async function complete(run: ReleaseRun): Promise<Next> {
+    const t0 = Date.now();
+    const { version } = run.prepared;
+    try {
+        run.phase = "complete";
+        await run.transition(transitions.promoteStable(run.view), "complete: stable runs the new version");
+        run.record({ kind: "complete", message: `stable rolled out ${version}` });
+        const urn = await run.stack.routingUrn().catch(() => undefined);
+        await run.transition(transitions.routeToStable(run.view), "complete: traffic to stable", {
+            targets: urn ? [urn] : undefined,
+        });
+        run.record({ kind: "complete", message: "traffic on stable" });
+        const s = await run.transition(transitions.recordCompletion(run.view, run.clock.now()), "complete: recorded");
+        run.record({
+            kind: "complete",
+            message: `all traffic on stable ${version}; canary weight 0`,
+            durationMs: Date.now() - t0,
+            changes: s.resourceChanges,
+        });
+    } catch (e) {
+        if (e instanceof StackLockedError) {
+            return run.paused("while completing", e);
+        }
+        return { next: "rollback", reason: `pulumi up failed while completing: ${firstLine((e as Error).message)}` };
+    }
+    return { next: "finish", result: run.finish("completed", `all steps passed; stable runs ${version}`) };
+}

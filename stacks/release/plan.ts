@@ -1,0 +1,64 @@
+/** The plan of a release: its stages, where a resumed release picks up, and the version an image implies. */
+import { ReleasePhase, StagePosition } from "../../config/release-state";
+import { ReleasePolicy } from "../../config/policy";
+
+/** A stage of the plan: the canary at a phase and weight, then analyses until it passes. */
+export type Stage = StagePosition;
+
+/**
+ * The stages of a release: optional mirror phase, optional header phase, then each weight step. The mirror phase
+ * is the program's doing: while `releasePhase` is "mirror", it mirrors `releaseMirrorPercent` of the traffic to
+ * the canary (the user's own `mirrorPercent` is never touched).
+ */
+export function planStages(policy: ReleasePolicy): Stage[] {
+    const stages: Stage[] = [];
+    if (policy.mirrorPercent > 0) {
+        stages.push({ phase: "mirror", weight: 0 });
+    }
+    if (policy.headerPhase) {
+        stages.push({ phase: "header", weight: 0 });
+    }
+    for (const weight of policy.steps) {
+        stages.push({ phase: "steps", weight });
+    }
+    return stages;
+}
+
+/**
+ * Where a resumed release picks up: the stage it was in (applied again: the same weight, so no traffic moves, and
+ * the stack converges on it), analysed again; a weight that is no longer a step of the policy becomes a stage of
+ * its own. A "steps" release at weight 0 had not shifted yet: it starts with the first stage.
+ */
+export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: number): Stage[] {
+    if (phase === "complete") {
+        return []; // every step passed; only the completion is left
+    }
+    if (phase === "steps" && weight === 0) {
+        return stages;
+    }
+    const here = stages.findIndex((s) => s.phase === phase && s.weight === weight);
+    if (here >= 0) {
+        return stages.slice(here);
+    }
+    return [{ phase, weight }, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
+}
+
+/** What a stage does, for the log and the report. */
+export function describeStage(stage: Stage, policy: ReleasePolicy): string {
+    switch (stage.phase) {
+        case "mirror":
+            return `mirror phase: ${policy.mirrorPercent}% of traffic mirrored to the canary`;
+        case "header":
+            return "header phase: only requests with the canary header reach the canary";
+        default:
+            return `shifted: stable ${100 - stage.weight} / canary ${stage.weight}`;
+    }
+}
+
+/** The tag of an image reference ("reg/app:1.2" -> "1.2"), or undefined. */
+export function imageTag(image: string): string | undefined {
+    const noDigest = image.split("@")[0];
+    const lastSlash = noDigest.lastIndexOf("/");
+    const colon = noDigest.indexOf(":", lastSlash + 1);
+    return colon === -1 ? undefined : noDigest.slice(colon + 1);
+}

@@ -1,0 +1,52 @@
+/** The release bot's unit-test bench: a fake stack and clock, and a Prometheus API on 127.0.0.1. */
+import { PrometheusClient } from "../../../stacks/release/prometheus";
+import { ReleaseOptions } from "../../../stacks/release/context";
+import { ReleaseResult } from "../../../stacks/release/result";
+import { runRelease } from "../../../stacks/release/run";
+import { FakeClock, FakePrometheus, FakeStack } from "../fakes";
+import { validConfig } from "../../fixtures/config";
+
+export const V2 = "registry.example.test/shop:2.0.0";
+
+/** A valid program config (the bot checks the whole of it before changing anything) with a fast policy. */
+export function stackConfig(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        ...validConfig(),
+        namespace: "prod",
+        canaryWeight: "0",
+        releaseSteps: "10,25,50,100",
+        releaseInterval: "1m",
+        ...extra,
+    };
+}
+
+export const analyses = (r: ReleaseResult) => r.events.filter((e) => e.kind === "analysis");
+
+/** Per test: a fresh fake Prometheus, clock and log; `run` runs the bot against them. */
+export interface Bench {
+    prom: FakePrometheus;
+    url: string;
+    clock: FakeClock;
+    lines: string[];
+    run(stack: FakeStack, opts?: ReleaseOptions): Promise<ReleaseResult>;
+}
+
+/** Registers the bench's hooks in the enclosing `describe` and returns it. */
+export function releaseBench(): Bench {
+    const bench = {} as Bench;
+    beforeEach(async () => {
+        bench.prom = new FakePrometheus();
+        bench.url = await bench.prom.start();
+        bench.clock = new FakeClock();
+        bench.lines = [];
+        bench.run = (stack, opts = { image: V2, version: "v2" }) =>
+            runRelease(opts, {
+                stack,
+                metrics: new PrometheusClient({ url: bench.url, timeoutMs: 2000 }),
+                clock: bench.clock,
+                log: (l) => bench.lines.push(l),
+            });
+    });
+    afterEach(() => bench.prom.stop());
+    return bench;
+}
