@@ -36,7 +36,7 @@ export default tseslint.config(
         files: ["**/*.js"],
         languageOptions: {
             sourceType: "commonjs",
-            globals: { require: "readonly", module: "writable", process: "readonly" },
+            globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly" },
         },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },
