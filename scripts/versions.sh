@@ -1,4 +1,5 @@
 # Pinned versions of everything built from Go modules, and where the builds are cached.
+# shellcheck shell=bash
 # Sourced by the toolchain and cluster scripts; nothing here is committed output.
 export PULUMI_VERSION=3.248.0
 export PULUMI_K8S_PROVIDER_VERSION=4.25.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Builds the Pulumi toolchain this project needs from Go modules (no get.pulumi.com here),
 # caches it by version under $ISTIO_CANARY_CACHE, registers the Kubernetes provider plugin
 # with Pulumi, and prints `export` lines for the caller to eval:
@@ -27,20 +28,14 @@
 # go to stderr; only the export lines go to stdout.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../versions.sh
-source "$here/../versions.sh"
+LOG_TAG=toolchain/pulumi
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
 
 # Everything but the final export lines goes to stderr.
 exec 3>&1 1>&2
 
-log() { printf '[toolchain/pulumi] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-
-command -v go >/dev/null || die "go is not on PATH"
-command -v node >/dev/null || die "node is not on PATH"
+require_cmd go node
 
 pulumi_root="$ISTIO_CANARY_CACHE/pulumi/v$PULUMI_VERSION"
 bin_dir="$pulumi_root/bin"
@@ -54,12 +49,9 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_SKIP_UPDATE_CHECK=true
 
 # One run at a time per cache (concurrent runs would share the source directories).
-exec 9>"$ISTIO_CANARY_CACHE/.toolchain-pulumi.lock"
-flock 9
+lock "$ISTIO_CANARY_CACHE/.toolchain-pulumi.lock" "the Pulumi toolchain lock"
 
-# Temporary outputs: removed on exit, and leftovers of killed runs removed now (under the lock).
-tmp_files=()
-trap 'rm -f "${tmp_files[@]}"' EXIT
+# Leftovers of killed runs (temporary outputs are removed on exit otherwise), now that we hold the lock.
 rm -f "$bin_dir"/.*.tmp.* "$bin_dir"/*.tmp.* "$provider_dir"/.*.tmp.*
 
 script_start="$(now)"
@@ -663,12 +655,12 @@ else
 	t="$(now)"
 	log "building pulumi v$PULUMI_VERSION (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"
 	ensure_wrapper_module
-	tmp="$bin_dir/.pulumi.tmp.$$"
-	tmp_files+=("$tmp")
+	tmp=""
+	tmp_for tmp "$bin_dir/pulumi"
 	(cd "$src_dir" && go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 	got="$("$tmp" version)"
-	[[ $got == "v$PULUMI_VERSION" ]] || { rm -f "$tmp"; die "built pulumi reports version '$got'"; }
-	mv -f "$tmp" "$bin_dir/pulumi"
+	[[ $got == "v$PULUMI_VERSION" ]] || die "built pulumi reports version '$got'"
+	install_atomic "$tmp" "$bin_dir/pulumi"
 	log "built pulumi v$PULUMI_VERSION in $(elapsed "$t")s"
 fi
 
@@ -682,10 +674,10 @@ else
 	t="$(now)"
 	log "building pulumi-language-nodejs (embedded source, sdk/v3 v$PULUMI_VERSION)"
 	ensure_wrapper_module
-	tmp="$bin_dir/.pulumi-language-nodejs.tmp.$$"
-	tmp_files+=("$tmp")
+	tmp=""
+	tmp_for tmp "$bin_dir/pulumi-language-nodejs"
 	(cd "$src_dir" && go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" ./langhost)
-	mv -f "$tmp" "$bin_dir/pulumi-language-nodejs"
+	install_atomic "$tmp" "$bin_dir/pulumi-language-nodejs"
 	echo "$langhost_stamp" >"$langhost_stamp_file"
 	log "built pulumi-language-nodejs in $(elapsed "$t")s"
 fi
@@ -705,10 +697,11 @@ shim="$bin_dir/pulumi-resource-pulumi-nodejs"
 if [[ -x $shim ]] && [[ "$(cat "$shim")" == "$(dynamic_provider_shim)" ]]; then
 	log "pulumi-resource-pulumi-nodejs: cached ($shim)"
 else
-	tmp_files+=("$shim.tmp.$$")
-	dynamic_provider_shim >"$shim.tmp.$$"
-	chmod 0755 "$shim.tmp.$$"
-	mv -f "$shim.tmp.$$" "$shim"
+	tmp=""
+	tmp_for tmp "$shim"
+	dynamic_provider_shim >"$tmp"
+	chmod 0755 "$tmp"
+	install_atomic "$tmp" "$shim"
 	log "wrote $shim"
 fi
 
@@ -720,12 +713,10 @@ if [[ -x $provider_bin ]]; then
 else
 	t="$(now)"
 	log "building pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION ($provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION)"
-	mod_dir="$(cd "$provider_dir" && go mod download -json "$provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-	[[ -n $mod_dir && -d $mod_dir ]] || die "could not download $provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION"
+	provider_src="$(mod_dir "$provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION")"
 	psrc="$provider_dir/src"
 	rm -rf "$psrc"
-	cp -R "$mod_dir" "$psrc"
+	cp -R "$provider_src" "$psrc"
 	chmod -R u+w "$psrc"
 	# The module's go.mod points sdk/v4 at ../sdk, which is not part of the module zip.
 	(cd "$psrc" &&
@@ -734,12 +725,12 @@ else
 		go mod tidy)
 	log "generating the embedded schema (VERSION=$PULUMI_K8S_PROVIDER_VERSION go generate)"
 	(cd "$psrc/cmd/pulumi-resource-kubernetes" && VERSION="$PULUMI_K8S_PROVIDER_VERSION" go generate)
-	tmp="$provider_dir/.pulumi-resource-kubernetes.tmp.$$"
-	tmp_files+=("$tmp")
+	tmp=""
+	tmp_for tmp "$provider_bin"
 	(cd "$psrc" && go build -trimpath \
 		-ldflags "-s -w -X $provider_mod/pkg/version.Version=$PULUMI_K8S_PROVIDER_VERSION" \
 		-o "$tmp" ./cmd/pulumi-resource-kubernetes)
-	mv -f "$tmp" "$provider_bin"
+	install_atomic "$tmp" "$provider_bin"
 	log "built pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION in $(elapsed "$t")s"
 fi
 
