@@ -7,8 +7,10 @@
 // program, following the contract of the @pulumi/pulumi npm package's `cmd/run` entry point:
 // flags --monitor/--engine/--project/--stack/... and the PULUMI_CONFIG,
 // PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT and PULUMI_NODEJS_TSCONFIG_PATH
-// environment variables. Code generation RPCs (pulumi convert, package gen-sdk, ...) are
-// not implemented.
+// environment variables. RunPlugin starts source-based component packages (PulumiPlugin.yaml)
+// through `cmd/run-plugin` and policy packs (PulumiPolicy.yaml) through `cmd/run-policy-pack`.
+// Code generation RPCs (pulumi convert, package gen-sdk, SDKs for `package add`, ...) are not
+// implemented.
 package main
 
 import (

@@ -14,23 +14,6 @@ import (
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
-// resolveRunScript finds @pulumi/pulumi's cmd/run entry point the way Node would from dir.
-func resolveRunScript(ctx context.Context, nodeBin, dir string) (string, error) {
-	if p := os.Getenv("PULUMI_LANGUAGE_NODEJS_RUN_PATH"); p != "" {
-		return p, nil
-	}
-	cmd := exec.CommandContext(ctx, nodeBin, "-e",
-		"process.stdout.write(require.resolve('@pulumi/pulumi/cmd/run'))")
-	cmd.Dir = dir
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	info := req.GetInfo()
 	opts := parseOptions(info)
@@ -40,7 +23,11 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: "could not find node on the $PATH: " + err.Error()}, nil
 	}
-	runPath, err := resolveRunScript(ctx, nodeBin, dir)
+	// PULUMI_LANGUAGE_NODEJS_RUN_PATH overrides the entry point (a path, used as is).
+	runPath := os.Getenv("PULUMI_LANGUAGE_NODEJS_RUN_PATH")
+	if runPath == "" {
+		runPath, err = resolveModule(ctx, nodeBin, dir, "@pulumi/pulumi/cmd/run")
+	}
 	if err != nil {
 		return &pulumirpc.RunResponse{Error: "It looks like the Pulumi SDK has not been installed. " +
 			"Have you run npm install or yarn install? (" + err.Error() + ")"}, nil
