@@ -110,9 +110,11 @@ fi
 
 # --- 2. Node.js language host (Go module scripts/toolchain/langhost) ---------------------------
 langhost_dir="$LIB_DIR/toolchain/langhost"
-grep -Eq "^[[:space:]]*(require[[:space:]]+)?github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION\$" "$langhost_dir/go.mod" ||
-	die "$langhost_dir/go.mod must require github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION (PULUMI_VERSION):" \
-		"cd $langhost_dir && go get github.com/pulumi/pulumi/sdk/v3@v$PULUMI_VERSION && go mod tidy"
+for m in pkg sdk; do
+	grep -Eq "^[[:space:]]*(require[[:space:]]+)?github.com/pulumi/pulumi/$m/v3 v$PULUMI_VERSION\$" "$langhost_dir/go.mod" ||
+		die "$langhost_dir/go.mod must require github.com/pulumi/pulumi/$m/v3 v$PULUMI_VERSION (PULUMI_VERSION):" \
+			"cd $langhost_dir && go get github.com/pulumi/pulumi/{pkg,sdk}/v3@v$PULUMI_VERSION && go mod tidy"
+done
 langhost_stamp_file="$bin_dir/.pulumi-language-nodejs.stamp"
 langhost_stamp="$(
 	cd "$langhost_dir"

@@ -9,8 +9,9 @@
 // PULUMI_CONFIG_SECRET_KEYS, PULUMI_NODEJS_TYPESCRIPT and PULUMI_NODEJS_TSCONFIG_PATH
 // environment variables. RunPlugin starts source-based component packages (PulumiPlugin.yaml)
 // through `cmd/run-plugin` and policy packs (PulumiPolicy.yaml) through `cmd/run-policy-pack`.
-// Code generation RPCs (pulumi convert, package gen-sdk, SDKs for `package add`, ...) are not
-// implemented.
+// GeneratePackage and Link give `pulumi package add` / `package gen-sdk` a TypeScript SDK
+// (Pulumi's own code generator); program conversion (`pulumi convert`, GenerateProgram,
+// GenerateProject) and Pack are not implemented.
 package main
 
 import (
