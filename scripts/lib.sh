@@ -20,6 +20,9 @@
 #   lock FILE [WHAT]           take an exclusive flock on FILE (waits, saying so, while someone else holds it);
 #                              held until unlock FILE or the script exits
 #   unlock FILE
+#   have_all DIR BIN...        true when every DIR/BIN is an executable file
+#   go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
+#                              build Go commands from a wrapper module into $ISTIO_CANARY_CACHE/NAME/VERSION/bin
 #   sha256_of FILE...          one SHA-256 over the names and contents of FILE... (for rebuild stamps)
 #   emit_export NAME VALUE     print `export NAME=<VALUE quoted for the shell>` on stdout
 # shellcheck shell=bash source-path=SCRIPTDIR
@@ -128,6 +131,88 @@ unlock() {
   [[ -n $fd ]] || return 0
   exec {fd}>&-
   unset 'LIB_LOCK_FDS[$1]'
+}
+
+# --- Go builds -----------------------------------------------------------------------------------------
+# have_all DIR BIN... : true when DIR/BIN exists and is executable for every BIN
+have_all() {
+  local dir=$1 b
+  shift
+  for b in "$@"; do
+    [[ -x "$dir/$b" ]] || return 1
+  done
+}
+
+# go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"... : build Go commands from a wrapper module into
+#   $ISTIO_CANARY_CACHE/NAME/VERSION/bin (nothing to do when every BIN is there). WRITE_FN is called with the
+#   wrapper module's directory as $1 and writes go.mod (and any .go files); `go mod tidy` resolves it. One build
+#   per NAME/VERSION at a time (a concurrent run waits, then reuses the result); the bin/ directory is renamed
+#   into place whole, so one that exists is complete; the wrapper module is kept in .../src for reference.
+#   The caller sets the Go environment (CGO_ENABLED, GOFLAGS, GOTOOLCHAIN).
+go_build_group() {
+  local name=$1 version=$2 write_fn=$3 ldflags=$4
+  shift 4
+  local root="$ISTIO_CANARY_CACHE/$name/$version"
+  local bindir="$root/bin"
+  local -a pkgs=() bins=()
+  local spec
+  for spec in "$@"; do
+    pkgs+=("${spec%%=>*}")
+    bins+=("${spec##*=>}")
+  done
+  if have_all "$bindir" "${bins[@]}"; then
+    log "$name $version: cached in $bindir"
+    return 0
+  fi
+
+  mkdir -p "$root"
+  # One build per group at a time; a concurrent run waits and then reuses the result.
+  lock "$root/.lock" "the $name $version build"
+  if have_all "$bindir" "${bins[@]}"; then
+    log "$name $version: cached in $bindir (built concurrently)"
+    unlock "$root/.lock"
+    return 0
+  fi
+  local work
+  work="$(mktemp -d "$root/build.XXXXXX")"
+  cleanup_add "$work"
+  mkdir -p "$work/mod" "$work/out"
+
+  log "$name $version: writing wrapper module in $work/mod"
+  "$write_fn" "$work/mod"
+
+  local start=$SECONDS
+  log "$name $version: resolving modules (go mod tidy)"
+  (cd "$work/mod" && go mod tidy) >&2 || die "$name: go mod tidy failed"
+  log "$name $version: go mod tidy took $((SECONDS - start))s"
+
+  local bstart=$SECONDS
+  log "$name $version: building ${bins[*]} (this can take a long time cold)"
+  if ((${#pkgs[@]} == 1)); then
+    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/${bins[0]}" "${pkgs[0]}") >&2 ||
+      die "$name: go build failed"
+  else
+    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}") >&2 ||
+      die "$name: go build failed"
+    # go build -o dir/ names each binary after its package's last path element.
+    local i default
+    for i in "${!pkgs[@]}"; do
+      default="$(basename "${pkgs[$i]}")"
+      if [[ "$default" != "${bins[$i]}" ]]; then
+        mv "$work/out/$default" "$work/out/${bins[$i]}"
+      fi
+    done
+  fi
+  have_all "$work/out" "${bins[@]}" || die "$name: build produced no ${bins[*]}"
+  log "$name $version: go build took $((SECONDS - bstart))s (total $((SECONDS - start))s)"
+
+  # Keep the wrapper module next to the binaries for reference/debugging.
+  cp -r "$work/mod" "$work/src"
+  install_atomic "$work/src" "$root/src"
+
+  install_atomic "$work/out" "$bindir"
+  log "$name $version: installed ${bins[*]} in $bindir"
+  unlock "$root/.lock"
 }
 
 # --- Misc --------------------------------------------------------------------------------------------------
