@@ -13,6 +13,7 @@ import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
+import { localIstioValues } from "../../scripts/mesh/istio-values";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, Update } from "../../stacks/automation/scratch";
@@ -90,7 +91,7 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
         istioChartDir: process.env.ISTIO_CHARTS_DIR!,
         gatewayServiceType: "ClusterIP",
         gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
-        istiodValues: JSON.stringify({ autoscaleEnabled: false }),
+        ...localIstioValues(), // webhooks on loopback: the cluster's API server calls istiod's validation webhook
         rolloutTimeoutSeconds: "120",
         ...extra,
     };
