@@ -1,46 +1,54 @@
 /**
- * The release bot for real: `npm run release` (the CLI) on a live stack, judged by a real Prometheus that scrapes
- * Istio metrics from an exporter the test controls.
+ * The release bot for real: `npm run release` (the CLI) on a live stack, judged by a real Prometheus on real
+ * traffic: a proxyless gRPC client routed by istiod over xDS sends requests continuously to one backend process per
+ * pod (scripts/mesh), whose outcomes Prometheus scrapes under Istio's standard metric names. The client measures
+ * where requests really go: the canary's share after a completed or rolled-back release, and how long after the
+ * bot's rollback decision the last request reached the canary.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawn } from "child_process";
-import {
-    assertStableServes,
-    baseConfig,
-    E2EStack,
-    live,
-    liveWeights,
-    pollCanaryWeights,
-    REPO,
-    runCli,
-} from "./harness";
-import { IstioExporter, LocalPrometheus } from "./prometheus";
+import { assertStableServes, baseConfig, E2EStack, live, liveWeights, REPO, runCli } from "./harness";
+import { LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/result";
+import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
 
 const NS = "shop-release";
 
 describe("e2e: the release bot with a real Prometheus", function () {
     this.timeout(20 * 60 * 1000);
     let stack: E2EStack;
-    let exporter: IstioExporter;
+    let mesh: Mesh;
+    let client: MeshClient;
     let prometheus: LocalPrometheus;
     let reportDir: string;
-    const live_ = pollCanaryWeights([NS]);
+    /** Requests per second the client sends through the whole release. */
+    const RPS = 60;
     const cli = (args: string[]) =>
         runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
 
+    /** Where requests go once the routes have settled: `n` requests after a first batch shows no canary. */
+    async function measuredSplit(n = 1000): Promise<BatchResult> {
+        const deadline = Date.now() + 20_000;
+        while ((await client.batch(50)).byTrack.canary !== undefined) {
+            assert.ok(Date.now() < deadline, "requests still reach the canary 20 s after the release ended");
+        }
+        const r = await client.batch(n, { concurrency: 16 });
+        assert.deepStrictEqual(r.errors, {}, "no failed requests");
+        return r;
+    }
+
     before(async () => {
-        exporter = new IstioExporter(NS, () => live_.weights[NS]);
-        const exporterPort = await exporter.start();
+        mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080, label: "release" });
         prometheus = new LocalPrometheus();
-        const url = await prometheus.start(exporterPort);
+        const url = await prometheus.start(await mesh.startMetricsExporter());
         reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-reports-"));
         stack = await E2EStack.create(
             "e2e-release",
             baseConfig(NS, {
+                protocol: "grpc",
                 prometheusUrl: url,
                 releaseSteps: "25,50,100",
                 releaseInterval: "6s",
@@ -53,16 +61,27 @@ describe("e2e: the release bot with a real Prometheus", function () {
             }),
         );
         await stack.up();
+        await mesh.waitForBackends(
+            (l) => l.filter((b) => b.track === "stable").length === 2 && l.some((b) => b.track === "canary"),
+            "2 stable and 1 canary backend",
+        );
+        client = await mesh.startClient();
+        await client.waitRouted();
+        await client.startLoad(RPS);
     });
 
     after(async () => {
-        live_.stop();
         try {
-            await stack?.destroyAndRemove();
+            await client?.stopLoad();
+            await mesh?.stop();
+            assert.deepStrictEqual(mesh?.errors ?? [], [], "backends started and stopped cleanly");
         } finally {
-            await prometheus?.stop();
-            await exporter?.stop();
-            fs.rmSync(reportDir, { recursive: true, force: true });
+            try {
+                await stack?.destroyAndRemove();
+            } finally {
+                await prometheus?.stop();
+                fs.rmSync(reportDir, { recursive: true, force: true });
+            }
         }
     });
 
@@ -80,8 +99,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
         return { code: r.code, out, report };
     }
 
-    it("a healthy canary completes: live VirtualService at stable 100 running the new version", async () => {
-        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+    it("a healthy canary completes: live VirtualService at stable 100 running the new version, measured", async () => {
         const { code, out, report } = await release(["--image", "registry.example.test/shop:2.0.0", "--version", "v2"]);
         assert.strictEqual(code, 0, out);
         assert.strictEqual(report.outcome, "completed");
@@ -102,21 +120,46 @@ describe("e2e: the release bot with a real Prometheus", function () {
             out,
             /weight {2}25 {2}success-rate=\d+(\.\d+)?% \(min 99\) pass {2}latency-p99=\d+(\.\d+)?ms \(max 500\) pass {2}-> pass/,
         );
+        // Measured: no request reaches the canary any more, and stable answers with the new version.
+        const r = await measuredSplit();
+        assert.deepStrictEqual(Object.keys(r.byTrackVersion), ["stable/v2"], JSON.stringify(r.byTrackVersion));
+        console.log(`      after completion: ${r.ok} requests -> ${JSON.stringify(r.byTrackVersion)}`);
     });
 
-    it("a canary answering 5xx from weight 50 is rolled back at 50: live weights back to 0, non-zero exit, report", async () => {
-        exporter.behaviour = { errorRate: (w) => (w >= 50 ? 0.3 : 0), latencyMs: 20 };
+    it("a canary failing 30% of its requests is rolled back: measured canary share back to 0, time from the decision", async () => {
+        await mesh.setBehaviour("v3", { errorRate: 0.3, latencyMs: 0 });
         const { code, out, report } = await release(["--image", "registry.example.test/shop:3.0.0", "--version", "v3"]);
         assert.strictEqual(code, 1, out);
         assert.strictEqual(report.outcome, "rolled-back");
         const analyses = report.events
             .filter((e) => e.kind === "analysis" && e.verdict !== "hold")
             .map((e) => `${e.weight}:${e.verdict}`);
-        assert.deepStrictEqual(analyses, ["25:pass", "50:fail", "50:fail"]);
+        assert.deepStrictEqual(analyses, ["25:fail", "25:fail"]);
         assert.match(
             report.reason,
-            /^2 failed analyses \(threshold 2\) at steps 50: success-rate=\d+(\.\d+)?% \(min 99\) fail/,
+            /^2 failed analyses \(threshold 2\) at steps 25: success-rate=\d+(\.\d+)?% \(min 99\) fail/,
         );
+        const sr = report.events
+            .find((e) => e.kind === "analysis" && e.verdict === "fail")!
+            .checks!.find((c) => c.name === "success-rate")!;
+        assert.ok(
+            sr.value! > 50 && sr.value! < 90,
+            `success rate of a canary failing 30%, from Prometheus: ${sr.value}`,
+        );
+        // Measured by the client: when did the last request reach the canary, after the bot decided to roll back?
+        const decision = Date.parse(report.events.find((e) => e.kind === "rollback")!.time);
+        const events = await client.events(Date.parse(report.startedAt));
+        assert.ok(
+            events.some((e) => e[1] === "canary"),
+            "requests reached the canary during the release",
+        );
+        const lastCanary = Math.max(...events.filter((e) => e[1] === "canary").map((e) => e[0]));
+        const r = await measuredSplit();
+        assert.strictEqual(r.byTrack.canary ?? 0, 0);
+        console.log(
+            `      rollback: last request to the canary ${lastCanary - decision} ms after the bot's decision; then ${r.ok} requests -> ${JSON.stringify(r.byTrackVersion)}`,
+        );
+        assert.ok(lastCanary - decision < 30_000, "traffic left the canary within 30 s of the decision");
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
             ["stable", 100],
             ["canary", 0],
@@ -133,7 +176,6 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     it("a bot killed mid-release resumes from the weight in stack config and analyses that step again", async () => {
-        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
         // Start the bot in its own process group, kill the whole group (bot and any pulumi child) with SIGKILL
         // right after it shifted to 50 (while it waits to analyse that step).
         const child = spawn(
