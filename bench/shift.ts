@@ -4,7 +4,10 @@
  *     program (PULUMI_NODEJS_TRANSPILE_ONLY=true, as the release bot runs it),
  *   - a no-change `pulumi up` (the floor: engine, program and provider start-up),
  *   - a targeted `pulumi up --target <VirtualService>` (the release bot's fast rollback path),
- *   - a direct API patch of the same VirtualService with kubectl (what a controller or a person does by hand).
+ *   - a direct API patch of the same VirtualService with kubectl (what a controller or a person does by hand),
+ *   - xDS propagation: from the end of a shifting `up` (and from the API server's write of the VirtualService) to
+ *     the first real request that istiod's new routes sent to the other track (scripts/mesh/propagation.ts: a
+ *     proxyless gRPC client under continuous load, shifts 0 <-> 100).
  * Medians of RUNS runs (default 5), and ratios to the direct patch.
  *
  *   npm run bench:shift        (starts the local cluster if needed)
@@ -15,6 +18,8 @@ import * as path from "path";
 import { selfSignedCertificate } from "../stacks/automation/dev-tls";
 import { kubectl } from "../stacks/automation/kube";
 import { ScratchStack, stackFileConfig } from "../stacks/automation/scratch";
+import { Mesh } from "../scripts/mesh/mesh";
+import { measureShift, Propagation } from "../scripts/mesh/propagation";
 
 const RUNS = Number(process.env.RUNS ?? 5);
 
@@ -36,6 +41,8 @@ async function main(): Promise<void> {
         canaryImage: "ghcr.io/stefanprodan/podinfo:6.8.0",
         canaryVersion: "6.8.0",
         canaryWeight: "10",
+        // The mesh's backends and client speak gRPC (the propagation rows).
+        protocol: "grpc",
     };
     if (process.env.ISTIO_CHARTS_DIR) {
         config.istioChartDir = process.env.ISTIO_CHARTS_DIR;
@@ -48,6 +55,14 @@ async function main(): Promise<void> {
         targeted: [],
         patch: [],
     };
+    const propagation: Propagation[] = [];
+    const mesh = Mesh.start({
+        namespace: config.namespace,
+        app: config.app,
+        servicePort: Number(config.servicePort ?? 80),
+        containerPort: Number(config.containerPort ?? 8080),
+        label: "bench",
+    });
     try {
         await stack.up();
         const urn = (await stack.stack.outputs()).routingUrn.value as string;
@@ -86,7 +101,29 @@ async function main(): Promise<void> {
             ]);
             times.patch.push(Number(process.hrtime.bigint() - t0) / 1e6);
         }
+        // xDS propagation, with real requests: shifts 0 <-> 100 under continuous load.
+        await stack.set({ canaryWeight: "0" });
+        await stack.up();
+        await mesh.waitForBackends(
+            (l) => l.filter((b) => b.track === "stable").length >= 1 && l.some((b) => b.track === "canary"),
+            "stable and canary backends",
+        );
+        const client = await mesh.startClient("bench-client");
+        await client.waitRouted();
+        for (let i = 0; i < RUNS; i++) {
+            const w = i % 2 === 0 ? 100 : 0;
+            propagation.push(
+                await measureShift({
+                    client,
+                    up: () => stack.set({ canaryWeight: String(w) }).then(() => stack.up()),
+                    toTrack: w === 100 ? "canary" : "stable",
+                    namespace: config.namespace,
+                    virtualService: config.app,
+                }),
+            );
+        }
     } finally {
+        await mesh.stop();
         await stack.destroyAndRemove();
         fs.rmSync(backend, { recursive: true, force: true });
     }
@@ -107,6 +144,16 @@ async function main(): Promise<void> {
     console.log(row("`kubectl patch` of the VirtualService (direct API)", "patch"));
     console.log(
         `\nshift / no-change: x${(m.shift / m.noChange).toFixed(2)}; targeted / full shift: x${(m.targeted / m.shift).toFixed(2)}`,
+    );
+    const p = (key: keyof Propagation) => median(propagation.map((x) => x[key]));
+    console.log(
+        `\nxDS propagation with real requests (proxyless gRPC client, ~5 ms resolution), median of ${RUNS} shifts\n`,
+    );
+    console.log("| from | to the first request routed by the new weights |\n| --- | ---: |");
+    console.log(`| end of the shifting \`pulumi up\` | ${p("upEndToRoutedMs")} ms |`);
+    console.log(`| API server's write of the VirtualService | ${p("writeToRoutedMs")} ms |`);
+    console.log(
+        `\n(runs, write -> routed: ${propagation.map((x) => x.writeToRoutedMs).join(", ")} ms; failed requests: ${propagation.map((x) => x.errors).join(", ")})`,
     );
 }
 

@@ -11,6 +11,7 @@ const ROOT = path.resolve(__dirname, "..");
 
 /** Rooms from the bottom up; a file may import from its own room or any room below it. */
 const LAYERS = [
+    "scripts/mesh",
     "components",
     "config",
     "stacks/automation",
