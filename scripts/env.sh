@@ -14,6 +14,7 @@ t="$(now)"
 kube="$("$LIB_DIR/toolchain/kube.sh")"
 printf '%s\n' "$kube"
 "$LIB_DIR/toolchain/istio.sh"
+"$LIB_DIR/toolchain/istiod.sh"
 "$LIB_DIR/toolchain/prometheus.sh"
 eval "$kube"
 # shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.
