@@ -95,7 +95,7 @@ if [[ -f "$S/$CLUSTER_MARKER" ]]; then
   for c in "${CLUSTER_COMPONENTS[@]}"; do pid_matches "$c" || { all=0; break; }; done
   if ((all)) && [[ -f "$S/up.done" ]] && api_ready; then
     clog "cluster already running (state $S)"
-    "$CLUSTER_DIR/guard.sh" >&2 || cdie "the loopback guard failed (see above)"
+    KUBECONFIG="$S/kubeconfig" "$CLUSTER_DIR/guard.sh" >&2 || cdie "the loopback guard failed (see above)"
     print_exports
     exit 0
   fi
@@ -525,7 +525,7 @@ if ! webhook_answers; then
     "(TLS for localhost against $S/istio-ca/root-cert.pem, or its verdict); see $S/logs/istiod.log"
 fi
 clog "istiod's validation webhook answers on $ISTIOD_WEBHOOK_URL and rejects two zero weights ($((SECONDS - t))s)"
-"$CLUSTER_DIR/guard.sh" >&2 || cdie "the loopback guard failed (see above)"
+KUBECONFIG="$S/kubeconfig" "$CLUSTER_DIR/guard.sh" >&2 || cdie "the loopback guard failed (see above)"
 
 touch "$S/up.done"
 finished=1
