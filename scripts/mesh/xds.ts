@@ -22,7 +22,11 @@ function protos(): protobuf.Root {
         return root;
     }
     const deps = path.join(path.dirname(require.resolve("@grpc/grpc-js-xds/package.json")), "deps");
-    const dirs = ["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => path.join(deps, d));
+    const dirs = [
+        ...["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => path.join(deps, d)),
+        // google/protobuf/descriptor.proto (the other well-known types are protobufjs' built-in common types)
+        path.dirname(require.resolve("protobufjs/package.json")),
+    ];
     const r = new protobuf.Root();
     r.resolvePath = (_origin, target) => {
         for (const d of dirs) {
@@ -88,25 +92,25 @@ function decodeAny<T>(any: AnyMessage): T {
     return type.toObject(type.decode(any.value), TO_OBJECT) as T;
 }
 
-/** A google.protobuf.Struct from plain JSON-ish values. */
+/** A google.protobuf.Struct from plain JSON-ish values (protobufjs' built-in well-known types use camelCase). */
 function toStruct(v: Record<string, unknown>): Record<string, unknown> {
     const value = (x: unknown): Record<string, unknown> => {
         if (x === null || x === undefined) {
-            return { null_value: "NULL_VALUE" };
+            return { nullValue: "NULL_VALUE" };
         }
         if (typeof x === "string") {
-            return { string_value: x };
+            return { stringValue: x };
         }
         if (typeof x === "number") {
-            return { number_value: x };
+            return { numberValue: x };
         }
         if (typeof x === "boolean") {
-            return { bool_value: x };
+            return { boolValue: x };
         }
         if (Array.isArray(x)) {
-            return { list_value: { values: x.map(value) } };
+            return { listValue: { values: x.map(value) } };
         }
-        return { struct_value: toStruct(x as Record<string, unknown>) };
+        return { structValue: toStruct(x as Record<string, unknown>) };
     };
     return { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x)])) };
 }

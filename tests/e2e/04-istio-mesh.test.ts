@@ -321,33 +321,48 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
             await upAndCheck({ canaryWeight: "50" });
             await gatewayRoutesAt(50);
             await mesh.setBehaviour("v2", { errorRate: 0.3, latencyMs: 5 });
-            await client.startLoad(100);
-            await new Promise((r) => setTimeout(r, 8000));
-            await client.stopLoad();
-            await new Promise((r) => setTimeout(r, 1500));
-            const query = async (q: string) => {
-                const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}`);
+            const query = async (q: string, at?: number) => {
+                const t = at === undefined ? "" : `&time=${at / 1000}`;
+                const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}${t}`);
                 const body = (await res.json()) as {
                     data: { result: { metric: Record<string, string>; value: [number, string] }[] };
                 };
                 return body.data.result;
             };
-            const count = async (workload: string, code: string) =>
+            const count = async (workload: string, code: string, at: number) =>
                 Number(
                     (
                         await query(
-                            `sum(istio_requests_total{reporter="destination",destination_workload="${workload}",destination_workload_namespace="${NS}",response_code="${code}"})`,
+                            `sum(istio_requests_total{reporter="destination",destination_workload="${workload}",destination_workload_namespace="${NS}",response_code="${code}"}) or vector(0)`,
+                            at,
                         )
                     )[0]?.value[1] ?? 0,
                 );
-            const canaryOk = await count("shop-canary", "200");
-            const canary503 = await count("shop-canary", "503");
-            const stable503 = await count("shop-stable", "503");
+            // Counters before and after 8 s of load: the difference is this test's traffic only.
+            await new Promise((r) => setTimeout(r, 2500));
+            const t0 = Date.now();
+            await client.startLoad(100);
+            await new Promise((r) => setTimeout(r, 8000));
+            await client.stopLoad();
+            await new Promise((r) => setTimeout(r, 2500));
+            const t1 = Date.now();
+            const delta = async (workload: string, code: string) =>
+                (await count(workload, code, t1)) - (await count(workload, code, t0));
+            const canaryOk = await delta("shop-canary", "200");
+            const canary503 = await delta("shop-canary", "503");
+            const stable503 = await delta("shop-stable", "503");
+            const stableOk = await delta("shop-stable", "200");
             const canaryTotal = canaryOk + canary503;
             assert.ok(canaryTotal > 200, `canary requests recorded: ${canaryTotal}`);
             assertBinomial(canary503, canaryTotal, 30, "canary 503s");
+            assertBinomial(
+                canaryTotal,
+                canaryTotal + stableOk + stable503,
+                50,
+                "canary share of the recorded requests",
+            );
             assert.strictEqual(stable503, 0);
-            const rate = await query(successRateQuery({ namespace: NS, workload: "shop-canary", interval: "30s" }));
+            const rate = await query(successRateQuery({ namespace: NS, workload: "shop-canary", interval: "10s" }), t1);
             const successRate = Number(rate[0]?.value[1]);
             assert.ok(successRate > 55 && successRate < 85, `canary success rate ${successRate}`);
             const series = await query(`istio_requests_total{destination_workload="shop-canary"}`);
