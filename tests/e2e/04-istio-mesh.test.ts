@@ -53,12 +53,10 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
     const report: string[] = [];
     const clientIdentity = spiffeId(NS, "mesh-client");
 
+    /** Sets config and runs `up` (the harness then runs the loopback guard and istioctl analyze). */
     async function upAndCheck(config: Record<string, string | undefined>): Promise<void> {
         await stack.set(config);
         await stack.up();
-        await loopbackGuard();
-        const analysis = await istioctlAnalyze();
-        assert.deepStrictEqual(analysis.unexpected, [], "istioctl analyze: findings beyond the documented exceptions");
     }
 
     /** Polls the gateway's routes from istiod until the weighted route's canary share is `weight`. */

@@ -14,6 +14,7 @@ import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls"
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { localIstioValues } from "../../scripts/mesh/istio-values";
+import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, Update } from "../../stacks/automation/scratch";
@@ -97,10 +98,32 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
     };
 }
 
-/** A throwaway stack of this program with the e2e TLS pair. */
+/**
+ * What Istio says after every change the suite makes: the loopback guard (no webhook, APIService or endpoint names an
+ * address off the machine) and `istioctl analyze` (nothing beyond the documented exceptions).
+ */
+export async function assertIstioClean(after: string): Promise<void> {
+    await loopbackGuard();
+    const analysis = await istioctlAnalyze();
+    assert.deepStrictEqual(
+        analysis.unexpected,
+        [],
+        `istioctl analyze after ${after}: findings beyond the documented exceptions`,
+    );
+}
+
+/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is followed by {@link assertIstioClean}. */
 export const E2EStack = {
-    create: (name: string, config: Record<string, string>, workDir?: string) =>
-        ScratchStack.create(name, config, e2eTls(), workDir),
+    create: async (name: string, config: Record<string, string>, workDir?: string) => {
+        const stack = await ScratchStack.create(name, config, e2eTls(), workDir);
+        const up = stack.up.bind(stack);
+        stack.up = async (opts) => {
+            const u = await up(opts);
+            await assertIstioClean(`an up of ${name}`);
+            return u;
+        };
+        return stack;
+    },
 };
 export type E2EStack = ScratchStack;
 
@@ -133,7 +156,7 @@ export function pollCanaryWeights(namespaces: string[]): { weights: Record<strin
 
 /** Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously. */
 export function runCli(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
             cwd: REPO,
             env: process.env,
@@ -143,5 +166,9 @@ export function runCli(script: string, args: string[]): Promise<{ code: number; 
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    }).then(async (r: { code: number; stdout: string; stderr: string }) => {
+        // The tools update stacks (release bot, promotion): Istio has its say after each run.
+        await assertIstioClean(script);
+        return r;
     });
 }
