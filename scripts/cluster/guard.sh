@@ -66,12 +66,12 @@ while read -r name target; do
   esac
 done <<<"$out"
 
-out="$(k get endpoints -n default kubernetes --ignore-not-found -o go-template='{{range .subsets}}{{range .addresses}}{{.ip}}
-{{end}}{{end}}')" || cdie "kubectl get endpoints failed"
+out="$(k get endpointslices -n default -l kubernetes.io/service-name=kubernetes -o go-template='{{range .items}}{{range .endpoints}}{{range .addresses}}{{.}}
+{{end}}{{end}}{{end}}')" || cdie "kubectl get endpointslices failed"
 while read -r ip; do
   [[ -n "$ip" ]] || continue
   n=$((n + 1))
-  [[ "$ip" =~ ^127\. || "$ip" == ::1 ]] || bad+=("endpoints/default/kubernetes names $ip (not loopback)")
+  [[ "$ip" =~ ^127\. || "$ip" == ::1 ]] || bad+=("endpointslice of default/kubernetes names $ip (not loopback)")
 done <<<"$out"
 
 if ((${#bad[@]})); then
