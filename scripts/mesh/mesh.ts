@@ -13,111 +13,26 @@
  *    every backend's metrics, each series labelled with its pod, for Prometheus to scrape.
  */
 import { ChildProcess } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
-import * as ts from "typescript";
 import type { BackendConfig } from "./backend";
 import { issueWorkloadCert, spiffeId, istioCaDir } from "./certs";
-import type { BatchResult, ClientConfig, LoadEvent } from "./client";
+import type { ClientConfig } from "./client";
 import { KubeClient, requiredEnv } from "./kube";
+import { MeshClient } from "./mesh-client";
 import { MeshNetns } from "./netns";
+import { compileRuntime, socketRequest, waitReady } from "./process";
 import { Behaviour, HEALTHY } from "./protocol";
 
 export type { BatchResult, LoadEvent } from "./client";
 export type { Behaviour } from "./protocol";
+export { MeshClient, share } from "./mesh-client";
 
 /** The address the client's sidecar node id names (outside kwok's pod range in practice; never dialled). */
 const CLIENT_NODE_IP = "10.244.255.254";
-
-/** The mesh processes as plain JavaScript (transpiled once per source version), so each starts in milliseconds. */
-function compileRuntime(): string {
-    const files = ["protocol.ts", "backend.ts", "client.ts"];
-    const sources = files.map((f) => fs.readFileSync(path.join(__dirname, f), "utf8"));
-    const hash = crypto.createHash("sha256").update(sources.join("\0")).digest("hex").slice(0, 16);
-    // Under the repository's node_modules, so that the client resolves @grpc/* from there.
-    const dir = path.join(__dirname, "..", "..", "node_modules", ".cache", "istio-canary-mesh", hash);
-    if (!fs.existsSync(path.join(dir, "client.js"))) {
-        const tmp = `${dir}.tmp.${process.pid}`;
-        fs.mkdirSync(tmp, { recursive: true });
-        files.forEach((f, i) => {
-            const out = ts.transpileModule(sources[i], {
-                compilerOptions: {
-                    module: ts.ModuleKind.CommonJS,
-                    target: ts.ScriptTarget.ES2022,
-                    esModuleInterop: true,
-                },
-                fileName: f,
-            });
-            fs.writeFileSync(path.join(tmp, f.replace(/\.ts$/, ".js")), out.outputText);
-        });
-        fs.rmSync(dir, { recursive: true, force: true });
-        fs.renameSync(tmp, dir);
-    }
-    return dir;
-}
-
-/** Starts `child` and resolves when it prints "ready"; rejects with its stderr if it exits first. */
-function waitReady(child: ChildProcess, what: string, logFile: string, timeoutMs = 30_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const log = fs.createWriteStream(logFile, { flags: "a" });
-        child.stderr?.pipe(log);
-        let out = "";
-        const timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            reject(new Error(`${what} did not get ready in ${timeoutMs} ms (log ${logFile})`));
-        }, timeoutMs);
-        const onData = (c: Buffer) => {
-            out += c.toString();
-            if (out.includes("ready\n")) {
-                clearTimeout(timer);
-                child.stdout?.off("data", onData);
-                child.stdout?.resume();
-                resolve();
-            }
-        };
-        child.stdout?.on("data", onData);
-        child.once("exit", (code, signal) => {
-            clearTimeout(timer);
-            reject(
-                new Error(
-                    `${what} exited (${code ?? signal}) before it was ready: ${fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").slice(-2000) : ""}`,
-                ),
-            );
-        });
-    });
-}
-
-/** GET/POST/PUT/DELETE on a process's control socket; JSON in and out. */
-function socketRequest<T>(socket: string, method: string, urlPath: string, body?: unknown): Promise<T> {
-    return new Promise((resolve, reject) => {
-        const data = body === undefined ? undefined : JSON.stringify(body);
-        const req = http.request(
-            {
-                socketPath: socket,
-                method,
-                path: urlPath,
-                headers: data ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } : {},
-            },
-            (res) => {
-                let text = "";
-                res.on("data", (c: Buffer) => (text += c.toString()));
-                res.on("end", () => {
-                    if ((res.statusCode ?? 0) >= 300) {
-                        reject(new Error(`${method} ${urlPath} on ${socket}: HTTP ${res.statusCode}: ${text}`));
-                    } else {
-                        resolve((res.headers["content-type"]?.includes("json") ? JSON.parse(text) : text) as T);
-                    }
-                });
-            },
-        );
-        req.on("error", reject);
-        req.end(data);
-    });
-}
 
 interface PodObject {
     metadata: {
@@ -443,73 +358,5 @@ export class Mesh {
         if (process.env.MESH_KEEP_WORKDIR !== "1") {
             fs.rmSync(this.workDir, { recursive: true, force: true });
         }
-    }
-}
-
-/** The share of `track` in a batch's successful responses (0..1). */
-export function share(r: BatchResult, track: string): number {
-    return r.ok === 0 ? 0 : (r.byTrack[track] ?? 0) / r.ok;
-}
-
-export class MeshClient {
-    private readonly exited: Promise<void>;
-    constructor(
-        readonly name: string,
-        private readonly proc: ChildProcess,
-        private readonly socket: string,
-        /** The client's xDS node id. */
-        readonly nodeId: string,
-        readonly logFile: string,
-    ) {
-        this.exited = new Promise((r) => proc.once("exit", () => r()));
-    }
-
-    /** Sends `n` requests, `concurrency` at a time, with the given gRPC metadata; counts where they went. */
-    batch(n: number, opts: { concurrency?: number; metadata?: Record<string, string> } = {}): Promise<BatchResult> {
-        return socketRequest(this.socket, "POST", "/batch", {
-            n,
-            concurrency: opts.concurrency ?? 8,
-            metadata: opts.metadata ?? {},
-        });
-    }
-
-    /** Sends requests continuously at `rps` until {@link stopLoad}; every response is kept as a {@link LoadEvent}. */
-    async startLoad(rps: number, metadata: Record<string, string> = {}): Promise<void> {
-        await socketRequest(this.socket, "POST", "/load", { rps, metadata });
-    }
-
-    async stopLoad(): Promise<void> {
-        await socketRequest(this.socket, "DELETE", "/load");
-    }
-
-    /** Responses to requests sent at or after `sinceEpochMs`, in the order they completed. */
-    events(sinceEpochMs: number): Promise<LoadEvent[]> {
-        return socketRequest(this.socket, "GET", `/events?since=${Math.floor(sinceEpochMs)}`);
-    }
-
-    /**
-     * Sends single requests until one succeeds (the client has listener, routes, clusters and endpoints from istiod
-     * and a TLS connection to a backend); throws with the last error after `timeoutMs`.
-     */
-    async waitRouted(timeoutMs = 30_000): Promise<void> {
-        const deadline = Date.now() + timeoutMs;
-        let last: BatchResult | undefined;
-        while (Date.now() < deadline) {
-            last = await this.batch(1, { concurrency: 1 });
-            if (last.ok === 1) {
-                return;
-            }
-            await new Promise((r) => setTimeout(r, 200));
-        }
-        throw new Error(
-            `mesh client ${this.name} got no routed response in ${timeoutMs} ms: ${JSON.stringify(last?.errors)} (log ${this.logFile})`,
-        );
-    }
-
-    async stop(): Promise<void> {
-        if (this.proc.exitCode === null && this.proc.signalCode === null) {
-            this.proc.kill("SIGTERM");
-        }
-        await this.exited;
     }
 }
