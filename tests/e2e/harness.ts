@@ -15,7 +15,7 @@ import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 
 export { kubectl } from "../../stacks/automation/kube";
-export { operations, Update } from "../../stacks/automation/scratch";
+export { operations, type Update } from "../../stacks/automation/scratch";
 export const REPO = PROJECT_DIR;
 
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {
