@@ -47,6 +47,11 @@ function fileOrData(entry: Entry, key: string, dir: string): Buffer | undefined 
     return typeof file === "string" ? fs.readFileSync(path.resolve(dir, file)) : undefined;
 }
 
+function readKubeconfig(file: string): KubeconfigDoc {
+    const doc = yaml.load(fs.readFileSync(file, "utf8"));
+    return typeof doc === "object" && doc !== null ? doc : {};
+}
+
 /** The kubeconfig files to read, in order. */
 export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
     const list = (env.KUBECONFIG ?? "").split(path.delimiter).filter((f) => f !== "");
@@ -55,9 +60,7 @@ export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] 
 
 /** Server, TLS material and auth header of the current (or given) context of a kubeconfig. */
 export function kubeAccess(files = kubeconfigFiles(), contextName?: string): KubeAccess {
-    const docs = files
-        .filter((f) => fs.existsSync(f))
-        .map((f) => ({ dir: path.dirname(f), doc: (yaml.load(fs.readFileSync(f, "utf8")) ?? {}) as KubeconfigDoc }));
+    const docs = files.filter((f) => fs.existsSync(f)).map((f) => ({ dir: path.dirname(f), doc: readKubeconfig(f) }));
     /** The first entry of that name in any file, with the file's directory (relative paths start there). */
     const find = <T>(pick: (doc: KubeconfigDoc) => { name: string; value?: T }[] | undefined, name?: string) => {
         for (const { dir, doc } of docs) {

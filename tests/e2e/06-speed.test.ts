@@ -110,13 +110,14 @@ describe("e2e: fast rollback (direct routing patch, then the update that records
             managers().join(", "),
         );
         // The next shift applies over the patched routes without a field-manager conflict.
-        await stack.set({ canaryWeight: "20" });
+        const canary = { canaryImage: "registry.example.test/shop:2.0.9", canaryVersion: "2.0.9" };
+        await stack.set({ ...canary, canaryWeight: "20" });
         await stack.up();
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
             ["stable", 80],
             ["canary", 20],
         ]);
-        await stack.set({ canaryWeight: "0" });
+        await stack.set({ canaryImage: undefined, canaryVersion: undefined, canaryWeight: "0" });
         await stack.up();
     });
 

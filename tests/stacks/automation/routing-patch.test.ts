@@ -260,8 +260,10 @@ describe("kubeAccess", () => {
             const a = kubeAccess([file]);
             assert.strictEqual(a.server, "https://127.0.0.1:6443");
             assert.deepStrictEqual(
-                [String(a.tls.ca), String(a.tls.cert), String(a.tls.key), a.headers],
-                ["CA", "CERT", "KEY", {}],
+                [a.tls.ca, a.tls.cert, a.tls.key]
+                    .map((b) => (b as Buffer).toString())
+                    .concat([JSON.stringify(a.headers)]),
+                ["CA", "CERT", "KEY", "{}"],
             );
             fs.writeFileSync(file, JSON.stringify(doc({ exec: { command: "aws" } })));
             assert.throws(() => kubeAccess([file]), /kubeconfig user u authenticates with a plugin/);

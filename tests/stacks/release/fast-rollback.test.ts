@@ -56,11 +56,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         routing.fail = new Error("connect ECONNREFUSED 127.0.0.1:6443");
         const result = await b.run(stack, undefined, routing);
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.deepStrictEqual(
-            routing.calls,
-            ["patch prod/shop mirror=5 after 2 ups"],
-            "no release: nothing patched",
-        );
+        assert.deepStrictEqual(routing.calls, ["patch prod/shop mirror=5 after 2 ups"], "no release: nothing patched");
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
         assert.deepStrictEqual(stack.ups[2].targets, [VS_URN]);
         assert.ok(
