@@ -16,6 +16,10 @@ export interface CustomCheck {
 export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
 export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
 
+/** How the bot rolls back: a direct routing patch then the recording update, or the update alone. */
+export const ROLLBACK_MODES = ["fast", "update"] as const;
+export type RollbackMode = (typeof ROLLBACK_MODES)[number];
+
 /** Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. */
 export interface ReleasePolicy {
     /** Canary weights, increasing, ending at 100. */
@@ -43,6 +47,8 @@ export interface ReleasePolicy {
     mirrorPercent: number;
     /** Run a phase before the first shift where only requests with the canary header reach the canary. */
     headerPhase: boolean;
+    /** How the bot moves traffic back to stable on a rollback. */
+    rollback: RollbackMode;
     prometheusUrl?: string;
     prometheusTimeout: string;
     prometheusUser?: string;
@@ -66,6 +72,7 @@ export const RELEASE_POLICY_DEFAULTS = {
     errorLimit: 4,
     mirrorPercent: 0,
     headerPhase: false,
+    rollback: "fast" as RollbackMode,
     prometheusTimeout: "10s",
 } as const;
 
@@ -210,6 +217,16 @@ export function readPolicy(r: Reader): ReleasePolicy {
             field: "policy.headerPhase",
             flag: { name: "header-phase" },
         }),
+        rollback:
+            r.oneOf("releaseRollback", {
+                doc:
+                    "How the bot puts traffic back on stable: fast (patch the live VirtualService's weights, then " +
+                    "the update that records it) or update (the update alone).",
+                values: ROLLBACK_MODES,
+                def: D.rollback,
+                field: "policy.rollback",
+                flag: { name: "rollback", arg: ROLLBACK_MODES.join("|") },
+            }) ?? D.rollback,
         prometheusUrl: r.string("prometheusUrl", {
             doc: "Prometheus the release bot queries.",
             accepts: "an http(s):// URL",

@@ -1,6 +1,6 @@
 /**
  * The layout as the architecture: each folder names one role, and imports only run downwards
- * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> config -> components), without cycles.
+ * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> stacks/program.ts -> config -> components), without cycles.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -14,6 +14,7 @@ const LAYERS = [
     "scripts/mesh",
     "components",
     "config",
+    "stacks/program.ts",
     "stacks/automation",
     "stacks/release",
     "stacks/promote",

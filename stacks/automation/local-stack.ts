@@ -104,7 +104,7 @@ function summarize(changes: OpMap | undefined, durationMs: number): UpSummary {
 
 /** A {@link StackDriver} over a Pulumi stack. */
 export class AutomationStack implements StackDriver {
-    private constructor(
+    protected constructor(
         readonly stack: Stack,
         private readonly dryRun: boolean,
         private readonly scratch?: string,

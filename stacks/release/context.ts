@@ -6,6 +6,7 @@
 import { ReleasePolicy } from "../../config/policy";
 import { ConfigChanges, configChanges, ReleasePhase, ReleaseView } from "../../config/release-state";
 import { StackDriver, StackLockedError, UpSummary } from "../automation/driver";
+import { RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
 import { MetricsSource } from "./prometheus";
 import { Outcome, ReleaseEvent, ReleaseResult } from "./result";
@@ -45,6 +46,8 @@ export interface ReleaseOptions {
 
 export interface ReleaseDeps {
     stack: StackDriver;
+    /** Direct access to the live routes, for `releaseRollback: fast`; without it the bot rolls back by update. */
+    routing?: RoutingControl;
     /** Where metrics come from. Defaults to a Prometheus client built from the policy's prometheus* settings. */
     metrics?: MetricsSource;
     clock?: Clock;

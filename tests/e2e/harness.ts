@@ -17,7 +17,7 @@ import { localIstioValues } from "../../scripts/mesh/istio-values";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 
 export { kubectl } from "../../stacks/automation/kube";
-export { operations, Update } from "../../stacks/automation/scratch";
+export { operations, type Update } from "../../stacks/automation/scratch";
 export const REPO = PROJECT_DIR;
 
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {

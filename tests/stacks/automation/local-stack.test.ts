@@ -14,7 +14,7 @@ describe("scratchWorkspace", () => {
                 string,
                 unknown
             >;
-            assert.strictEqual(project.main, path.join(root, "index.ts"));
+            assert.strictEqual(project.main, path.join(root, "main.js"));
             assert.strictEqual(project.name, "istio-canary");
             assert.strictEqual(
                 fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8"),
@@ -33,7 +33,7 @@ describe("scratchWorkspace", () => {
                 string,
                 unknown
             >;
-            assert.strictEqual(project.main, path.join(root, "index.ts"));
+            assert.strictEqual(project.main, path.join(root, "main.js"));
         } finally {
             for (const d of [first, second]) {
                 fs.rmSync(d, { recursive: true, force: true });
@@ -41,8 +41,16 @@ describe("scratchWorkspace", () => {
         }
     });
 
-    it("the program's Pulumi.yaml names index.ts as main (package.json exports is the library)", () => {
-        const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-        assert.strictEqual(project.main, "index.ts");
+    it("the program's Pulumi.yaml names main.js (index.ts through sucrase) as main, not package.json's library", () => {
+        const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+            main: string;
+            runtime: { options: Record<string, unknown> };
+        };
+        assert.strictEqual(project.main, "main.js");
+        assert.strictEqual(project.runtime.options.typescript, false);
+        assert.match(
+            fs.readFileSync(path.join(root, "main.js"), "utf8"),
+            /require\("sucrase\/register\/ts"\);\nmodule.exports = require\("\.\/index.ts"\);/,
+        );
     });
 });

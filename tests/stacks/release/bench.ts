@@ -1,5 +1,6 @@
 /** The release bot's unit-test bench: a fake stack and clock, and a Prometheus API on 127.0.0.1. */
 import { PrometheusClient } from "../../../stacks/release/prometheus";
+import { RoutingControl } from "../../../stacks/automation/routing-patch";
 import { ReleaseOptions } from "../../../stacks/release/context";
 import { ReleaseResult } from "../../../stacks/release/result";
 import { runRelease } from "../../../stacks/release/run";
@@ -28,7 +29,8 @@ export interface Bench {
     url: string;
     clock: FakeClock;
     lines: string[];
-    run(stack: FakeStack, opts?: ReleaseOptions): Promise<ReleaseResult>;
+    /** `routing`: direct access to the live routes (a fast rollback); none by default. */
+    run(stack: FakeStack, opts?: ReleaseOptions, routing?: RoutingControl): Promise<ReleaseResult>;
 }
 
 /** Registers the bench's hooks in the enclosing `describe` and returns it. */
@@ -39,9 +41,10 @@ export function releaseBench(): Bench {
         bench.url = await bench.prom.start();
         bench.clock = new FakeClock();
         bench.lines = [];
-        bench.run = (stack, opts = { image: V2, version: "v2" }) =>
+        bench.run = (stack, opts = { image: V2, version: "v2" }, routing) =>
             runRelease(opts, {
                 stack,
+                routing,
                 metrics: new PrometheusClient({ url: bench.url, timeoutMs: 2000 }),
                 clock: bench.clock,
                 log: (l) => bench.lines.push(l),
