@@ -2,8 +2,38 @@
  * What every command-line tool shares: a small, strict flag parser (every flag declared with its help text;
  * unknown flags are errors), the report printer and the entry-point runner.
  */
-import { EXIT_CODES, ReleaseResult } from "../release/result";
+import { PulumiCliMissingError, StackNotFoundError } from "../automation/driver";
+import { EXIT_CODES, PreflightError, ReleaseResult } from "../release/result";
 import { writeReport } from "../release/report";
+
+/** Errors a tool reports in one line (exit code 2: nothing changed), rather than as a crash. */
+export function expectedError(e: unknown): boolean {
+    return e instanceof PreflightError || e instanceof StackNotFoundError || e instanceof PulumiCliMissingError;
+}
+
+/**
+ * An AbortSignal that SIGTERM and SIGINT abort: the bot stops waiting, leaves the release resumable, writes its
+ * report and exits "interrupted". A second signal ends the process at once.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+    const controller = new AbortController();
+    const onSignal = (name: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+            process.exit(EXIT_CODES.interrupted);
+        }
+        process.stderr.write(`${name}: stopping after the current step; the release stays resumable (--resume)\n`);
+        controller.abort();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    return {
+        signal: controller.signal,
+        dispose: () => {
+            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onSignal);
+        },
+    };
+}
 
 export interface FlagSpec {
     name: string;

@@ -69,7 +69,7 @@ describe("release bot: resume, locks, preflight and options (fake stack and cloc
         stack.failUp = () => locked();
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "paused");
-        assert.strictEqual(exitCode(result.outcome), 4);
+        assert.strictEqual(exitCode(result), 4);
         assert.match(result.reason, /^stack locked by another update: the stack is currently locked by 1 lock\(s\)$/);
         assert.deepStrictEqual(stack.config, before);
     });

@@ -11,7 +11,7 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         const stack = new FakeStack(stackConfig());
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "completed");
-        assert.strictEqual(exitCode(result.outcome), 0);
+        assert.strictEqual(exitCode(result), 0);
         // Start at 0, the steps, then completion in three updates: stable rolls (weight still 100), the route
         // moves to stable (targeted), the completion is recorded.
         assert.deepStrictEqual(stack.weights(), [0, 10, 25, 50, 100, 100, 0, 0]);
@@ -64,7 +64,7 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         b.prom.answer = (q) => health(Number(stack.config.canaryWeight) >= 25 ? 80 : 99.9, 100)(q);
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.strictEqual(exitCode(result.outcome), 1);
+        assert.strictEqual(exitCode(result), 1);
         assert.deepStrictEqual(
             analyses(result).map((e) => [e.weight, e.verdict]),
             [
@@ -252,7 +252,7 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         stack.failUp = (c) => (c.releaseStatus === "rolled-back" ? new Error("connection refused") : undefined);
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "rollback-failed");
-        assert.strictEqual(exitCode(result.outcome), 3);
+        assert.strictEqual(exitCode(result), 3);
         assert.deepStrictEqual(result.manualSteps, [
             "pulumi config set canaryWeight 0 --stack dev",
             "pulumi config rm releasePhase --stack dev",
