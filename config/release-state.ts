@@ -269,7 +269,8 @@ export const transitions = {
     rollBack(v: ReleaseView, reason: string): ReleaseView {
         guard("rollBack", v);
         const s = v.state;
-        const released = s.image !== undefined && s.version !== undefined ? { image: s.image, version: s.version } : undefined;
+        const released =
+            s.image !== undefined && s.version !== undefined ? { image: s.image, version: s.version } : undefined;
         const previous =
             s.previousImage !== undefined && s.previousVersion !== undefined
                 ? { image: s.previousImage, version: s.previousVersion }

@@ -9,7 +9,16 @@ import { promote, promotionState } from "../promote/promote";
 import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp, PreflightError } from "../release/result";
-import { expectedError, FlagSpec, helpText, interruptSignal, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+import {
+    expectedError,
+    FlagSpec,
+    helpText,
+    interruptSignal,
+    parseArgs,
+    reportOutcome,
+    runMain,
+    UsageError,
+} from "./args";
 
 export const PROMOTE_FLAGS: FlagSpec[] = [
     { name: "from", kind: "value", arg: "<stack>", help: "Source stack, e.g. staging (required)." },

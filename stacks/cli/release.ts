@@ -12,7 +12,16 @@ import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp } from "../release/result";
 import { runRelease } from "../release/run";
-import { expectedError, FlagSpec, helpText, interruptSignal, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+import {
+    expectedError,
+    FlagSpec,
+    helpText,
+    interruptSignal,
+    parseArgs,
+    reportOutcome,
+    runMain,
+    UsageError,
+} from "./args";
 
 /** Policy flags, declared with their keys in config/policy.ts: each overrides one key of the stack config. */
 const POLICY_FLAGS: (FlagSpec & { spec: KeySpec })[] = policyKeySpecs()
@@ -129,7 +138,8 @@ export function releaseOptionsFromFlags(
         throw new UsageError(`--config-from must be one of ${CONFIG_SOURCES.join(", ")}; got "${configFrom}"`);
     }
     if (values["step-size"] !== undefined) {
-        const decimal = (text: string | undefined) => (text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : NaN);
+        const decimal = (text: string | undefined) =>
+            text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : NaN;
         const size = decimal(values["step-size"]);
         const max = decimal(values["max-weight"] ?? "50");
         if (!Number.isInteger(size) || size < 1 || size > 99) {

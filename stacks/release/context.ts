@@ -5,7 +5,14 @@
  * previewed with a saved plan and checked, then applied with exactly that plan.
  */
 import { ReleasePolicy } from "../../config/policy";
-import { ConfigChanges, configChanges, PROTOCOL_KEYS, ReleasePhase, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import {
+    ConfigChanges,
+    configChanges,
+    PROTOCOL_KEYS,
+    ReleasePhase,
+    ReleaseView,
+    STATE_KEYS,
+} from "../../config/release-state";
 import { PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
 import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
@@ -221,7 +228,10 @@ export class ReleaseRun {
         const renewed =
             to.state.owner === undefined
                 ? to
-                : { ...to, state: { ...to.state, leaseExpires: leaseChanges(this.me, this.clock.now()).releaseLeaseExpires } };
+                : {
+                      ...to,
+                      state: { ...to.state, leaseExpires: leaseChanges(this.me, this.clock.now()).releaseLeaseExpires },
+                  };
         const changes = configChanges(from, renewed);
         const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, this.config[k]]));
         await this.write(changes);
@@ -243,7 +253,11 @@ export class ReleaseRun {
             plan = preview.plan;
         }
         try {
-            const summary = await this.stack.up({ ...common, plan, message: `release ${this.prepared.version}: ${what}` });
+            const summary = await this.stack.up({
+                ...common,
+                plan,
+                message: `release ${this.prepared.version}: ${what}`,
+            });
             this.weight = renewed.canaryWeight;
             this.phase = renewed.state.status === "in-progress" ? renewed.state.phase : undefined;
             this.deployed = Object.fromEntries(PROTOCOL_KEYS.map((k) => [k, this.config[k]]));

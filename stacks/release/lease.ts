@@ -29,7 +29,11 @@ export interface LeaseIdentity {
 
 /** This process: `<host>:<pid>:<nonce>`; an owner on this host is gone when its pid no longer runs. */
 export function processIdentity(): LeaseIdentity {
-    const host = os.hostname().replace(/[^-A-Za-z0-9_.]/g, "_").slice(0, 64) || "host";
+    const host =
+        os
+            .hostname()
+            .replace(/[^-A-Za-z0-9_.]/g, "_")
+            .slice(0, 64) || "host";
     return {
         id: `${host}:${process.pid}:${crypto.randomBytes(4).toString("hex")}`,
         isGone(owner) {
@@ -89,8 +93,8 @@ export function blockingLease(
 
 /**
  * Takes the lease: refuses while another live bot holds it (in the local config or in the deployed one), writes
- * it with `extra` changes, waits, and reads it back. Returns the values it replaced (to put back if preflight
- * then refuses).
+ * it with `extra` changes, waits, and reads it back. Returns what it wrote and the values it replaced (to put
+ * back if preflight then refuses).
  */
 export async function acquireLease(
     stack: StackDriver,
@@ -102,7 +106,7 @@ export async function acquireLease(
         takeOver: boolean;
         extra?: ConfigChanges;
     },
-): Promise<ConfigChanges> {
+): Promise<{ before: ConfigChanges; written: ConfigChanges }> {
     const now = o.clock.now();
     for (const [where, config] of [
         ["stack config", o.local],
@@ -126,7 +130,7 @@ export async function acquireLease(
             `another release bot took the release lease of stack ${stack.name} at the same time (${after[K.owner] ?? "removed"}); nothing was started`,
         );
     }
-    return before;
+    return { before, written: changes };
 }
 
 /**

@@ -58,7 +58,7 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
 
     const identity = deps.identity ?? processIdentity();
     const clock = deps.clock ?? systemClock;
-    const before = await acquireLease(stack, {
+    const { before, written } = await acquireLease(stack, {
         me: identity,
         clock,
         local,
@@ -66,12 +66,15 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
         takeOver: opts.takeOver ?? false,
         extra: adopted,
     });
-    const written = withChanges(local, { ...adopted, [STATE_KEYS.owner]: identity.id });
     try {
         const leased = (await stack.getConfig()).values;
         view.state = { ...view.state, owner: identity.id, leaseExpires: leased[STATE_KEYS.leaseExpires] };
         const pendingDeploy = PROTOCOL_KEYS.some(
-            (k) => k !== STATE_KEYS.owner && k !== STATE_KEYS.leaseExpires && deployed !== undefined && (values[k] ?? "") !== (deployed[k] ?? ""),
+            (k) =>
+                k !== STATE_KEYS.owner &&
+                k !== STATE_KEYS.leaseExpires &&
+                deployed !== undefined &&
+                (values[k] ?? "") !== (deployed[k] ?? ""),
         );
         const { image, version } = opts.resume
             ? resumed(opts, view, stack.name, pendingDeploy)
@@ -156,7 +159,11 @@ function resumed(
 ): { image: string; version: string } {
     const state = view.state;
     const finishing = (state.status === "completed" || state.status === "rolled-back") && pendingDeploy;
-    if (!(ACTIVE_STATUSES.includes(state.status) || finishing) || state.image === undefined || state.version === undefined) {
+    if (
+        !(ACTIVE_STATUSES.includes(state.status) || finishing) ||
+        state.image === undefined ||
+        state.version === undefined
+    ) {
         throw new PreflightError(
             `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress" or "rolling-back"`,
         );

@@ -76,7 +76,13 @@ export const EXIT_CODES = Object.fromEntries(EXIT_CODE_TABLE.map((e) => [e.name,
 
 /** "Exit codes: 0 completed, ..." for the tools' help, wrapped at `width`. */
 export function exitCodeHelp(width = 110): string {
-    const words = ["Exit", "codes:", ...EXIT_CODE_TABLE.map((e) => `${e.code} ${e.help};`).join(" ").split(" ")];
+    const words = [
+        "Exit",
+        "codes:",
+        ...EXIT_CODE_TABLE.map((e) => `${e.code} ${e.help};`)
+            .join(" ")
+            .split(" "),
+    ];
     const lines: string[] = [];
     let line = "";
     for (const w of words) {

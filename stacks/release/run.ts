@@ -28,7 +28,10 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
     const run = new ReleaseRun(opts, deps, await preflight(opts, deps));
     const state = run.view.state;
     if (opts.resume && state.status === "rolling-back") {
-        run.record({ kind: "resume", message: `resuming the rollback of ${run.prepared.version}: ${state.message ?? ""}` });
+        run.record({
+            kind: "resume",
+            message: `resuming the rollback of ${run.prepared.version}: ${state.message ?? ""}`,
+        });
         return rollback(run, state.message ?? "rollback resumed", causeOf(state.message));
     }
     if (opts.resume && (state.status === "completed" || state.status === "rolled-back")) {
@@ -65,7 +68,9 @@ async function applyRecorded(run: ReleaseRun): Promise<ReleaseResult> {
         const next = await run.onTransitionError(e, `while applying the recorded ${status}`);
         return next.next === "finish"
             ? next.result
-            : run.finish("paused", next.next === "rollback" ? next.reason : "stopped", { trafficMoved: run.trafficMoved });
+            : run.finish("paused", next.next === "rollback" ? next.reason : "stopped", {
+                  trafficMoved: run.trafficMoved,
+              });
     }
     return status === "completed"
         ? run.finish("completed", message ?? "completed")

@@ -94,7 +94,7 @@ export class FakeStack implements StackDriver {
         try {
             return Promise.resolve(f());
         } catch (e) {
-            return Promise.reject(e as Error);
+            return Promise.reject(e);
         }
     }
 
@@ -130,7 +130,8 @@ export class FakeStack implements StackDriver {
             if (plan !== undefined) {
                 this.plans.set(plan, JSON.stringify(this.config));
             }
-            const changes = this.previewChanges?.({ ...this.config }) ?? derivedChanges(this.config, this.deployed ?? {});
+            const changes =
+                this.previewChanges?.({ ...this.config }) ?? derivedChanges(this.config, this.deployed ?? {});
             return { changes, plan, summary: { resourceChanges: { update: changes.length }, durationMs: 1 } };
         });
     }
