@@ -94,7 +94,7 @@ export class FakeStack implements StackDriver {
         try {
             return Promise.resolve(f());
         } catch (e) {
-            return Promise.reject(e);
+            return Promise.reject(e instanceof Error ? e : new Error(String(e)));
         }
     }
 
