@@ -138,14 +138,14 @@ export function changesOf(events: EngineEvent[]): ResourceChange[] {
     const out = new Map<string, ResourceChange>();
     for (const e of events) {
         const meta = e.resourcePreEvent?.metadata;
-        if (meta === undefined || meta.op === "same" || meta.op === "read" || meta.type === "pulumi:pulumi:Stack") {
+        if (
+            meta === undefined ||
+            ["same", "read", "refresh"].includes(meta.op) ||
+            meta.type === "pulumi:pulumi:Stack"
+        ) {
             continue;
         }
         const paths = Object.keys(meta.detailedDiff ?? {});
-        // A refresh step is a change only when the live object differs from the state.
-        if (meta.op === "refresh" && paths.length === 0 && (meta.diffs ?? []).length === 0) {
-            continue;
-        }
         out.set(meta.urn, {
             urn: meta.urn,
             type: meta.type,
@@ -154,6 +154,17 @@ export function changesOf(events: EngineEvent[]): ResourceChange[] {
         });
     }
     return [...out.values()];
+}
+
+/**
+ * The resources a refresh preview found changed outside Pulumi: the engine reports them in the step's outputs
+ * event (op "update", or "delete" when the object is gone), with the paths that differ.
+ */
+export function driftOf(events: EngineEvent[]): ResourceChange[] {
+    return events
+        .map((e) => e.resOutputsEvent?.metadata)
+        .filter((m) => m !== undefined && m.op !== "same" && m.op !== "refresh" && m.op !== "read")
+        .map((m) => ({ urn: m!.urn, type: m!.type, op: m!.op, paths: Object.keys(m!.detailedDiff ?? {}) }));
 }
 
 /** Maps the engine's errors to the port's typed errors. */
@@ -272,7 +283,7 @@ export class AutomationStack implements StackDriver {
         } catch (e) {
             throw typed(e);
         }
-        return changesOf(events).filter((c) => types === undefined || types.includes(c.type));
+        return driftOf(events).filter((c) => types === undefined || types.includes(c.type));
     }
 
     async outputs(): Promise<Record<string, unknown>> {

@@ -87,8 +87,10 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
             return checked;
         }
         const t0 = Date.now();
+        // A resumed release converges first: its start may never have been applied (a kill between the write
+        // and the update), so the first stage may also deploy the canary.
         const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`, {
-            guard: "stage",
+            guard: first && run.opts.resume ? "start" : "stage",
         });
         run.record({
             kind: "shift",

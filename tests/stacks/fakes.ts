@@ -14,6 +14,7 @@ import {
 import { Clock } from "../../stacks/release/clock";
 import { DEPLOYMENT, VIRTUAL_SERVICE } from "../../stacks/release/guard";
 import { LeaseIdentity } from "../../stacks/release/lease";
+import { MetricsSource, QueryResult } from "../../stacks/release/prometheus";
 
 /** One `pulumi up` (or preview) the fake stack ran: the config it ran with, its targets and plan. */
 export interface FakeUp {
@@ -111,7 +112,8 @@ export class FakeStack implements StackDriver {
                     this.config[k] = v;
                 }
             }
-            this.onWrite?.(this.writes++, changes);
+            const n = this.writes++;
+            this.onWrite?.(n, changes);
         });
     }
 
@@ -281,4 +283,22 @@ export function health(successRate: number, p99: number): (query: string) => Ans
         }
         return { value: successRate };
     };
+}
+
+/** Metrics in memory (no HTTP), for tests that run the bot many times: `answer(query)` decides. */
+export class FakeMetrics implements MetricsSource {
+    readonly queries: string[] = [];
+    answer: (query: string) => QueryResult = () => ({ kind: "value", value: 100 });
+    ping(): Promise<void> {
+        return Promise.resolve();
+    }
+    query(promql: string): Promise<QueryResult> {
+        this.queries.push(promql);
+        return Promise.resolve(this.answer(promql));
+    }
+}
+
+/** In-memory answers for a canary with this success rate and p99 latency. */
+export function healthy(successRate: number, p99: number): (query: string) => QueryResult {
+    return (q) => ({ kind: "value", value: q.startsWith("histogram_quantile") ? p99 : successRate });
 }
