@@ -63,10 +63,21 @@ const fmt = (ms: number) =>
  * Problems of a policy as a whole, named by its keys: duration bounds (interval at least 10s, the metric window
  * within the interval and at least two scrape intervals, a timeout of at least 1s, no wait that overflows a
  * timer), checks whose minimum exceeds their maximum, duplicate check names, credentials in the Prometheus URL.
- * Run on the stack's policy and again on it with the bot's flags applied.
+ * Run on the stack's policy and again on it with the bot's flags applied. With `given` (the keys actually set,
+ * e.g. the bot's flags alone), a rule runs only when every key it reads is given: the flags' own values are
+ * checked before anything is opened, and their combination with the stack's in preflight.
  */
-export function policyProblems(p: PolicyUnderRules): string[] {
-    const problems: string[] = [];
+export function policyProblems(p: PolicyUnderRules, given?: ReadonlySet<string>): string[] {
+    const all: string[] = [];
+    const problems = {
+        push(...keysAndMessage: string[]) {
+            const message = keysAndMessage.at(-1)!;
+            const keys = keysAndMessage.length > 1 ? keysAndMessage.slice(0, -1) : [message.split(" ")[0]];
+            if (given === undefined || keys.every((k) => given.has(k))) {
+                all.push(message);
+            }
+        },
+    };
     const ms = (key: string, value: string): number | undefined => {
         const n = promDurationMs(value);
         if (n === undefined) {
@@ -88,12 +99,16 @@ export function policyProblems(p: PolicyUnderRules): string[] {
     }
     if (window !== undefined && interval !== undefined && window > interval) {
         problems.push(
+            "releaseMetricWindow",
+            "releaseInterval",
             `releaseMetricWindow must be no longer than releaseInterval (${p.interval}), or an analysis counts ` +
                 `traffic from before the shift; got "${p.metricWindow}"`,
         );
     }
     if (window !== undefined && scrape !== undefined && window < 2 * scrape) {
         problems.push(
+            "releaseMetricWindow",
+            "prometheusScrapeInterval",
             `releaseMetricWindow must be at least two scrape intervals (2 x prometheusScrapeInterval ${p.scrapeInterval} = ` +
                 `${fmt(2 * scrape)}), or rate() has too few samples; got "${p.metricWindow}"`,
         );
@@ -108,11 +123,13 @@ export function policyProblems(p: PolicyUnderRules): string[] {
     for (const c of p.checks) {
         if (c.min !== undefined && c.max !== undefined && c.min > c.max) {
             problems.push(
+                "releaseChecks",
                 `releaseChecks: check "${c.name}" has min ${c.min} above its max ${c.max}; it could never pass`,
             );
         }
         if (seen.has(c.name) || BUILT_IN_CHECKS.includes(c.name)) {
             problems.push(
+                "releaseChecks",
                 `releaseChecks: the check name "${c.name}" is used twice${BUILT_IN_CHECKS.includes(c.name) ? " (it is a built-in check)" : ""}; names must be unique`,
             );
         }
@@ -120,11 +137,12 @@ export function policyProblems(p: PolicyUnderRules): string[] {
     }
     if (p.prometheusUrl !== undefined && hasCredentials(p.prometheusUrl)) {
         problems.push(
+            "prometheusUrl",
             `prometheusUrl must not contain credentials (${redactUrl(p.prometheusUrl)}): set prometheusUser and ` +
                 "prometheusPassword (--secret) or prometheusToken (--secret), or PROMETHEUS_* in the environment",
         );
     }
-    return problems;
+    return all;
 }
 
 /** Names of the built-in checks, which custom checks may not reuse. */

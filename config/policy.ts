@@ -109,8 +109,11 @@ function isCustomCheck(x: unknown): x is CustomCheck {
 
 const isCheckList = (x: unknown): x is CustomCheck[] => Array.isArray(x) && x.every(isCustomCheck);
 
-/** Reads the release policy's keys (group "Release policy"). */
-export function readPolicy(r: Reader): ReleasePolicy {
+/**
+ * Reads the release policy's keys (group "Release policy"). With `given`, rules across keys run only over the
+ * keys given (see policyProblems).
+ */
+export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolicy {
     const D = RELEASE_POLICY_DEFAULTS;
     r.group = "Release policy";
     const stepsText = r.string("releaseSteps", {
@@ -255,7 +258,7 @@ export function readPolicy(r: Reader): ReleasePolicy {
         r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
     }
     if (r.problems.length === 0) {
-        r.problems.push(...policyProblems(policy));
+        r.problems.push(...policyProblems(policy, given));
     }
     return policy;
 }
@@ -286,9 +289,13 @@ function offWhenZero(n: number): number | undefined {
  * Only the release policy, from `raw` (keys of other groups are ignored, not checked). Throws a
  * {@link ConfigError} listing the policy's problems.
  */
-export function parsePolicy(raw: Record<string, string>, secretKeys: ReadonlySet<string> = new Set()): ReleasePolicy {
+export function parsePolicy(
+    raw: Record<string, string>,
+    secretKeys: ReadonlySet<string> = new Set(),
+    o: { onlyGiven?: boolean } = {},
+): ReleasePolicy {
     const r = new Reader(raw, secretKeys);
-    const policy = readPolicy(r);
+    const policy = readPolicy(r, o.onlyGiven ? new Set(Object.keys(raw)) : undefined);
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }

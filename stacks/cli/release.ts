@@ -162,7 +162,7 @@ export function releaseOptionsFromFlags(
     }
     let parsed: ReleasePolicy;
     try {
-        parsed = parsePolicy(raw);
+        parsed = parsePolicy(raw, new Set(), { onlyGiven: true });
     } catch (e) {
         if (e instanceof ConfigError) {
             const byKey = new Map(POLICY_FLAGS.map((f) => [f.spec.key, `--${f.name}`]));
