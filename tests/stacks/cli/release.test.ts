@@ -9,13 +9,15 @@ import { EXIT_CODE_TABLE, EXIT_CODES, exitCodeHelp } from "../../../stacks/relea
 async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const write = [process.stdout.write, process.stderr.write];
-    process.stdout.write = ((c: string) => out.push(c) > 0) as typeof process.stdout.write;
-    process.stderr.write = ((c: string) => err.push(c) > 0) as typeof process.stderr.write;
+    const stdout = process.stdout.write.bind(process.stdout);
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = (c: string | Uint8Array) => out.push(String(c)) > 0;
+    process.stderr.write = (c: string | Uint8Array) => err.push(String(c)) > 0;
     try {
         return { code: await run(), out: out.join(""), err: err.join("") };
     } finally {
-        [process.stdout.write, process.stderr.write] = write;
+        process.stdout.write = stdout;
+        process.stderr.write = stderr;
     }
 }
 
