@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
+import { execFileSync } from "child_process";
 import {
     assertStableServes,
     baseConfig,
@@ -14,8 +14,8 @@ import {
     live,
     liveWeights,
     pollCanaryWeights,
-    REPO,
     runCli,
+    spawnBot,
 } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/result";
@@ -33,7 +33,11 @@ describe("e2e: the release bot with a real Prometheus", function () {
         runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
 
     before(async () => {
-        exporter = new IstioExporter(NS, () => live_.weights[NS]);
+        exporter = new IstioExporter(
+            NS,
+            () => live_.weights[NS],
+            () => live_.versions[NS],
+        );
         const exporterPort = await exporter.start();
         prometheus = new LocalPrometheus();
         const url = await prometheus.start(exporterPort);
@@ -43,8 +47,9 @@ describe("e2e: the release bot with a real Prometheus", function () {
             baseConfig(NS, {
                 prometheusUrl: url,
                 releaseSteps: "25,50,100",
-                releaseInterval: "6s",
+                releaseInterval: "10s",
                 releaseMetricWindow: "5s",
+                prometheusScrapeInterval: "1s",
                 releaseFailureThreshold: "2",
                 releaseMinSuccessRate: "99",
                 releaseMaxLatencyMs: "500",
@@ -134,38 +139,13 @@ describe("e2e: the release bot with a real Prometheus", function () {
 
     it("a bot killed mid-release resumes from the weight in stack config and analyses that step again", async () => {
         exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
-        // Start the bot in its own process group, kill the whole group (bot and any pulumi child) with SIGKILL
-        // right after it shifted to 50 (while it waits to analyse that step).
-        const child = spawn(
-            process.execPath,
-            [
-                "-r",
-                "ts-node/register/transpile-only",
-                "stacks/cli/release.ts",
-                "--stack",
-                stack.name,
-                "--work-dir",
-                stack.workDir,
-                "--report-dir",
-                reportDir,
-                "--quiet",
-                "--image",
-                "registry.example.test/shop:3.0.0",
-            ],
-            { cwd: REPO, env: process.env, detached: true },
+        // Kill the bot's whole process group (bot and any pulumi child) with SIGKILL right after it shifted to 50
+        // (while it waits to analyse that step).
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:3.0.0"],
+            (out) => /shifted: stable 50 \/ canary 50/.test(out),
         );
-        let out = "";
-        await new Promise<void>((resolve, reject) => {
-            child.stdout.on("data", (c: Buffer) => {
-                out += c.toString();
-                if (/shifted: stable 50 \/ canary 50/.test(out)) {
-                    process.kill(-child.pid!, "SIGKILL");
-                }
-            });
-            child.on("exit", (_code, signal) =>
-                signal === "SIGKILL" ? resolve() : reject(new Error(`bot ended on its own:\n${out}`)),
-            );
-        });
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
         assert.strictEqual(config["istio-canary:canaryWeight"].value, "50");
@@ -212,13 +192,146 @@ describe("e2e: the release bot with a real Prometheus", function () {
             releaseVersion: "v4",
             releaseImage: "registry.example.test/shop:4.0.0",
         });
-        const r = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        // The checkout now disagrees with what is deployed: refused, unless told which side wins.
+        const disagree = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        assert.strictEqual(disagree.code, 2);
+        assert.match(
+            disagree.stderr,
+            /the checkout's config of stack e2e-release disagrees with what is deployed: releaseStatus is "in-progress" here, "completed" deployed/,
+        );
+        const r = await cli(["--image", "registry.example.test/shop:5.0.0", "--config-from", "checkout"]);
         assert.strictEqual(r.code, 2);
         assert.match(r.stderr, /a release is already in progress on stack e2e-release: v4 at canaryWeight 0/);
         await stack.set({
-            releaseStatus: "rolled-back",
-            releaseVersion: "v3",
+            releaseStatus: "completed",
+            releaseVersion: "3.0.0",
             releaseImage: "registry.example.test/shop:3.0.0",
         });
+    });
+
+    it("a kubectl edit of the VirtualService mid-release stops the bot before the next stage (exit 9)", async () => {
+        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        const bot = release(["--image", "registry.example.test/shop:4.0.0"]);
+        // Once traffic is at 25, someone edits the live route by hand.
+        for (let i = 0; live_.weights[NS] !== 25; i++) {
+            assert.ok(i < 600, "the bot never shifted to 25");
+            await new Promise((r) => setTimeout(r, 500));
+        }
+        const vs = live("virtualservices.networking.istio.io", NS, "shop")!;
+        const weighted = (vs.spec.http as { name: string }[]).findIndex((h) => h.name === "weighted");
+        execFileSync(process.env.KUBECTL!, [
+            "patch",
+            "virtualservices.networking.istio.io",
+            "-n",
+            NS,
+            "shop",
+            "--type=json",
+            "-p",
+            JSON.stringify([
+                { op: "replace", path: `/spec/http/${weighted}/route/0/weight`, value: 60 },
+                { op: "replace", path: `/spec/http/${weighted}/route/1/weight`, value: 40 },
+            ]),
+        ]);
+        const { code, out, report } = await bot;
+        assert.strictEqual(code, 9, out);
+        assert.strictEqual(report.outcome, "paused");
+        assert.match(
+            report.reason,
+            /^the live routing objects differ from the stack's state: update VirtualService shop-vs \(spec\.http/,
+        );
+        assert.deepStrictEqual(
+            liveWeights(NS, "shop"),
+            [
+                ["stable", 60],
+                ["canary", 40],
+            ],
+            "the bot did not overwrite the edit",
+        );
+        // Undo the edit with an update of the recorded state, then resume.
+        await stack.up();
+        const resumed = await release(["--resume"]);
+        assert.strictEqual(resumed.code, 0, resumed.out);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+    });
+
+    it("a bot killed during a rollback: --resume finishes the rollback", async () => {
+        exporter.behaviour = { errorRate: (w) => (w >= 25 ? 0.5 : 0), latencyMs: 20 };
+        const stackFile = path.join(stack.workDir, `Pulumi.${stack.name}.yaml`);
+        // Killed as soon as "rolling-back" is in the stack's config, before the routing update ran.
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:5.0.0", "--failure-threshold", "1"],
+            () => /releaseStatus: rolling-back/.test(fs.readFileSync(stackFile, "utf8")),
+        );
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "rolling-back");
+        const { code, out, report } = await release(["--resume", "--config-from", "checkout"]);
+        assert.strictEqual(code, 1, `exit 1: rolled back, the canary was unhealthy\n${out}`);
+        assert.match(report.events[0].message, /^resuming the rollback of 5\.0\.0: 1 failed analyses/);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+        assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.template.metadata.labels.version, "4.0.0");
+    });
+
+    it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
+        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
+        const origin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-origin-"));
+        for (const f of ["Pulumi.yaml", `Pulumi.${stack.name}.yaml`]) {
+            fs.copyFileSync(path.join(stack.workDir, f), path.join(origin, f));
+        }
+        const git = (cwd: string, ...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.test", ...args], { cwd });
+        git(origin, "init", "-q");
+        git(origin, "add", ".");
+        git(origin, "commit", "-qm", "stacks");
+        const clone = (name: string) => {
+            const dir = path.join(origin, "..", `${path.basename(origin)}-${name}`);
+            git(origin, "clone", "-q", origin, dir);
+            return dir;
+        };
+        const ci = (dir: string, image: string) =>
+            runCli("stacks/cli/release.ts", [
+                "--stack",
+                stack.name,
+                "--work-dir",
+                dir,
+                "--image",
+                image,
+                "--config-from",
+                "deployed",
+                "--quiet",
+                "--report-dir",
+                reportDir,
+            ]);
+        const first = clone("run1");
+        const r1 = await ci(first, "registry.example.test/shop:6.0.0");
+        assert.strictEqual(r1.code, 0, r1.stdout + r1.stderr);
+        // The second run has a fresh checkout: its stack file still says 4.0.0; the backend says 6.0.0.
+        const second = clone("run2");
+        const refused = await runCli("stacks/cli/release.ts", [
+            "--stack",
+            stack.name,
+            "--work-dir",
+            second,
+            "--image",
+            "registry.example.test/shop:7.0.0",
+        ]);
+        assert.strictEqual(refused.code, 2);
+        assert.match(
+            refused.stderr,
+            /stableImage is "registry\.example\.test\/shop:4\.0\.0" here, "registry\.example\.test\/shop:6\.0\.0" deployed/,
+        );
+        const r2 = await ci(second, "registry.example.test/shop:7.0.0");
+        assert.strictEqual(r2.code, 0, r2.stdout + r2.stderr);
+        assertStableServes(NS, "registry.example.test/shop:7.0.0", "7.0.0");
+        const outputs = await stack.stack.outputs();
+        assert.strictEqual(
+            outputs.release.value.previousImage,
+            "registry.example.test/shop:6.0.0",
+            "not the checkout's 4.0.0",
+        );
+        for (const d of [origin, first, second]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
     });
 });

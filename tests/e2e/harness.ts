@@ -104,13 +104,36 @@ export const E2EStack = {
 export type E2EStack = ScratchStack;
 
 /**
- * Polls the live canary weight of each namespace's `shop` VirtualService every second with an asynchronous
- * kubectl (tests that serve metrics from their own process must never block its event loop).
+ * Polls the live canary weight of each namespace's `shop` VirtualService, and the version label of its canary
+ * pods, every second with an asynchronous kubectl (tests that serve metrics from their own process must never
+ * block its event loop).
  */
-export function pollCanaryWeights(namespaces: string[]): { weights: Record<string, number>; stop: () => void } {
+export function pollCanaryWeights(namespaces: string[]): {
+    weights: Record<string, number>;
+    versions: Record<string, string>;
+    stop: () => void;
+} {
     const weights: Record<string, number> = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
+    const versions: Record<string, string> = Object.fromEntries(namespaces.map((ns) => [ns, "unknown"]));
     const timer = setInterval(() => {
         for (const ns of namespaces) {
+            execFile(
+                process.env.KUBECTL!,
+                [
+                    "get",
+                    "deployment",
+                    "-n",
+                    ns,
+                    "shop-canary",
+                    "-o",
+                    "jsonpath={.spec.template.metadata.labels.version}",
+                ],
+                (err, out) => {
+                    if (!err && out.trim() !== "") {
+                        versions[ns] = out.trim();
+                    }
+                },
+            );
             execFile(
                 process.env.KUBECTL!,
                 ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
@@ -127,7 +150,7 @@ export function pollCanaryWeights(namespaces: string[]): { weights: Record<strin
             );
         }
     }, 1000);
-    return { weights, stop: () => clearInterval(timer) };
+    return { weights, versions, stop: () => clearInterval(timer) };
 }
 
 /** Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously. */
@@ -142,5 +165,45 @@ export function runCli(script: string, args: string[]): Promise<{ code: number; 
         child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+/**
+ * Starts the release CLI in its own process group and SIGKILLs the whole group (bot and any pulumi child) as soon
+ * as `killWhen(output so far)` holds (checked on each output and every 50 ms). Resolves once it is dead.
+ */
+export function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+    const child = spawn(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],
+        {
+            cwd: REPO,
+            env: process.env,
+            detached: true,
+        },
+    );
+    let out = "";
+    let killed = false;
+    const check = () => {
+        if (!killed && killWhen(out)) {
+            killed = true;
+            process.kill(-child.pid!, "SIGKILL");
+        }
+    };
+    const timer = setInterval(check, 50);
+    return new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (c: Buffer) => {
+            out += c.toString();
+            check();
+        });
+        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+        child.on("exit", (_code, signal) => {
+            clearInterval(timer);
+            if (signal === "SIGKILL") {
+                resolve(out);
+            } else {
+                reject(new Error(`bot ended on its own:\n${out}`));
+            }
+        });
     });
 }
