@@ -4,6 +4,11 @@
  */
 export { AutomationStack } from "./automation/local-stack";
 export {
+    PlanMismatchError,
+    PreviewOptions,
+    PreviewResult,
+    PulumiCliMissingError,
+    ResourceChange,
     StackConfig,
     StackDriver,
     StackLockedError,
@@ -12,8 +17,18 @@ export {
     UpSummary,
 } from "./automation/driver";
 export { Clock, ReleaseDeps, ReleaseOptions } from "./release/context";
+export { ConfigSource } from "./release/origin";
 export { MetricsSource, PrometheusClient, PrometheusOptions, QueryResult } from "./release/prometheus";
-export { EXIT_CODES, exitCode, Outcome, PreflightError, ReleaseEvent, ReleaseResult } from "./release/result";
+export {
+    EXIT_CODE_TABLE,
+    EXIT_CODES,
+    exitCode,
+    Outcome,
+    PreflightError,
+    ReleaseEvent,
+    ReleaseResult,
+    RollbackCause,
+} from "./release/result";
 export { writeReport } from "./release/report";
 export { runRelease } from "./release/run";
 export {
