@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { parseArgs, UsageError } from "../../../stacks/cli/args";
 import { main, RELEASE_FLAGS, releaseOptionsFromFlags, stepsFromSize } from "../../../stacks/cli/release";
 import { main as promoteMain } from "../../../stacks/cli/promote";
+import { main as devTlsMain } from "../../../stacks/cli/dev-tls";
 import { requirePulumiCli } from "../../../stacks/automation/local-stack";
 import { EXIT_CODE_TABLE, EXIT_CODES, exitCodeHelp } from "../../../stacks/release/result";
 
@@ -129,7 +130,7 @@ describe("command line", () => {
         assert.match(r.err, /^error: --interval must be a Prometheus duration/);
     });
 
-    it("without the Pulumi CLI on PATH, release and promote say how to get it in one line", async () => {
+    it("without the Pulumi CLI on PATH, release, promote and dev:tls say how to get it in one line", async () => {
         assert.throws(() => requirePulumiCli({ PATH: "/nonexistent" }), {
             name: "PulumiCliMissingError",
             message:
@@ -141,6 +142,7 @@ describe("command line", () => {
             for (const run of [
                 () => main(["--stack", "dev", "--image", "reg/app:2"]),
                 () => promoteMain(["--from", "dev", "--to", "staging"]),
+                () => devTlsMain(["--stack", "dev"]),
             ]) {
                 const r = await capture(run);
                 assert.strictEqual(r.code, 2);
