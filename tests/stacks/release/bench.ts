@@ -3,7 +3,7 @@ import { PrometheusClient } from "../../../stacks/release/prometheus";
 import { ReleaseDeps, ReleaseOptions } from "../../../stacks/release/context";
 import { ReleaseResult } from "../../../stacks/release/result";
 import { runRelease } from "../../../stacks/release/run";
-import { FakeBots, FakeClock, FakePrometheus, FakeStack } from "../fakes";
+import { FakeBots, FakeClock, FakeMetrics, FakePrometheus, FakeStack, healthy } from "../fakes";
 import { validConfig } from "../../fixtures/config";
 
 export const V2 = "registry.example.test/shop:2.0.0";
@@ -56,5 +56,39 @@ export function releaseBench(): Bench {
         };
     });
     afterEach(() => bench.prom.stop());
+    return bench;
+}
+
+/** Per test: metrics in memory, a fake clock and lease identities; `bot` runs one bot (a process) to its end. */
+export interface MemoryBench {
+    metrics: FakeMetrics;
+    clock: FakeClock;
+    bots: FakeBots;
+    lines: string[];
+    bot(stack: FakeStack, opts?: ReleaseOptions, signal?: AbortSignal): Promise<ReleaseResult>;
+}
+
+/** Registers the bench's hooks in the enclosing `describe` and returns it (no HTTP: for tests that run many bots). */
+export function memoryBench(): MemoryBench {
+    const bench = {} as MemoryBench;
+    beforeEach(() => {
+        bench.metrics = new FakeMetrics();
+        bench.metrics.answer = healthy(100, 10);
+        bench.clock = new FakeClock();
+        bench.bots = new FakeBots();
+        bench.lines = [];
+        bench.bot = (stack, opts = { image: V2, version: "v2" }, signal) => {
+            const identity = bench.bots.next();
+            // A bot whose run ended (returned, threw or was killed) is a process that is gone.
+            return runRelease(opts, {
+                stack,
+                metrics: bench.metrics,
+                clock: bench.clock,
+                identity,
+                signal,
+                log: (l) => bench.lines.push(l),
+            }).finally(() => bench.bots.gone.add(identity.id));
+        };
+    });
     return bench;
 }

@@ -6,27 +6,14 @@ import * as assert from "assert";
 import { ConfigSource } from "../../../stacks/release/origin";
 import { runRelease } from "../../../stacks/release/run";
 import { exitCode, ReleaseResult } from "../../../stacks/release/result";
-import { FakeBots, FakeClock, FakeMetrics, FakeStack, healthy, locked } from "../fakes";
-import { stackConfig, V2 } from "./bench";
+import { FakeStack, healthy, locked } from "../fakes";
+import { memoryBench, stackConfig, V2 } from "./bench";
 
 describe("release bot: kills, two bots, interrupts (fake stack, clock and metrics)", function () {
     this.timeout(60000);
-    let bots: FakeBots;
-    let clock: FakeClock;
-    let metrics: FakeMetrics;
-    beforeEach(() => {
-        bots = new FakeBots();
-        clock = new FakeClock();
-        metrics = new FakeMetrics();
-    });
-
-    /** Runs one bot (a process) to its end; it is gone afterwards. */
-    function bot(stack: FakeStack, opts: Parameters<typeof runRelease>[0], signal?: AbortSignal) {
-        const identity = bots.next();
-        return runRelease(opts, { stack, metrics, clock, identity, log: () => undefined, signal }).finally(() =>
-            bots.gone.add(identity.id),
-        );
-    }
+    const m = memoryBench();
+    const bot = (stack: FakeStack, opts: Parameters<typeof runRelease>[0], signal?: AbortSignal) =>
+        m.bot(stack, opts, signal);
 
     /** --resume as a user would: picking the side the refusal message offers, when it offers one. */
     async function resume(stack: FakeStack, side: ConfigSource): Promise<ReleaseResult | Error> {
@@ -48,13 +35,13 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
                 const answer = (s: FakeStack) => (q: string) =>
                     healthy(scenario === "healthy" || Number(s.config.canaryWeight) < 25 ? 100 : 50, 10)(q);
                 const probe = new FakeStack(stackConfig({ releaseInterval: "5m" }));
-                metrics.answer = answer(probe);
+                m.metrics.answer = answer(probe);
                 await bot(probe, { image: V2, version: "v2" });
                 const writes = probe.writes;
                 assert.ok(writes >= 9, `a release writes config at least 9 times; got ${writes}`);
                 for (let n = 0; n < writes; n++) {
                     const stack = new FakeStack(stackConfig({ releaseInterval: "5m" }));
-                    metrics.answer = answer(stack);
+                    m.metrics.answer = answer(stack);
                     stack.onWrite = (i) => (i === n ? stack.kill() : undefined);
                     await bot(stack, { image: V2, version: "v2" }).catch(() => undefined);
                     stack.revive();
@@ -89,7 +76,7 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("a kill during a rollback resumes the rollback (not refused while the canary has traffic)", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(50, 10);
+        m.metrics.answer = healthy(50, 10);
         // Killed right after writing "rolling-back", before the routing update ran: the canary still has 10%.
         stack.onWrite = (_n, changes) => (changes.releaseStatus === "rolling-back" ? stack.kill() : undefined);
         await bot(stack, { image: V2, version: "v2" }).catch(() => undefined);
@@ -105,7 +92,7 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("two bots started together on one stack: one takes the lease, the other refuses and changes nothing", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(100, 10);
+        m.metrics.answer = healthy(100, 10);
         const [a, b] = await Promise.allSettled([
             bot(stack, { image: V2, version: "v2" }),
             bot(stack, { image: V2, version: "v2" }),
@@ -123,16 +110,16 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("two --resume runs: the second refuses while the first holds the lease", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(100, 10);
-        clock.onSleep = () => {
+        m.metrics.answer = healthy(100, 10);
+        m.clock.onSleep = () => {
             if (stack.config.canaryWeight === "25") {
                 throw new Error("killed");
             }
         };
         await assert.rejects(bot(stack, { image: V2, version: "v2" }), /killed/);
-        clock.onSleep = undefined;
+        m.clock.onSleep = undefined;
         let second: Promise<ReleaseResult> | undefined;
-        clock.onSleep = () => {
+        m.clock.onSleep = () => {
             // While the first resume waits at 25, a second one starts.
             if (second === undefined && stack.config.canaryWeight === "25" && stack.config.releaseOwner === "bot-2") {
                 second = bot(stack, { resume: true });
@@ -147,7 +134,7 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
     });
 
     it("a lease still held by a live bot refuses; an expired one, or --take-over, is taken", async () => {
-        metrics.answer = healthy(100, 10);
+        m.metrics.answer = healthy(100, 10);
         const held = { releaseOwner: "other-host:42:abcd", releaseLeaseExpires: "2026-11-30T10:05:00Z" };
         const stack = new FakeStack(stackConfig(held));
         const before = { ...stack.config };
@@ -164,8 +151,8 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("a bot that lost its lease mid-release stops and writes nothing more", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(100, 10);
-        clock.onSleep = () => {
+        m.metrics.answer = healthy(100, 10);
+        m.clock.onSleep = () => {
             if (stack.config.canaryWeight === "25" && stack.config.releaseOwner === "bot-1") {
                 stack.config.releaseOwner = "someone-else"; // taken over with --take-over
             }
@@ -181,7 +168,7 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("a paused bot never restores config that another bot wrote since", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(100, 10);
+        m.metrics.answer = healthy(100, 10);
         stack.failUp = (c) => {
             if (c.canaryWeight === "25") {
                 // While this bot's update waits on the lock, another bot takes over and writes its own state.
@@ -199,9 +186,9 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
 
     it("SIGTERM stops waiting, leaves the release resumable, and says interrupted (after traffic moved)", async () => {
         const stack = new FakeStack(stackConfig());
-        metrics.answer = healthy(100, 10);
+        m.metrics.answer = healthy(100, 10);
         const controller = new AbortController();
-        clock.onSleep = () => (stack.config.canaryWeight === "25" ? controller.abort() : undefined);
+        m.clock.onSleep = () => (stack.config.canaryWeight === "25" ? controller.abort() : undefined);
         const result = await bot(stack, { image: V2, version: "v2" }, controller.signal);
         assert.strictEqual(result.outcome, "interrupted");
         assert.strictEqual(exitCode(result), 8);
@@ -209,13 +196,13 @@ describe("release bot: kills, two bots, interrupts (fake stack, clock and metric
         assert.match(result.reason, /^interrupted while waiting to analyse steps 25$/);
         assert.deepStrictEqual([stack.config.releaseStatus, stack.config.canaryWeight], ["in-progress", "25"]);
         assert.strictEqual(stack.config.releaseOwner, undefined, "lease let go");
-        clock.onSleep = undefined;
+        m.clock.onSleep = undefined;
         const resumed = await bot(stack, { resume: true });
         assert.strictEqual(resumed.outcome, "completed");
     });
 
     it("exit codes: paused before traffic moved (4) and after (9)", async () => {
-        metrics.answer = healthy(100, 10);
+        m.metrics.answer = healthy(100, 10);
         const early = new FakeStack(stackConfig());
         early.failUp = (c) => (c.canaryWeight === "10" ? locked() : undefined);
         const before = await bot(early, { image: V2, version: "v2" });

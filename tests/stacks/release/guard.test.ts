@@ -7,8 +7,8 @@ import { ResourceChange } from "../../../stacks/automation/driver";
 import { DEPLOYMENT, planViolations, VIRTUAL_SERVICE } from "../../../stacks/release/guard";
 import { exitCode } from "../../../stacks/release/result";
 import { runRelease } from "../../../stacks/release/run";
-import { FakeBots, FakeClock, FakeMetrics, FakeStack, healthy, VS_URN } from "../fakes";
-import { stackConfig, V2 } from "./bench";
+import { FakeStack, healthy, VS_URN } from "../fakes";
+import { memoryBench, stackConfig, V2 } from "./bench";
 
 const V3 = "registry.example.test/shop:3.0.0";
 const deploymentChange = (name: string, paths: string[], op = "update"): ResourceChange => ({
@@ -20,23 +20,8 @@ const deploymentChange = (name: string, paths: string[], op = "update"): Resourc
 
 describe("release bot: what it checks before applying (fake stack, clock and metrics)", function () {
     this.timeout(20000);
-    let metrics: FakeMetrics;
-    let clock: FakeClock;
-    let bots: FakeBots;
-    let lines: string[];
-    beforeEach(() => {
-        metrics = new FakeMetrics();
-        metrics.answer = healthy(100, 10);
-        clock = new FakeClock();
-        bots = new FakeBots();
-        lines = [];
-    });
-    const bot = (stack: FakeStack, opts: Parameters<typeof runRelease>[0] = { image: V2, version: "v2" }) => {
-        const identity = bots.next();
-        return runRelease(opts, { stack, metrics, clock, identity, log: (l) => lines.push(l) }).finally(() =>
-            bots.gone.add(identity.id),
-        );
-    };
+    const m = memoryBench();
+    const bot = (stack: FakeStack, opts?: Parameters<typeof runRelease>[0]) => m.bot(stack, opts);
 
     describe("starts from the deployed config, not the checkout's", () => {
         /** A fresh CI checkout: the committed file (idle, stable v1) while v2 was released and deployed. */
@@ -168,7 +153,7 @@ describe("release bot: what it checks before applying (fake stack, clock and met
     describe("changes under the bot", () => {
         it("a kubectl edit of the VirtualService (drift) stops the release before the next stage", async () => {
             const stack = new FakeStack(stackConfig());
-            clock.onSleep = () => {
+            m.clock.onSleep = () => {
                 if (stack.config.canaryWeight === "25") {
                     stack.drifted = [
                         { urn: VS_URN, type: VIRTUAL_SERVICE, op: "update", paths: ["spec.http[2].route[0].weight"] },
@@ -189,7 +174,7 @@ describe("release bot: what it checks before applying (fake stack, clock and met
 
         it("a `pulumi up` by someone else in the middle of a release stops it", async () => {
             const stack = new FakeStack(stackConfig());
-            clock.onSleep = () => {
+            m.clock.onSleep = () => {
                 if (stack.deployed!.canaryWeight === "10") {
                     stack.deployed = { ...stack.deployed!, canaryWeight: "0" };
                 }
@@ -205,8 +190,8 @@ describe("release bot: what it checks before applying (fake stack, clock and met
 
         it("a rollback keeps a stable hotfixed during the release; it restores stable only if the release changed it", async () => {
             const stack = new FakeStack(stackConfig());
-            metrics.answer = (q) => healthy(stack.config.canaryWeight === "25" ? 50 : 100, 10)(q);
-            clock.onSleep = () => {
+            m.metrics.answer = (q) => healthy(stack.config.canaryWeight === "25" ? 50 : 100, 10)(q);
+            m.clock.onSleep = () => {
                 if (stack.config.canaryWeight === "25") {
                     stack.config.stableImage = "registry.example.test/shop:1.0.1"; // a hotfix to stable
                 }
@@ -261,7 +246,7 @@ describe("release bot: what it checks before applying (fake stack, clock and met
                 stackConfig({ releaseChecks: JSON.stringify([{ name: "errors", query: "rate(x[1m])", max: 1 }]) }),
             );
             const before = { ...stack.config };
-            metrics.answer = (q) =>
+            m.metrics.answer = (q) =>
                 q === "rate(x[1m])"
                     ? {
                           kind: "error",
@@ -278,7 +263,7 @@ describe("release bot: what it checks before applying (fake stack, clock and met
 
         it("a metrics source that throws is an error analysis, never a crash without rollback", async () => {
             const stack = new FakeStack(stackConfig({ releaseErrorLimit: "2" }));
-            metrics.query = (q) =>
+            m.metrics.query = (q) =>
                 stack.config.canaryWeight === "0"
                     ? Promise.resolve(healthy(100, 10)(q))
                     : Promise.reject(new TypeError("boom"));
@@ -295,8 +280,8 @@ describe("release bot: what it checks before applying (fake stack, clock and met
         it("selects the canary by namespace from the parsed config and by the release's version", async () => {
             const stack = new FakeStack(stackConfig({ namespace: "" }));
             await bot(stack);
-            assert.ok(metrics.queries.length > 0);
-            for (const q of metrics.queries) {
+            assert.ok(m.metrics.queries.length > 0);
+            for (const q of m.metrics.queries) {
                 assert.match(
                     q,
                     /destination_workload_namespace="shop",destination_workload=~"shop-canary",destination_version="v2"/,
