@@ -29,8 +29,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
     let prometheus: LocalPrometheus;
     let reportDir: string;
     const live_ = pollCanaryWeights([NS]);
-    const cli = (args: string[]) =>
-        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
+    const cli = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>
+        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args], onOutput);
 
     before(async () => {
         exporter = new IstioExporter(
@@ -72,9 +72,12 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
-    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
+    async function release(
+        args: string[],
+        onOutput?: Parameters<typeof runCli>[2],
+    ): Promise<{ code: number; out: string; report: ReleaseResult }> {
         const before = new Set(fs.readdirSync(reportDir));
-        const r = await cli(["--report-dir", reportDir, "--quiet", ...args]);
+        const r = await cli(["--report-dir", reportDir, "--quiet", ...args], onOutput);
         const out = `${r.stdout}${r.stderr}`;
         const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
         assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
@@ -209,14 +212,22 @@ describe("e2e: the release bot with a real Prometheus", function () {
         });
     });
 
-    it("a kubectl edit of the VirtualService mid-release stops the bot before the next stage (exit 9)", async () => {
+    it("SIGTERM: interrupted (exit 8), resumable; then a kubectl edit is found before the next stage (exit 9)", async () => {
         exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
-        const bot = release(["--image", "registry.example.test/shop:4.0.0"]);
-        // Once traffic is at 25, someone edits the live route by hand.
-        for (let i = 0; live_.weights[NS] !== 25; i++) {
-            assert.ok(i < 600, "the bot never shifted to 25");
-            await new Promise((r) => setTimeout(r, 500));
-        }
+        let signalled = false;
+        const stopped = await release(["--image", "registry.example.test/shop:4.0.0"], (out, child) => {
+            if (!signalled && /shifted: stable 75 \/ canary 25/.test(out)) {
+                signalled = true;
+                child.kill("SIGTERM");
+            }
+        });
+        assert.strictEqual(stopped.code, 8, stopped.out);
+        assert.deepStrictEqual([stopped.report.outcome, stopped.report.trafficMoved], ["interrupted", true]);
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
+        assert.strictEqual(config["istio-canary:canaryWeight"].value, "25");
+        assert.strictEqual(config["istio-canary:releaseOwner"], undefined, "the lease was let go");
+        // Someone edits the live route by hand while the bot is stopped.
         const vs = live("virtualservices.networking.istio.io", NS, "shop")!;
         const weighted = (vs.spec.http as { name: string }[]).findIndex((h) => h.name === "weighted");
         execFileSync(process.env.KUBECTL!, [
@@ -232,11 +243,10 @@ describe("e2e: the release bot with a real Prometheus", function () {
                 { op: "replace", path: `/spec/http/${weighted}/route/1/weight`, value: 40 },
             ]),
         ]);
-        const { code, out, report } = await bot;
-        assert.strictEqual(code, 9, out);
-        assert.strictEqual(report.outcome, "paused");
+        const drifted = await release(["--resume"]);
+        assert.strictEqual(drifted.code, 9, drifted.out);
         assert.match(
-            report.reason,
+            drifted.report.reason,
             /^the live routing objects differ from the stack's state: update VirtualService shop-vs \(spec\.http/,
         );
         assert.deepStrictEqual(

@@ -6,7 +6,7 @@
  * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
  */
 import * as assert from "assert";
-import { execFile, spawn } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -153,8 +153,15 @@ export function pollCanaryWeights(namespaces: string[]): {
     return { weights, versions, stop: () => clearInterval(timer) };
 }
 
-/** Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously. */
-export function runCli(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/**
+ * Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously;
+ * `onOutput` sees its stdout so far (and the process, e.g. to signal it).
+ */
+export function runCli(
+    script: string,
+    args: string[],
+    onOutput?: (stdout: string, child: ChildProcess) => void,
+): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
             cwd: REPO,
@@ -162,7 +169,10 @@ export function runCli(script: string, args: string[]): Promise<{ code: number; 
         });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stdout.on("data", (c: Buffer) => {
+            stdout += c.toString();
+            onOutput?.(stdout, child);
+        });
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
