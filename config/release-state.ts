@@ -291,7 +291,7 @@ export const transitions = {
             ...v,
             canaryWeight: 0,
             canary: undefined,
-            state: { ...v.state, status: "rolled-back", owner: undefined, leaseExpires: undefined },
+            state: { ...v.state, status: "rolled-back", phase: undefined, owner: undefined, leaseExpires: undefined },
         };
     },
 
