@@ -117,10 +117,10 @@ export interface StackDriver {
      */
     up(opts?: UpOptions): Promise<UpSummary>;
     /**
-     * Drift: a refresh preview of the resources of these types (all when none are given); the live objects
-     * that differ from the stack's state. Changes nothing.
+     * Drift: a refresh preview (of `targets` only, when given) reporting the live objects of these types (all
+     * when none are given) that differ from the stack's state. Changes nothing.
      */
-    drift(types?: string[]): Promise<ResourceChange[]>;
+    drift(types?: string[], targets?: string[]): Promise<ResourceChange[]>;
     /** The stack's outputs as plain values (empty when never deployed). */
     outputs(): Promise<Record<string, unknown>>;
     /** URN of the VirtualService, for a targeted (fast) rollback; undefined if not deployed yet. */

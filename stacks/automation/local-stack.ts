@@ -276,10 +276,10 @@ export class AutomationStack implements StackDriver {
         }
     }
 
-    async drift(types?: string[]): Promise<ResourceChange[]> {
+    async drift(types?: string[], targets?: string[]): Promise<ResourceChange[]> {
         const events: EngineEvent[] = [];
         try {
-            await this.stack.previewRefresh({ onEvent: (e) => events.push(e) });
+            await this.stack.previewRefresh({ onEvent: (e) => events.push(e), target: targets });
         } catch (e) {
             throw typed(e);
         }

@@ -12,6 +12,15 @@ export const DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRu
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 export const ROUTING_TYPES = [VIRTUAL_SERVICE, DESTINATION_RULE];
 
+/**
+ * The URNs of the routing objects, from the VirtualService's (`<app>-vs`; the DestinationRule is `<app>-dr`,
+ * see components/canary-release.ts): a refresh of just these is a cheap drift check.
+ */
+export function routingUrns(virtualServiceUrn: string): string[] {
+    const dr = virtualServiceUrn.replace(`$${VIRTUAL_SERVICE}::`, `$${DESTINATION_RULE}::`).replace(/-vs$/, "-dr");
+    return dr === virtualServiceUrn ? [virtualServiceUrn] : [virtualServiceUrn, dr];
+}
+
 /** What kind of update is previewed: each may change a different set of resources. */
 export type StepKind = "stage" | "start" | "complete";
 

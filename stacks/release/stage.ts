@@ -2,7 +2,7 @@
 import { transitions } from "../../config/release-state";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { driftMessage, ROUTING_TYPES, stackChanges } from "./guard";
+import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { describeStage, Stage } from "./plan";
 
 /** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
@@ -53,7 +53,8 @@ export async function checkStack(run: ReleaseRun): Promise<Next> {
                 "Nothing was overwritten; check the stack's history, then --resume (with --config-from)",
         );
     }
-    const drifted = await run.stack.drift(ROUTING_TYPES);
+    const vs = await run.stack.routingUrn();
+    const drifted = await run.stack.drift(ROUTING_TYPES, vs === undefined ? undefined : routingUrns(vs));
     if (drifted.length > 0) {
         return run.stop("paused", driftMessage(drifted, run.stack.name));
     }

@@ -153,7 +153,11 @@ export class FakeStack implements StackDriver {
         });
     }
 
-    drift(types?: string[]) {
+    /** The targets of each drift check. */
+    readonly driftTargets: (string[] | undefined)[] = [];
+
+    drift(types?: string[], targets?: string[]) {
+        this.driftTargets.push(targets);
         return this.alive(() => this.drifted.filter((d) => types === undefined || types.includes(d.type)));
     }
 

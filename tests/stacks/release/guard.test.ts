@@ -170,6 +170,11 @@ describe("release bot: what it checks before applying (fake stack, clock and met
                     "or `pulumi up --stack dev` (undo it), and --resume",
             );
             assert.deepStrictEqual(stack.weights(), [0, 10, 25], "nothing applied over the edit");
+            // Only the routing objects are refreshed: the VirtualService and the DestinationRule.
+            assert.deepStrictEqual(stack.driftTargets[0], [
+                VS_URN,
+                VS_URN.replace("VirtualService::shop-vs", "DestinationRule::shop-dr"),
+            ]);
         });
 
         it("a `pulumi up` by someone else in the middle of a release stops it", async () => {
