@@ -3,6 +3,7 @@
  * unknown flags are errors), the report printer and the entry-point runner.
  */
 import { PulumiCliMissingError, StackNotFoundError } from "../automation/driver";
+import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { EXIT_CODES, PreflightError, ReleaseResult } from "../release/result";
 import { writeReport } from "../release/report";
 
@@ -42,6 +43,20 @@ export interface FlagSpec {
     /** Argument placeholder shown in help, e.g. "<name>". */
     arg?: string;
     help: string;
+}
+
+/** The `--config-from` flag of the tools that release: which side wins when checkout and deployed disagree. */
+export function configFromFlag(help: string): FlagSpec {
+    return { name: "config-from", kind: "value", arg: CONFIG_SOURCES.join("|"), help };
+}
+
+/** The value of `--config-from`, checked. */
+export function configFrom(values: Record<string, string>): ConfigSource | undefined {
+    const side = values["config-from"];
+    if (side !== undefined && !(CONFIG_SOURCES as readonly string[]).includes(side)) {
+        throw new UsageError(`--config-from must be one of ${CONFIG_SOURCES.join(", ")}; got "${side}"`);
+    }
+    return side as ConfigSource | undefined;
 }
 
 /** A usage error: the message names the flag and what it accepts. */

@@ -6,10 +6,11 @@ import * as path from "path";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
 import { promote, promotionState } from "../promote/promote";
-import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp, PreflightError } from "../release/result";
 import {
+    configFrom,
+    configFromFlag,
     expectedError,
     FlagSpec,
     helpText,
@@ -31,12 +32,7 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
         help: "Pulumi project directory. Defaults to the current directory.",
     },
     { name: "dry-run", kind: "switch", help: "Decide and preview the target's release; change nothing." },
-    {
-        name: "config-from",
-        kind: "value",
-        arg: CONFIG_SOURCES.join("|"),
-        help: "When the target's checkout config disagrees with its deployed stack: which side wins.",
-    },
+    configFromFlag("When the target's checkout config disagrees with its deployed stack: which side wins."),
     {
         name: "report-dir",
         kind: "value",
@@ -71,10 +67,7 @@ export async function main(argv: string[]): Promise<number> {
                 );
             }
         }
-        const side = values["config-from"];
-        if (side !== undefined && !(CONFIG_SOURCES as readonly string[]).includes(side)) {
-            throw new UsageError(`--config-from must be one of ${CONFIG_SOURCES.join(", ")}; got "${side}"`);
-        }
+        configFrom(values);
     } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         return EXIT_CODES.usage;
@@ -105,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
                 release: {
                     dryRun,
                     policy: prometheusCredentialsFromEnv(),
-                    configFrom: values["config-from"] as ConfigSource | undefined,
+                    configFrom: configFrom(values),
                 },
             },
             {

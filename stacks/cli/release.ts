@@ -8,11 +8,12 @@ import { ConfigError, KeySpec } from "../../config/reader";
 import { parsePolicy, policyKeySpecs, ReleasePolicy } from "../../config/policy";
 import { AutomationStack, requirePulumiCli } from "../automation/local-stack";
 import { ReleaseOptions } from "../release/context";
-import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp } from "../release/result";
 import { runRelease } from "../release/run";
 import {
+    configFrom,
+    configFromFlag,
     expectedError,
     FlagSpec,
     helpText,
@@ -53,12 +54,9 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         help: "Version label of the new version. Defaults to the image tag.",
     },
     { name: "resume", kind: "switch", help: "Continue the release (or rollback) in progress from the deployed state." },
-    {
-        name: "config-from",
-        kind: "value",
-        arg: CONFIG_SOURCES.join("|"),
-        help: "When the checkout's config disagrees with the deployed stack (stable, release status): which side wins.",
-    },
+    configFromFlag(
+        "When the checkout's config disagrees with the deployed stack (stable, release status): which side wins.",
+    ),
     {
         name: "take-over",
         kind: "switch",
@@ -133,10 +131,7 @@ export function releaseOptionsFromFlags(
     if (switches.has("resume") && (values["step-size"] !== undefined || values.steps !== undefined)) {
         throw new UsageError("--steps and --step-size cannot be used with --resume: the release keeps its steps");
     }
-    const configFrom = values["config-from"];
-    if (configFrom !== undefined && !(CONFIG_SOURCES as readonly string[]).includes(configFrom)) {
-        throw new UsageError(`--config-from must be one of ${CONFIG_SOURCES.join(", ")}; got "${configFrom}"`);
-    }
+    const side = configFrom(values);
     if (values["step-size"] !== undefined) {
         const decimal = (text: string | undefined) =>
             text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : NaN;
@@ -183,7 +178,7 @@ export function releaseOptionsFromFlags(
         image: values.image,
         version: values.version,
         resume: switches.has("resume"),
-        configFrom: configFrom as ConfigSource | undefined,
+        configFrom: side,
         takeOver: switches.has("take-over"),
         dryRun: switches.has("dry-run"),
         targetedRollback: !switches.has("no-targeted-rollback"),
