@@ -2,7 +2,10 @@
  * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
+import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
 import { ConfigError, KeySpec, Reader } from "./reader";
+
+export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
 
 /** A PromQL check of the canary: passes when the value is within [min, max]. */
 export interface CustomCheck {
@@ -51,6 +54,8 @@ export interface ReleasePolicy {
     rollback: RollbackMode;
     prometheusUrl?: string;
     prometheusTimeout: string;
+    /** Prometheus's scrape interval: the metric window must span at least two. */
+    scrapeInterval: string;
     prometheusUser?: string;
     /** Secret. */
     prometheusPassword?: string;
@@ -74,6 +79,7 @@ export const RELEASE_POLICY_DEFAULTS = {
     headerPhase: false,
     rollback: "fast" as RollbackMode,
     prometheusTimeout: "10s",
+    scrapeInterval: "15s",
 } as const;
 
 const STEPS_ACCEPTS =
@@ -97,6 +103,7 @@ function isCustomCheck(x: unknown): x is CustomCheck {
     const c = x as Record<string, unknown>;
     const num = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
     return (
+        Object.keys(c).every((k) => ["name", "query", "min", "max"].includes(k)) &&
         typeof c.name === "string" &&
         /^[a-z0-9][-a-z0-9]*$/.test(c.name) &&
         typeof c.query === "string" &&
@@ -109,8 +116,11 @@ function isCustomCheck(x: unknown): x is CustomCheck {
 
 const isCheckList = (x: unknown): x is CustomCheck[] => Array.isArray(x) && x.every(isCustomCheck);
 
-/** Reads the release policy's keys (group "Release policy"). */
-export function readPolicy(r: Reader): ReleasePolicy {
+/**
+ * Reads the release policy's keys (group "Release policy"). With `given`, rules across keys run only over the
+ * keys given (see policyProblems).
+ */
+export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolicy {
     const D = RELEASE_POLICY_DEFAULTS;
     r.group = "Release policy";
     const stepsText = r.string("releaseSteps", {
@@ -128,6 +138,7 @@ export function readPolicy(r: Reader): ReleasePolicy {
         steps: steps ?? parseSteps(D.steps)!,
         interval:
             r.duration("releaseInterval", {
+                ...PROM,
                 doc: "Wait between a shift and its analysis.",
                 def: D.interval,
                 field: "policy.interval",
@@ -135,6 +146,7 @@ export function readPolicy(r: Reader): ReleasePolicy {
             }) ?? D.interval,
         metricWindow:
             r.duration("releaseMetricWindow", {
+                ...PROM,
                 doc: "Range of rate() in the built-in checks.",
                 def: D.metricWindow,
                 field: "policy.metricWindow",
@@ -227,20 +239,23 @@ export function readPolicy(r: Reader): ReleasePolicy {
                 field: "policy.rollback",
                 flag: { name: "rollback", arg: ROLLBACK_MODES.join("|") },
             }) ?? D.rollback,
-        prometheusUrl: r.string("prometheusUrl", {
-            doc: "Prometheus the release bot queries.",
-            accepts: "an http(s):// URL",
-            pattern: /^https?:\/\/[^\s]+$/,
-            field: "policy.prometheusUrl",
-            flag: { name: "prometheus-url", arg: "<url>" },
-        }),
+        prometheusUrl: prometheusUrl(r),
         prometheusTimeout:
             r.duration("prometheusTimeout", {
+                ...PROM,
                 doc: "Timeout of each Prometheus query.",
                 def: D.prometheusTimeout,
                 field: "policy.prometheusTimeout",
                 flag: { name: "prometheus-timeout", arg: "<duration>" },
             }) ?? D.prometheusTimeout,
+        scrapeInterval:
+            r.duration("prometheusScrapeInterval", {
+                ...PROM,
+                doc: "Prometheus's scrape interval (releaseMetricWindow must span at least two).",
+                def: D.scrapeInterval,
+                field: "policy.scrapeInterval",
+                flag: { name: "scrape-interval", arg: "<duration>" },
+            }) ?? D.scrapeInterval,
         prometheusUser: r.string("prometheusUser", {
             doc: "Basic-auth user for Prometheus (with prometheusPassword).",
             field: "policy.prometheusUser",
@@ -259,7 +274,28 @@ export function readPolicy(r: Reader): ReleasePolicy {
     if (policy.prometheusUser !== undefined && policy.prometheusPassword === undefined) {
         r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
     }
+    if (r.problems.length === 0) {
+        r.problems.push(...policyProblems(policy, given));
+    }
     return policy;
+}
+
+const PROM = { pattern: PROM_DURATION, accepts: PROM_DURATION_ACCEPTS };
+
+/** The Prometheus URL; a malformed one is reported without its credentials. */
+function prometheusUrl(r: Reader): string | undefined {
+    const accepts = "an http(s):// URL";
+    const url = r.string("prometheusUrl", {
+        doc: "Prometheus the release bot queries (credentials go in prometheusUser/prometheusPassword or prometheusToken).",
+        accepts,
+        field: "policy.prometheusUrl",
+        flag: { name: "prometheus-url", arg: "<url>" },
+    });
+    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
+        r.problems.push(`prometheusUrl must be ${accepts}; got ${JSON.stringify(redactUrl(url))}`);
+        return undefined;
+    }
+    return url;
 }
 
 function offWhenZero(n: number): number | undefined {
@@ -270,9 +306,13 @@ function offWhenZero(n: number): number | undefined {
  * Only the release policy, from `raw` (keys of other groups are ignored, not checked). Throws a
  * {@link ConfigError} listing the policy's problems.
  */
-export function parsePolicy(raw: Record<string, string>, secretKeys: ReadonlySet<string> = new Set()): ReleasePolicy {
+export function parsePolicy(
+    raw: Record<string, string>,
+    secretKeys: ReadonlySet<string> = new Set(),
+    o: { onlyGiven?: boolean } = {},
+): ReleasePolicy {
     const r = new Reader(raw, secretKeys);
-    const policy = readPolicy(r);
+    const policy = readPolicy(r, o.onlyGiven ? new Set(Object.keys(raw)) : undefined);
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }

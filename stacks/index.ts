@@ -4,6 +4,11 @@
  */
 export { AutomationStack } from "./automation/local-stack";
 export {
+    PlanMismatchError,
+    type PreviewOptions,
+    type PreviewResult,
+    PulumiCliMissingError,
+    type ResourceChange,
     type StackConfig,
     type StackDriver,
     StackLockedError,
@@ -12,14 +17,17 @@ export {
     type UpSummary,
 } from "./automation/driver";
 export { type Clock, type ReleaseDeps, type ReleaseOptions } from "./release/context";
+export { type ConfigSource } from "./release/origin";
 export { type MetricsSource, PrometheusClient, type PrometheusOptions, type QueryResult } from "./release/prometheus";
 export {
+    EXIT_CODE_TABLE,
     EXIT_CODES,
     exitCode,
     type Outcome,
     PreflightError,
     type ReleaseEvent,
     type ReleaseResult,
+    type RollbackCause,
 } from "./release/result";
 export { writeReport } from "./release/report";
 export { runRelease } from "./release/run";

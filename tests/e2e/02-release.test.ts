@@ -9,8 +9,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
-import { assertStableServes, baseConfig, E2EStack, live, liveWeights, REPO, runCli } from "./harness";
+import { execFileSync } from "child_process";
+import { assertStableServes, baseConfig, E2EStack, live, liveWeights, runCli, spawnBot } from "./harness";
 import { LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/result";
 import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
@@ -26,8 +26,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
     let reportDir: string;
     /** Requests per second the client sends through the whole release. */
     const RPS = 60;
-    const cli = (args: string[]) =>
-        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
+    const cli = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>
+        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args], onOutput);
 
     /** Where requests go once the routes have settled: `n` requests after a first batch shows no canary. */
     async function measuredSplit(n = 1000): Promise<BatchResult> {
@@ -51,8 +51,9 @@ describe("e2e: the release bot with a real Prometheus", function () {
                 protocol: "grpc",
                 prometheusUrl: url,
                 releaseSteps: "25,50,100",
-                releaseInterval: "6s",
+                releaseInterval: "10s",
                 releaseMetricWindow: "5s",
+                prometheusScrapeInterval: "1s",
                 releaseFailureThreshold: "2",
                 releaseMinSuccessRate: "99",
                 releaseMaxLatencyMs: "500",
@@ -86,9 +87,12 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
-    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
+    async function release(
+        args: string[],
+        onOutput?: Parameters<typeof runCli>[2],
+    ): Promise<{ code: number; out: string; report: ReleaseResult }> {
         const before = new Set(fs.readdirSync(reportDir));
-        const r = await cli(["--report-dir", reportDir, "--quiet", ...args]);
+        const r = await cli(["--report-dir", reportDir, "--quiet", ...args], onOutput);
         const out = `${r.stdout}${r.stderr}`;
         const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
         assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
@@ -183,38 +187,13 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     it("a bot killed mid-release resumes from the weight in stack config and analyses that step again", async () => {
-        // Start the bot in its own process group, kill the whole group (bot and any pulumi child) with SIGKILL
-        // right after it shifted to 50 (while it waits to analyse that step).
-        const child = spawn(
-            process.execPath,
-            [
-                "-r",
-                "ts-node/register/transpile-only",
-                "stacks/cli/release.ts",
-                "--stack",
-                stack.name,
-                "--work-dir",
-                stack.workDir,
-                "--report-dir",
-                reportDir,
-                "--quiet",
-                "--image",
-                "registry.example.test/shop:3.0.0",
-            ],
-            { cwd: REPO, env: process.env, detached: true },
+        // Kill the bot's whole process group (bot and any pulumi child) with SIGKILL right after it shifted to 50
+        // (while it waits to analyse that step).
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:3.0.0"],
+            (out) => /shifted: stable 50 \/ canary 50/.test(out),
         );
-        let out = "";
-        await new Promise<void>((resolve, reject) => {
-            child.stdout.on("data", (c: Buffer) => {
-                out += c.toString();
-                if (/shifted: stable 50 \/ canary 50/.test(out)) {
-                    process.kill(-child.pid!, "SIGKILL");
-                }
-            });
-            child.on("exit", (_code, signal) =>
-                signal === "SIGKILL" ? resolve() : reject(new Error(`bot ended on its own:\n${out}`)),
-            );
-        });
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
         assert.strictEqual(config["istio-canary:canaryWeight"].value, "50");
@@ -261,13 +240,151 @@ describe("e2e: the release bot with a real Prometheus", function () {
             releaseVersion: "v4",
             releaseImage: "registry.example.test/shop:4.0.0",
         });
-        const r = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        // The checkout now disagrees with what is deployed: refused, unless told which side wins.
+        const disagree = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        assert.strictEqual(disagree.code, 2);
+        assert.match(
+            disagree.stderr,
+            /the checkout's config of stack e2e-release disagrees with what is deployed: releaseStatus is "in-progress" here, "completed" deployed/,
+        );
+        const r = await cli(["--image", "registry.example.test/shop:5.0.0", "--config-from", "checkout"]);
         assert.strictEqual(r.code, 2);
         assert.match(r.stderr, /a release is already in progress on stack e2e-release: v4 at canaryWeight 0/);
         await stack.set({
-            releaseStatus: "rolled-back",
-            releaseVersion: "v3",
+            releaseStatus: "completed",
+            releaseVersion: "3.0.0",
             releaseImage: "registry.example.test/shop:3.0.0",
         });
+    });
+
+    it("SIGTERM: interrupted (exit 8), resumable; then a kubectl edit is found before the next stage (exit 9)", async () => {
+        let signalled = false;
+        const stopped = await release(["--image", "registry.example.test/shop:4.0.0"], (out, child) => {
+            if (!signalled && /shifted: stable 75 \/ canary 25/.test(out)) {
+                signalled = true;
+                child.kill("SIGTERM");
+            }
+        });
+        assert.strictEqual(stopped.code, 8, stopped.out);
+        assert.deepStrictEqual([stopped.report.outcome, stopped.report.trafficMoved], ["interrupted", true]);
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
+        assert.strictEqual(config["istio-canary:canaryWeight"].value, "25");
+        assert.strictEqual(config["istio-canary:releaseOwner"], undefined, "the lease was let go");
+        // Someone edits the live route by hand while the bot is stopped.
+        const vs = live("virtualservices.networking.istio.io", NS, "shop")!;
+        const weighted = (vs.spec.http as { name: string }[]).findIndex((h) => h.name === "weighted");
+        execFileSync(process.env.KUBECTL!, [
+            "patch",
+            "virtualservices.networking.istio.io",
+            "-n",
+            NS,
+            "shop",
+            "--type=json",
+            "-p",
+            JSON.stringify([
+                { op: "replace", path: `/spec/http/${weighted}/route/0/weight`, value: 60 },
+                { op: "replace", path: `/spec/http/${weighted}/route/1/weight`, value: 40 },
+            ]),
+        ]);
+        const drifted = await release(["--resume"]);
+        assert.strictEqual(drifted.code, 9, drifted.out);
+        assert.match(
+            drifted.report.reason,
+            /^the live routing objects differ from the stack's state: update VirtualService shop-vs \(spec\.http/,
+        );
+        assert.deepStrictEqual(
+            liveWeights(NS, "shop"),
+            [
+                ["stable", 60],
+                ["canary", 40],
+            ],
+            "the bot did not overwrite the edit",
+        );
+        // Undo the edit with an update of the recorded state, then resume.
+        await stack.up();
+        const resumed = await release(["--resume"]);
+        assert.strictEqual(resumed.code, 0, resumed.out);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+    });
+
+    it("a bot killed during a rollback: --resume finishes the rollback", async () => {
+        await mesh.setBehaviour("5.0.0", { errorRate: 0.5, latencyMs: 0 });
+        const stackFile = path.join(stack.workDir, `Pulumi.${stack.name}.yaml`);
+        // Killed as soon as "rolling-back" is in the stack's config, before the routing update ran.
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:5.0.0", "--failure-threshold", "1"],
+            () => /releaseStatus: rolling-back/.test(fs.readFileSync(stackFile, "utf8")),
+        );
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "rolling-back");
+        const { code, out, report } = await release(["--resume", "--config-from", "checkout"]);
+        assert.strictEqual(code, 1, `exit 1: rolled back, the canary was unhealthy\n${out}`);
+        assert.match(report.events[0].message, /^resuming the rollback of 5\.0\.0: 1 failed analyses/);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+        assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.template.metadata.labels.version, "4.0.0");
+    });
+
+    it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
+        // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
+        const origin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-origin-"));
+        for (const f of ["Pulumi.yaml", `Pulumi.${stack.name}.yaml`]) {
+            fs.copyFileSync(path.join(stack.workDir, f), path.join(origin, f));
+        }
+        const git = (cwd: string, ...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.test", ...args], { cwd });
+        git(origin, "init", "-q");
+        git(origin, "add", ".");
+        git(origin, "commit", "-qm", "stacks");
+        const clone = (name: string) => {
+            const dir = path.join(origin, "..", `${path.basename(origin)}-${name}`);
+            git(origin, "clone", "-q", origin, dir);
+            return dir;
+        };
+        const ci = (dir: string, image: string) =>
+            runCli("stacks/cli/release.ts", [
+                "--stack",
+                stack.name,
+                "--work-dir",
+                dir,
+                "--image",
+                image,
+                "--config-from",
+                "deployed",
+                "--quiet",
+                "--report-dir",
+                reportDir,
+            ]);
+        const first = clone("run1");
+        const r1 = await ci(first, "registry.example.test/shop:6.0.0");
+        assert.strictEqual(r1.code, 0, r1.stdout + r1.stderr);
+        // The second run has a fresh checkout: its stack file still says 4.0.0; the backend says 6.0.0.
+        const second = clone("run2");
+        const refused = await runCli("stacks/cli/release.ts", [
+            "--stack",
+            stack.name,
+            "--work-dir",
+            second,
+            "--image",
+            "registry.example.test/shop:7.0.0",
+        ]);
+        assert.strictEqual(refused.code, 2);
+        assert.match(
+            refused.stderr,
+            /stableImage is "registry\.example\.test\/shop:4\.0\.0" here, "registry\.example\.test\/shop:6\.0\.0" deployed/,
+        );
+        const r2 = await ci(second, "registry.example.test/shop:7.0.0");
+        assert.strictEqual(r2.code, 0, r2.stdout + r2.stderr);
+        assertStableServes(NS, "registry.example.test/shop:7.0.0", "7.0.0");
+        const outputs = await stack.stack.outputs();
+        assert.strictEqual(
+            outputs.release.value.previousImage,
+            "registry.example.test/shop:6.0.0",
+            "not the checkout's 4.0.0",
+        );
+        for (const d of [origin, first, second]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
     });
 });

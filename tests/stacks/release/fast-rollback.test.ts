@@ -32,7 +32,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
 
     it("fast (default): patches the live routes before any update, records it with the targeted update, then lets go", async () => {
         const { stack, routing } = failing();
-        const result = await b.run(stack, undefined, routing);
+        const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rolled-back");
         // Shifts 0 and 10 (2 ups), then the patch, the routing update (targeted), the release, the canary cleanup.
         assert.deepStrictEqual(routing.calls, [
@@ -41,7 +41,12 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         ]);
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
         assert.deepStrictEqual(stack.ups[2].targets, [VS_URN]);
-        assert.strictEqual(stack.ups[2].config.releaseStatus, "rolled-back");
+        assert.strictEqual(
+            stack.ups[2].config.releaseStatus,
+            "rolling-back",
+            "the routing update records the rollback",
+        );
+        assert.strictEqual(stack.ups[3].config.releaseStatus, "rolled-back");
         const rollback = result.events.filter((e) => e.kind === "rollback");
         assert.match(
             rollback[1].message,
@@ -54,7 +59,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
     it("falls back to the update when the patch fails, and says why", async () => {
         const { stack, routing } = failing();
         routing.fail = new Error("connect ECONNREFUSED 127.0.0.1:6443");
-        const result = await b.run(stack, undefined, routing);
+        const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rolled-back");
         assert.deepStrictEqual(routing.calls, ["patch prod/shop mirror=5 after 2 ups"], "no release: nothing patched");
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
@@ -75,7 +80,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
     it("update: never patches", async () => {
         const { stack, routing } = failing();
         stack.config.releaseRollback = "update";
-        const result = await b.run(stack, undefined, routing);
+        const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rolled-back");
         assert.deepStrictEqual(routing.calls, []);
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
@@ -83,8 +88,8 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
 
     it("a patched rollback the stack could not record says traffic is on stable, with the commands to record it", async () => {
         const { stack, routing } = failing();
-        stack.failUp = (c) => (c.releaseStatus === "rolled-back" ? new Error("connection refused") : undefined);
-        const result = await b.run(stack, undefined, routing);
+        stack.failUp = (c) => (c.releaseStatus === "rolling-back" ? new Error("connection refused") : undefined);
+        const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rollback-failed");
         assert.deepStrictEqual(
             routing.calls,
@@ -92,6 +97,6 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
             "not released: Pulumi holds nothing yet",
         );
         assert.ok(b.lines.some((l) => l.startsWith("!!! ROLLBACK NOT RECORDED: traffic is on stable (direct patch)")));
-        assert.ok(result.manualSteps?.includes("pulumi up --stack dev --yes"));
+        assert.ok(result.manualSteps?.some((step) => step.startsWith("pulumi up --stack dev --yes")));
     });
 });
