@@ -64,12 +64,14 @@ export class ScratchStack {
         return writeStackConfig(this.stack, values);
     }
 
-    async up(opts: { target?: string[]; onOutput?: (line: string) => void } = {}): Promise<Update> {
+    /** `pulumi up`; with `refresh`, live objects are read first, so an edit made outside Pulumi is undone. */
+    async up(opts: { target?: string[]; refresh?: boolean; onOutput?: (line: string) => void } = {}): Promise<Update> {
         const events: EngineEvent[] = [];
         const t0 = Date.now();
         const result = await this.stack.up({
             onEvent: (e) => events.push(e),
             target: opts.target,
+            refresh: opts.refresh,
             onOutput: opts.onOutput,
         });
         return { result, events, ms: Date.now() - t0 };

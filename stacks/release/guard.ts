@@ -58,7 +58,7 @@ export function driftMessage(drifted: ResourceChange[], stack: string): string {
     return (
         `the live routing objects differ from the stack's state: ${drifted.map(describe).join("; ")}. ` +
         `Someone changed them outside Pulumi (kubectl edit?); the bot stops rather than overwrite or ignore it. ` +
-        `Inspect it, then \`pulumi refresh --stack ${stack}\` (keep the change) or \`pulumi up --stack ${stack}\` ` +
+        `Inspect it, then \`pulumi refresh --stack ${stack}\` (keep the change) or \`pulumi up --refresh --stack ${stack}\` ` +
         "(undo it), and --resume"
     );
 }

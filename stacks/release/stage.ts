@@ -89,9 +89,10 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
         }
         const t0 = Date.now();
         // A resumed release converges first: its start may never have been applied (a kill between the write
-        // and the update), so the first stage may also deploy the canary.
+        // and the update), so the first stage may also deploy the canary. A dry run applies nothing, so each of
+        // its previews also shows the start's changes.
         const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`, {
-            guard: first && run.opts.resume ? "start" : "stage",
+            guard: (first && run.opts.resume) || run.opts.dryRun ? "start" : "stage",
         });
         run.record({
             kind: "shift",

@@ -182,7 +182,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             "canary track back on the stable version",
         );
         const rollback = report.events.find((e) => e.kind === "rollback" && e.durationMs !== undefined)!;
-        assert.match(rollback.message, /targeted update of the VirtualService/);
+        assert.match(rollback.message, /direct patch of VirtualService shop-release\/shop/);
         console.log(`      rollback (traffic back on stable): ${rollback.durationMs} ms`);
     });
 
@@ -301,8 +301,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
             ],
             "the bot did not overwrite the edit",
         );
-        // Undo the edit with an update of the recorded state, then resume.
-        await stack.up();
+        // Undo the edit as the bot's message says (`pulumi up --refresh`), then resume.
+        await stack.up({ refresh: true });
         const resumed = await release(["--resume"]);
         assert.strictEqual(resumed.code, 0, resumed.out);
         assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");

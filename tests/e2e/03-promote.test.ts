@@ -48,13 +48,20 @@ describe("e2e: promotion dev -> staging", function () {
         const url = await prometheus.start(...ports);
         dev = await E2EStack.create(
             "dev",
-            baseConfig("shop-dev", { prometheusUrl: url, releaseFailureThreshold: "2", ...FAST_POLICY }),
+            baseConfig("shop-dev", {
+                hosts: "shop.dev.e2e.example.test",
+                prometheusUrl: url,
+                releaseFailureThreshold: "2",
+                ...FAST_POLICY,
+            }),
         );
         await dev.up();
         // staging shares dev's workspace directory (one project, one backend) and the Istio dev installed.
         staging = await E2EStack.create(
             "staging",
+            // Each environment has its own host: two stacks' gateways may not claim the same one (IST0109, IST0145).
             baseConfig("shop-staging", {
+                hosts: "shop.staging.e2e.example.test",
                 prometheusUrl: url,
                 istioInstall: "false",
                 releaseFailureThreshold: "1",

@@ -72,11 +72,12 @@ export function assertStableServes(namespace: string, image: string, version: st
     assert.strictEqual(stable.spec.template.metadata.labels.version, version);
 }
 
-let tls: TlsPair | undefined;
-/** One self-signed pair for every e2e stack. */
-export function e2eTls(): TlsPair {
-    tls ??= selfSignedCertificate(["shop.e2e.example.test"]);
-    return tls;
+const tls = new Map<string, TlsPair>();
+/** One self-signed pair per host (two gateways sharing a certificate is an `istioctl analyze` finding, IST0138). */
+export function e2eTls(host = "shop.e2e.example.test"): TlsPair {
+    const pair = tls.get(host) ?? selfSignedCertificate([host]);
+    tls.set(host, pair);
+    return pair;
 }
 
 /** The dev stack's settings for the local cluster, with the charts from ISTIO_CHARTS_DIR. */
@@ -115,7 +116,7 @@ export async function assertIstioClean(after: string): Promise<void> {
 /** A throwaway stack of this program with the e2e TLS pair; every successful `up` is followed by {@link assertIstioClean}. */
 export const E2EStack = {
     create: async (name: string, config: Record<string, string>, workDir?: string) => {
-        const stack = await ScratchStack.create(name, config, e2eTls(), workDir);
+        const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir);
         const up = stack.up.bind(stack);
         stack.up = async (opts) => {
             const u = await up(opts);

@@ -64,13 +64,16 @@ export class FakeStack implements StackDriver {
     private readonly plans = new Map<string, string>();
 
     readonly secretKeys: Set<string>;
+    /** Like a dry run's stack: an `up` only previews, so nothing is ever deployed. */
+    private readonly previewOnly: boolean;
 
     /** `secret` lists keys set with --secret besides the TLS pair (always secret here). */
     constructor(
         public config: Record<string, string>,
         secret: Iterable<string> = [],
-        opts: { deployed?: boolean } = {},
+        opts: { deployed?: boolean; previewOnly?: boolean } = {},
     ) {
+        this.previewOnly = opts.previewOnly ?? false;
         this.secretKeys = new Set(["tlsCert", "tlsKey", ...secret]);
         if (opts.deployed ?? true) {
             this.deployed = { ...config };
@@ -148,7 +151,9 @@ export class FakeStack implements StackDriver {
                 throw err;
             }
             this.ups.push({ config: { ...this.config }, targets: opts.targets, plan: opts.plan });
-            this.deployed = { ...this.config };
+            if (!this.previewOnly) {
+                this.deployed = { ...this.config };
+            }
             return { resourceChanges: { update: 1 }, durationMs: 1 };
         });
     }

@@ -167,7 +167,7 @@ describe("release bot: what it checks before applying (fake stack, clock and met
                 "the live routing objects differ from the stack's state: update VirtualService shop-vs " +
                     "(spec.http[2].route[0].weight). Someone changed them outside Pulumi (kubectl edit?); the bot stops " +
                     "rather than overwrite or ignore it. Inspect it, then `pulumi refresh --stack dev` (keep the change) " +
-                    "or `pulumi up --stack dev` (undo it), and --resume",
+                    "or `pulumi up --refresh --stack dev` (undo it), and --resume",
             );
             assert.deepStrictEqual(stack.weights(), [0, 10, 25], "nothing applied over the edit");
             // Only the routing objects are refreshed: the VirtualService and the DestinationRule.

@@ -107,7 +107,8 @@ describe("release bot: resume, locks, preflight and options (fake stack and cloc
     });
 
     it("dry run walks the plan without waiting or analysing", async () => {
-        const stack = new FakeStack(stackConfig());
+        // Nothing is applied, so every preview also shows the start's canary Deployment update.
+        const stack = new FakeStack(stackConfig(), [], { previewOnly: true });
         const before = b.clock.now().getTime();
         const result = await b.run(stack, { image: V2, dryRun: true });
         assert.strictEqual(result.outcome, "completed");
