@@ -83,7 +83,12 @@ export interface ProgramRun {
  * Runs index.ts with `config` (keys without the `istio-canary:` namespace) under mocks. `secret` lists the keys
  * set with `--secret`. The program module is loaded fresh each time.
  */
-export async function runProgram(config: Record<string, string>, secret: string[] = []): Promise<ProgramRun> {
+export async function runProgram(
+    config: Record<string, string>,
+    secret: string[] = [],
+    /** Stack transformations to register before the program runs (e.g. a {@link DependencyRecorder}'s). */
+    transformations: pulumi.ResourceTransformation[] = [],
+): Promise<ProgramRun> {
     const ns = qualify;
     let exportsOut: Record<string, unknown> | undefined;
     let error: Error | undefined;
@@ -93,9 +98,17 @@ export async function runProgram(config: Record<string, string>, secret: string[
             secret.map(ns),
         );
         delete require.cache[PROGRAM];
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const load = () => require(PROGRAM) as Record<string, unknown>;
         try {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const mod = require(PROGRAM) as Record<string, unknown>;
+            // Stack transformations need the root stack resource, which only a program run in a stack has.
+            const mod =
+                transformations.length === 0
+                    ? load()
+                    : ((await pulumi.runtime.runInPulumiStack(async () => {
+                          transformations.forEach((t) => pulumi.runtime.registerStackTransformation(t));
+                          return load();
+                      })) as Record<string, unknown>);
             exportsOut = {};
             for (const [k, v] of Object.entries(mod)) {
                 exportsOut[k] = pulumi.Output.isInstance(v) ? await value(v) : v;

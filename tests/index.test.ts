@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { releaseConfig, SECRET_KEYS, validConfig } from "./fixtures/config";
-import { isSecretValue, ProgramRun, Recorded, runProgram } from "./harness";
+import { DependencyRecorder, isSecretValue, plain, ProgramRun, Recorded, runProgram } from "./harness";
 import { shopPair } from "./fixtures/tls";
 
 const VS = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -56,6 +56,14 @@ describe("program (index.ts) under mocks", function () {
             version: "v1",
             replicas: 1,
         });
+    });
+
+    it("the release waits for Istio: CanaryRelease depends on the mesh (its CRDs, sidecar injection)", async () => {
+        const deps = new DependencyRecorder();
+        const r = await runProgram(validConfig(), SECRET_KEYS, [deps.transformation]);
+        assert.strictEqual(r.error, undefined);
+        assert.deepStrictEqual(await deps.of("shop"), ["mesh"]);
+        assert.deepStrictEqual(await deps.of("mesh"), []);
     });
 
     it("exports what promotion needs: the stable image, its digest when pinned, and the last release", async () => {
@@ -136,11 +144,21 @@ describe("program (index.ts) under mocks", function () {
         assert.deepStrictEqual(changed(at100, done), ["kubernetes:apps/v1:Deployment::shop-stable", `${VS}::shop-vs`]);
     });
 
-    it("keeps the TLS key secret in inputs and out of the stack outputs", async () => {
+    it("puts the TLS key in the TLS Secret only: in no other resource's inputs and not in the outputs", async () => {
+        // @pulumi/kubernetes marks a Secret's stringData secret whatever we pass, so what our code controls is
+        // where the key goes: the right Secret key, and nowhere else.
         const r = await run(validConfig());
         const secret = r.mocks.one("kubernetes:core/v1:Secret").inputs;
         assert.ok(isSecretValue(secret.stringData), "the Secret's data is a Pulumi secret");
+        assert.deepStrictEqual(plain<Record<string, string>>(secret.stringData), {
+            "tls.crt": shopPair().cert,
+            "tls.key": shopPair().key,
+        });
         const keyBody = shopPair().key.split("\n")[1];
+        const holders = r.mocks.resources
+            .filter((x) => JSON.stringify(x.inputs, (_k, v: unknown) => plain(v)).includes(keyBody))
+            .map((x) => `${x.type}::${x.name}`);
+        assert.deepStrictEqual(holders, ["kubernetes:core/v1:Secret::shop-tls"]);
         assert.ok(!JSON.stringify(r.exports).includes(keyBody));
     });
 

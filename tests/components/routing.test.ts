@@ -51,11 +51,15 @@ describe("routing (pure)", () => {
             }
         });
 
-        it("property: weights are non-negative and always sum to 100", () => {
+        it("property: the rendered weighted route gives the canary subset exactly canaryWeight, stable the rest", () => {
             fc.assert(
-                fc.property(weightArb, (w) => {
-                    const { stable, canary } = splitWeights(w);
-                    return stable + canary === 100 && stable >= 0 && canary >= 0;
+                fc.property(weightArb, optionsArb, (w, opts) => {
+                    const weighted = buildHttpRoutes({ ...base, ...opts, canaryWeight: w }).find(
+                        (r) => r.name === "weighted",
+                    )!;
+                    const bySubset = Object.fromEntries(weighted.route.map((d) => [d.destination.subset, d.weight]));
+                    assert.deepStrictEqual(bySubset, { canary: w, stable: 100 - w });
+                    assert.deepStrictEqual(splitWeights(w), bySubset);
                 }),
             );
         });

@@ -44,6 +44,7 @@ describe("e2e: promotion dev -> staging", function () {
     }
 
     before(async () => {
+        live_.start();
         const ports = await Promise.all(exporters.map((e) => e.start()));
         const url = await prometheus.start(...ports);
         dev = await E2EStack.create(

@@ -130,52 +130,64 @@ export type E2EStack = ScratchStack;
 
 /**
  * Polls the live canary weight of each namespace's `shop` VirtualService, and the version label of its canary
- * pods, every second with an asynchronous kubectl (tests that serve metrics from their own process must never
- * block its event loop).
+ * pods, from `start()` until `stop()`: one round at a time, a second apart, with an asynchronous kubectl (tests
+ * that serve metrics from their own process must never block its event loop).
  */
 export function pollCanaryWeights(namespaces: string[]): {
     weights: Record<string, number>;
     versions: Record<string, string>;
+    start: () => void;
     stop: () => void;
 } {
     const weights: Record<string, number> = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
     const versions: Record<string, string> = Object.fromEntries(namespaces.map((ns) => [ns, "unknown"]));
-    const timer = setInterval(() => {
-        for (const ns of namespaces) {
-            execFile(
-                process.env.KUBECTL!,
-                [
-                    "get",
-                    "deployment",
-                    "-n",
-                    ns,
-                    "shop-canary",
-                    "-o",
-                    "jsonpath={.spec.template.metadata.labels.version}",
-                ],
-                (err, out) => {
-                    if (!err && out.trim() !== "") {
-                        versions[ns] = out.trim();
-                    }
-                },
-            );
-            execFile(
-                process.env.KUBECTL!,
-                ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
-                (err, out) => {
-                    if (!err) {
-                        const http = JSON.parse(out).spec.http as {
-                            name: string;
-                            route: { destination: { subset: string }; weight: number }[];
-                        }[];
-                        const weighted = http.find((h) => h.name === "weighted");
-                        weights[ns] = weighted?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
-                    }
-                },
-            );
+    const kubectl = (args: string[]) =>
+        new Promise<string | undefined>((resolve) =>
+            execFile(process.env.KUBECTL!, args, (err, out) => resolve(err ? undefined : out)),
+        );
+    let running = false;
+    const round = async (ns: string) => {
+        const [version, vs] = await Promise.all([
+            kubectl([
+                "get",
+                "deployment",
+                "-n",
+                ns,
+                "shop-canary",
+                "-o",
+                "jsonpath={.spec.template.metadata.labels.version}",
+            ]),
+            kubectl(["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"]),
+        ]);
+        if (version !== undefined && version.trim() !== "") {
+            versions[ns] = version.trim();
         }
-    }, 1000);
-    return { weights, versions, stop: () => clearInterval(timer) };
+        if (vs !== undefined) {
+            const http = JSON.parse(vs).spec.http as {
+                name: string;
+                route: { destination: { subset: string }; weight: number }[];
+            }[];
+            const weighted = http.find((h) => h.name === "weighted");
+            weights[ns] = weighted?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
+        }
+    };
+    const loop = async () => {
+        while (running) {
+            await Promise.all(namespaces.map(round));
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    };
+    return {
+        weights,
+        versions,
+        start: () => {
+            running = true;
+            void loop();
+        },
+        stop: () => {
+            running = false;
+        },
+    };
 }
 
 /**
