@@ -28,4 +28,37 @@ describe("README", () => {
             assert.ok(scripts.includes(m[1]), `npm run ${m[1]}`);
         }
     });
+
+    it("names, for each of the release bot's guarantees, tests that exist", () => {
+        const table = README.slice(README.indexOf("| situation | what the bot does | proved by"));
+        const rows = table.slice(0, table.indexOf("\n\n")).split("\n").slice(2);
+        assert.ok(rows.length >= 15, `rows of the failure table: ${rows.length}`);
+        const root = path.join(__dirname, "..");
+        const fileOf = (ref: string): string => {
+            const e2e = /^e2e (\d\d)$/.exec(ref);
+            if (e2e) {
+                const dir = path.join(root, "tests", "e2e");
+                const found = fs.readdirSync(dir).find((f) => f.startsWith(`${e2e[1]}-`) && f.endsWith(".test.ts"));
+                assert.ok(found, `no tests/e2e/${e2e[1]}-*.test.ts`);
+                return path.join(dir, found);
+            }
+            const [dir, name] = ref.includes("/") ? ref.split("/") : ["release", ref];
+            return path.join(root, "tests", dir === "config" ? "" : "stacks", dir, `${name}.test.ts`);
+        };
+        for (const row of rows) {
+            const proof = row.split(" | ").at(-1)!;
+            const refs = [...proof.matchAll(/(e2e \d\d|[a-z-]+(?:\/[a-z-]+)?)(?::((?: "[^"]+",?)+))?(?:;|\s*\|$)/g)];
+            assert.ok(refs.length > 0, `no test named for: ${row.slice(0, 60)}`);
+            for (const [, ref, titles] of refs) {
+                const source = fs.readFileSync(fileOf(ref), "utf8");
+                for (const [, title] of (titles ?? "").matchAll(/"([^"]+)"/g)) {
+                    const pattern = title
+                        .split("...")
+                        .map((p) => p.trim().replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+                        .join("[^\\n]*");
+                    assert.match(source, new RegExp(`it\\([\`"][^\\n]*${pattern}`), `${ref}: "${title}"`);
+                }
+            }
+        }
+    });
 });
