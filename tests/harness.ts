@@ -105,9 +105,9 @@ export async function runProgram(
             const mod =
                 transformations.length === 0
                     ? load()
-                    : ((await pulumi.runtime.runInPulumiStack(async () => {
+                    : ((await pulumi.runtime.runInPulumiStack(() => {
                           transformations.forEach((t) => pulumi.runtime.registerStackTransformation(t));
-                          return load();
+                          return Promise.resolve(load());
                       })) as Record<string, unknown>);
             exportsOut = {};
             for (const [k, v] of Object.entries(mod)) {
