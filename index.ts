@@ -13,15 +13,11 @@ for (const warning of cfg.warnings) {
 }
 
 const mesh = new IstioMesh("mesh", cfg.mesh);
-const tls =
-    "cert" in cfg.release.tls
-        ? { cert: cfg.release.tls.cert, key: pulumi.secret(cfg.release.tls.key) }
-        : cfg.release.tls;
+// The TLS key reaches the state only as a secret: the component stores it with pulumi.secret.
 const app = new CanaryRelease(
     cfg.release.app,
     {
         ...cfg.release,
-        tls,
         gateway: { namespace: mesh.gatewayNamespace, selector: cfg.gatewaySelector ?? mesh.gatewaySelector },
     },
     // Istio first: its CRDs come from the base chart and pods must be created after istiod can inject sidecars.
@@ -43,7 +39,10 @@ export const namespace = app.namespace;
 /** What the stable track runs (promotion reads it). */
 export const stable = { ...cfg.release.stable, ...digestOf(cfg.release.stable.image) };
 /** What the canary track runs, and how many replicas it has. */
-export const canary = { ...(cfg.release.canary ?? cfg.release.stable), replicas: app.canaryReplicas };
+export const canary = app.canaryReplicas.apply((replicas) => ({
+    ...(cfg.release.canary ?? cfg.release.stable),
+    replicas,
+}));
 /** The last release as the release bot recorded it: status, version, image (promotion reads it). */
 export const release = cfg.state;
 /** PromQL that shows requests per second per version. */
@@ -51,4 +50,4 @@ export const splitQuery = app.splitQuery;
 /** Namespace of the ingress gateway. */
 export const gatewayNamespace = mesh.gatewayNamespace;
 /** URN of the VirtualService: the target of a fast, routing-only rollback. */
-export const routingUrn = app.virtualService.urn;
+export const routingUrn = app.routingUrn;

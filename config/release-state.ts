@@ -6,7 +6,7 @@
  * changes it only through the transitions below, and writes exactly the keys a transition changed
  * ({@link configChanges}), so `pulumi stack history` shows every step of the protocol.
  */
-import { TrackArgs } from "../components/canary-release-args";
+import { TrackValues } from "../components/canary-release-args";
 import { IMAGE_ACCEPTS, VERSION_ACCEPTS } from "../components/validation";
 import { Reader } from "./reader";
 
@@ -89,8 +89,8 @@ export function routedMirrorPercent(state: ReleaseState, policyMirror: number, u
 export interface ReleaseView {
     state: ReleaseState;
     canaryWeight: number;
-    stable: TrackArgs;
-    canary?: TrackArgs;
+    stable: TrackValues;
+    canary?: TrackValues;
 }
 
 /** Config changes: a value sets the key, undefined removes it. */
@@ -127,7 +127,7 @@ export interface StagePosition {
 /** The typed transitions of a release. Each returns a new view; none changes its input. */
 export const transitions = {
     /** The canary runs the new version at weight 0; the stable it replaces is recorded for a rollback. */
-    start(v: ReleaseView, release: TrackArgs): ReleaseView {
+    start(v: ReleaseView, release: TrackValues): ReleaseView {
         return {
             ...v,
             canaryWeight: 0,
@@ -192,7 +192,7 @@ export const transitions = {
     },
 };
 
-function requireRelease(v: ReleaseView): TrackArgs {
+function requireRelease(v: ReleaseView): TrackValues {
     if (v.state.image === undefined || v.state.version === undefined) {
         throw new Error("no release in progress: releaseImage and releaseVersion are unset");
     }
