@@ -1,6 +1,7 @@
 /**
  * The layout as the architecture: each folder names one role, and imports only run downwards
- * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> config -> components), without cycles.
+ * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> policies -> config -> components), without
+ * cycles.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -13,6 +14,7 @@ const ROOT = path.resolve(__dirname, "..");
 const LAYERS = [
     "components",
     "config",
+    "policies",
     "stacks/automation",
     "stacks/release",
     "stacks/promote",
@@ -40,6 +42,7 @@ function sources(dir: string): string[] {
 const FILES = [
     ...sources(path.join(ROOT, "components")),
     ...sources(path.join(ROOT, "config")),
+    ...sources(path.join(ROOT, "policies")),
     ...sources(path.join(ROOT, "stacks")),
     path.join(ROOT, "index.ts"),
 ];
