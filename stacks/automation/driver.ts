@@ -39,6 +39,13 @@ export interface UpOptions {
     onOutput?: (line: string) => void;
     /** The update's message in `pulumi stack history`. */
     message?: string;
+    /**
+     * Policy packs to run (directories with PulumiPolicy.yaml; relative ones from the project directory). A
+     * mandatory violation fails the update with the policies' messages.
+     */
+    policyPacks?: string[];
+    /** Their configuration files (`--policy-pack-config`), relative ones from the project directory. */
+    policyPackConfigs?: string[];
 }
 
 /** Our config: values (secrets decrypted) and which keys are secrets. */

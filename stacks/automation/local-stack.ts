@@ -14,6 +14,7 @@ import { ConcurrentUpdateError, LocalWorkspace, OpMap, Stack } from "@pulumi/pul
 import { ownKeys, qualify } from "../../config/namespace";
 import { ConfigChanges } from "../../config/release-state";
 import { StackConfig, StackDriver, StackLockedError, StackNotFoundError, UpOptions, UpSummary } from "./driver";
+import { PolicyWatch } from "./policy-packs";
 
 /**
  * Copies Pulumi.yaml (its `main` made absolute, so it points at the program in `workDir`) and the stack's config
@@ -107,6 +108,8 @@ export class AutomationStack implements StackDriver {
     private constructor(
         readonly stack: Stack,
         private readonly dryRun: boolean,
+        /** Where Pulumi.yaml is: relative policy pack paths start here. */
+        private readonly projectDir: string,
         private readonly scratch?: string,
     ) {}
 
@@ -117,11 +120,11 @@ export class AutomationStack implements StackDriver {
     /** Opens `stackName` in `workDir`; with `dryRun`, on a scratch copy of its config that previews only. */
     static async open(stackName: string, workDir: string, dryRun = false): Promise<AutomationStack> {
         if (!dryRun) {
-            return new AutomationStack(await selectStack(stackName, workDir), false);
+            return new AutomationStack(await selectStack(stackName, workDir), false, workDir);
         }
         await selectStack(stackName, workDir); // fail early, and clearly, when it does not exist
         const scratch = scratchWorkspace(workDir, stackName);
-        return new AutomationStack(await selectStack(stackName, scratch), true, scratch);
+        return new AutomationStack(await selectStack(stackName, scratch), true, workDir, scratch);
     }
 
     getConfig(): Promise<StackConfig> {
@@ -134,7 +137,13 @@ export class AutomationStack implements StackDriver {
 
     async up(opts: UpOptions = {}): Promise<UpSummary> {
         const t0 = Date.now();
-        const options = { target: opts.targets, onOutput: opts.onOutput, message: opts.message };
+        const policies = new PolicyWatch();
+        const options = {
+            target: opts.targets,
+            onOutput: opts.onOutput,
+            message: opts.message,
+            ...policies.options(opts, this.projectDir),
+        };
         try {
             if (this.dryRun) {
                 const p = await this.stack.preview(options);
@@ -146,7 +155,7 @@ export class AutomationStack implements StackDriver {
             if (e instanceof ConcurrentUpdateError) {
                 throw new StackLockedError(lockMessage(String(e)));
             }
-            throw e;
+            throw policies.error(e);
         }
     }
 

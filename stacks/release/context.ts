@@ -147,6 +147,7 @@ export class ReleaseRun {
                 targets: o.targets,
                 onOutput: this.deps.engineOutput,
                 message: `release ${this.prepared.version}: ${what}`,
+                ...policyPacks(this.policy),
             });
             this.weight = to.canaryWeight;
             this.phase = to.state.status === "in-progress" ? to.state.phase : undefined;
@@ -188,6 +189,13 @@ export class ReleaseRun {
             ]),
         };
     }
+}
+
+/** The stack's policy pack, run on every update of the release (config key releasePolicyPack). */
+function policyPacks(p: ReleasePolicy): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+    return p.policyPack === undefined
+        ? {}
+        : { policyPacks: [p.policyPack], policyPackConfigs: p.policyPackConfig ? [p.policyPackConfig] : undefined };
 }
 
 /** The line of an error message worth showing: the first that says "error", else the first. */
