@@ -262,10 +262,16 @@ export function checkedInputs<F extends InputField>(
             r.reads.some((f) => (fields as readonly InputField[]).includes(f)) &&
             r.reads.every((f) => (fields as readonly InputField[]).includes(f) || isKnown(args[f])),
     );
-    return pulumi.output(group).apply((resolved) => {
+    const values = pulumi.output(group);
+    // Messages quote the values they reject ("; got ..."), except secret ones.
+    const secret = pulumi.output(pulumi.isSecret(values));
+    return pulumi.all([values, secret]).apply(([resolved, isSecret]) => {
         const problems = run(rules, { ...args, ...(resolved as object) } as unknown as CanaryReleaseValues, (f) => f);
         if (problems.length > 0) {
-            throw fail(describeProblems(problems));
+            const shown = isSecret
+                ? problems.map((p) => p.replace(/; got .*$/s, "; got a secret value (not shown)"))
+                : problems;
+            throw fail(describeProblems(shown));
         }
         return resolved as unknown as Pick<CanaryReleaseValues, F>;
     });

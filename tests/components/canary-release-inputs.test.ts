@@ -149,7 +149,7 @@ describe("CanaryRelease argument rules on Outputs", () => {
         );
     });
 
-    it("checks Outputs once they resolve, with the same messages", async () => {
+    it("checks Outputs once they resolve, with the same messages (secret values not shown)", async () => {
         const fail = (message: string) => new Error(message);
         const bad = args({ canary: { image: later("Not An Image"), version: later("v2") } });
         await assert.rejects(promiseOf(checkedInputs(bad, ["canary"], fail)), { message: BAD_IMAGE });
@@ -160,6 +160,11 @@ describe("CanaryRelease argument rules on Outputs", () => {
         });
         await assert.rejects(promiseOf(checkedInputs(args({ hosts: later([]) }), ["hosts"], fail)), {
             message: 'hosts must list at least one host name, such as ["app.example.com"]',
+        });
+        const secret = args({ canary: { image: pulumi.secret("Not An Image"), version: "v2" } });
+        await assert.rejects(promiseOf(checkedInputs(secret, ["canary"], fail)), {
+            message:
+                'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got a secret value (not shown)',
         });
         const good = args({ canaryWeight: later(40), canaryReplicas: 3 });
         assert.deepStrictEqual(await value(checkedInputs(good, ["canaryWeight", "canaryReplicas"], fail)), {

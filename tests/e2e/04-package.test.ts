@@ -20,6 +20,7 @@ const PROGRAM = {
     runtime: "yaml",
     config: {
         canaryWeight: { type: "integer", default: 0 },
+        canaryImage: { type: "string", default: "registry.example.test/shop:2.0.0" },
         tlsCert: { type: "string" },
         tlsKey: { type: "string", secret: true },
     },
@@ -41,7 +42,7 @@ const PROGRAM = {
                 podSecurityEnforce: "restricted",
                 rolloutTimeoutSeconds: 120,
                 stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
-                canary: { image: "registry.example.test/shop:2.0.0", version: "v2" },
+                canary: { image: "${canaryImage}", version: "v2" },
                 canaryWeight: "${canaryWeight}",
                 hosts: ["shop.e2e.example.test"],
                 tls: { cert: "${tlsCert}", key: "${tlsKey}" },
@@ -138,11 +139,21 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
         assert.strictEqual(outputs.url, "https://shop.e2e.example.test/");
     });
 
-    it("reports a bad weight with the component's message", () => {
+    it("reports bad values with the component's messages: known ones at once, Outputs once resolved", () => {
         ok(["config", "set", "canaryWeight", "150", "--stack", "dev"]);
-        const r = pulumi(["preview", "--stack", "dev"]);
-        assert.notStrictEqual(r.code, 0, r.out);
-        assert.match(r.out, /canaryWeight must be an integer from 0 to 100; got 150/);
+        const known = pulumi(["preview", "--stack", "dev"]);
+        assert.notStrictEqual(known.code, 0, known.out);
+        assert.match(known.out, /canaryWeight must be an integer from 0 to 100; got 150/);
         ok(["config", "set", "canaryWeight", "30", "--stack", "dev"]);
+        // A secret reaches the component as an Output: the same rule runs in apply, and does not show the value.
+        ok(["config", "set", "--secret", "canaryImage", "--stack", "dev"], "Not An Image");
+        const secret = pulumi(["preview", "--stack", "dev"]);
+        assert.notStrictEqual(secret.code, 0, secret.out);
+        assert.match(
+            secret.out,
+            /canary\.image must be a container image reference such as "ghcr\.io\/org\/app:1\.2\.3"; got a secret value \(not shown\)/,
+        );
+        assert.ok(!secret.out.includes("Not An Image"), secret.out);
+        ok(["config", "rm", "canaryImage", "--stack", "dev"]);
     });
 });
