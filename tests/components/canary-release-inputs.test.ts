@@ -9,6 +9,7 @@ import { CanaryRelease } from "../../components/canary-release";
 import { CanaryReleaseArgs } from "../../components/canary-release-args";
 import { checkedInputs, validateCanaryReleaseArgs } from "../../components/canary-release-rules";
 import { RecordingMocks, value, withMocks } from "../harness";
+import { releaseArgs } from "../fixtures/release";
 import { shopPair } from "../fixtures/tls";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -17,20 +18,7 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 const BAD_IMAGE =
     'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Not An Image"';
 
-function args(extra: Partial<CanaryReleaseArgs> = {}): CanaryReleaseArgs {
-    const { cert, key } = shopPair();
-    return {
-        app: "shop",
-        namespace: "prod",
-        stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
-        canary: { image: "registry.example.test/shop:2.0.0", version: "v2" },
-        canaryWeight: 10,
-        hosts: ["shop.example.test"],
-        tls: { cert, key },
-        gateway: { namespace: "istio-ingress", selector: { app: "istio-ingressgateway", istio: "ingressgateway" } },
-        ...extra,
-    };
-}
+const args = releaseArgs;
 
 /** An Output that resolves, after a turn of the event loop, to `v`. */
 const later = <T>(v: T) => pulumi.output(new Promise<T>((resolve) => setTimeout(() => resolve(v), 5)));

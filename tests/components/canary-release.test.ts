@@ -2,26 +2,14 @@ import * as assert from "assert";
 import { CanaryRelease } from "../../components/canary-release";
 import { CanaryReleaseArgs } from "../../components/canary-release-args";
 import { DependencyRecorder, isSecretValue, plain, RecordingMocks, value, withMocks } from "../harness";
+import { releaseArgs } from "../fixtures/release";
 import { shopPair } from "../fixtures/tls";
 
 const ISTIO = "kubernetes:networking.istio.io/v1";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const HOST = "shop.prod.svc.cluster.local";
 
-function args(extra: Partial<CanaryReleaseArgs> = {}): CanaryReleaseArgs {
-    const { cert, key } = shopPair();
-    return {
-        app: "shop",
-        namespace: "prod",
-        stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
-        canary: { image: "registry.example.test/shop:2.0.0", version: "v2" },
-        canaryWeight: 10,
-        hosts: ["shop.example.test"],
-        tls: { cert, key },
-        gateway: { namespace: "istio-ingress", selector: { app: "istio-ingressgateway", istio: "ingressgateway" } },
-        ...extra,
-    };
-}
+const args = releaseArgs;
 
 async function deploy(
     a: CanaryReleaseArgs,

@@ -10,6 +10,7 @@ import {
 } from "@pulumi/policy";
 import { CanaryRelease } from "../../components/canary-release";
 import { CanaryReleaseArgs } from "../../components/canary-release-args";
+import { releaseArgs } from "../fixtures/release";
 import { Props, StackResource } from "../../policies/kube";
 import { withMocks } from "../harness";
 
@@ -24,17 +25,7 @@ export const urnOf = (type: string, name: string, stack = "prod") =>
 /** The custom resources CanaryRelease registers for `args` (over a valid base), as a stack policy sees them. */
 export async function release(args: Partial<CanaryReleaseArgs> = {}, stack = "prod"): Promise<StackResource[]> {
     const mocks = await withMocks(() => {
-        new CanaryRelease("shop", {
-            app: "shop",
-            namespace: "prod",
-            stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
-            canary: { image: "registry.example.test/shop:2.0.0", version: "v2" },
-            canaryWeight: 10,
-            hosts: ["shop.example.test"],
-            tls: { secretName: "shop-tls" },
-            gateway: { namespace: "istio-ingress", selector: { istio: "ingressgateway" } },
-            ...args,
-        });
+        new CanaryRelease("shop", releaseArgs({ tls: { secretName: "shop-tls" }, ...args }));
     });
     return mocks
         .custom()
