@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["bin/**", "node_modules/**", "reports/**"] },
+    { ignores: ["bin/**", "node_modules/**", "reports/**", ".stryker-tmp/**"] },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {
@@ -36,7 +36,7 @@ export default tseslint.config(
         files: ["**/*.js"],
         languageOptions: {
             sourceType: "commonjs",
-            globals: { require: "readonly", module: "writable", process: "readonly" },
+            globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly" },
         },
         rules: { "@typescript-eslint/no-require-imports": "off" },
     },

@@ -19,11 +19,21 @@ export function splitByVersionQuery(opts: { namespace: string; service: string; 
     );
 }
 
+/** Which workload's server-side series a query reads; with `version`, only that version's pods. */
+export interface WorkloadQuery {
+    namespace: string;
+    workload: string;
+    interval: string;
+    /** The pods' `version` label (Istio's destination_version), e.g. so a canary's older image is not counted. */
+    version?: string;
+}
+
 /** The label selector of one workload's server-side series. */
-function workloadSelector(opts: { namespace: string; workload: string }): string {
+function workloadSelector(opts: Omit<WorkloadQuery, "interval">): string {
     return (
         `reporter="destination",destination_workload_namespace=${promString(opts.namespace)},` +
-        `destination_workload=~${promString(opts.workload)}`
+        `destination_workload=~${promString(opts.workload)}` +
+        (opts.version === undefined ? "" : `,destination_version=${promString(opts.version)}`)
     );
 }
 
@@ -33,7 +43,7 @@ function workloadSelector(opts: { namespace: string; workload: string }): string
  * which a "pass" no-data policy would promote); `or on() vector(0)` makes that 0%. No traffic at all still
  * returns nothing.
  */
-export function successRateQuery(opts: { namespace: string; workload: string; interval: string }): string {
+export function successRateQuery(opts: WorkloadQuery): string {
     const sel = workloadSelector(opts);
     return (
         `(sum(rate(istio_requests_total{${sel},response_code!~"5.*"}[${opts.interval}])) or on() vector(0)) / ` +
@@ -42,7 +52,7 @@ export function successRateQuery(opts: { namespace: string; workload: string; in
 }
 
 /** p99 request duration of a workload in milliseconds, as Flagger's built-in Istio check. */
-export function latencyP99Query(opts: { namespace: string; workload: string; interval: string }): string {
+export function latencyP99Query(opts: WorkloadQuery): string {
     return (
         `histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{${workloadSelector(opts)}}` +
         `[${opts.interval}])) by (le))`
@@ -50,6 +60,6 @@ export function latencyP99Query(opts: { namespace: string; workload: string; int
 }
 
 /** Number of requests a workload served over the interval (for a minimum-traffic guard). */
-export function requestCountQuery(opts: { namespace: string; workload: string; interval: string }): string {
+export function requestCountQuery(opts: WorkloadQuery): string {
     return `sum(increase(istio_requests_total{${workloadSelector(opts)}}[${opts.interval}]))`;
 }

@@ -2,7 +2,10 @@
  * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
+import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
 import { ConfigError, KeySpec, Reader } from "./reader";
+
+export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
 
 /** A PromQL check of the canary: passes when the value is within [min, max]. */
 export interface CustomCheck {
@@ -15,6 +18,10 @@ export interface CustomCheck {
 /** What a check with no data (empty result or NaN) means. */
 export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
 export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+/** How the bot rolls back: a direct routing patch then the recording update, or the update alone. */
+export const ROLLBACK_MODES = ["fast", "update"] as const;
+export type RollbackMode = (typeof ROLLBACK_MODES)[number];
 
 /** Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. */
 export interface ReleasePolicy {
@@ -43,8 +50,12 @@ export interface ReleasePolicy {
     mirrorPercent: number;
     /** Run a phase before the first shift where only requests with the canary header reach the canary. */
     headerPhase: boolean;
+    /** How the bot moves traffic back to stable on a rollback. */
+    rollback: RollbackMode;
     prometheusUrl?: string;
     prometheusTimeout: string;
+    /** Prometheus's scrape interval: the metric window must span at least two. */
+    scrapeInterval: string;
     prometheusUser?: string;
     /** Secret. */
     prometheusPassword?: string;
@@ -70,7 +81,9 @@ export const RELEASE_POLICY_DEFAULTS = {
     errorLimit: 4,
     mirrorPercent: 0,
     headerPhase: false,
+    rollback: "fast" as RollbackMode,
     prometheusTimeout: "10s",
+    scrapeInterval: "15s",
 } as const;
 
 const STEPS_ACCEPTS =
@@ -94,6 +107,7 @@ function isCustomCheck(x: unknown): x is CustomCheck {
     const c = x as Record<string, unknown>;
     const num = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
     return (
+        Object.keys(c).every((k) => ["name", "query", "min", "max"].includes(k)) &&
         typeof c.name === "string" &&
         /^[a-z0-9][-a-z0-9]*$/.test(c.name) &&
         typeof c.query === "string" &&
@@ -106,8 +120,11 @@ function isCustomCheck(x: unknown): x is CustomCheck {
 
 const isCheckList = (x: unknown): x is CustomCheck[] => Array.isArray(x) && x.every(isCustomCheck);
 
-/** Reads the release policy's keys (group "Release policy"). */
-export function readPolicy(r: Reader): ReleasePolicy {
+/**
+ * Reads the release policy's keys (group "Release policy"). With `given`, rules across keys run only over the
+ * keys given (see policyProblems).
+ */
+export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolicy {
     const D = RELEASE_POLICY_DEFAULTS;
     r.group = "Release policy";
     const stepsText = r.string("releaseSteps", {
@@ -125,6 +142,7 @@ export function readPolicy(r: Reader): ReleasePolicy {
         steps: steps ?? parseSteps(D.steps)!,
         interval:
             r.duration("releaseInterval", {
+                ...PROM,
                 doc: "Wait between a shift and its analysis.",
                 def: D.interval,
                 field: "policy.interval",
@@ -132,6 +150,7 @@ export function readPolicy(r: Reader): ReleasePolicy {
             }) ?? D.interval,
         metricWindow:
             r.duration("releaseMetricWindow", {
+                ...PROM,
                 doc: "Range of rate() in the built-in checks.",
                 def: D.metricWindow,
                 field: "policy.metricWindow",
@@ -214,20 +233,33 @@ export function readPolicy(r: Reader): ReleasePolicy {
             field: "policy.headerPhase",
             flag: { name: "header-phase" },
         }),
-        prometheusUrl: r.string("prometheusUrl", {
-            doc: "Prometheus the release bot queries.",
-            accepts: "an http(s):// URL",
-            pattern: /^https?:\/\/[^\s]+$/,
-            field: "policy.prometheusUrl",
-            flag: { name: "prometheus-url", arg: "<url>" },
-        }),
+        rollback:
+            r.oneOf("releaseRollback", {
+                doc:
+                    "How the bot puts traffic back on stable: fast (patch the live VirtualService's weights, then " +
+                    "the update that records it) or update (the update alone).",
+                values: ROLLBACK_MODES,
+                def: D.rollback,
+                field: "policy.rollback",
+                flag: { name: "rollback", arg: ROLLBACK_MODES.join("|") },
+            }) ?? D.rollback,
+        prometheusUrl: prometheusUrl(r),
         prometheusTimeout:
             r.duration("prometheusTimeout", {
+                ...PROM,
                 doc: "Timeout of each Prometheus query.",
                 def: D.prometheusTimeout,
                 field: "policy.prometheusTimeout",
                 flag: { name: "prometheus-timeout", arg: "<duration>" },
             }) ?? D.prometheusTimeout,
+        scrapeInterval:
+            r.duration("prometheusScrapeInterval", {
+                ...PROM,
+                doc: "Prometheus's scrape interval (releaseMetricWindow must span at least two).",
+                def: D.scrapeInterval,
+                field: "policy.scrapeInterval",
+                flag: { name: "scrape-interval", arg: "<duration>" },
+            }) ?? D.scrapeInterval,
         prometheusUser: r.string("prometheusUser", {
             doc: "Basic-auth user for Prometheus (with prometheusPassword).",
             field: "policy.prometheusUser",
@@ -259,7 +291,28 @@ export function readPolicy(r: Reader): ReleasePolicy {
     if (policy.prometheusUser !== undefined && policy.prometheusPassword === undefined) {
         r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
     }
+    if (r.problems.length === 0) {
+        r.problems.push(...policyProblems(policy, given));
+    }
     return policy;
+}
+
+const PROM = { pattern: PROM_DURATION, accepts: PROM_DURATION_ACCEPTS };
+
+/** The Prometheus URL; a malformed one is reported without its credentials. */
+function prometheusUrl(r: Reader): string | undefined {
+    const accepts = "an http(s):// URL";
+    const url = r.string("prometheusUrl", {
+        doc: "Prometheus the release bot queries (credentials go in prometheusUser/prometheusPassword or prometheusToken).",
+        accepts,
+        field: "policy.prometheusUrl",
+        flag: { name: "prometheus-url", arg: "<url>" },
+    });
+    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
+        r.problems.push(`prometheusUrl must be ${accepts}; got ${JSON.stringify(redactUrl(url))}`);
+        return undefined;
+    }
+    return url;
 }
 
 function offWhenZero(n: number): number | undefined {
@@ -270,9 +323,13 @@ function offWhenZero(n: number): number | undefined {
  * Only the release policy, from `raw` (keys of other groups are ignored, not checked). Throws a
  * {@link ConfigError} listing the policy's problems.
  */
-export function parsePolicy(raw: Record<string, string>, secretKeys: ReadonlySet<string> = new Set()): ReleasePolicy {
+export function parsePolicy(
+    raw: Record<string, string>,
+    secretKeys: ReadonlySet<string> = new Set(),
+    o: { onlyGiven?: boolean } = {},
+): ReleasePolicy {
     const r = new Reader(raw, secretKeys);
-    const policy = readPolicy(r);
+    const policy = readPolicy(r, o.onlyGiven ? new Set(Object.keys(raw)) : undefined);
     if (r.problems.length > 0) {
         throw new ConfigError(r.problems);
     }

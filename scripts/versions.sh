@@ -1,6 +1,10 @@
 # Pinned versions of everything built from Go modules, and where the builds are cached.
+# shellcheck shell=bash
 # Sourced by the toolchain and cluster scripts; nothing here is committed output.
 export PULUMI_VERSION=3.248.0
+# Pulumi YAML's language host (pulumi-language-yaml). 1.25.0 is the newest the Go module proxy serves; it is built
+# against the pkg/sdk v3 it requires (3.206.0): its code does not compile against 3.248.0's API.
+export PULUMI_YAML_VERSION=1.25.0
 export PULUMI_K8S_PROVIDER_VERSION=4.25.0
 # The only provider/v4 pseudo-version the Go module proxy serves; its commit is the one tagged sdk/v4 v4.25.0 builds on.
 export PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199

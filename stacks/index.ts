@@ -4,23 +4,38 @@
  */
 export { AutomationStack } from "./automation/local-stack";
 export {
-    StackConfig,
-    StackDriver,
+    PlanMismatchError,
+    type PreviewOptions,
+    type PreviewResult,
+    PulumiCliMissingError,
+    type ResourceChange,
+    type StackConfig,
+    type StackDriver,
     StackLockedError,
     StackNotFoundError,
-    UpOptions,
-    UpSummary,
+    type UpOptions,
+    type UpSummary,
 } from "./automation/driver";
-export { Clock, ReleaseDeps, ReleaseOptions } from "./release/context";
-export { MetricsSource, PrometheusClient, PrometheusOptions, QueryResult } from "./release/prometheus";
-export { EXIT_CODES, exitCode, Outcome, PreflightError, ReleaseEvent, ReleaseResult } from "./release/result";
+export { type Clock, type ReleaseDeps, type ReleaseOptions } from "./release/context";
+export { type ConfigSource } from "./release/origin";
+export { type MetricsSource, PrometheusClient, type PrometheusOptions, type QueryResult } from "./release/prometheus";
+export {
+    EXIT_CODE_TABLE,
+    EXIT_CODES,
+    exitCode,
+    type Outcome,
+    PreflightError,
+    type ReleaseEvent,
+    type ReleaseResult,
+    type RollbackCause,
+} from "./release/result";
 export { writeReport } from "./release/report";
 export { runRelease } from "./release/run";
 export {
     decidePromotion,
     promote,
-    PromoteOptions,
-    PromotionDecision,
-    PromotionResult,
-    PromotionState,
+    type PromoteOptions,
+    type PromotionDecision,
+    type PromotionResult,
+    type PromotionState,
 } from "./promote/promote";

@@ -81,6 +81,8 @@ describe("program (index.ts) under mocks", function () {
             message: undefined,
             previousImage: undefined,
             previousVersion: undefined,
+            owner: undefined,
+            leaseExpires: undefined,
         });
         assert.strictEqual(
             r.exports?.routingUrn,

@@ -62,9 +62,19 @@ stop() {
 
 # Clients first, then the API server, then etcd (so that nothing logs errors for
 # a vanished dependency while it shuts down).
-stop kwok kube-scheduler kube-controller-manager
-stop kube-apiserver
+stop istiod kwok kube-scheduler kube-controller-manager
+stop bridge-host bridge-ns kube-apiserver
 stop etcd
+
+# The cluster's network namespace (only when this state dir made it).
+if [[ -f "$S/netns" ]]; then
+  ns="$(<"$S/netns")"
+  if [[ "$ns" == "$(cluster_netns_name)" ]] && ip netns list 2>/dev/null | grep -qw "$ns"; then
+    ip netns del "$ns" || cdie "could not delete network namespace $ns"
+    clog "deleted network namespace $ns"
+  fi
+  rm -f "$S/netns"
+fi
 
 if [[ "${CLUSTER_KEEP_STATE:-0}" == 1 ]]; then
   rm -f "$S/up.done"

@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Starts a local Kubernetes control plane on 127.0.0.1 with kwok fake nodes:
-#   etcd -> kube-apiserver -> kube-controller-manager, kube-scheduler, kwok
-# then creates fake Nodes and checks that a Deployment becomes Available.
+# Starts a local Kubernetes control plane on 127.0.0.1 with kwok fake nodes and Istio's control plane:
+#   etcd -> kube-apiserver -> kube-controller-manager, kube-scheduler, kwok -> istiod (pilot-discovery)
+# then creates fake Nodes, checks that a Deployment becomes Available, that istiod is ready and that its
+# validation webhook answers on https://localhost:15017/validate.
+#
+# Network: every process runs in a network namespace of its own that has only `lo` (see CLUSTER_NETNS in lib.sh),
+# so nothing in it can reach a Service or pod IP: the API server calls admission webhooks (ValidatingAdmissionWebhook
+# is on; MutatingAdmissionWebhook stays off: there is no sidecar injection, kwok runs no containers) only on
+# loopback URLs, and scripts/cluster/guard.sh fails when a webhook configuration, APIService or Endpoint names
+# anything else. The host reaches the API server through a bridge on 127.0.0.1:<api port> and istiod through Unix
+# sockets in $CLUSTER_STATE_DIR/sock (xds.sock: its plaintext xDS port; http.sock: /ready, /debug/...).
+# istiod's CA is plugged in (Istio's "plug in CA certificates"): a root made here, in $CLUSTER_STATE_DIR/istio-ca.
 #
 # State (certs, kubeconfigs, etcd data, logs, pids) lives in
 #   CLUSTER_STATE_DIR (default $ISTIO_CANARY_CACHE/cluster-state)
@@ -25,14 +34,20 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 T0=$SECONDS
 S="$CLUSTER_STATE_DIR"
 
-for tool in openssl curl base64 ss; do
-  command -v "$tool" >/dev/null || cdie "$tool is required (Debian: apt-get install openssl curl coreutils iproute2)"
+for tool in openssl curl base64 ss flock; do
+  command -v "$tool" >/dev/null || cdie "$tool is required (Debian: apt-get install openssl curl coreutils iproute2 util-linux)"
 done
+if [[ "$CLUSTER_NETNS" == 1 ]]; then
+  [[ $(id -u) == 0 ]] || cdie "the cluster's network namespace needs root (ip netns); run as root or set CLUSTER_NETNS=0"
+  command -v ip >/dev/null || cdie "ip is required for the cluster's network namespace (Debian: apt-get install iproute2)"
+fi
 
 # ------------------------------------------------------------------ toolchain
 t=$SECONDS
 eval "$("$CLUSTER_DIR/../toolchain/kube.sh")"
 eval "$("$CLUSTER_DIR/../toolchain/istio.sh")"
+eval "$("$CLUSTER_DIR/../toolchain/istiod.sh")"
+BRIDGE_BIN="$(cluster_bridge_bin)"
 clog "toolchain ready ($((SECONDS - t))s)"
 APISERVER_BIN="$KUBE_BIN_DIR/kube-apiserver"
 KCM_BIN="$KUBE_BIN_DIR/kube-controller-manager"
@@ -42,14 +57,28 @@ print_exports() {
   local q
   printf 'export KUBECONFIG=%q\n' "$S/kubeconfig"
   printf 'export CLUSTER_STATE_DIR=%q\n' "$S"
-  for q in KUBECTL KUBE_BIN_DIR ETCD_BIN KWOK_BIN HELM_BIN KUBE_TOOLCHAIN_PATH ISTIO_CHARTS_DIR ISTIO_API_CRDS; do
+  for q in KUBECTL KUBE_BIN_DIR ETCD_BIN KWOK_BIN HELM_BIN KUBE_TOOLCHAIN_PATH ISTIO_CHARTS_DIR ISTIO_API_CRDS \
+    ISTIOD_BIN ISTIOCTL BRIDGE_BIN; do
     [[ -n "${!q:-}" ]] && printf 'export %s=%q\n' "$q" "${!q}"
   done
+  # The local istiod: its xDS and HTTP ports as Unix sockets, its log, its CA (root certificate and signing key).
+  printf 'export ISTIOD_XDS_SOCKET=%q\n' "$S/sock/xds.sock"
+  printf 'export ISTIOD_HTTP_SOCKET=%q\n' "$S/sock/http.sock"
+  printf 'export ISTIOD_LOG=%q\n' "$S/logs/istiod.log"
+  printf 'export ISTIOD_WEBHOOK_URL=%q\n' "$ISTIOD_WEBHOOK_URL"
+  printf 'export ISTIO_CA_DIR=%q\n' "$S/istio-ca"
+  printf 'export ISTIO_CA_BUNDLE=%q\n' "$(base64 -w0 <"$S/istio-ca/root-cert.pem")"
+  printf 'export CLUSTER_NETNS_NAME=%q\n' "$([[ "$CLUSTER_NETNS" == 1 ]] && cluster_netns_name)"
   return 0
 }
 
 kc() { "$KUBECTL" --kubeconfig "$S/kubeconfig" "$@"; }
 
+# api_ready: through the host's bridge (what kubectl and Pulumi use); api_ready_ns: inside the namespace.
+api_ready_ns() {
+  in_ns curl -fsS --max-time 2 --cacert "$S/pki/ca.crt" --cert "$S/pki/admin.crt" --key "$S/pki/admin.key" \
+    "https://127.0.0.1:$(<"$S/ports/api")/readyz" >/dev/null 2>&1
+}
 api_ready() {
   curl -fsS --max-time 2 --cacert "$S/pki/ca.crt" --cert "$S/pki/admin.crt" --key "$S/pki/admin.key" \
     "https://127.0.0.1:$(<"$S/ports/api")/readyz" >/dev/null 2>&1
@@ -66,6 +95,7 @@ if [[ -f "$S/$CLUSTER_MARKER" ]]; then
   for c in "${CLUSTER_COMPONENTS[@]}"; do pid_matches "$c" || { all=0; break; }; done
   if ((all)) && [[ -f "$S/up.done" ]] && api_ready; then
     clog "cluster already running (state $S)"
+    KUBECONFIG="$S/kubeconfig" "$CLUSTER_DIR/guard.sh" >&2 || cdie "the loopback guard failed (see above)"
     print_exports
     exit 0
   fi
@@ -77,7 +107,7 @@ fi
 
 mkdir -p "$S"
 touch "$S/$CLUSTER_MARKER"
-mkdir -p "$S/pki" "$S/pids" "$S/logs" "$S/ports" "$S/etcd" "$S/kwok-home"
+mkdir -p "$S/pki" "$S/pids" "$S/logs" "$S/ports" "$S/etcd" "$S/kwok-home" "$S/sock" "$S/istiod" "$S/istio-ca"
 chmod 700 "$S" "$S/pki" "$S/etcd"
 
 # On failure: show the logs, stop what was started, keep the state dir for inspection.
@@ -129,95 +159,28 @@ SERVICE_CIDR="${CLUSTER_SERVICE_CIDR:-10.96.0.0/16}"
 SERVICE_API_IP="${CLUSTER_SERVICE_API_IP:-10.96.0.1}"
 POD_CIDR="${CLUSTER_POD_CIDR:-10.244.0.0/16}"
 
-# ------------------------------------------------------------------ certificates
-t=$SECONDS
-P="$S/pki"
-ossl() { openssl "$@" >>"$S/pki/openssl.log" 2>&1 || cdie "openssl $1 failed (see $S/pki/openssl.log)"; }
-ec_key() { ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
-
-# ca NAME CN : a self-signed CA
-ca() {
-  ec_key "$P/$1.key"
-  ossl req -x509 -new -key "$P/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
-    -out "$P/$1.crt"
-}
-ca ca istio-canary-local-ca
-# Front-proxy (request-header) CA: lets kube-controller-manager/kube-scheduler (and any
-# aggregated API server) authenticate proxied requests, as kubeadm clusters do.
-ca front-proxy-ca istio-canary-front-proxy-ca
-
-# [LEAF_CA=ca] leaf NAME SUBJECT EXTENSIONS... : a certificate signed by $LEAF_CA
-leaf() {
-  local name=$1 subj=$2 signer=${LEAF_CA:-ca}
-  shift 2
-  ec_key "$P/$name.key"
-  ossl req -new -key "$P/$name.key" -subj "$subj" -out "$P/$name.csr"
-  printf '%s\n' "$@" >"$P/$name.ext"
-  ossl x509 -req -in "$P/$name.csr" -CA "$P/$signer.crt" -CAkey "$P/$signer.key" -set_serial "0x$(openssl rand -hex 16)" \
-    -days 3650 -sha256 -extfile "$P/$name.ext" -out "$P/$name.crt"
-  rm -f "$P/$name.csr" "$P/$name.ext"
-}
-CLIENT_EXT=("basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=clientAuth")
-leaf apiserver "/CN=kube-apiserver" "basicConstraints=critical,CA:FALSE" \
-  "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
-  "subjectAltName=IP:127.0.0.1,IP:$SERVICE_API_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
-leaf admin "/O=system:masters/CN=istio-canary-admin" "${CLIENT_EXT[@]}"
-leaf kube-controller-manager "/CN=system:kube-controller-manager" "${CLIENT_EXT[@]}"
-leaf kube-scheduler "/CN=system:kube-scheduler" "${CLIENT_EXT[@]}"
-# kwok writes node and pod status, node leases and pod deletions for many namespaces.
-leaf kwok "/O=system:masters/CN=kwok" "${CLIENT_EXT[@]}"
-LEAF_CA=front-proxy-ca leaf front-proxy-client "/CN=front-proxy-client" "${CLIENT_EXT[@]}"
-# Service-account token signing key pair.
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$P/sa.key"
-ossl pkey -in "$P/sa.key" -pubout -out "$P/sa.pub"
-chmod 600 "$P"/*.key
-clog "certificates generated ($((SECONDS - t))s)"
-
-# kubeconfig FILE USER : a self-contained kubeconfig with embedded certs.
-kubeconfig() {
-  local file=$1 user=$2
-  cat >"$file.tmp" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: istio-canary
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority-data: $(base64 -w0 <"$P/ca.crt")
-users:
-- name: $user
-  user:
-    client-certificate-data: $(base64 -w0 <"$P/$user.crt")
-    client-key-data: $(base64 -w0 <"$P/$user.key")
-contexts:
-- name: istio-canary
-  context:
-    cluster: istio-canary
-    user: $user
-current-context: istio-canary
-EOF
-  chmod 600 "$file.tmp"
-  mv "$file.tmp" "$file"
-}
-kubeconfig "$S/kubeconfig" admin
-for c in kube-controller-manager kube-scheduler kwok; do kubeconfig "$S/$c.kubeconfig" "$c"; done
+# shellcheck source=pki.sh
+source "$CLUSTER_DIR/pki.sh"
 
 # ------------------------------------------------------------------ processes
-# [UNSET_PREFIX=P] start NAME BINARY ARGS... : start detached (own session, stdio to
-# $S/logs/NAME.log), without the environment variables whose names start with P.
+# [UNSET_PREFIX=P] [START_DIR=D] [IN_HOST_NS=1] start NAME BINARY ARGS... : start detached (own session, stdio to
+# $S/logs/NAME.log, working directory D), in the cluster's network namespace unless IN_HOST_NS=1, without the
+# environment variables whose names start with P.
 start() {
   local name=$1 bin=$2
   shift 2
+  local -a ns=()
+  if [[ "$CLUSTER_NETNS" == 1 && "${IN_HOST_NS:-0}" != 1 ]]; then ns=(ip netns exec "$NETNS"); fi
   (
     # Do not let the component inherit the up.sh/down.sh lock.
     [[ -z "${CLUSTER_LOCK_FD:-}" ]] || exec {CLUSTER_LOCK_FD}>&-
     if [[ -n "${UNSET_PREFIX:-}" ]]; then
       for v in $(compgen -e); do [[ "$v" != "$UNSET_PREFIX"* ]] || unset "$v"; done
     fi
-    # setsid does not fork here (a background subshell is not a group leader),
-    # so the pid recorded below is the component's own.
-    exec setsid "$bin" "$@" </dev/null >"$S/logs/$name.log" 2>&1
+    [[ -z "${START_DIR:-}" ]] || cd "$START_DIR"
+    # Neither `ip netns exec` nor setsid forks here (a background subshell is not a group leader), so the pid
+    # recorded below is the component's own.
+    exec "${ns[@]}" setsid "$bin" "$@" </dev/null >"$S/logs/$name.log" 2>&1
   ) &
   local pid=$!
   echo "$bin" >"$S/pids/$name.bin"
@@ -235,11 +198,28 @@ wait_for() {
     if [[ -n "$comp" ]] && ! pid_matches "$comp"; then
       cdie "$comp exited while waiting for $what (see $S/logs/$comp.log)"
     fi
-    ((SECONDS - t0 < timeout)) || cdie "timed out after ${timeout}s waiting for $what"
+    ((SECONDS - t0 < timeout)) || cdie "timed out after ${timeout}s waiting for $what${comp:+ (see $S/logs/$comp.log)}"
     sleep 0.2
   done
   clog "$what ($((SECONDS - t0))s)"
 }
+
+# ------------------------------------------------------------------ network namespace
+NETNS=""
+if [[ "$CLUSTER_NETNS" == 1 ]]; then
+  NETNS="$(cluster_netns_name)"
+  if ip netns list | grep -qw "$NETNS"; then
+    clog "removing a stale network namespace $NETNS"
+    ip netns del "$NETNS" || cdie "could not remove the stale network namespace $NETNS"
+  fi
+  ip netns add "$NETNS" || cdie "ip netns add $NETNS failed (root and iproute2 needed; or set CLUSTER_NETNS=0)"
+  echo "$NETNS" >"$S/netns"
+  ip -n "$NETNS" link set lo up
+  links="$(ip -n "$NETNS" -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')"
+  [[ "$links" == "lo " ]] || cdie "network namespace $NETNS has links other than lo: $links"
+  in_ns ip route get 10.96.0.1 >/dev/null 2>&1 && cdie "network namespace $NETNS has a route to 10.96.0.1"
+  clog "network namespace $NETNS: only lo, no route off the machine"
+fi
 
 t=$SECONDS
 # etcd reads every ETCD_* environment variable as a flag (versions.sh exports
@@ -256,14 +236,14 @@ UNSET_PREFIX=ETCD_ start etcd "$ETCD_BIN" \
   --unsafe-no-fsync=true \
   --quota-backend-bytes=$((2 * 1024 * 1024 * 1024)) \
   --log-level=warn
-etcd_ok() { curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+etcd_ok() { in_ns curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 wait_for "etcd healthy" 30 etcd etcd_ok
 
-# Admission webhooks are disabled: this cluster has no data plane and istiod never
-# really runs (kwok fakes its pods), so istiod's sidecar-injector (failurePolicy Fail)
-# would block pods in injection-labelled namespaces and its validator would block
-# Istio resources once its failurePolicy turns Fail. CRD OpenAPI schemas, CEL rules
-# and ValidatingAdmissionPolicies are still enforced by the API server.
+# ValidatingAdmissionWebhook is on: the API server calls istiod's validation webhook (the local istiod started
+# below, on https://localhost:15017/validate; the charts' webhook configurations name that URL, see
+# Pulumi.dev.yaml). MutatingAdmissionWebhook stays off: kwok runs no containers, so there is nothing for sidecar
+# injection to inject into, and an injected pod template would only be a fake. CRD OpenAPI schemas, CEL rules and
+# ValidatingAdmissionPolicies are enforced as well.
 start kube-apiserver "$APISERVER_BIN" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
   --bind-address=127.0.0.1 \
@@ -284,12 +264,31 @@ start kube-apiserver "$APISERVER_BIN" \
   --service-account-signing-key-file="$P/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --authorization-mode=RBAC \
-  --disable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
+  --enable-admission-plugins=ValidatingAdmissionWebhook \
+  --disable-admission-plugins=MutatingAdmissionWebhook \
   --allow-privileged=true \
   --endpoint-reconciler-type=none \
   --profiling=false \
   --v=0
-wait_for "kube-apiserver /readyz ok" 90 kube-apiserver api_ready
+wait_for "kube-apiserver /readyz ok" 90 kube-apiserver api_ready_ns
+
+# Bridges: the API server's port from the host (kubectl, Pulumi, tests), istiod's xDS and HTTP ports as Unix sockets.
+if [[ "$CLUSTER_NETNS" == 1 ]]; then
+  start bridge-ns "$BRIDGE_BIN" \
+    "unix:$S/sock/api.sock=tcp:127.0.0.1:$API_PORT" \
+    "unix:$S/sock/xds.sock=tcp:$ISTIOD_XDS_ADDR" \
+    "unix:$S/sock/http.sock=tcp:$ISTIOD_HTTP_ADDR"
+  wait_for "bridge-ns listening" 20 bridge-ns test -S "$S/sock/http.sock"
+  IN_HOST_NS=1 start bridge-host "$BRIDGE_BIN" "tcp:127.0.0.1:$API_PORT=unix:$S/sock/api.sock"
+else
+  start bridge-ns "$BRIDGE_BIN" \
+    "unix:$S/sock/xds.sock=tcp:$ISTIOD_XDS_ADDR" \
+    "unix:$S/sock/http.sock=tcp:$ISTIOD_HTTP_ADDR"
+  wait_for "bridge-ns listening" 20 bridge-ns test -S "$S/sock/http.sock"
+  # No bridge needed: the API server listens on the host's loopback. A stand-in keeps the component list uniform.
+  start bridge-host "$BRIDGE_BIN" "unix:$S/sock/unused.sock=tcp:127.0.0.1:$API_PORT"
+fi
+wait_for "kube-apiserver /readyz ok from the host" 20 bridge-host api_ready
 
 start kube-controller-manager "$KCM_BIN" \
   --kubeconfig="$S/kube-controller-manager.kubeconfig" \
@@ -346,75 +345,10 @@ HOME="$S/kwok-home" start kwok "$KWOK_BIN" \
   --cidr="$POD_CIDR" \
   --node-lease-duration-seconds=40
 
-# ------------------------------------------------------------------ fake nodes
-{
-  for i in $(seq 0 $((NODES - 1))); do
-    cat <<EOF
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-$i
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    type: kwok
-    kubernetes.io/arch: amd64
-    kubernetes.io/os: linux
-    kubernetes.io/hostname: kwok-node-$i
-    node-role.kubernetes.io/agent: ""
-    topology.kubernetes.io/region: local
-    topology.kubernetes.io/zone: local-$((i % 3))
-status:
-  allocatable:
-    cpu: "${CLUSTER_NODE_CPU:-32}"
-    memory: ${CLUSTER_NODE_MEMORY:-256Gi}
-    pods: "${CLUSTER_NODE_PODS:-110}"
-    ephemeral-storage: 1Ti
-  capacity:
-    cpu: "${CLUSTER_NODE_CPU:-32}"
-    memory: ${CLUSTER_NODE_MEMORY:-256Gi}
-    pods: "${CLUSTER_NODE_PODS:-110}"
-    ephemeral-storage: 1Ti
-  nodeInfo:
-    architecture: amd64
-    operatingSystem: linux
-    kubeletVersion: v$KUBERNETES_VERSION
-    kubeProxyVersion: v$KUBERNETES_VERSION
-EOF
-  done
-} >"$S/nodes.yaml"
-kc apply -f "$S/nodes.yaml" >&2
-wait_for "$NODES fake nodes Ready" 60 kwok \
-  kc wait --for=condition=Ready node -l type=kwok --timeout=2s
-
-# ------------------------------------------------------------------ smoke test
-NS=istio-canary-smoke
-kc create namespace "$NS" >&2
-wait_for "default ServiceAccount in $NS" 30 kube-controller-manager kc -n "$NS" get serviceaccount default
-kc -n "$NS" apply -f - >&2 <<EOF
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: smoke
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: smoke}
-  template:
-    metadata:
-      labels: {app: smoke}
-    spec:
-      containers:
-      - name: pause
-        image: registry.k8s.io/pause:3.10
-        resources:
-          requests: {cpu: 100m, memory: 64Mi}
-EOF
-wait_for "test Deployment Available" 60 kube-scheduler \
-  kc -n "$NS" wait --for=condition=Available deployment/smoke --timeout=2s
-kc delete namespace "$NS" --wait=false >&2
+# shellcheck source=nodes.sh
+source "$CLUSTER_DIR/nodes.sh"
+# shellcheck source=istiod.sh
+source "$CLUSTER_DIR/istiod.sh"
 
 touch "$S/up.done"
 finished=1

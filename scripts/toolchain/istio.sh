@@ -15,24 +15,12 @@
 # stderr: progress.
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../versions.sh
-source "$SCRIPT_DIR/../versions.sh"
+LOG_TAG=toolchain/istio
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
 
-log() { printf '[istio.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-command -v go >/dev/null || die "go is not on PATH"
+require_cmd go
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-
-# mod_dir MODULE@VERSION : download (if needed) and print the module's directory.
-mod_dir() {
-  local json dir
-  json="$(cd / && GOFLAGS=-mod=mod go mod download -json "$1")" || die "go mod download $1 failed"
-  dir="$(printf '%s\n' "$json" | sed -nE 's/^[[:space:]]*"Dir": "(.*)",?$/\1/p')"
-  [[ -n "$dir" && -d "$dir" ]] || die "no Dir for $1: $json"
-  printf '%s\n' "$dir"
-}
 
 start=$SECONDS
 root="$ISTIO_CANARY_CACHE/istio/$ISTIO_MODULE_VERSION"
@@ -47,7 +35,7 @@ else
   src="$(mod_dir "istio.io/istio@$ISTIO_MODULE_VERSION")"
   mkdir -p "$root"
   tmp="$(mktemp -d "$root/charts.tmp.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
+  cleanup_add "$tmp"
   cp -r "$src/manifests/charts/base" "$tmp/base"
   cp -r "$src/manifests/charts/istio-control/istio-discovery" "$tmp/istiod"
   cp -r "$src/manifests/charts/gateway" "$tmp/gateway"
@@ -66,14 +54,13 @@ else
     echo "istio_api_required=$api_req"
     echo "chart_version=$(sed -nE 's/^version:[[:space:]]*(.*)/\1/p' "$tmp/base/Chart.yaml")"
   } >"$tmp/ISTIO_INFO"
-  # Move the finished tree into place (atomic renames; replaces an incomplete old tree).
-  rm -rf "$charts.old"
-  [[ -e "$charts" ]] && mv -T "$charts" "$charts.old"
-  mv "$tmp/ISTIO_INFO" "$root/ISTIO_INFO.tmp"
-  mv -T "$tmp" "$charts"
-  mv "$root/ISTIO_INFO.tmp" "$root/ISTIO_INFO"
-  rm -rf "$charts.old"
-  trap - EXIT
+  # Move the finished tree into place (atomic renames; replaces an incomplete old tree). ISTIO_INFO goes last:
+  # it marks the tree complete.
+  info_tmp=""
+  tmp_for info_tmp "$root/ISTIO_INFO"
+  mv "$tmp/ISTIO_INFO" "$info_tmp"
+  install_atomic "$tmp" "$charts"
+  install_atomic "$info_tmp" "$root/ISTIO_INFO"
   log "charts copied to $charts"
 fi
 
@@ -81,9 +68,11 @@ if [[ ! -f "$api_crds" ]]; then
   log "downloading istio.io/api@$ISTIO_API_VERSION"
   api_src="$(mod_dir "istio.io/api@$ISTIO_API_VERSION")"
   mkdir -p "$api_root"
-  cp "$api_src/kubernetes/customresourcedefinitions.gen.yaml" "$api_crds.tmp.$$"
-  chmod u+w "$api_crds.tmp.$$"
-  mv "$api_crds.tmp.$$" "$api_crds"
+  crds_tmp=""
+  tmp_for crds_tmp "$api_crds"
+  cp "$api_src/kubernetes/customresourcedefinitions.gen.yaml" "$crds_tmp"
+  chmod u+w "$crds_tmp"
+  install_atomic "$crds_tmp" "$api_crds"
 fi
 
 info() { sed -n "s/^$1=//p" "$root/ISTIO_INFO"; }
@@ -104,6 +93,5 @@ else
 fi
 log "done in $((SECONDS - start))s"
 
-q() { printf '%q' "$1"; }
-echo "export ISTIO_CHARTS_DIR=$(q "$charts")"
-echo "export ISTIO_API_CRDS=$(q "$api_crds")"
+emit_export ISTIO_CHARTS_DIR "$charts"
+emit_export ISTIO_API_CRDS "$api_crds"

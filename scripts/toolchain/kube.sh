@@ -8,8 +8,8 @@
 #   helm                     helm.sh/helm/v3/cmd/helm @ v$HELM_VERSION (debugging/rendering only)
 #
 # Binaries are cached under $ISTIO_CANARY_CACHE/<name>/<version>/bin/ ; each group
-# is built into a temporary directory which is then renamed into place, so a
-# bin/ directory that exists is always complete.
+# is built into a temporary directory which is then renamed into place (install_atomic
+# of scripts/lib.sh), so a bin/ directory that exists is always complete.
 #
 # stdout: only `export NAME=value` lines (eval "$(scripts/toolchain/kube.sh)").
 # stderr: progress and build times.
@@ -17,125 +17,18 @@
 # Options: KUBE_TOOLCHAIN_SKIP_HELM=1 skips helm (the cluster does not need it).
 set -euo pipefail
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../versions.sh
-source "$SCRIPT_DIR/../versions.sh"
+LOG_TAG=toolchain/kube
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
 
 # helm is not pinned in versions.sh; v3.22.0 is the newest helm v3 the module proxy serves.
 HELM_VERSION="${HELM_VERSION:-3.22.0}"
 
-log() { printf '[kube.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-command -v go >/dev/null || die "go is not on PATH"
+require_cmd go
 
 export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-
-# have_all DIR BIN... : true when DIR/BIN exists and is executable for every BIN
-have_all() {
-  local dir=$1 b
-  shift
-  for b in "$@"; do
-    [[ -x "$dir/$b" ]] || return 1
-  done
-}
-
-# Temporary build dirs, removed on exit (also when a build fails).
-CLEANUP=()
-cleanup() { local d; for d in "${CLEANUP[@]+"${CLEANUP[@]}"}"; do rm -rf "$d"; done; }
-trap cleanup EXIT
-
-# install_dir TMPDIR FINALDIR BIN... : atomically move a freshly built bin dir into place.
-install_dir() {
-  local tmp=$1 final=$2
-  shift 2
-  mv -T "$tmp" "$final" 2>/dev/null && return 0
-  # mv -T refuses to replace a non-empty directory: a concurrent run won the race
-  # (keep its result), or an incomplete dir is in the way (replace it).
-  have_all "$final" "$@" && return 0
-  local stale="$final.stale.$$"
-  CLEANUP+=("$stale")
-  if ! { mv -T "$final" "$stale" && mv -T "$tmp" "$final"; }; then
-    die "could not install $final"
-  fi
-}
-
-# go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
-#   WRITE_FN is called with the wrapper module dir as $1 and writes go.mod (and any .go files).
-go_build_group() {
-  local name=$1 version=$2 write_fn=$3 ldflags=$4
-  shift 4
-  local root="$ISTIO_CANARY_CACHE/$name/$version"
-  local bindir="$root/bin"
-  local -a pkgs=() bins=()
-  local spec
-  for spec in "$@"; do
-    pkgs+=("${spec%%=>*}")
-    bins+=("${spec##*=>}")
-  done
-  if have_all "$bindir" "${bins[@]}"; then
-    log "$name $version: cached in $bindir"
-    return 0
-  fi
-
-  mkdir -p "$root"
-  # One build per group at a time; a concurrent run waits and then reuses the result.
-  local lockfd
-  exec {lockfd}>"$root/.lock"
-  if ! flock -n "$lockfd"; then
-    log "$name $version: another build is running; waiting for it"
-    flock "$lockfd"
-  fi
-  if have_all "$bindir" "${bins[@]}"; then
-    log "$name $version: cached in $bindir (built concurrently)"
-    exec {lockfd}>&-
-    return 0
-  fi
-  local work
-  work="$(mktemp -d "$root/build.XXXXXX")"
-  CLEANUP+=("$work")
-  mkdir -p "$work/mod" "$work/out"
-
-  log "$name $version: writing wrapper module in $work/mod"
-  "$write_fn" "$work/mod"
-
-  local start=$SECONDS
-  log "$name $version: resolving modules (go mod tidy)"
-  (cd "$work/mod" && go mod tidy) >&2 || die "$name: go mod tidy failed"
-  log "$name $version: go mod tidy took $((SECONDS - start))s"
-
-  local bstart=$SECONDS
-  log "$name $version: building ${bins[*]} (this can take a long time cold)"
-  if ((${#pkgs[@]} == 1)); then
-    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/${bins[0]}" "${pkgs[0]}") >&2 ||
-      die "$name: go build failed"
-  else
-    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}") >&2 ||
-      die "$name: go build failed"
-    # go build -o dir/ names each binary after its package's last path element.
-    local i default
-    for i in "${!pkgs[@]}"; do
-      default="$(basename "${pkgs[$i]}")"
-      if [[ "$default" != "${bins[$i]}" ]]; then
-        mv "$work/out/$default" "$work/out/${bins[$i]}"
-      fi
-    done
-  fi
-  have_all "$work/out" "${bins[@]}" || die "$name: build produced no ${bins[*]}"
-  log "$name $version: go build took $((SECONDS - bstart))s (total $((SECONDS - start))s)"
-
-  # Keep the wrapper module next to the binaries for reference/debugging.
-  rm -rf "$root/src.new"
-  cp -r "$work/mod" "$root/src.new"
-  rm -rf "$root/src"
-  mv -T "$root/src.new" "$root/src"
-
-  install_dir "$work/out" "$bindir" "${bins[@]}"
-  log "$name $version: installed ${bins[*]} in $bindir"
-  exec {lockfd}>&-
-}
 
 # ---------------------------------------------------------------- etcd
 write_etcd_mod() {
@@ -274,12 +167,11 @@ HELM_BIN_DIR="$ISTIO_CANARY_CACHE/helm/$HELM_VERSION/bin"
 path="$ETCD_BIN_DIR:$KUBE_BIN_DIR:$KWOK_BIN_DIR"
 [[ -x "$HELM_BIN_DIR/helm" ]] && path="$path:$HELM_BIN_DIR"
 
-q() { printf '%q' "$1"; }
-echo "export ETCD_BIN=$(q "$ETCD_BIN_DIR/etcd")"
-echo "export KUBE_BIN_DIR=$(q "$KUBE_BIN_DIR")"
-echo "export KUBECTL=$(q "$KUBE_BIN_DIR/kubectl")"
-echo "export KWOK_BIN=$(q "$KWOK_BIN_DIR/kwok")"
+emit_export ETCD_BIN "$ETCD_BIN_DIR/etcd"
+emit_export KUBE_BIN_DIR "$KUBE_BIN_DIR"
+emit_export KUBECTL "$KUBE_BIN_DIR/kubectl"
+emit_export KWOK_BIN "$KWOK_BIN_DIR/kwok"
 if [[ -x "$HELM_BIN_DIR/helm" ]]; then
-  echo "export HELM_BIN=$(q "$HELM_BIN_DIR/helm")"
+  emit_export HELM_BIN "$HELM_BIN_DIR/helm"
 fi
-echo "export KUBE_TOOLCHAIN_PATH=$(q "$path")"
+emit_export KUBE_TOOLCHAIN_PATH "$path"

@@ -24,6 +24,22 @@ export class StackNotFoundError extends Error {
     }
 }
 
+/** The Pulumi CLI, which the Automation API runs, is not on PATH. */
+export class PulumiCliMissingError extends Error {
+    constructor() {
+        super('the Pulumi CLI is not on PATH; put the project\'s toolchain there first: eval "$(scripts/env.sh)"');
+        this.name = "PulumiCliMissingError";
+    }
+}
+
+/** An update plan no longer matches what the program would do (something changed after the preview). */
+export class PlanMismatchError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PlanMismatchError";
+    }
+}
+
 /** What an update changed. */
 export interface UpSummary {
     /** Counts per operation: create, update, replace, delete, same. */
@@ -31,21 +47,53 @@ export interface UpSummary {
     durationMs: number;
 }
 
-/** Options of one update. */
-export interface UpOptions {
+/** One resource's planned (or drifted) change. */
+export interface ResourceChange {
+    urn: string;
+    /** Resource type token, e.g. "kubernetes:networking.istio.io/v1:VirtualService". */
+    type: string;
+    /** The engine's operation: "update", "replace", "create", "delete", ... ("same" is not listed). */
+    op: string;
+    /** Property paths that change (from the engine's detailed diff), e.g. "spec.http[2].route[0].weight". */
+    paths: string[];
+}
+
+/** What a preview found. */
+export interface PreviewResult {
+    /** The resources that would change (operations other than "same"). */
+    changes: ResourceChange[];
+    /** The saved update plan, for {@link UpOptions.plan}; undefined when none was asked for. */
+    plan?: string;
+    summary: UpSummary;
+}
+
+/** Options shared by preview and update. */
+export interface OperationOptions {
     /** Only these URNs. */
     targets?: string[];
     /** Engine output, line by line. */
     onOutput?: (line: string) => void;
-    /** The update's message in `pulumi stack history`. */
-    message?: string;
     /**
-     * Policy packs to run (directories with PulumiPolicy.yaml; relative ones from the project directory). A
-     * mandatory violation fails the update with the policies' messages.
+     * Policy packs the engine runs on the operation (directories with PulumiPolicy.yaml; relative ones from the
+     * project directory). A mandatory violation fails it with the policies' messages (PolicyViolationError).
      */
     policyPacks?: string[];
     /** Their configuration files (`--policy-pack-config`), relative ones from the project directory. */
     policyPackConfigs?: string[];
+}
+
+/** Options of one preview. */
+export interface PreviewOptions extends OperationOptions {
+    /** Save the update plan, so that `up({ plan })` applies exactly what was previewed. */
+    savePlan?: boolean;
+}
+
+/** Options of one update. */
+export interface UpOptions extends OperationOptions {
+    /** The update's message in `pulumi stack history`. */
+    message?: string;
+    /** Apply exactly this plan (from {@link StackDriver.preview} with `savePlan`). */
+    plan?: string;
 }
 
 /** Our config: values (secrets decrypted) and which keys are secrets. */
@@ -62,9 +110,24 @@ export interface StackDriver {
     /** Sets keys, and removes those whose value is undefined. */
     setConfig(changes: ConfigChanges): Promise<void>;
     /**
-     * Runs `pulumi up`. Throws {@link StackLockedError} when another update holds the stack.
+     * The config the last update ran with (our keys; secret values left out), from the backend's history: what
+     * is deployed, whatever the local stack file says. Undefined when the stack was never updated.
+     */
+    deployedConfig(): Promise<Record<string, string> | undefined>;
+    /** Previews an update of the current config; with `savePlan`, saves its plan. */
+    preview(opts?: PreviewOptions): Promise<PreviewResult>;
+    /**
+     * Runs `pulumi up`. Throws {@link StackLockedError} when another update holds the stack, and
+     * {@link PlanMismatchError} when a plan no longer matches.
      */
     up(opts?: UpOptions): Promise<UpSummary>;
+    /**
+     * Drift: a refresh preview (of `targets` only, when given) reporting the live objects of these types (all
+     * when none are given) that differ from the stack's state. Changes nothing.
+     */
+    drift(types?: string[], targets?: string[]): Promise<ResourceChange[]>;
+    /** The stack's outputs as plain values (empty when never deployed). */
+    outputs(): Promise<Record<string, unknown>>;
     /** URN of the VirtualService, for a targeted (fast) rollback; undefined if not deployed yet. */
     routingUrn(): Promise<string | undefined>;
 }

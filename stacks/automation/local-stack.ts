@@ -10,11 +10,41 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as automation from "@pulumi/pulumi/automation";
-import { ConcurrentUpdateError, LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { ownKeys, qualify } from "../../config/namespace";
 import { ConfigChanges } from "../../config/release-state";
-import { StackConfig, StackDriver, StackLockedError, StackNotFoundError, UpOptions, UpSummary } from "./driver";
+import {
+    PlanMismatchError,
+    PreviewOptions,
+    PreviewResult,
+    PulumiCliMissingError,
+    ResourceChange,
+    StackConfig,
+    StackDriver,
+    StackLockedError,
+    StackNotFoundError,
+    UpOptions,
+    UpSummary,
+} from "./driver";
 import { PolicyWatch } from "./policy-packs";
+
+/** Throws {@link PulumiCliMissingError} unless an executable `pulumi` is on PATH (what the Automation API runs). */
+export function requirePulumiCli(env: NodeJS.ProcessEnv = process.env): void {
+    const found = (env.PATH ?? "")
+        .split(path.delimiter)
+        .filter((dir) => dir !== "")
+        .some((dir) => {
+            try {
+                fs.accessSync(path.join(dir, "pulumi"), fs.constants.X_OK);
+                return true;
+            } catch {
+                return false;
+            }
+        });
+    if (!found) {
+        throw new PulumiCliMissingError();
+    }
+}
 
 /**
  * Copies Pulumi.yaml (its `main` made absolute, so it points at the program in `workDir`) and the stack's config
@@ -38,6 +68,7 @@ export function scratchWorkspace(workDir: string, stackName: string): string {
  * 1.4 s faster (bench/shift.ts), which is what a rollback waits for.
  */
 export async function selectStack(stackName: string, workDir: string): Promise<Stack> {
+    requirePulumiCli();
     const envVars: Record<string, string> = {
         PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
     };
@@ -103,9 +134,60 @@ function summarize(changes: OpMap | undefined, durationMs: number): UpSummary {
     return { resourceChanges: { ...(changes ?? {}) }, durationMs };
 }
 
+/** The resources an operation's events say would change (or drifted), with the property paths that differ. */
+export function changesOf(events: EngineEvent[]): ResourceChange[] {
+    const out = new Map<string, ResourceChange>();
+    for (const e of events) {
+        const meta = e.resourcePreEvent?.metadata;
+        if (
+            meta === undefined ||
+            ["same", "read", "refresh"].includes(meta.op) ||
+            meta.type === "pulumi:pulumi:Stack"
+        ) {
+            continue;
+        }
+        const paths = Object.keys(meta.detailedDiff ?? {});
+        out.set(meta.urn, {
+            urn: meta.urn,
+            type: meta.type,
+            op: meta.op,
+            paths: paths.length > 0 ? paths : [...(meta.diffs ?? [])],
+        });
+    }
+    return [...out.values()];
+}
+
+/**
+ * The resources a refresh preview found changed outside Pulumi: the engine reports them in the step's outputs
+ * event (op "update", or "delete" when the object is gone), with the paths that differ.
+ */
+export function driftOf(events: EngineEvent[]): ResourceChange[] {
+    return events
+        .map((e) => e.resOutputsEvent?.metadata)
+        .filter((m) => m !== undefined && m.op !== "same" && m.op !== "refresh" && m.op !== "read")
+        .map((m) => ({ urn: m!.urn, type: m!.type, op: m!.op, paths: Object.keys(m!.detailedDiff ?? {}) }));
+}
+
+/** Maps the engine's errors to the port's typed errors. */
+function typed(e: unknown): unknown {
+    if (e instanceof ConcurrentUpdateError) {
+        return new StackLockedError(lockMessage(String(e)));
+    }
+    const text = String((e as Error)?.message ?? e);
+    if (/violates plan/.test(text)) {
+        const line = text.split("\n").find((l) => /violates plan/.test(l)) ?? text;
+        return new PlanMismatchError(line.replace(/^.*?error: /, "").trim());
+    }
+    return e;
+}
+
 /** A {@link StackDriver} over a Pulumi stack. */
 export class AutomationStack implements StackDriver {
-    private constructor(
+    private planDir?: string;
+    /** Dry run: the summary of each saved "plan" (a preview stands in for the update). */
+    private readonly dryPlans = new Map<string, UpSummary>();
+
+    protected constructor(
         readonly stack: Stack,
         private readonly dryRun: boolean,
         /** Where Pulumi.yaml is: relative policy pack paths start here. */
@@ -135,6 +217,48 @@ export class AutomationStack implements StackDriver {
         return writeStackConfig(this.stack, changes);
     }
 
+    async deployedConfig(): Promise<Record<string, string> | undefined> {
+        const history = await this.stack.history(10, 1, false);
+        const last = history.find((h) => h.kind === "update");
+        if (last === undefined) {
+            return undefined;
+        }
+        const own = ownKeys(last.config ?? {});
+        return Object.fromEntries(
+            Object.entries(own)
+                .filter(([, v]) => !v.secret)
+                .map(([k, v]) => [k, v.value]),
+        );
+    }
+
+    async preview(opts: PreviewOptions = {}): Promise<PreviewResult> {
+        const t0 = Date.now();
+        const events: EngineEvent[] = [];
+        const plan = opts.savePlan ? this.newPlanFile() : undefined;
+        const policies = new PolicyWatch();
+        const { onEvent: onPolicy, ...packs } = policies.options(opts, this.projectDir);
+        try {
+            const p = await this.stack.preview({
+                target: opts.targets,
+                onOutput: opts.onOutput,
+                onEvent: (e) => {
+                    events.push(e);
+                    onPolicy?.(e);
+                },
+                ...packs,
+                plan: this.dryRun ? undefined : plan,
+                diff: true,
+            });
+            const summary = summarize(p.changeSummary, Date.now() - t0);
+            if (plan !== undefined && this.dryRun) {
+                this.dryPlans.set(plan, summary);
+            }
+            return { changes: changesOf(events), plan, summary };
+        } catch (e) {
+            throw policies.error(typed(e));
+        }
+    }
+
     async up(opts: UpOptions = {}): Promise<UpSummary> {
         const t0 = Date.now();
         const policies = new PolicyWatch();
@@ -146,29 +270,52 @@ export class AutomationStack implements StackDriver {
         };
         try {
             if (this.dryRun) {
-                const p = await this.stack.preview(options);
-                return summarize(p.changeSummary, Date.now() - t0);
+                const planned = opts.plan === undefined ? undefined : this.dryPlans.get(opts.plan);
+                return planned ?? summarize((await this.stack.preview(options)).changeSummary, Date.now() - t0);
             }
-            const r = await this.stack.up(options);
+            const r = await this.stack.up({ ...options, plan: opts.plan });
             return summarize(r.summary.resourceChanges, Date.now() - t0);
         } catch (e) {
-            if (e instanceof ConcurrentUpdateError) {
-                throw new StackLockedError(lockMessage(String(e)));
+            throw policies.error(typed(e));
+        } finally {
+            if (opts.plan !== undefined) {
+                fs.rmSync(opts.plan, { force: true });
+                this.dryPlans.delete(opts.plan);
             }
-            throw policies.error(e);
         }
     }
 
-    async routingUrn(): Promise<string | undefined> {
+    async drift(types?: string[], targets?: string[]): Promise<ResourceChange[]> {
+        const events: EngineEvent[] = [];
+        try {
+            await this.stack.previewRefresh({ onEvent: (e) => events.push(e), target: targets });
+        } catch (e) {
+            throw typed(e);
+        }
+        return driftOf(events).filter((c) => types === undefined || types.includes(c.type));
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
         const outputs = await this.stack.outputs();
-        const urn: unknown = outputs.routingUrn?.value;
+        return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value as unknown]));
+    }
+
+    async routingUrn(): Promise<string | undefined> {
+        const urn = (await this.outputs()).routingUrn;
         return typeof urn === "string" ? urn : undefined;
     }
 
-    /** Removes the scratch workspace of a dry run. */
+    private newPlanFile(): string {
+        this.planDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-plan-"));
+        return path.join(this.planDir, `plan-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    }
+
+    /** Removes the scratch workspace of a dry run and any plan files. */
     dispose(): void {
-        if (this.scratch) {
-            fs.rmSync(this.scratch, { recursive: true, force: true });
+        for (const dir of [this.scratch, this.planDir]) {
+            if (dir) {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         }
     }
 }

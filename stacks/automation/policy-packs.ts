@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { UpOptions } from "./driver";
+import { OperationOptions } from "./driver";
 
 /** A preview or update stopped by mandatory policy violations; the message lists them, one per line. */
 export class PolicyViolationError extends Error {
@@ -20,7 +20,7 @@ export class PolicyWatch {
 
     /** The Automation API options that run the packs and watch their events (none without packs). */
     options(
-        opts: UpOptions,
+        opts: OperationOptions,
         projectDir: string,
     ): { policyPacks?: string[]; policyPackConfigs?: string[]; onEvent?: (e: EngineEvent) => void } {
         if (!opts.policyPacks?.length) {

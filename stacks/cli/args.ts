@@ -2,8 +2,39 @@
  * What every command-line tool shares: a small, strict flag parser (every flag declared with its help text;
  * unknown flags are errors), the report printer and the entry-point runner.
  */
-import { EXIT_CODES, ReleaseResult } from "../release/result";
+import { PulumiCliMissingError, StackNotFoundError } from "../automation/driver";
+import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
+import { EXIT_CODES, PreflightError, ReleaseResult } from "../release/result";
 import { writeReport } from "../release/report";
+
+/** Errors a tool reports in one line (exit code 2: nothing changed), rather than as a crash. */
+export function expectedError(e: unknown): boolean {
+    return e instanceof PreflightError || e instanceof StackNotFoundError || e instanceof PulumiCliMissingError;
+}
+
+/**
+ * An AbortSignal that SIGTERM and SIGINT abort: the bot stops waiting, leaves the release resumable, writes its
+ * report and exits "interrupted". A second signal ends the process at once.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+    const controller = new AbortController();
+    const onSignal = (name: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+            process.exit(EXIT_CODES.interrupted);
+        }
+        process.stderr.write(`${name}: stopping after the current step; the release stays resumable (--resume)\n`);
+        controller.abort();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    return {
+        signal: controller.signal,
+        dispose: () => {
+            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onSignal);
+        },
+    };
+}
 
 export interface FlagSpec {
     name: string;
@@ -12,6 +43,20 @@ export interface FlagSpec {
     /** Argument placeholder shown in help, e.g. "<name>". */
     arg?: string;
     help: string;
+}
+
+/** The `--config-from` flag of the tools that release: which side wins when checkout and deployed disagree. */
+export function configFromFlag(help: string): FlagSpec {
+    return { name: "config-from", kind: "value", arg: CONFIG_SOURCES.join("|"), help };
+}
+
+/** The value of `--config-from`, checked. */
+export function configFrom(values: Record<string, string>): ConfigSource | undefined {
+    const side = values["config-from"];
+    if (side !== undefined && !(CONFIG_SOURCES as readonly string[]).includes(side)) {
+        throw new UsageError(`--config-from must be one of ${CONFIG_SOURCES.join(", ")}; got "${side}"`);
+    }
+    return side as ConfigSource | undefined;
 }
 
 /** A usage error: the message names the flag and what it accepts. */

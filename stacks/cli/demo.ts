@@ -1,7 +1,9 @@
 /**
  * `npm run demo`: the dev stack on the local cluster, from install to a completed release, on a throwaway
- * backend. Prints each step's `pulumi up` time, what changed and the live VirtualService routes, then destroys
- * everything. Run through scripts/with-cluster.sh (it provides the toolchain and the cluster).
+ * backend. Prints each step's `pulumi up` time, what changed, the live VirtualService routes and the measured
+ * split: 1000 real requests from a proxyless gRPC client routed by istiod over xDS to one backend process per pod
+ * (scripts/mesh; the app speaks gRPC here, `protocol: grpc`), counted per track. Then destroys everything. Run
+ * through scripts/with-cluster.sh (it provides the toolchain, the cluster and istiod).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +12,10 @@ import { appNamespace, deploymentName, TRACKS } from "../../components/names";
 import { selfSignedCertificate } from "../automation/dev-tls";
 import { describeLiveRoutes, kubectl } from "../automation/kube";
 import { ScratchStack, stackFileConfig } from "../automation/scratch";
+import { Mesh, MeshClient } from "../../scripts/mesh/mesh";
+
+/** Requests per step for the measured split. */
+const REQUESTS = 1000;
 
 interface Step {
     title: string;
@@ -48,7 +54,8 @@ async function main(): Promise<void> {
     const backend = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-demo-"));
     process.env.PULUMI_BACKEND_URL = `file://${backend}`;
     process.env.PULUMI_CONFIG_PASSPHRASE ??= "demo-only-passphrase";
-    const config = stackFileConfig("dev");
+    // The mesh's backends answer gRPC, so the Service port is named grpc (Istio's protocol selection).
+    const config: Record<string, string> = { ...stackFileConfig("dev"), protocol: "grpc" };
     if (process.env.ISTIO_CHARTS_DIR) {
         config.istioChartDir = process.env.ISTIO_CHARTS_DIR;
     }
@@ -56,6 +63,14 @@ async function main(): Promise<void> {
     const stack = await ScratchStack.create("dev", config, selfSignedCertificate(config.hosts.split(",")));
     const rows: string[] = [];
     const t0 = Date.now();
+    const mesh = Mesh.start({
+        namespace: ns,
+        app: config.app,
+        servicePort: Number(config.servicePort ?? 80),
+        containerPort: Number(config.containerPort ?? 8080),
+        label: "demo",
+    });
+    let client: MeshClient | undefined;
     try {
         for (const [i, step] of STEPS.entries()) {
             await stack.set(step.config);
@@ -77,13 +92,47 @@ async function main(): Promise<void> {
                 console.log(`      live route ${route}`);
             }
             const weighted = describeLiveRoutes(ns, config.app).find((r) => r.startsWith("weighted"));
-            rows.push(`| ${i + 1} | ${step.title} | ${seconds} s | ${weighted?.replace("weighted: ", "")} |`);
+            // One backend per pod, each on the version its Deployment runs; then real requests, counted per track.
+            const want = TRACKS.map((t) => {
+                const d = JSON.parse(
+                    kubectl(["get", "deployment", "-n", ns, deploymentName(config.app, t), "-o", "json"]),
+                ) as { spec: { replicas: number; template: { metadata: { labels: Record<string, string> } } } };
+                return { t, n: d.spec.replicas, v: d.spec.template.metadata.labels.version };
+            });
+            await mesh.waitForBackends(
+                (l) =>
+                    want.every(
+                        (w) =>
+                            l.filter((b) => b.track === w.t).length === w.n &&
+                            l.every((b) => b.track !== w.t || b.version === w.v),
+                    ),
+                want.map((w) => `${w.n} ${w.t} ${w.v}`).join(", "),
+            );
+            if (!client) {
+                client = await mesh.startClient("demo-client");
+                await client.waitRouted();
+            }
+            await new Promise((r) => setTimeout(r, 1000)); // istiod pushes the new routes within about a second
+            const r = await client.batch(REQUESTS, { concurrency: 16 });
+            const failed = r.n - r.ok;
+            const measured =
+                `stable ${r.byTrack.stable ?? 0} / canary ${r.byTrack.canary ?? 0}` +
+                ` (${Object.entries(r.byVersion)
+                    .map(([v, n]) => `${v}: ${n}`)
+                    .join(", ")})${failed ? `, ${failed} failed` : ""}`;
+            console.log(`      measured: ${REQUESTS} requests -> ${measured}`);
+            rows.push(
+                `| ${i + 1} | ${step.title} | ${seconds} s | ${weighted?.replace("weighted: ", "")} | ${measured} |`,
+            );
         }
         console.log(`\nSummary (${((Date.now() - t0) / 1000).toFixed(0)} s in all):\n`);
-        console.log("| step | what | pulumi up | live weighted route |\n| ---: | --- | ---: | --- |");
+        console.log(
+            `| step | what | pulumi up | live weighted route | measured: ${REQUESTS} requests via istiod's xDS |\n| ---: | --- | ---: | --- | --- |`,
+        );
         rows.forEach((r) => console.log(r));
     } finally {
-        console.log("\ntearing down: pulumi destroy, stack removal");
+        console.log("\ntearing down: mesh processes, pulumi destroy, stack removal");
+        await mesh.stop();
         await stack.destroyAndRemove();
         fs.rmSync(backend, { recursive: true, force: true });
     }

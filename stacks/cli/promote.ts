@@ -1,15 +1,25 @@
 /**
  * `npm run promote -- --from staging --to prod`: promotes what the source stack completed to the target stack.
- * Exit codes: 0 promoted (or nothing to do), 1 the target's release rolled back, 2 refused or usage error
- * (nothing changed), 3 rollback failed, 4 paused (target locked).
+ * Exit codes: those of the release bot (EXIT_CODE_TABLE in stacks/release/result.ts); 2 is also a refusal.
  */
 import * as path from "path";
 import { StackNotFoundError } from "../automation/driver";
-import { AutomationStack, readStackOutputs } from "../automation/local-stack";
+import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
 import { promote, promotionState } from "../promote/promote";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
-import { EXIT_CODES, exitCode, PreflightError } from "../release/result";
-import { FlagSpec, helpText, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+import { EXIT_CODES, exitCode, exitCodeHelp, PreflightError } from "../release/result";
+import {
+    configFrom,
+    configFromFlag,
+    expectedError,
+    FlagSpec,
+    helpText,
+    interruptSignal,
+    parseArgs,
+    reportOutcome,
+    runMain,
+    UsageError,
+} from "./args";
 
 export const PROMOTE_FLAGS: FlagSpec[] = [
     { name: "from", kind: "value", arg: "<stack>", help: "Source stack, e.g. staging (required)." },
@@ -22,6 +32,7 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
         help: "Pulumi project directory. Defaults to the current directory.",
     },
     { name: "dry-run", kind: "switch", help: "Decide and preview the target's release; change nothing." },
+    configFromFlag("When the target's checkout config disagrees with its deployed stack: which side wins."),
     {
         name: "report-dir",
         kind: "value",
@@ -38,9 +49,7 @@ runs the release bot on the target with the target's own release policy (from it
 image the source runs (pinned by digest when the source pinned it). Promoting a version the target already runs
 is a no-op. Both stacks must be on the current backend (PULUMI_BACKEND_URL or pulumi login).
 
-Exit codes: 0 promoted or nothing to do, 1 the target's release rolled back, 2 refused or usage error (nothing
-changed), 3 rollback failed (the commands to finish it are printed), 4 paused (target locked by another update),
-5 the tool itself failed (see the error).`;
+${exitCodeHelp()}`;
 
 export async function main(argv: string[]): Promise<number> {
     if (argv.includes("--help")) {
@@ -58,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
                 );
             }
         }
+        configFrom(values);
     } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         return EXIT_CODES.usage;
@@ -65,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
     const workDir = path.resolve(values["work-dir"] ?? ".");
     const dryRun = switches.has("dry-run");
     let target: AutomationStack | undefined;
+    const interrupt = interruptSignal();
     try {
+        requirePulumiCli();
         const readState = async (name: string) => promotionState(await readStackOutputs(name, workDir));
         // Decide before opening the target for writing, so a refusal touches nothing.
         target = await AutomationStack.open(values.to, workDir, dryRun).catch((e: Error) => {
@@ -83,11 +95,16 @@ export async function main(argv: string[]): Promise<number> {
                 from: values.from,
                 to: values.to,
                 version: values.version,
-                release: { dryRun, policy: prometheusCredentialsFromEnv() },
+                release: {
+                    dryRun,
+                    policy: prometheusCredentialsFromEnv(),
+                    configFrom: configFrom(values),
+                },
             },
             {
                 readState,
                 target,
+                signal: interrupt.signal,
                 engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
             },
         );
@@ -106,14 +123,15 @@ export async function main(argv: string[]): Promise<number> {
             values["report-dir"] ?? "reports",
             `${values.from} -> ${values.to}: ${d.version} ${r.outcome}: ${r.reason}`,
         );
-        return exitCode(r.outcome);
+        return exitCode(r);
     } catch (e) {
-        if (e instanceof PreflightError) {
-            process.stderr.write(`refused: ${e.message}\n`);
+        if (expectedError(e)) {
+            process.stderr.write(`${e instanceof PreflightError ? "refused" : "error"}: ${(e as Error).message}\n`);
             return EXIT_CODES.usage;
         }
         throw e;
     } finally {
+        interrupt.dispose();
         target?.dispose();
     }
 }

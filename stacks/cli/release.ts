@@ -1,21 +1,30 @@
 /**
  * `npm run release -- --stack dev --image registry/app:v2 ...`: the release bot on the command line (parse the
- * flags, run one release, map its outcome to an exit code).
- * Exit codes: 0 completed (or nothing to do), 1 rolled back, 2 usage or preflight error (nothing changed),
- * 3 rollback failed (finish by hand; the commands are printed), 4 paused (stack locked by another update),
- * 5 the bot itself failed (an unexpected error: check `pulumi stack history`, then --resume).
+ * flags, run one release, map its outcome to an exit code: EXIT_CODE_TABLE in stacks/release/result.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, KeySpec } from "../../config/reader";
 import { parsePolicy, policyKeySpecs, ReleasePolicy } from "../../config/policy";
-import { AutomationStack } from "../automation/local-stack";
-import { StackNotFoundError } from "../automation/driver";
+import { InlineStack } from "../automation/inline-stack";
+import { requirePulumiCli } from "../automation/local-stack";
+import { KubeRouting } from "../automation/routing-patch";
 import { ReleaseOptions } from "../release/context";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
-import { EXIT_CODES, exitCode, PreflightError } from "../release/result";
+import { EXIT_CODES, exitCode, exitCodeHelp } from "../release/result";
 import { runRelease } from "../release/run";
-import { FlagSpec, helpText, parseArgs, reportOutcome, runMain, UsageError } from "./args";
+import {
+    configFrom,
+    configFromFlag,
+    expectedError,
+    FlagSpec,
+    helpText,
+    interruptSignal,
+    parseArgs,
+    reportOutcome,
+    runMain,
+    UsageError,
+} from "./args";
 
 /** Policy flags, declared with their keys in config/policy.ts: each overrides one key of the stack config. */
 const POLICY_FLAGS: (FlagSpec & { spec: KeySpec })[] = policyKeySpecs()
@@ -46,7 +55,15 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         arg: "<label>",
         help: "Version label of the new version. Defaults to the image tag.",
     },
-    { name: "resume", kind: "switch", help: "Continue the release in progress from the weight in stack config." },
+    { name: "resume", kind: "switch", help: "Continue the release (or rollback) in progress from the deployed state." },
+    configFromFlag(
+        "When the checkout's config disagrees with the deployed stack (stable, release status): which side wins.",
+    ),
+    {
+        name: "take-over",
+        kind: "switch",
+        help: "Take the release lease from another bot that still seems to hold it (only if it is gone).",
+    },
     { name: "dry-run", kind: "switch", help: "Preview every step on a scratch copy of the config; change nothing." },
     {
         name: "step-size",
@@ -81,11 +98,11 @@ the weight, judges the canary on Prometheus after each step, rolls back at the f
 (stable takes the new version) after the last step passes. Every change is a stack config change plus
 \`pulumi up\`. Flags override the release policy in stack config. Prometheus credentials come from the stack's
 secret config (prometheusToken, or prometheusUser and prometheusPassword) or the environment variables
-PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD.
+PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD, which override the stack's.
+The bot starts from the stack's last deployed config (the backend's), takes an owner lease in stack config, and
+stops on SIGTERM/SIGINT leaving the release resumable.
 
-Exit codes: 0 completed or nothing to do, 1 rolled back, 2 usage or preflight error (nothing changed),
-3 rollback failed (the commands to finish it are printed), 4 paused (stack locked by another update),
-5 the bot itself failed (see the error; check \`pulumi stack history\`, then --resume).`;
+${exitCodeHelp()}`;
 
 /** Steps "n, 2n, ... up to max, then 100". */
 export function stepsFromSize(size: number, max: number): string {
@@ -107,15 +124,28 @@ export function releaseOptionsFromFlags(
     if (values.steps !== undefined && values["step-size"] !== undefined) {
         throw new UsageError("use either --steps or --step-size, not both");
     }
+    if (values["max-weight"] !== undefined && values["step-size"] === undefined) {
+        throw new UsageError("--max-weight needs --step-size (with --steps, list the weights instead)");
+    }
+    if (switches.has("resume") && values.version !== undefined) {
+        throw new UsageError("--version cannot be used with --resume: the release in progress has its version");
+    }
+    if (switches.has("resume") && (values["step-size"] !== undefined || values.steps !== undefined)) {
+        throw new UsageError("--steps and --step-size cannot be used with --resume: the release keeps its steps");
+    }
+    const side = configFrom(values);
     if (values["step-size"] !== undefined) {
-        const size = Number(values["step-size"]);
-        const max = Number(values["max-weight"] ?? "50");
+        const decimal = (text: string | undefined) =>
+            text !== undefined && /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+        const size = decimal(values["step-size"]);
+        const max = decimal(values["max-weight"] ?? "50");
         if (!Number.isInteger(size) || size < 1 || size > 99) {
             throw new UsageError(`--step-size must be an integer from 1 to 99; got "${values["step-size"]}"`);
         }
         if (!Number.isInteger(max) || max < size || max > 100) {
             throw new UsageError(
-                `--max-weight must be an integer from --step-size to 100; got "${values["max-weight"]}"`,
+                `--max-weight must be an integer from --step-size to 100; got "${values["max-weight"] ?? "50"}"` +
+                    (values["max-weight"] === undefined ? " (the default)" : ""),
             );
         }
         values.steps = stepsFromSize(size, max);
@@ -129,7 +159,7 @@ export function releaseOptionsFromFlags(
     }
     let parsed: ReleasePolicy;
     try {
-        parsed = parsePolicy(raw);
+        parsed = parsePolicy(raw, new Set(), { onlyGiven: true });
     } catch (e) {
         if (e instanceof ConfigError) {
             const byKey = new Map(POLICY_FLAGS.map((f) => [f.spec.key, `--${f.name}`]));
@@ -150,6 +180,8 @@ export function releaseOptionsFromFlags(
         image: values.image,
         version: values.version,
         resume: switches.has("resume"),
+        configFrom: side,
+        takeOver: switches.has("take-over"),
         dryRun: switches.has("dry-run"),
         targetedRollback: !switches.has("no-targeted-rollback"),
         policy,
@@ -178,23 +210,42 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         return EXIT_CODES.usage;
     }
-    let driver: AutomationStack | undefined;
+    let driver: InlineStack | undefined;
+    const interrupt = interruptSignal();
+    let routing: KubeRouting | undefined;
     try {
-        driver = await AutomationStack.open(opts.stack, opts.workDir, opts.dryRun);
+        requirePulumiCli();
+        routing = fastRouting();
+        // The program runs inline, in this process: no Node.js start-up or compile per update.
+        driver = await InlineStack.open(opts.stack, opts.workDir, opts.dryRun);
         const result = await runRelease(opts, {
             stack: driver,
+            routing,
+            signal: interrupt.signal,
             engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
         });
         reportOutcome({ ...result, dryRun: opts.dryRun }, opts.reportDir, `${result.outcome}: ${result.reason}`);
-        return exitCode(result.outcome);
+        return exitCode(result);
     } catch (e) {
-        if (e instanceof PreflightError || e instanceof StackNotFoundError) {
-            process.stderr.write(`error: ${e.message}\n`);
+        if (expectedError(e)) {
+            process.stderr.write(`error: ${(e as Error).message}\n`);
             return EXIT_CODES.usage;
         }
         throw e;
     } finally {
+        interrupt.dispose();
         driver?.dispose();
+        routing?.close();
+    }
+}
+
+/** Direct access to the live routes for a fast rollback, or none (said on stderr): rollbacks then go by update. */
+function fastRouting(): KubeRouting | undefined {
+    try {
+        return KubeRouting.fromKubeconfig();
+    } catch (e) {
+        process.stderr.write(`warning: a rollback will go by pulumi up only: ${(e as Error).message}\n`);
+        return undefined;
     }
 }
 

@@ -67,6 +67,14 @@ export function decidePromotion(
                 `${r.version === undefined ? "none" : `${r.version} ${r.status}`}); release ${v} there first`,
         };
     }
+    if (r.image !== source.stable.image) {
+        return {
+            action: "refuse",
+            reason:
+                `stack ${from} completed a release of ${v} with image ${r.image ?? "?"}, but its stable runs ` +
+                `${source.stable.image}: promote only the artifact that was judged (release it on ${from} again)`,
+        };
+    }
     if (target === undefined) {
         return { action: "refuse", reason: `stack ${to} does not exist or was never deployed: deploy it first` };
     }

@@ -46,11 +46,18 @@ export interface CanaryTarget {
     namespace: string;
     /** Name of the canary Deployment (Istio's destination_workload). */
     workload: string;
+    /** The release's version (Istio's destination_version): requests to an older canary image do not count. */
+    version?: string;
+}
+
+/** The selector of the built-in queries over the target. */
+function targetQuery(target: CanaryTarget, interval: string) {
+    return { namespace: target.namespace, workload: target.workload, version: target.version, interval };
 }
 
 /** The checks a policy asks for: success rate, p99 latency, then custom ones. */
 export function buildChecks(policy: ReleasePolicy, target: CanaryTarget): Check[] {
-    const q = { namespace: target.namespace, workload: target.workload, interval: policy.metricWindow };
+    const q = targetQuery(target, policy.metricWindow);
     const checks: Check[] = [];
     if (policy.minSuccessRate !== undefined) {
         checks.push({ name: "success-rate", query: successRateQuery(q), min: policy.minSuccessRate, unit: "%" });
@@ -114,13 +121,7 @@ export async function analyse(
 ): Promise<Analysis> {
     const results: CheckResult[] = [];
     if (policy.minRequests > 0) {
-        const count = await source.query(
-            requestCountQuery({
-                namespace: target.namespace,
-                workload: target.workload,
-                interval: policy.metricWindow,
-            }),
-        );
+        const count = await safeQuery(source, requestCountQuery(targetQuery(target, policy.metricWindow)));
         const enough = judge({ name: "request-count", query: "", min: policy.minRequests }, count);
         if (enough.verdict !== "pass") {
             const verdict = enough.verdict === "fail" ? "no-data" : enough.verdict;
@@ -137,9 +138,18 @@ export async function analyse(
         results.push(enough);
     }
     for (const check of checks) {
-        results.push(judge(check, await source.query(check.query)));
+        results.push(judge(check, await safeQuery(source, check.query)));
     }
     return { checks: results, verdict: verdictOf(results, policy.noData, heldSoFar, policy.holdLimit) };
+}
+
+/** A query whose failure of any kind (even a throwing metrics source) is an "error" result, never an exception. */
+export async function safeQuery(source: MetricsSource, promql: string): Promise<QueryResult> {
+    try {
+        return await source.query(promql);
+    } catch (e) {
+        return { kind: "error", reason: `the query failed: ${e instanceof Error ? e.message : String(e)}` };
+    }
 }
 
 /** "success-rate=99.80% (min 99) pass" */

@@ -3,17 +3,21 @@
  * 1. stable rolls to the new version while the canary still serves its share (the route does not change);
  * 2. the route moves to stable (a targeted update: stable is ready, the canary keeps its replicas);
  * 3. a full update records the completion and lets the canary track fall back to the stable version.
+ * Each is idempotent, so a resumed completion runs all three again.
  */
 import { transitions } from "../../config/release-state";
-import { StackLockedError } from "../automation/driver";
-import { firstLine, Next, ReleaseRun } from "./context";
+import { Next, ReleaseRun } from "./context";
 
 export async function complete(run: ReleaseRun): Promise<Next> {
     const t0 = Date.now();
     const { version } = run.prepared;
+    if (run.interrupted) {
+        return run.stop("interrupted", "interrupted before completing (every step passed)");
+    }
     try {
-        run.phase = "complete";
-        await run.transition(transitions.promoteStable(run.view), "complete: stable runs the new version");
+        await run.transition(transitions.promoteStable(run.view), "complete: stable runs the new version", {
+            guard: "complete",
+        });
         run.record({ kind: "complete", message: `stable rolled out ${version}` });
         const urn = await run.stack.routingUrn().catch(() => undefined);
         await run.transition(transitions.routeToStable(run.view), "complete: traffic to stable", {
@@ -28,10 +32,7 @@ export async function complete(run: ReleaseRun): Promise<Next> {
             changes: s.resourceChanges,
         });
     } catch (e) {
-        if (e instanceof StackLockedError) {
-            return run.paused("while completing", e);
-        }
-        return { next: "rollback", reason: `pulumi up failed while completing: ${firstLine((e as Error).message)}` };
+        return run.onTransitionError(e, "while completing");
     }
     return { next: "finish", result: run.finish("completed", `all steps passed; stable runs ${version}`) };
 }

@@ -1,25 +1,29 @@
 /**
- * What every step of a release shares: the stack, the clock, the log, the story so far, and the release as
- * stack config holds it. A step changes the release only through {@link ReleaseRun.transition}: the typed
- * transitions of config/release-state.ts, written as a config change plus `pulumi up`.
+ * What every step of a release shares: the stack, the clock, the log, the story so far, the lease, and the
+ * release as stack config holds it. A step changes the release only through {@link ReleaseRun.transition}: a
+ * typed transition of config/release-state.ts, written (after the lease is compared) as a config change, then
+ * previewed with a saved plan and checked, then applied with exactly that plan.
  */
 import { ReleasePolicy } from "../../config/policy";
-import { ConfigChanges, configChanges, ReleasePhase, ReleaseView } from "../../config/release-state";
-import { StackDriver, StackLockedError, UpSummary } from "../automation/driver";
+import {
+    ConfigChanges,
+    configChanges,
+    PROTOCOL_KEYS,
+    ReleasePhase,
+    ReleaseView,
+    STATE_KEYS,
+} from "../../config/release-state";
+import { PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
+import { RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
+import { Clock, systemClock } from "./clock";
+import { planViolations, StepKind } from "./guard";
+import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, leaseChanges, restoreIfOurs } from "./lease";
+import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
-import { Outcome, ReleaseEvent, ReleaseResult } from "./result";
+import { Outcome, ReleaseEvent, ReleaseResult, RollbackCause } from "./result";
 
-/** Sleeps and tells the time; a fake in tests. */
-export interface Clock {
-    now(): Date;
-    sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: Clock = {
-    now: () => new Date(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { type Clock, systemClock } from "./clock";
 
 /** What to release and how. */
 export interface ReleaseOptions {
@@ -27,7 +31,7 @@ export interface ReleaseOptions {
     image?: string;
     /** Version label; defaults to the image tag. */
     version?: string;
-    /** Continue the release in progress from the weight in stack config. */
+    /** Continue the release in progress (or the rollback in progress) from the deployed state. */
     resume?: boolean;
     /**
      * Policy overrides (e.g. from command-line flags) over the stack's release policy. Every key present
@@ -41,10 +45,18 @@ export interface ReleaseOptions {
      * stacks/automation/local-stack.ts), so nothing changes. Defaults to false.
      */
     dryRun?: boolean;
+    /** When the checkout's config and the deployed one disagree on a decisive key: which side wins. */
+    configFrom?: ConfigSource;
+    /** Take the release lease even from a bot that still seems to hold it (only when it is known to be gone). */
+    takeOver?: boolean;
+    /** Policy packs (directories) run on every preview and update. */
+    policyPacks?: string[];
 }
 
 export interface ReleaseDeps {
     stack: StackDriver;
+    /** Direct access to the live routes, for `releaseRollback: fast`; without it the bot rolls back by update. */
+    routing?: RoutingControl;
     /** Where metrics come from. Defaults to a Prometheus client built from the policy's prometheus* settings. */
     metrics?: MetricsSource;
     clock?: Clock;
@@ -52,29 +64,55 @@ export interface ReleaseDeps {
     log?: (line: string) => void;
     /** Engine output of each update (default: dropped). */
     engineOutput?: (line: string) => void;
+    /** Aborted on SIGTERM/SIGINT: the bot stops waiting, leaves the release resumable and reports. */
+    signal?: AbortSignal;
+    /** Who this bot is for the lease (default: this process). */
+    identity?: LeaseIdentity;
 }
 
-/** What preflight established; nothing has changed yet. */
+/** What preflight established. */
 export interface Prepared {
     policy: ReleasePolicy;
     image: string;
     version: string;
-    /** The release as stack config holds it now. */
+    /** The release as stack config holds it now (the lease is this bot's). */
     view: ReleaseView;
     /** The stack's config values as read (our keys, without the namespace). */
     config: Record<string, string>;
+    /** The protocol keys as deployed when preflight ran. */
+    deployed: Record<string, string | undefined>;
     checks: Check[];
     target: CanaryTarget;
     metrics: MetricsSource;
     /** Wait between a shift and its analysis, in ms. */
     intervalMs: number;
+    identity: LeaseIdentity;
 }
 
 /** What the next step of a release is. */
 export type Next =
-    { next: "continue" } | { next: "rollback"; reason: string } | { next: "finish"; result: ReleaseResult };
+    | { next: "continue" }
+    | { next: "rollback"; reason: string; cause: RollbackCause }
+    | { next: "finish"; result: ReleaseResult };
 
 export const CONTINUE: Next = { next: "continue" };
+
+/** A preview showed changes the step may not make: nothing was applied. */
+export class PlanGuardError extends Error {
+    constructor(readonly violations: string[]) {
+        super(`the preview shows changes this step may not make: ${violations.join("; ")}`);
+        this.name = "PlanGuardError";
+    }
+}
+
+/** Options of one transition. */
+export interface TransitionOptions {
+    targets?: string[];
+    /** Put the config back when the stack is locked (default true; a rollback keeps its config). */
+    restoreOnLock?: boolean;
+    /** Preview with a saved plan, check it for this kind of step, and apply exactly that plan. */
+    guard?: StepKind;
+}
 
 /** One release in progress: its context, its story and its position. */
 export class ReleaseRun {
@@ -85,6 +123,8 @@ export class ReleaseRun {
     view: ReleaseView;
     /** The raw config values the bot knows of (updated when config is written). */
     private readonly config: Record<string, string | undefined>;
+    /** The protocol keys of the last update this bot ran (or, before it, as deployed at preflight). */
+    deployed: Record<string, string | undefined>;
     /** Where traffic is: the weight and phase of the last update that succeeded. */
     weight: number;
     phase: ReleasePhase | undefined;
@@ -100,7 +140,8 @@ export class ReleaseRun {
         this.startedAt = this.clock.now().toISOString();
         this.view = prepared.view;
         this.config = { ...prepared.config };
-        this.weight = prepared.view.canaryWeight;
+        this.deployed = { ...prepared.deployed };
+        this.weight = Number(prepared.deployed.canaryWeight ?? prepared.view.canaryWeight);
         this.phase = opts.resume ? (prepared.view.state.phase ?? "steps") : undefined;
     }
 
@@ -112,6 +153,20 @@ export class ReleaseRun {
         return this.prepared.policy;
     }
 
+    get me(): string {
+        return this.prepared.identity.id;
+    }
+
+    /** True once SIGTERM/SIGINT arrived. */
+    get interrupted(): boolean {
+        return this.deps.signal?.aborted ?? false;
+    }
+
+    /** Whether the canary receives traffic now (a weight, or a mirror or header phase). */
+    get trafficMoved(): boolean {
+        return this.weight > 0 || this.phase === "mirror" || this.phase === "header";
+    }
+
     /** Adds an event to the story and logs it. */
     record(e: Omit<ReleaseEvent, "time" | "weight" | "phase">): void {
         const event: ReleaseEvent = {
@@ -121,49 +176,117 @@ export class ReleaseRun {
             ...e,
         };
         this.events.push(event);
-        const log = this.deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-        log(
+        this.log(
             `${event.time}  ${(this.phase ?? "-").padEnd(6)} weight ${String(this.weight).padStart(3)}  ${event.message}`,
         );
     }
 
+    log(line: string): void {
+        (this.deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    }
+
+    /** Throws {@link LeaseLostError} unless stack config still names this bot as the release's owner. */
+    async checkLease(what: string): Promise<void> {
+        const owner = (await this.stack.getConfig()).values[STATE_KEYS.owner];
+        if (owner !== this.me) {
+            throw new LeaseLostError(owner, what);
+        }
+    }
+
     /**
-     * Writes the config of `to`, then runs `up`. On a lock the config is put back (with `restoreOnLock`), so the
-     * stack is as it was; a rollback keeps its config, so that any later `up` finishes it.
+     * Waits `ms` (renewing the lease every heartbeat); returns false when interrupted (SIGTERM/SIGINT).
      */
-    async transition(
-        to: ReleaseView,
-        what: string,
-        o: { targets?: string[]; restoreOnLock?: boolean } = {},
-    ): Promise<UpSummary> {
-        const from = this.view;
-        const changes = configChanges(from, to);
-        const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, this.config[k]]));
+    async wait(ms: number): Promise<boolean> {
+        const until = this.clock.now().getTime() + ms;
+        for (;;) {
+            const left = until - this.clock.now().getTime();
+            if (this.interrupted) {
+                return false;
+            }
+            if (left <= 0) {
+                return true;
+            }
+            await this.clock.sleep(Math.min(left, HEARTBEAT_MS), this.deps.signal);
+            if (!this.interrupted && until - this.clock.now().getTime() > 0) {
+                await this.checkLease("renewing it");
+                await this.write(leaseChanges(this.me, this.clock.now()));
+            }
+        }
+    }
+
+    private async write(changes: ConfigChanges): Promise<void> {
         await this.stack.setConfig(changes);
         Object.assign(this.config, changes);
-        this.view = to;
+    }
+
+    /**
+     * Compares the lease, writes the config of `to` (with the lease renewed), then runs `up`; with `guard`, first
+     * previews with a saved plan, refuses changes the step may not make, and applies exactly that plan. When
+     * nothing was applied (a lock, a refused plan), the config is put back where it is still what this bot wrote
+     * (`restoreOnLock`; a rollback keeps its config, so that any later `up` finishes it).
+     */
+    async transition(to: ReleaseView, what: string, o: TransitionOptions = {}): Promise<UpSummary> {
+        await this.checkLease(what);
+        const from = this.view;
+        const renewed =
+            to.state.owner === undefined
+                ? to
+                : {
+                      ...to,
+                      state: { ...to.state, leaseExpires: leaseChanges(this.me, this.clock.now()).releaseLeaseExpires },
+                  };
+        const changes = configChanges(from, renewed);
+        const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, this.config[k]]));
+        await this.write(changes);
+        this.view = renewed;
+        const putBack = async () => {
+            await restoreIfOurs(this.stack, before, changes);
+            Object.assign(this.config, before);
+            this.view = from;
+        };
+        const common = {
+            targets: o.targets,
+            onOutput: this.deps.engineOutput,
+            ...policyPacks(this.opts.policyPacks, this.policy),
+        };
+        let plan: string | undefined;
+        if (o.guard !== undefined) {
+            const preview = await this.stack.preview({ ...common, savePlan: true });
+            const violations = planViolations(o.guard, preview.changes);
+            if (violations.length > 0) {
+                await putBack();
+                throw new PlanGuardError(violations);
+            }
+            plan = preview.plan;
+        }
         try {
             const summary = await this.stack.up({
-                targets: o.targets,
-                onOutput: this.deps.engineOutput,
+                ...common,
+                plan,
                 message: `release ${this.prepared.version}: ${what}`,
-                ...policyPacks(this.policy),
             });
-            this.weight = to.canaryWeight;
-            this.phase = to.state.status === "in-progress" ? to.state.phase : undefined;
+            this.weight = renewed.canaryWeight;
+            this.phase = renewed.state.status === "in-progress" ? renewed.state.phase : undefined;
+            this.deployed = Object.fromEntries(PROTOCOL_KEYS.map((k) => [k, this.config[k]]));
             return summary;
         } catch (e) {
-            if (e instanceof StackLockedError && (o.restoreOnLock ?? true)) {
-                await this.stack.setConfig(before);
-                Object.assign(this.config, before);
-                this.view = from;
+            if ((e instanceof StackLockedError && (o.restoreOnLock ?? true)) || e instanceof PlanMismatchError) {
+                await putBack();
             }
             throw e;
         }
     }
 
+    /** Lets go of the lease (where stack config still holds this bot's), so another bot may resume. */
+    async letGo(): Promise<void> {
+        const current = (await this.stack.getConfig()).values;
+        if (current[STATE_KEYS.owner] === this.me) {
+            await this.write({ [STATE_KEYS.owner]: undefined, [STATE_KEYS.leaseExpires]: undefined });
+        }
+    }
+
     /** The result of the release. */
-    finish(outcome: Outcome, reason: string, manualSteps?: string[]): ReleaseResult {
+    finish(outcome: Outcome, reason: string, extra: Partial<ReleaseResult> = {}): ReleaseResult {
         const { prometheusPassword: _p, prometheusToken: _t, ...publicPolicy } = this.policy;
         return {
             stack: this.stack.name,
@@ -175,27 +298,55 @@ export class ReleaseRun {
             finishedAt: this.clock.now().toISOString(),
             policy: publicPolicy,
             events: this.events,
-            ...(manualSteps ? { manualSteps } : {}),
+            ...extra,
+        };
+    }
+
+    /** Stops without rolling back (the release stays resumable): paused, or interrupted. */
+    async stop(outcome: "paused" | "interrupted", reason: string, manualSteps?: string[]): Promise<Next> {
+        this.record({ kind: "stop", message: `${outcome}: ${reason}` });
+        await this.letGo().catch(() => undefined);
+        const steps = manualSteps ?? [`npm run release -- --stack ${this.stack.name} --resume`];
+        return {
+            next: "finish",
+            result: this.finish(outcome, reason, { trafficMoved: this.trafficMoved, manualSteps: steps }),
         };
     }
 
     /** Paused: another update holds the stack; resume when it is done. */
-    paused(where: string, e: Error): Next {
+    paused(where: string, e: Error): Promise<Next> {
+        return this.stop("paused", `stack locked by another update ${where}: ${e.message}`, [
+            `wait for the other update, then: npm run release -- --stack ${this.stack.name} --resume`,
+            `if no update is running (one was killed), release its lock: pulumi cancel --stack ${this.stack.name} --yes`,
+        ]);
+    }
+
+    /** What an error of a transition means for the release: stop (lock, lost lease, refused plan) or roll back. */
+    async onTransitionError(e: unknown, where: string): Promise<Next> {
+        if (e instanceof StackLockedError) {
+            return this.paused(where, e);
+        }
+        if (e instanceof LeaseLostError) {
+            this.record({ kind: "stop", message: e.message });
+            return { next: "finish", result: this.finish("paused", e.message, { trafficMoved: this.trafficMoved }) };
+        }
+        if (e instanceof PlanGuardError || e instanceof PlanMismatchError) {
+            return this.stop("paused", `${where}: ${e.message}; nothing was applied`);
+        }
         return {
-            next: "finish",
-            result: this.finish("paused", `stack locked by another update ${where}: ${e.message}`, [
-                `wait for the other update, then: npm run release -- --stack ${this.stack.name} --resume`,
-                `if no update is running (one was killed), release its lock: pulumi cancel --stack ${this.stack.name} --yes`,
-            ]),
+            next: "rollback",
+            reason: `pulumi up failed ${where}: ${firstLine((e as Error).message)}`,
+            cause: "update-failed",
         };
     }
 }
 
-/** The stack's policy pack, run on every update of the release (config key releasePolicyPack). */
-function policyPacks(p: ReleasePolicy): { policyPacks?: string[]; policyPackConfigs?: string[] } {
-    return p.policyPack === undefined
+/** The options' policy packs and the stack's (config key releasePolicyPack), run on every preview and update. */
+function policyPacks(packs: string[] = [], p: ReleasePolicy): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+    const all = p.policyPack === undefined ? packs : [...packs, p.policyPack];
+    return all.length === 0
         ? {}
-        : { policyPacks: [p.policyPack], policyPackConfigs: p.policyPackConfig ? [p.policyPackConfig] : undefined };
+        : { policyPacks: all, policyPackConfigs: p.policyPackConfig ? [p.policyPackConfig] : undefined };
 }
 
 /** The line of an error message worth showing: the first that says "error", else the first. */

@@ -1,14 +1,19 @@
 /**
- * Preflight: everything the release needs is checked before anything changes (the stack's whole config, the
- * release to start or resume, the checks, Prometheus). Any problem is a {@link PreflightError}.
+ * Preflight: everything the release needs is checked before anything changes. The stack's config is read with
+ * the deployed release state (origin.ts), the whole of it validated with the bot's overrides, the owner lease
+ * taken (lease.ts), the release to start or resume checked, and every query run once against Prometheus. Any
+ * problem is a {@link PreflightError}, and the stack config is left as it was.
  */
 import { appNamespace, deploymentName } from "../../components/names";
-import { durationMs, IMAGE_ACCEPTS, IMAGE_REF, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
-import { ReleasePolicy } from "../../config/policy";
+import { IMAGE_ACCEPTS, IMAGE_REF, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
+import { policyProblems, promDurationMs, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
-import { ReleaseView } from "../../config/release-state";
-import { buildChecks, CanaryTarget } from "./analysis";
+import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
+import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
+import { acquireLease, processIdentity, restoreIfOurs } from "./lease";
+import { startingPoint } from "./origin";
 import { imageTag } from "./plan";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
@@ -16,7 +21,13 @@ import { PreflightError } from "./result";
 /** Reads and checks everything; throws {@link PreflightError} with the reason when the release cannot start. */
 export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promise<Prepared> {
     const { stack } = deps;
-    const { values, secretKeys } = await stack.getConfig();
+    if (opts.resume && opts.version !== undefined) {
+        throw new PreflightError("--version cannot be used with --resume: the release in progress has its version");
+    }
+    const { values: local, secretKeys } = await stack.getConfig();
+    const deployed = await stack.deployedConfig();
+    const adopted = startingPoint(stack.name, local, deployed, opts.configFrom);
+    const values = withChanges(local, adopted);
     let cfg: ProgramConfig;
     try {
         // The whole program config: an `up` that cannot even start must not be found out mid-release.
@@ -25,21 +36,13 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
         throw new PreflightError(`the stack config of ${stack.name} is invalid:\n${(e as Error).message}`);
     }
     const policy: ReleasePolicy = { ...cfg.policy, ...(opts.policy ?? {}) };
+    const problems = policyProblems(policy);
+    if (problems.length > 0) {
+        throw new PreflightError(`the release policy (stack config and flags) is invalid:\n${problems.join("\n")}`);
+    }
     if (policy.headerPhase && cfg.release.canaryHeader === undefined) {
         throw new PreflightError(
             "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
-        );
-    }
-    const { app } = cfg.release;
-    const target: CanaryTarget = {
-        namespace: appNamespace(app, cfg.release.namespace),
-        workload: deploymentName(app, "canary"),
-    };
-    const checks = buildChecks(policy, target);
-    if (checks.length === 0) {
-        throw new PreflightError(
-            "no health checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks " +
-                "(a minimum request count alone says nothing about health)",
         );
     }
     const view: ReleaseView = {
@@ -48,25 +51,121 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
         stable: cfg.release.stable,
         canary: cfg.release.canary,
     };
-    const { image, version } = opts.resume ? resumed(opts, view, stack.name) : started(opts, view, stack.name);
-    const metrics = deps.metrics ?? prometheusFor(policy);
+    // Which release: checked before the lease only where it depends on nothing another bot could change.
+    const release = opts.resume ? undefined : requestedRelease(opts);
+    const { app } = cfg.release;
+    const namespace = appNamespace(app, cfg.release.namespace);
+
+    const identity = deps.identity ?? processIdentity();
+    const clock = deps.clock ?? systemClock;
+    const { before, written } = await acquireLease(stack, {
+        me: identity,
+        clock,
+        local,
+        deployed,
+        takeOver: opts.takeOver ?? false,
+        extra: adopted,
+    });
+    try {
+        const leased = (await stack.getConfig()).values;
+        view.state = { ...view.state, owner: identity.id, leaseExpires: leased[STATE_KEYS.leaseExpires] };
+        const pendingDeploy = PROTOCOL_KEYS.some(
+            (k) =>
+                k !== STATE_KEYS.owner &&
+                k !== STATE_KEYS.leaseExpires &&
+                deployed !== undefined &&
+                (values[k] ?? "") !== (deployed[k] ?? ""),
+        );
+        const { image, version } = opts.resume
+            ? resumed(opts, view, stack.name, pendingDeploy)
+            : started(release!, view, stack.name);
+        const target: CanaryTarget = { namespace, workload: deploymentName(app, "canary"), version };
+        const checks = buildChecks(policy, target);
+        if (checks.length === 0) {
+            throw new PreflightError(
+                "no health checks: keep releaseMinSuccessRate or releaseMaxLatencyMs above 0, or add releaseChecks " +
+                    "(a minimum request count alone says nothing about health)",
+            );
+        }
+        const metrics = deps.metrics ?? prometheusFor(policy);
+        await checkMetrics(metrics, checks);
+        return {
+            policy,
+            image,
+            version,
+            view,
+            config: { ...leased },
+            deployed: Object.fromEntries(PROTOCOL_KEYS.map((k) => [k, (deployed ?? values)[k]])),
+            checks,
+            target,
+            metrics,
+            intervalMs: promDurationMs(policy.interval) ?? 60_000,
+            identity,
+        };
+    } catch (e) {
+        await restoreIfOurs(stack, before, written);
+        throw e;
+    }
+}
+
+function withChanges(
+    values: Record<string, string>,
+    changes: Record<string, string | undefined>,
+): Record<string, string> {
+    const out = { ...values };
+    for (const [k, v] of Object.entries(changes)) {
+        if (v === undefined) {
+            delete out[k];
+        } else {
+            out[k] = v;
+        }
+    }
+    return out;
+}
+
+/**
+ * Prometheus answers, and every query runs once: a broken custom query fails here, before any traffic moves.
+ * No data is fine (the canary has no traffic yet); an error is not.
+ */
+async function checkMetrics(metrics: MetricsSource, checks: Check[]): Promise<void> {
     try {
         await metrics.ping();
     } catch (e) {
+        const message = (e as Error).message;
         throw new PreflightError(
-            `Prometheus is not reachable, so the canary cannot be judged: ${(e as Error).message}`,
+            /unauthorized/.test(message)
+                ? `Prometheus refused the bot's credentials, so the canary cannot be judged: ${message}`
+                : `Prometheus is not reachable, so the canary cannot be judged: ${message}`,
         );
     }
-    const intervalMs = durationMs(policy.interval) ?? 60_000;
-    return { policy, image, version, view, config: values, checks, target, metrics, intervalMs };
+    const broken: string[] = [];
+    for (const check of checks) {
+        const r = await safeQuery(metrics, check.query);
+        if (r.kind === "error") {
+            broken.push(`${check.name}: ${r.reason}`);
+        }
+    }
+    if (broken.length > 0) {
+        throw new PreflightError(`queries that do not work, so nothing was started:\n${broken.join("\n")}`);
+    }
 }
 
-/** The release in progress, which `--resume` continues. */
-function resumed(opts: ReleaseOptions, view: ReleaseView, stack: string): { image: string; version: string } {
+/** What resuming continues: the release (or rollback) in progress, or a final write that was never deployed. */
+function resumed(
+    opts: ReleaseOptions,
+    view: ReleaseView,
+    stack: string,
+    pendingDeploy: boolean,
+): { image: string; version: string } {
     const state = view.state;
-    if (state.status !== "in-progress" || state.image === undefined || state.version === undefined) {
+    const finishing = (state.status === "completed" || state.status === "rolled-back") && pendingDeploy;
+    if (
+        !(ACTIVE_STATUSES.includes(state.status) || finishing) ||
+        state.image === undefined ||
+        state.version === undefined
+    ) {
         throw new PreflightError(
-            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress"`,
+            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress" or "rolling-back"`,
         );
     }
     if (opts.image !== undefined && opts.image !== state.image) {
@@ -74,17 +173,19 @@ function resumed(opts: ReleaseOptions, view: ReleaseView, stack: string): { imag
             `--image ${opts.image} does not match the release in progress (${state.image}); omit --image to resume it`,
         );
     }
+    const canary = view.canary;
+    if (state.status === "in-progress" && (canary?.image !== state.image || canary?.version !== state.version)) {
+        throw new PreflightError(
+            `the canary track is configured to run ${canary?.version ?? "the stable version"} ` +
+                `(${canary?.image ?? "canaryImage unset"}), not the release's ${state.version} (${state.image}); ` +
+                "it will not be analysed. Put it back (canaryImage, canaryVersion) or roll back by hand",
+        );
+    }
     return { image: state.image, version: state.version };
 }
 
-/** A new release of `--image` (and `--version`, by default its tag). */
-function started(opts: ReleaseOptions, view: ReleaseView, stack: string): { image: string; version: string } {
-    if (view.state.status === "in-progress") {
-        throw new PreflightError(
-            `a release is already in progress on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
-                `${view.canaryWeight}. Resume it with --resume (only if no other bot is running it).`,
-        );
-    }
+/** The release that `--image` and `--version` ask for, checked. */
+function requestedRelease(opts: ReleaseOptions): { image: string; version: string } {
     if (opts.image === undefined) {
         throw new PreflightError("--image is required to start a release");
     }
@@ -103,6 +204,17 @@ function started(opts: ReleaseOptions, view: ReleaseView, stack: string): { imag
     return { image: opts.image, version };
 }
 
+/** A new release: refused while one is in progress (or rolling back) on the stack. */
+function started(release: { image: string; version: string }, view: ReleaseView, stack: string) {
+    if (ACTIVE_STATUSES.includes(view.state.status)) {
+        throw new PreflightError(
+            `a release is already ${view.state.status === "in-progress" ? "in progress" : "rolling back"} on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
+                `${view.canaryWeight}. Resume it with --resume (only if no other bot is running it).`,
+        );
+    }
+    return release;
+}
+
 /** The Prometheus client the policy describes. */
 function prometheusFor(policy: ReleasePolicy): MetricsSource {
     if (policy.prometheusUrl === undefined) {
@@ -112,7 +224,7 @@ function prometheusFor(policy: ReleasePolicy): MetricsSource {
     }
     return new PrometheusClient({
         url: policy.prometheusUrl,
-        timeoutMs: durationMs(policy.prometheusTimeout) ?? 10_000,
+        timeoutMs: promDurationMs(policy.prometheusTimeout) ?? 10_000,
         token: policy.prometheusToken,
         user: policy.prometheusUser,
         password: policy.prometheusPassword,

@@ -11,11 +11,17 @@ import { ReleasePolicy } from "../../config/policy";
  * PROMETHEUS_USER and PROMETHEUS_PASSWORD.
  */
 export function prometheusCredentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ReleasePolicy> {
+    // Present keys override the stack's, undefined included: credentials from the environment replace those in
+    // stack config entirely (a token from the environment is not mixed with a user from config).
     if (env.PROMETHEUS_TOKEN) {
-        return { prometheusToken: env.PROMETHEUS_TOKEN };
+        return { prometheusToken: env.PROMETHEUS_TOKEN, prometheusUser: undefined, prometheusPassword: undefined };
     }
     if (env.PROMETHEUS_USER) {
-        return { prometheusUser: env.PROMETHEUS_USER, prometheusPassword: env.PROMETHEUS_PASSWORD ?? "" };
+        return {
+            prometheusToken: undefined,
+            prometheusUser: env.PROMETHEUS_USER,
+            prometheusPassword: env.PROMETHEUS_PASSWORD ?? "",
+        };
     }
     return {};
 }
@@ -88,41 +94,77 @@ export class PrometheusClient implements MetricsSource {
         } catch (e) {
             return { kind: "error", reason: `Prometheus unreachable at ${this.opts.url}: ${(e as Error).message}` };
         }
-        let parsed: ApiResponse;
+        if (res.status === 401 || res.status === 403) {
+            return {
+                kind: "error",
+                reason:
+                    `Prometheus at ${this.opts.url} answered HTTP ${res.status}: unauthorized; check prometheusToken ` +
+                    "(or prometheusUser and prometheusPassword) in stack config, or PROMETHEUS_TOKEN / PROMETHEUS_USER / " +
+                    "PROMETHEUS_PASSWORD in the environment",
+            };
+        }
+        let parsed: unknown;
         try {
-            parsed = JSON.parse(res.body) as ApiResponse;
+            parsed = JSON.parse(res.body);
         } catch {
             return { kind: "error", reason: `Prometheus answered HTTP ${res.status} with a body that is not JSON` };
         }
-        if (res.status !== 200 || parsed.status !== "success" || parsed.data === undefined) {
-            return {
-                kind: "error",
-                reason: `Prometheus answered HTTP ${res.status}: ${parsed.error ?? "no data field"}`,
-            };
+        const api = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Partial<ApiResponse>;
+        if (res.status !== 200 || api.status !== "success" || typeof api.data !== "object" || api.data === null) {
+            const error = typeof api.error === "string" ? api.error : "no data field";
+            return { kind: "error", reason: `Prometheus answered HTTP ${res.status}: ${error}` };
         }
-        return classify(parsed.data);
+        return classify(api.data);
     }
 }
 
-/** Turns a query's `data` into a single number, or says why there is none. */
-export function classify(data: { resultType: string; result: unknown }): QueryResult {
-    let raw: unknown;
+/** A sample's value as Prometheus encodes it: [timestamp, "value"]; undefined when it is not one. */
+function sampleValue(sample: unknown): string | undefined {
+    const v = (sample as { value?: unknown } | null)?.value;
+    return Array.isArray(v) && v.length === 2 && typeof v[1] === "string" ? v[1] : undefined;
+}
+
+/**
+ * Turns a query's `data` into a single number, or says why there is none. Any shape other than one instant
+ * sample (or a scalar) is an "error" result, never an exception: a matrix or string from a custom query, several
+ * series, a native histogram sample, a null result.
+ */
+export function classify(data: { resultType?: unknown; result?: unknown }): QueryResult {
+    let raw: string | undefined;
     if (data.resultType === "vector") {
-        const vector = data.result as { value: [number, string] }[];
+        if (!Array.isArray(data.result)) {
+            return { kind: "error", reason: "the query returned a vector without a result list" };
+        }
+        const vector = data.result as unknown[];
         if (vector.length === 0) {
             return { kind: "no-data", reason: "empty result" };
         }
         if (vector.length > 1) {
             return { kind: "error", reason: `the query returned ${vector.length} series; aggregate it to one` };
         }
-        raw = vector[0].value[1];
+        if ((vector[0] as { histogram?: unknown } | null)?.histogram !== undefined) {
+            return {
+                kind: "error",
+                reason: "the query returned a native histogram sample; reduce it to a number (histogram_quantile, ...)",
+            };
+        }
+        raw = sampleValue(vector[0]);
     } else if (data.resultType === "scalar") {
-        raw = (data.result as [number, string])[1];
+        raw = sampleValue({ value: data.result });
     } else {
-        return { kind: "error", reason: `the query returned a ${data.resultType}; use an instant vector or scalar` };
+        return {
+            kind: "error",
+            reason: `the query returned a ${String(data.resultType)}; use an instant vector with one series, or a scalar`,
+        };
     }
-    const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw);
-    if (Number.isNaN(value)) {
+    if (raw === undefined) {
+        return { kind: "error", reason: "the query returned a sample that is not [time, value]" };
+    }
+    if (raw === "+Inf" || raw === "-Inf" || raw === "Inf") {
+        return { kind: "no-data", reason: `${raw} (no data: e.g. a quantile over too few requests)` };
+    }
+    const value = Number(raw);
+    if (Number.isNaN(value) || raw.trim() === "") {
         return { kind: "no-data", reason: "NaN (no requests in the window?)" };
     }
     return { kind: "value", value };

@@ -4,12 +4,18 @@ import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
 
 /** How a release ended. */
-export type Outcome = "completed" | "rolled-back" | "rollback-failed" | "paused" | "no-op";
+export type Outcome = "completed" | "rolled-back" | "rollback-failed" | "paused" | "interrupted" | "no-op";
+
+/**
+ * Why a release was rolled back: the canary failed its checks, the metrics could not be read (query errors,
+ * Prometheus down), or an update failed.
+ */
+export type RollbackCause = "unhealthy" | "metrics" | "update-failed";
 
 /** One entry of the release's story. */
 export interface ReleaseEvent {
     time: string;
-    kind: "start" | "shift" | "analysis" | "rollback" | "complete" | "error" | "resume";
+    kind: "start" | "shift" | "analysis" | "rollback" | "complete" | "error" | "resume" | "stop";
     phase?: ReleasePhase;
     weight: number;
     message: string;
@@ -28,7 +34,12 @@ export interface ReleaseResult {
     image: string;
     version: string;
     outcome: Outcome;
+    /** Why: for a rollback, the check or error that caused it. */
     reason: string;
+    /** Rolled back: why. */
+    cause?: RollbackCause;
+    /** Paused or interrupted: whether the canary was receiving traffic when the bot stopped. */
+    trafficMoved?: boolean;
     startedAt: string;
     finishedAt: string;
     policy: PublicPolicy;
@@ -39,25 +50,72 @@ export interface ReleaseResult {
     dryRun?: boolean;
 }
 
-/** Exit codes of the command-line tools. */
-export const EXIT_CODES = {
-    completed: 0,
-    "no-op": 0,
-    "rolled-back": 1,
-    /** A usage or preflight error: nothing changed. */
-    usage: 2,
-    "rollback-failed": 3,
-    paused: 4,
-    /** The tool itself failed unexpectedly. */
-    crash: 5,
-} as const;
-
 /**
- * Exit code for an outcome: 0 completed or nothing to do, 1 rolled back, 3 rollback failed, 4 paused.
- * (2 is a usage or preflight error and 5 a crash; see the command-line tools.)
+ * Every exit code of the command-line tools, with what it means: the one source of the codes, of `exitCode` and
+ * of the tools' help.
  */
-export function exitCode(outcome: Outcome): number {
-    return EXIT_CODES[outcome];
+export const EXIT_CODE_TABLE = [
+    { name: "completed", code: 0, help: "completed, or nothing to do" },
+    { name: "unhealthy", code: 1, help: "rolled back: the canary failed its checks" },
+    { name: "usage", code: 2, help: "usage error or refused before anything changed" },
+    { name: "rollback-failed", code: 3, help: "rollback failed: finish it by hand with the printed commands" },
+    { name: "paused-before-traffic", code: 4, help: "paused before any traffic reached the canary; --resume" },
+    { name: "crash", code: 5, help: "the tool itself failed (see the error and `pulumi stack history`)" },
+    { name: "metrics-unusable", code: 6, help: "rolled back: the metrics could not be read (query errors)" },
+    { name: "update-failed", code: 7, help: "rolled back: an update of the stack failed" },
+    { name: "interrupted", code: 8, help: "interrupted (SIGTERM/SIGINT): the release is left resumable" },
+    { name: "paused-after-traffic", code: 9, help: "paused while the canary has traffic: --resume, or roll back" },
+] as const;
+
+export type ExitName = (typeof EXIT_CODE_TABLE)[number]["name"];
+
+/** Exit codes by name. */
+export const EXIT_CODES = Object.fromEntries(EXIT_CODE_TABLE.map((e) => [e.name, e.code])) as {
+    [N in ExitName]: Extract<(typeof EXIT_CODE_TABLE)[number], { name: N }>["code"];
+};
+
+/** "Exit codes: 0 completed, ..." for the tools' help, wrapped at `width`. */
+export function exitCodeHelp(width = 110): string {
+    const words = [
+        "Exit",
+        "codes:",
+        ...EXIT_CODE_TABLE.map((e) => `${e.code} ${e.help};`)
+            .join(" ")
+            .split(" "),
+    ];
+    const lines: string[] = [];
+    let line = "";
+    for (const w of words) {
+        if (line !== "" && line.length + 1 + w.length > width) {
+            lines.push(line);
+            line = w;
+        } else {
+            line = line === "" ? w : `${line} ${w}`;
+        }
+    }
+    lines.push(line.replace(/;$/, "."));
+    return lines.join("\n");
+}
+
+/** The exit code of a release's result. */
+export function exitCode(r: Pick<ReleaseResult, "outcome" | "cause" | "trafficMoved">): number {
+    switch (r.outcome) {
+        case "completed":
+        case "no-op":
+            return EXIT_CODES.completed;
+        case "rolled-back":
+            return r.cause === "metrics"
+                ? EXIT_CODES["metrics-unusable"]
+                : r.cause === "update-failed"
+                  ? EXIT_CODES["update-failed"]
+                  : EXIT_CODES.unhealthy;
+        case "rollback-failed":
+            return EXIT_CODES["rollback-failed"];
+        case "paused":
+            return r.trafficMoved ? EXIT_CODES["paused-after-traffic"] : EXIT_CODES["paused-before-traffic"];
+        case "interrupted":
+            return EXIT_CODES.interrupted;
+    }
 }
 
 /** A problem found before anything changed (bad options, release in progress, Prometheus down). */

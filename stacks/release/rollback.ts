@@ -1,59 +1,92 @@
-/** Rollback: traffic off the canary first (a targeted update of the VirtualService), then a full update. */
+/**
+ * Rollback: traffic off the canary first (with `releaseRollback: fast`, a direct patch of the live VirtualService,
+ * see fast-rollback.ts), recorded as "rolling-back" by a targeted update of the VirtualService, then the canary
+ * back on the stable version and the rollback recorded (a full update). A bot killed in between resumes the
+ * rollback; a plain `pulumi up` of the "rolling-back" config moves traffic too.
+ */
 import { transitions } from "../../config/release-state";
 import { StackLockedError } from "../automation/driver";
 import { firstLine, ReleaseRun } from "./context";
-import { ReleaseResult } from "./result";
+import { fastRouteOff, releaseRoutes, seconds } from "./fast-rollback";
+import { LeaseLostError } from "./lease";
+import { ReleaseResult, RollbackCause } from "./result";
+
+/** The commands that finish a rollback by hand. */
+function manualRollback(stack: string, urn: string | undefined, locked: boolean): string[] {
+    return [
+        ...(locked
+            ? [`wait for the update holding the lock, or release it: pulumi cancel --stack ${stack} --yes`]
+            : []),
+        `pulumi config set canaryWeight 0 --stack ${stack}`,
+        `pulumi config set releaseStatus rolling-back --stack ${stack}`,
+        `pulumi config rm releasePhase --stack ${stack}`,
+        urn ? `pulumi up --stack ${stack} --yes --target '${urn}'` : `pulumi up --stack ${stack} --yes`,
+        `npm run release -- --stack ${stack} --resume   # finishes the rollback (or: pulumi up --stack ${stack} --yes)`,
+    ];
+}
 
 /** Rolls back and returns the result: "rolled-back", or "rollback-failed" with the commands to finish by hand. */
-export async function rollback(run: ReleaseRun, reason: string): Promise<ReleaseResult> {
+export async function rollback(run: ReleaseRun, reason: string, cause: RollbackCause): Promise<ReleaseResult> {
     const t0 = Date.now();
     const stack = run.stack;
     run.record({ kind: "rollback", message: `rolling back: ${reason}` });
+    const patched = await fastRouteOff(run, t0);
     const urn = (run.opts.targetedRollback ?? true) ? await stack.routingUrn().catch(() => undefined) : undefined;
     try {
-        const s = await run.transition(transitions.rollBack(run.view, reason), "rollback (routing)", {
+        const to =
+            run.view.state.status === "rolling-back" && run.view.canaryWeight === 0
+                ? run.view // resumed: the rollback is already recorded; apply it
+                : transitions.rollBack(run.view, reason);
+        const s = await run.transition(to, "rollback (routing)", {
             targets: urn ? [urn] : undefined,
             restoreOnLock: false,
         });
+        const how = urn ? "targeted update of the VirtualService" : "full update";
+        const ms = Date.now() - t0;
         run.record({
             kind: "rollback",
-            message: `traffic back on stable (${urn ? "targeted update of the VirtualService" : "full update"})`,
-            durationMs: Date.now() - t0,
+            message: patched
+                ? `routing recorded in the stack (${how}) ${seconds(ms)} after the decision`
+                : `traffic back on stable ${seconds(ms)} after the decision (time to stable; ${how})`,
+            durationMs: ms,
             changes: s.resourceChanges,
         });
-    } catch (e) {
-        const steps = [
-            `pulumi config set canaryWeight 0 --stack ${stack.name}`,
-            `pulumi config rm releasePhase --stack ${stack.name}`,
-            urn ? `pulumi up --stack ${stack.name} --yes --target '${urn}'` : `pulumi up --stack ${stack.name} --yes`,
-            `pulumi up --stack ${stack.name} --yes`,
-        ];
-        if (e instanceof StackLockedError) {
-            steps.unshift(
-                `wait for the update holding the lock, or release it: pulumi cancel --stack ${stack.name} --yes`,
-            );
+        if (patched) {
+            await releaseRoutes(run, patched);
         }
+    } catch (e) {
+        if (e instanceof LeaseLostError) {
+            run.record({ kind: "error", message: e.message });
+            return run.finish("paused", `${e.message} (the new owner decides on the rollback: ${reason})`, {
+                trafficMoved: run.trafficMoved,
+            });
+        }
+        const steps = manualRollback(stack.name, urn, e instanceof StackLockedError);
         run.record({ kind: "error", message: `ROLLBACK FAILED: ${firstLine((e as Error).message)}` });
-        const log = run.deps.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-        log("!!! ROLLBACK FAILED: traffic may still reach the canary. Finish it by hand:");
-        steps.forEach((s) => log(`!!!   ${s}`));
-        return run.finish("rollback-failed", `rollback failed after: ${reason}`, steps);
+        run.log(
+            patched
+                ? "!!! ROLLBACK NOT RECORDED: traffic is on stable (direct patch), but the stack does not say so yet. Finish it by hand:"
+                : "!!! ROLLBACK FAILED: traffic may still reach the canary. Finish it by hand:",
+        );
+        steps.forEach((s) => run.log(`!!!   ${s}`));
+        return run.finish("rollback-failed", `rollback failed after: ${reason}`, { manualSteps: steps, cause });
     }
     try {
-        const s = await run.transition(transitions.retireCanary(run.view), "rollback (canary to stable)", {
+        const s = await run.transition(transitions.finishRollback(run.view), "rollback (canary to stable)", {
             restoreOnLock: false,
         });
         run.record({
             kind: "rollback",
-            message: "canary track back on the stable version",
+            message: "canary track back on the stable version; rollback recorded",
             changes: s.resourceChanges,
         });
     } catch (e) {
-        // Traffic is already on stable; the rest converges on the next `pulumi up`.
+        // Traffic is already on stable; --resume (or any `pulumi up` after it) finishes the rest.
         run.record({
             kind: "error",
-            message: `canary cleanup failed (traffic is on stable; run pulumi up): ${firstLine((e as Error).message)}`,
+            message: `canary cleanup failed (traffic is on stable; --resume finishes it): ${firstLine((e as Error).message)}`,
         });
+        await run.letGo().catch(() => undefined);
     }
-    return run.finish("rolled-back", reason);
+    return run.finish("rolled-back", reason, { cause });
 }

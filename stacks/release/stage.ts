@@ -1,15 +1,15 @@
 /** The steps of a release between preflight and its end: start (or resume), then each stage and its analyses. */
 import { transitions } from "../../config/release-state";
-import { StackLockedError } from "../automation/driver";
 import { analyse, describeCheck } from "./analysis";
-import { CONTINUE, firstLine, Next, ReleaseRun } from "./context";
+import { CONTINUE, Next, ReleaseRun } from "./context";
+import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { describeStage, Stage } from "./plan";
 
 /** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
     if (run.opts.resume) {
-        run.record({ kind: "resume", message: `resuming ${version} (${image}) from stack config` });
+        run.record({ kind: "resume", message: `resuming ${version} (${image}) from the deployed state` });
         return CONTINUE;
     }
     if (run.view.stable.image === image && run.view.stable.version === version) {
@@ -17,12 +17,14 @@ export async function start(run: ReleaseRun): Promise<Next> {
             kind: "start",
             message: `stack ${run.stack.name} already runs ${version} (${image}); nothing to do`,
         });
+        await run.letGo();
         return { next: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
         const s = await run.transition(
             transitions.start(run.view, { image, version }),
             "start: canary deployed at weight 0",
+            { guard: "start" },
         );
         run.record({
             kind: "start",
@@ -31,25 +33,66 @@ export async function start(run: ReleaseRun): Promise<Next> {
         });
         return CONTINUE;
     } catch (e) {
-        if (e instanceof StackLockedError) {
-            return {
-                next: "finish",
-                result: run.finish("paused", `stack locked by another update: ${e.message}`, [
-                    `wait for the other update, then: npm run release -- --stack ${run.stack.name} ` +
-                        `--image ${image}${run.opts.version !== undefined ? ` --version ${run.opts.version}` : ""}`,
-                    `if no update is running (one was killed), release its lock: pulumi cancel --stack ${run.stack.name} --yes`,
-                ]),
-            };
-        }
-        return { next: "rollback", reason: `pulumi up failed while starting: ${firstLine((e as Error).message)}` };
+        return run.onTransitionError(e, "while starting");
     }
 }
 
-/** Moves the canary to a stage, then analyses it until it passes, or says why to roll back. */
-export async function runStage(run: ReleaseRun, stage: Stage): Promise<Next> {
+/**
+ * Before a stage: stop when the deployed stack is no longer the one this bot deployed (someone ran `pulumi up`)
+ * or the live routing objects drifted (someone edited them); neither is overwritten nor ignored.
+ */
+export async function checkStack(run: ReleaseRun): Promise<Next> {
+    if (run.opts.dryRun) {
+        return CONTINUE;
+    }
+    const changed = stackChanges(run.deployed, (await run.stack.deployedConfig()) ?? {});
+    if (changed.length > 0) {
+        return run.stop(
+            "paused",
+            `the deployed stack changed under the bot (a \`pulumi up\` by someone else?): ${changed.join("; ")}. ` +
+                "Nothing was overwritten; check the stack's history, then --resume (with --config-from)",
+        );
+    }
+    const vs = await run.stack.routingUrn();
+    const drifted = await run.stack.drift(ROUTING_TYPES, vs === undefined ? undefined : routingUrns(vs));
+    if (drifted.length > 0) {
+        return run.stop("paused", driftMessage(drifted, run.stack.name));
+    }
+    return CONTINUE;
+}
+
+/** A resumed release analyses only the canary it released: the deployed canary must run its image and version. */
+async function checkResumedCanary(run: ReleaseRun): Promise<Next> {
+    const canary = (await run.stack.outputs()).canary as { image?: string; version?: string } | undefined;
+    const { image, version } = run.prepared;
+    if (canary?.image === image && canary?.version === version) {
+        return CONTINUE;
+    }
+    return {
+        next: "rollback",
+        reason:
+            `the deployed canary runs ${canary?.version ?? "?"} (${canary?.image ?? "?"}), not the release's ` +
+            `${version} (${image}); it will not be analysed`,
+        cause: "update-failed",
+    };
+}
+
+/** Moves the canary to a stage, then analyses it until it passes, or says why to stop or roll back. */
+export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): Promise<Next> {
+    if (run.interrupted) {
+        return run.stop("interrupted", `interrupted before ${stage.phase} ${stage.weight}`);
+    }
     try {
+        const checked = await checkStack(run);
+        if (checked.next !== "continue") {
+            return checked;
+        }
         const t0 = Date.now();
-        const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`);
+        // A resumed release converges first: its start may never have been applied (a kill between the write
+        // and the update), so the first stage may also deploy the canary.
+        const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`, {
+            guard: first && run.opts.resume ? "start" : "stage",
+        });
         run.record({
             kind: "shift",
             message: describeStage(stage, run.policy),
@@ -57,13 +100,7 @@ export async function runStage(run: ReleaseRun, stage: Stage): Promise<Next> {
             changes: s.resourceChanges,
         });
     } catch (e) {
-        if (e instanceof StackLockedError) {
-            return run.paused(`at weight ${run.weight}`, e);
-        }
-        return {
-            next: "rollback",
-            reason: `pulumi up failed at ${stage.phase} ${stage.weight}: ${firstLine((e as Error).message)}`,
-        };
+        return run.onTransitionError(e, `at ${stage.phase} ${stage.weight}`);
     }
     if (run.opts.dryRun) {
         run.record({
@@ -72,6 +109,12 @@ export async function runStage(run: ReleaseRun, stage: Stage): Promise<Next> {
             message: `would analyse: ${run.prepared.checks.map((c) => c.name).join(", ")}`,
         });
         return CONTINUE;
+    }
+    if (first && run.opts.resume) {
+        const canary = await checkResumedCanary(run);
+        if (canary.next !== "continue") {
+            return canary;
+        }
     }
     return judgeStage(run, stage);
 }
@@ -83,7 +126,9 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
     let held = 0;
     let errors = 0;
     for (;;) {
-        await run.clock.sleep(intervalMs);
+        if (!(await run.wait(intervalMs))) {
+            return run.stop("interrupted", `interrupted while waiting to analyse ${stage.phase} ${stage.weight}`);
+        }
         const a = await analyse(metrics, checks, policy, target, held);
         run.record({
             kind: "analysis",
@@ -94,9 +139,14 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
         if (a.verdict === "error") {
             errors++;
             if (errors >= policy.errorLimit) {
+                const why = a.checks
+                    .filter((c) => c.verdict === "error")
+                    .map(describeCheck)
+                    .join("; ");
                 return {
                     next: "rollback",
-                    reason: `${errors} consecutive analyses could not query the metrics (limit ${policy.errorLimit})`,
+                    reason: `${errors} consecutive analyses could not query the metrics (limit ${policy.errorLimit}) at ${stage.phase} ${stage.weight}: ${why}`,
+                    cause: "metrics",
                 };
             }
             continue;
@@ -120,6 +170,7 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
                         .filter((c) => c.verdict !== "pass")
                         .map(describeCheck)
                         .join("; "),
+                cause: "unhealthy",
             };
         }
     }

@@ -1,7 +1,7 @@
 /**
  * The repository as a Pulumi component package (PulumiPlugin.yaml): what `pulumi package add <dir>` and
  * `pulumi package get-schema <dir>` load, and the schema @pulumi/pulumi's inference derives from the sources.
- * tests/e2e/04-package.test.ts runs the same through the CLI and a YAML program.
+ * tests/e2e/07-package.test.ts runs the same through the CLI and a YAML program.
  */
 import * as assert from "assert";
 import * as fs from "fs";

@@ -1,50 +1,59 @@
 /**
- * The release bot for real: `npm run release` (the CLI) on a live stack, judged by a real Prometheus that scrapes
- * Istio metrics from an exporter the test controls.
+ * The release bot for real: `npm run release` (the CLI) on a live stack, judged by a real Prometheus on real
+ * traffic: a proxyless gRPC client routed by istiod over xDS sends requests continuously to one backend process per
+ * pod (scripts/mesh), whose outcomes Prometheus scrapes under Istio's standard metric names. The client measures
+ * where requests really go: the canary's share after a completed or rolled-back release, and how long after the
+ * bot's rollback decision the last request reached the canary.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
-import {
-    assertStableServes,
-    baseConfig,
-    E2EStack,
-    live,
-    liveWeights,
-    pollCanaryWeights,
-    REPO,
-    runCli,
-} from "./harness";
-import { IstioExporter, LocalPrometheus } from "./prometheus";
+import { execFileSync } from "child_process";
+import { assertStableServes, baseConfig, E2EStack, live, liveWeights, runCli, spawnBot } from "./harness";
+import { LocalPrometheus } from "./prometheus";
 import { ReleaseResult } from "../../stacks/release/result";
+import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
 
 const NS = "shop-release";
 
 describe("e2e: the release bot with a real Prometheus", function () {
     this.timeout(20 * 60 * 1000);
     let stack: E2EStack;
-    let exporter: IstioExporter;
+    let mesh: Mesh;
+    let client: MeshClient;
     let prometheus: LocalPrometheus;
     let reportDir: string;
-    const live_ = pollCanaryWeights([NS]);
-    const cli = (args: string[]) =>
-        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args]);
+    /** Requests per second the client sends through the whole release. */
+    const RPS = 60;
+    const cli = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>
+        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args], onOutput);
+
+    /** Where requests go once the routes have settled: `n` requests after a first batch shows no canary. */
+    async function measuredSplit(n = 1000): Promise<BatchResult> {
+        const deadline = Date.now() + 20_000;
+        while ((await client.batch(50)).byTrack.canary !== undefined) {
+            assert.ok(Date.now() < deadline, "requests still reach the canary 20 s after the release ended");
+        }
+        const r = await client.batch(n, { concurrency: 16 });
+        assert.deepStrictEqual(r.errors, {}, "no failed requests");
+        return r;
+    }
 
     before(async () => {
-        exporter = new IstioExporter(NS, () => live_.weights[NS]);
-        const exporterPort = await exporter.start();
+        mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080, label: "release" });
         prometheus = new LocalPrometheus();
-        const url = await prometheus.start(exporterPort);
+        const url = await prometheus.start(await mesh.startMetricsExporter());
         reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-reports-"));
         stack = await E2EStack.create(
             "e2e-release",
             baseConfig(NS, {
+                protocol: "grpc",
                 prometheusUrl: url,
                 releaseSteps: "25,50,100",
-                releaseInterval: "6s",
+                releaseInterval: "10s",
                 releaseMetricWindow: "5s",
+                prometheusScrapeInterval: "1s",
                 releaseFailureThreshold: "2",
                 releaseMinSuccessRate: "99",
                 releaseMaxLatencyMs: "500",
@@ -53,23 +62,37 @@ describe("e2e: the release bot with a real Prometheus", function () {
             }),
         );
         await stack.up();
+        await mesh.waitForBackends(
+            (l) => l.filter((b) => b.track === "stable").length === 2 && l.some((b) => b.track === "canary"),
+            "2 stable and 1 canary backend",
+        );
+        client = await mesh.startClient();
+        await client.waitRouted();
+        await client.startLoad(RPS);
     });
 
     after(async () => {
-        live_.stop();
         try {
-            await stack?.destroyAndRemove();
+            await client?.stopLoad();
+            await mesh?.stop();
+            assert.deepStrictEqual(mesh?.errors ?? [], [], "backends started and stopped cleanly");
         } finally {
-            await prometheus?.stop();
-            await exporter?.stop();
-            fs.rmSync(reportDir, { recursive: true, force: true });
+            try {
+                await stack?.destroyAndRemove();
+            } finally {
+                await prometheus?.stop();
+                fs.rmSync(reportDir, { recursive: true, force: true });
+            }
         }
     });
 
     /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
-    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
+    async function release(
+        args: string[],
+        onOutput?: Parameters<typeof runCli>[2],
+    ): Promise<{ code: number; out: string; report: ReleaseResult }> {
         const before = new Set(fs.readdirSync(reportDir));
-        const r = await cli(["--report-dir", reportDir, "--quiet", ...args]);
+        const r = await cli(["--report-dir", reportDir, "--quiet", ...args], onOutput);
         const out = `${r.stdout}${r.stderr}`;
         const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
         assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
@@ -80,8 +103,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
         return { code: r.code, out, report };
     }
 
-    it("a healthy canary completes: live VirtualService at stable 100 running the new version", async () => {
-        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
+    it("a healthy canary completes: live VirtualService at stable 100 running the new version, measured", async () => {
         const { code, out, report } = await release(["--image", "registry.example.test/shop:2.0.0", "--version", "v2"]);
         assert.strictEqual(code, 0, out);
         assert.strictEqual(report.outcome, "completed");
@@ -102,20 +124,52 @@ describe("e2e: the release bot with a real Prometheus", function () {
             out,
             /weight {2}25 {2}success-rate=\d+(\.\d+)?% \(min 99\) pass {2}latency-p99=\d+(\.\d+)?ms \(max 500\) pass {2}-> pass/,
         );
+        // Measured: no request reaches the canary any more, and stable answers with the new version.
+        const r = await measuredSplit();
+        assert.deepStrictEqual(Object.keys(r.byTrackVersion), ["stable/v2"], JSON.stringify(r.byTrackVersion));
+        console.log(`      after completion: ${r.ok} requests -> ${JSON.stringify(r.byTrackVersion)}`);
     });
 
-    it("a canary answering 5xx from weight 50 is rolled back at 50: live weights back to 0, non-zero exit, report", async () => {
-        exporter.behaviour = { errorRate: (w) => (w >= 50 ? 0.3 : 0), latencyMs: 20 };
+    it("a canary failing 30% of its requests is rolled back: measured canary share back to 0, time from the decision", async () => {
+        await mesh.setBehaviour("v3", { errorRate: 0.3, latencyMs: 0 });
         const { code, out, report } = await release(["--image", "registry.example.test/shop:3.0.0", "--version", "v3"]);
         assert.strictEqual(code, 1, out);
         assert.strictEqual(report.outcome, "rolled-back");
         const analyses = report.events
             .filter((e) => e.kind === "analysis" && e.verdict !== "hold")
             .map((e) => `${e.weight}:${e.verdict}`);
-        assert.deepStrictEqual(analyses, ["25:pass", "50:fail", "50:fail"]);
+        assert.deepStrictEqual(analyses, ["25:fail", "25:fail"]);
         assert.match(
             report.reason,
-            /^2 failed analyses \(threshold 2\) at steps 50: success-rate=\d+(\.\d+)?% \(min 99\) fail/,
+            /^2 failed analyses \(threshold 2\) at steps 25: success-rate=\d+(\.\d+)?% \(min 99\) fail/,
+        );
+        const sr = report.events
+            .find((e) => e.kind === "analysis" && e.verdict === "fail")!
+            .checks!.find((c) => c.name === "success-rate")!;
+        assert.ok(
+            sr.value! > 50 && sr.value! < 90,
+            `success rate of a canary failing 30%, from Prometheus: ${sr.value}`,
+        );
+        // Measured by the client: when did the last request reach the canary, after the bot decided to roll back?
+        const decision = Date.parse(report.events.find((e) => e.kind === "rollback")!.time);
+        const events = await client.events(Date.parse(report.startedAt));
+        assert.ok(
+            events.some((e) => e[1] === "canary"),
+            "requests reached the canary during the release",
+        );
+        const lastCanary = Math.max(...events.filter((e) => e[1] === "canary").map((e) => e[0]));
+        const r = await measuredSplit();
+        assert.strictEqual(r.byTrack.canary ?? 0, 0);
+        // The bot's targeted rollback update ends at decision + durationMs; istiod's push follows within a second.
+        const routed = report.events.find((e) => e.kind === "rollback" && e.durationMs !== undefined)!;
+        const rollbackDone = decision + routed.durationMs!;
+        console.log(
+            `      rollback: last request to the canary ${lastCanary - decision} ms after the bot's decision ` +
+                `(its rollback update took ${routed.durationMs} ms); then ${r.ok} requests -> ${JSON.stringify(r.byTrackVersion)}`,
+        );
+        assert.ok(
+            lastCanary <= rollbackDone + 5000,
+            `requests reached the canary ${lastCanary - rollbackDone} ms after the rollback update ended`,
         );
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
             ["stable", 100],
@@ -133,39 +187,13 @@ describe("e2e: the release bot with a real Prometheus", function () {
     });
 
     it("a bot killed mid-release resumes from the weight in stack config and analyses that step again", async () => {
-        exporter.behaviour = { errorRate: () => 0, latencyMs: 20 };
-        // Start the bot in its own process group, kill the whole group (bot and any pulumi child) with SIGKILL
-        // right after it shifted to 50 (while it waits to analyse that step).
-        const child = spawn(
-            process.execPath,
-            [
-                "-r",
-                "ts-node/register/transpile-only",
-                "stacks/cli/release.ts",
-                "--stack",
-                stack.name,
-                "--work-dir",
-                stack.workDir,
-                "--report-dir",
-                reportDir,
-                "--quiet",
-                "--image",
-                "registry.example.test/shop:3.0.0",
-            ],
-            { cwd: REPO, env: process.env, detached: true },
+        // Kill the bot's whole process group (bot and any pulumi child) with SIGKILL right after it shifted to 50
+        // (while it waits to analyse that step).
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:3.0.0"],
+            (out) => /shifted: stable 50 \/ canary 50/.test(out),
         );
-        let out = "";
-        await new Promise<void>((resolve, reject) => {
-            child.stdout.on("data", (c: Buffer) => {
-                out += c.toString();
-                if (/shifted: stable 50 \/ canary 50/.test(out)) {
-                    process.kill(-child.pid!, "SIGKILL");
-                }
-            });
-            child.on("exit", (_code, signal) =>
-                signal === "SIGKILL" ? resolve() : reject(new Error(`bot ended on its own:\n${out}`)),
-            );
-        });
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
         assert.strictEqual(config["istio-canary:canaryWeight"].value, "50");
@@ -212,13 +240,151 @@ describe("e2e: the release bot with a real Prometheus", function () {
             releaseVersion: "v4",
             releaseImage: "registry.example.test/shop:4.0.0",
         });
-        const r = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        // The checkout now disagrees with what is deployed: refused, unless told which side wins.
+        const disagree = await cli(["--image", "registry.example.test/shop:5.0.0"]);
+        assert.strictEqual(disagree.code, 2);
+        assert.match(
+            disagree.stderr,
+            /the checkout's config of stack e2e-release disagrees with what is deployed: releaseStatus is "in-progress" here, "completed" deployed/,
+        );
+        const r = await cli(["--image", "registry.example.test/shop:5.0.0", "--config-from", "checkout"]);
         assert.strictEqual(r.code, 2);
         assert.match(r.stderr, /a release is already in progress on stack e2e-release: v4 at canaryWeight 0/);
         await stack.set({
-            releaseStatus: "rolled-back",
-            releaseVersion: "v3",
+            releaseStatus: "completed",
+            releaseVersion: "3.0.0",
             releaseImage: "registry.example.test/shop:3.0.0",
         });
+    });
+
+    it("SIGTERM: interrupted (exit 8), resumable; then a kubectl edit is found before the next stage (exit 9)", async () => {
+        let signalled = false;
+        const stopped = await release(["--image", "registry.example.test/shop:4.0.0"], (out, child) => {
+            if (!signalled && /shifted: stable 75 \/ canary 25/.test(out)) {
+                signalled = true;
+                child.kill("SIGTERM");
+            }
+        });
+        assert.strictEqual(stopped.code, 8, stopped.out);
+        assert.deepStrictEqual([stopped.report.outcome, stopped.report.trafficMoved], ["interrupted", true]);
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
+        assert.strictEqual(config["istio-canary:canaryWeight"].value, "25");
+        assert.strictEqual(config["istio-canary:releaseOwner"], undefined, "the lease was let go");
+        // Someone edits the live route by hand while the bot is stopped.
+        const vs = live("virtualservices.networking.istio.io", NS, "shop")!;
+        const weighted = (vs.spec.http as { name: string }[]).findIndex((h) => h.name === "weighted");
+        execFileSync(process.env.KUBECTL!, [
+            "patch",
+            "virtualservices.networking.istio.io",
+            "-n",
+            NS,
+            "shop",
+            "--type=json",
+            "-p",
+            JSON.stringify([
+                { op: "replace", path: `/spec/http/${weighted}/route/0/weight`, value: 60 },
+                { op: "replace", path: `/spec/http/${weighted}/route/1/weight`, value: 40 },
+            ]),
+        ]);
+        const drifted = await release(["--resume"]);
+        assert.strictEqual(drifted.code, 9, drifted.out);
+        assert.match(
+            drifted.report.reason,
+            /^the live routing objects differ from the stack's state: update VirtualService shop-vs \(spec\.http/,
+        );
+        assert.deepStrictEqual(
+            liveWeights(NS, "shop"),
+            [
+                ["stable", 60],
+                ["canary", 40],
+            ],
+            "the bot did not overwrite the edit",
+        );
+        // Undo the edit with an update of the recorded state, then resume.
+        await stack.up();
+        const resumed = await release(["--resume"]);
+        assert.strictEqual(resumed.code, 0, resumed.out);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+    });
+
+    it("a bot killed during a rollback: --resume finishes the rollback", async () => {
+        await mesh.setBehaviour("5.0.0", { errorRate: 0.5, latencyMs: 0 });
+        const stackFile = path.join(stack.workDir, `Pulumi.${stack.name}.yaml`);
+        // Killed as soon as "rolling-back" is in the stack's config, before the routing update ran.
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
+            ["--image", "registry.example.test/shop:5.0.0", "--failure-threshold", "1"],
+            () => /releaseStatus: rolling-back/.test(fs.readFileSync(stackFile, "utf8")),
+        );
+        const config = await stack.stack.getAllConfig();
+        assert.strictEqual(config["istio-canary:releaseStatus"].value, "rolling-back");
+        const { code, out, report } = await release(["--resume", "--config-from", "checkout"]);
+        assert.strictEqual(code, 1, `exit 1: rolled back, the canary was unhealthy\n${out}`);
+        assert.match(report.events[0].message, /^resuming the rollback of 5\.0\.0: 1 failed analyses/);
+        assertStableServes(NS, "registry.example.test/shop:4.0.0", "4.0.0");
+        assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.template.metadata.labels.version, "4.0.0");
+    });
+
+    it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
+        // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
+        const origin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-origin-"));
+        for (const f of ["Pulumi.yaml", `Pulumi.${stack.name}.yaml`]) {
+            fs.copyFileSync(path.join(stack.workDir, f), path.join(origin, f));
+        }
+        const git = (cwd: string, ...args: string[]) =>
+            execFileSync("git", ["-c", "user.name=ci", "-c", "user.email=ci@example.test", ...args], { cwd });
+        git(origin, "init", "-q");
+        git(origin, "add", ".");
+        git(origin, "commit", "-qm", "stacks");
+        const clone = (name: string) => {
+            const dir = path.join(origin, "..", `${path.basename(origin)}-${name}`);
+            git(origin, "clone", "-q", origin, dir);
+            return dir;
+        };
+        const ci = (dir: string, image: string) =>
+            runCli("stacks/cli/release.ts", [
+                "--stack",
+                stack.name,
+                "--work-dir",
+                dir,
+                "--image",
+                image,
+                "--config-from",
+                "deployed",
+                "--quiet",
+                "--report-dir",
+                reportDir,
+            ]);
+        const first = clone("run1");
+        const r1 = await ci(first, "registry.example.test/shop:6.0.0");
+        assert.strictEqual(r1.code, 0, r1.stdout + r1.stderr);
+        // The second run has a fresh checkout: its stack file still says 4.0.0; the backend says 6.0.0.
+        const second = clone("run2");
+        const refused = await runCli("stacks/cli/release.ts", [
+            "--stack",
+            stack.name,
+            "--work-dir",
+            second,
+            "--image",
+            "registry.example.test/shop:7.0.0",
+        ]);
+        assert.strictEqual(refused.code, 2);
+        assert.match(
+            refused.stderr,
+            /stableImage is "registry\.example\.test\/shop:4\.0\.0" here, "registry\.example\.test\/shop:6\.0\.0" deployed/,
+        );
+        const r2 = await ci(second, "registry.example.test/shop:7.0.0");
+        assert.strictEqual(r2.code, 0, r2.stdout + r2.stderr);
+        assertStableServes(NS, "registry.example.test/shop:7.0.0", "7.0.0");
+        const outputs = await stack.stack.outputs();
+        assert.strictEqual(
+            outputs.release.value.previousImage,
+            "registry.example.test/shop:6.0.0",
+            "not the checkout's 4.0.0",
+        );
+        for (const d of [origin, first, second]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
     });
 });

@@ -8,8 +8,9 @@ import { IstioExporter, LocalPrometheus } from "./prometheus";
 
 const FAST_POLICY = {
     releaseSteps: "50,100",
-    releaseInterval: "6s",
+    releaseInterval: "10s",
     releaseMetricWindow: "5s",
+    prometheusScrapeInterval: "1s",
     releaseNoData: "hold",
     releaseHoldLimit: "5",
 };
@@ -17,7 +18,14 @@ const FAST_POLICY = {
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
     const live_ = pollCanaryWeights(["shop-dev", "shop-staging"]);
-    const exporters = Object.keys(live_.weights).map((ns) => new IstioExporter(ns, () => live_.weights[ns]));
+    const exporters = Object.keys(live_.weights).map(
+        (ns) =>
+            new IstioExporter(
+                ns,
+                () => live_.weights[ns],
+                () => live_.versions[ns],
+            ),
+    );
     const prometheus = new LocalPrometheus();
     let dev: E2EStack;
     let staging: E2EStack;

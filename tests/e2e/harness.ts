@@ -6,16 +6,18 @@
  * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
  */
 import * as assert from "assert";
-import { execFile, spawn } from "child_process";
+import { ChildProcess, execFile, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
+import { localIstioValues } from "../../scripts/mesh/istio-values";
+import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 
 export { kubectl } from "../../stacks/automation/kube";
-export { operations, Update } from "../../stacks/automation/scratch";
+export { operations, type Update } from "../../stacks/automation/scratch";
 export const REPO = PROJECT_DIR;
 
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {
@@ -90,27 +92,72 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
         istioChartDir: process.env.ISTIO_CHARTS_DIR!,
         gatewayServiceType: "ClusterIP",
         gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
-        istiodValues: JSON.stringify({ autoscaleEnabled: false }),
+        ...localIstioValues(), // webhooks on loopback: the cluster's API server calls istiod's validation webhook
         rolloutTimeoutSeconds: "120",
         ...extra,
     };
 }
 
-/** A throwaway stack of this program with the e2e TLS pair. */
+/**
+ * What Istio says after every change the suite makes: the loopback guard (no webhook, APIService or endpoint names an
+ * address off the machine) and `istioctl analyze` (nothing beyond the documented exceptions).
+ */
+export async function assertIstioClean(after: string): Promise<void> {
+    await loopbackGuard();
+    const analysis = await istioctlAnalyze();
+    assert.deepStrictEqual(
+        analysis.unexpected,
+        [],
+        `istioctl analyze after ${after}: findings beyond the documented exceptions`,
+    );
+}
+
+/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is followed by {@link assertIstioClean}. */
 export const E2EStack = {
-    create: (name: string, config: Record<string, string>, workDir?: string) =>
-        ScratchStack.create(name, config, e2eTls(), workDir),
+    create: async (name: string, config: Record<string, string>, workDir?: string) => {
+        const stack = await ScratchStack.create(name, config, e2eTls(), workDir);
+        const up = stack.up.bind(stack);
+        stack.up = async (opts) => {
+            const u = await up(opts);
+            await assertIstioClean(`an up of ${name}`);
+            return u;
+        };
+        return stack;
+    },
 };
 export type E2EStack = ScratchStack;
 
 /**
- * Polls the live canary weight of each namespace's `shop` VirtualService every second with an asynchronous
- * kubectl (tests that serve metrics from their own process must never block its event loop).
+ * Polls the live canary weight of each namespace's `shop` VirtualService, and the version label of its canary
+ * pods, every second with an asynchronous kubectl (tests that serve metrics from their own process must never
+ * block its event loop).
  */
-export function pollCanaryWeights(namespaces: string[]): { weights: Record<string, number>; stop: () => void } {
+export function pollCanaryWeights(namespaces: string[]): {
+    weights: Record<string, number>;
+    versions: Record<string, string>;
+    stop: () => void;
+} {
     const weights: Record<string, number> = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
+    const versions: Record<string, string> = Object.fromEntries(namespaces.map((ns) => [ns, "unknown"]));
     const timer = setInterval(() => {
         for (const ns of namespaces) {
+            execFile(
+                process.env.KUBECTL!,
+                [
+                    "get",
+                    "deployment",
+                    "-n",
+                    ns,
+                    "shop-canary",
+                    "-o",
+                    "jsonpath={.spec.template.metadata.labels.version}",
+                ],
+                (err, out) => {
+                    if (!err && out.trim() !== "") {
+                        versions[ns] = out.trim();
+                    }
+                },
+            );
             execFile(
                 process.env.KUBECTL!,
                 ["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"],
@@ -127,20 +174,74 @@ export function pollCanaryWeights(namespaces: string[]): { weights: Record<strin
             );
         }
     }, 1000);
-    return { weights, stop: () => clearInterval(timer) };
+    return { weights, versions, stop: () => clearInterval(timer) };
 }
 
-/** Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously. */
-export function runCli(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
+/**
+ * Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously;
+ * `onOutput` sees its stdout so far (and the process, e.g. to signal it).
+ */
+export function runCli(
+    script: string,
+    args: string[],
+    onOutput?: (stdout: string, child: ChildProcess) => void,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
             cwd: REPO,
             env: process.env,
         });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+        child.stdout.on("data", (c: Buffer) => {
+            stdout += c.toString();
+            onOutput?.(stdout, child);
+        });
         child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    }).then(async (r: { code: number; stdout: string; stderr: string }) => {
+        // The tools update stacks (release bot, promotion): Istio has its say after each run.
+        await assertIstioClean(script);
+        return r;
+    });
+}
+
+/**
+ * Starts the release CLI in its own process group and SIGKILLs the whole group (bot and any pulumi child) as soon
+ * as `killWhen(output so far)` holds (checked on each output and every 50 ms). Resolves once it is dead.
+ */
+export function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+    const child = spawn(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],
+        {
+            cwd: REPO,
+            env: process.env,
+            detached: true,
+        },
+    );
+    let out = "";
+    let killed = false;
+    const check = () => {
+        if (!killed && killWhen(out)) {
+            killed = true;
+            process.kill(-child.pid!, "SIGKILL");
+        }
+    };
+    const timer = setInterval(check, 50);
+    return new Promise<string>((resolve, reject) => {
+        child.stdout.on("data", (c: Buffer) => {
+            out += c.toString();
+            check();
+        });
+        child.stderr.on("data", (c: Buffer) => (out += c.toString()));
+        child.on("exit", (_code, signal) => {
+            clearInterval(timer);
+            if (signal === "SIGKILL") {
+                resolve(out);
+            } else {
+                reject(new Error(`bot ended on its own:\n${out}`));
+            }
+        });
     });
 }

@@ -32,6 +32,8 @@ export class IstioExporter {
         private readonly namespace: string,
         /** The live canary weight (0..100). */
         private readonly canaryWeight: () => number,
+        /** The live canary pods' `version` label (Istio's destination_version). */
+        private readonly canaryVersion: () => string = () => "v-canary",
     ) {}
 
     private add(key: string, n: number): void {
@@ -48,7 +50,7 @@ export class IstioExporter {
         const canaryRps = Math.max((TOTAL_RPS * w) / 100, 5);
         const tracks: [string, string, number, number, number][] = [
             ["shop-stable", "v-stable", TOTAL_RPS - (TOTAL_RPS * w) / 100, 0, 20],
-            ["shop-canary", "v-canary", canaryRps, this.behaviour.errorRate(w), this.behaviour.latencyMs],
+            ["shop-canary", this.canaryVersion(), canaryRps, this.behaviour.errorRate(w), this.behaviour.latencyMs],
         ];
         for (const [workload, version, rps, errorRate, latency] of tracks) {
             const n = rps * dt;

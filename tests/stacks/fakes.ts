@@ -1,23 +1,67 @@
 /** Test doubles for the release bot: an in-memory stack, a clock that never waits, a Prometheus API server. */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { StackDriver, StackLockedError, UpSummary } from "../../stacks/automation/driver";
-import { Clock } from "../../stacks/release/context";
+import {
+    PlanMismatchError,
+    PreviewOptions,
+    PreviewResult,
+    ResourceChange,
+    StackDriver,
+    StackLockedError,
+    UpOptions,
+    UpSummary,
+} from "../../stacks/automation/driver";
+import { Clock } from "../../stacks/release/clock";
+import { DEPLOYMENT, VIRTUAL_SERVICE } from "../../stacks/release/guard";
+import { LeaseIdentity } from "../../stacks/release/lease";
+import { MetricsSource, QueryResult } from "../../stacks/release/prometheus";
 
-/** One `pulumi up` the fake stack ran: the config it ran with and its targets. */
+/** One `pulumi up` (or preview) the fake stack ran: the config it ran with, its targets and plan. */
 export interface FakeUp {
     config: Record<string, string>;
     targets?: string[];
+    plan?: string;
 }
 
 export const VS_URN =
     "urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:VirtualService::shop-vs";
+const urn = (type: string, name: string) =>
+    `urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$${type}::${name}`;
 
+/** The resources a change of config updates, as the program would (the routing, the canary or the stable track). */
+export function derivedChanges(config: Record<string, string>, deployed: Record<string, string>): ResourceChange[] {
+    const differs = (...keys: string[]) => keys.some((k) => config[k] !== deployed[k]);
+    const out: ResourceChange[] = [];
+    if (differs("canaryWeight", "releasePhase", "mirrorPercent", "releaseMirrorPercent", "canaryHeader")) {
+        out.push({ urn: VS_URN, type: VIRTUAL_SERVICE, op: "update", paths: ["spec.http"] });
+    }
+    if (differs("canaryImage", "canaryVersion")) {
+        out.push({ urn: urn(DEPLOYMENT, "shop-canary"), type: DEPLOYMENT, op: "update", paths: ["spec.template"] });
+    }
+    if (differs("stableImage", "stableVersion", "replicas")) {
+        out.push({ urn: urn(DEPLOYMENT, "shop-stable"), type: DEPLOYMENT, op: "update", paths: ["spec.template"] });
+    }
+    return out;
+}
+
+/** A Pulumi stack in memory: local config, the config of the last update (deployed), previews with plans, drift. */
 export class FakeStack implements StackDriver {
     readonly name = "dev";
     readonly ups: FakeUp[] = [];
+    readonly previews: FakeUp[] = [];
     /** Throw this from the next matching up (by config at the time of the up). */
     failUp?: (config: Record<string, string>, targets?: string[]) => Error | undefined;
+    /** What a preview shows (default: what the config change updates, see derivedChanges). */
+    previewChanges?: (config: Record<string, string>) => ResourceChange[];
+    /** Live routing objects that differ from the state (a kubectl edit). */
+    drifted: ResourceChange[] = [];
+    /** Called after each config write (0-based count): call kill() in it to kill the bot at that instant. */
+    onWrite?: (n: number, changes: Record<string, string | undefined>) => void;
+    /** The config of the last update: what is deployed (undefined before the first). */
+    deployed?: Record<string, string>;
+    writes = 0;
+    private dead = false;
+    private readonly plans = new Map<string, string>();
 
     readonly secretKeys: Set<string>;
 
@@ -25,32 +69,107 @@ export class FakeStack implements StackDriver {
     constructor(
         public config: Record<string, string>,
         secret: Iterable<string> = [],
+        opts: { deployed?: boolean } = {},
     ) {
         this.secretKeys = new Set(["tlsCert", "tlsKey", ...secret]);
+        if (opts.deployed ?? true) {
+            this.deployed = { ...config };
+        }
+    }
+
+    /** From now on, nothing the bot does reaches the stack (its process is gone). */
+    kill(): void {
+        this.dead = true;
+    }
+
+    /** A new process works on the stack. */
+    revive(): void {
+        this.dead = false;
+        this.onWrite = undefined;
+    }
+
+    private alive<T>(f: () => T): Promise<T> {
+        if (this.dead) {
+            return Promise.reject(new Error("killed"));
+        }
+        try {
+            return Promise.resolve(f());
+        } catch (e) {
+            return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+        }
     }
 
     getConfig() {
-        return Promise.resolve({ values: { ...this.config }, secretKeys: new Set(this.secretKeys) });
+        return this.alive(() => ({ values: { ...this.config }, secretKeys: new Set(this.secretKeys) }));
     }
 
     setConfig(changes: Record<string, string | undefined>) {
-        for (const [k, v] of Object.entries(changes)) {
-            if (v === undefined) {
-                delete this.config[k];
-            } else {
-                this.config[k] = v;
+        return this.alive(() => {
+            for (const [k, v] of Object.entries(changes)) {
+                if (v === undefined) {
+                    delete this.config[k];
+                } else {
+                    this.config[k] = v;
+                }
             }
-        }
-        return Promise.resolve();
+            const n = this.writes++;
+            this.onWrite?.(n, changes);
+        });
     }
 
-    up(opts: { targets?: string[] } = {}): Promise<UpSummary> {
-        const err = this.failUp?.({ ...this.config }, opts.targets);
-        if (err) {
-            return Promise.reject(err);
-        }
-        this.ups.push({ config: { ...this.config }, targets: opts.targets });
-        return Promise.resolve({ resourceChanges: { update: 1 }, durationMs: 1 });
+    deployedConfig() {
+        return this.alive(() =>
+            this.deployed === undefined
+                ? undefined
+                : Object.fromEntries(Object.entries(this.deployed).filter(([k]) => !this.secretKeys.has(k))),
+        );
+    }
+
+    preview(opts: PreviewOptions = {}): Promise<PreviewResult> {
+        return this.alive(() => {
+            const plan = opts.savePlan ? `plan-${this.previews.length}` : undefined;
+            this.previews.push({ config: { ...this.config }, targets: opts.targets, plan });
+            if (plan !== undefined) {
+                this.plans.set(plan, JSON.stringify(this.config));
+            }
+            const changes =
+                this.previewChanges?.({ ...this.config }) ?? derivedChanges(this.config, this.deployed ?? {});
+            return { changes, plan, summary: { resourceChanges: { update: changes.length }, durationMs: 1 } };
+        });
+    }
+
+    up(opts: UpOptions = {}): Promise<UpSummary> {
+        return this.alive(() => {
+            if (opts.plan !== undefined && this.plans.get(opts.plan) !== JSON.stringify(this.config)) {
+                throw new PlanMismatchError(`resource ${VS_URN} violates plan: properties changed`);
+            }
+            const err = this.failUp?.({ ...this.config }, opts.targets);
+            if (err) {
+                throw err;
+            }
+            this.ups.push({ config: { ...this.config }, targets: opts.targets, plan: opts.plan });
+            this.deployed = { ...this.config };
+            return { resourceChanges: { update: 1 }, durationMs: 1 };
+        });
+    }
+
+    /** The targets of each drift check. */
+    readonly driftTargets: (string[] | undefined)[] = [];
+
+    drift(types?: string[], targets?: string[]) {
+        this.driftTargets.push(targets);
+        return this.alive(() => this.drifted.filter((d) => types === undefined || types.includes(d.type)));
+    }
+
+    outputs() {
+        return this.alive(() => {
+            const d = this.deployed ?? {};
+            return {
+                stable: { image: d.stableImage, version: d.stableVersion },
+                canary: { image: d.canaryImage ?? d.stableImage, version: d.canaryVersion ?? d.stableVersion },
+                routingUrn: VS_URN,
+            };
+        });
     }
 
     routingUrn() {
@@ -65,6 +184,19 @@ export class FakeStack implements StackDriver {
 
 export function locked(): StackLockedError {
     return new StackLockedError("the stack is currently locked by 1 lock(s)");
+}
+
+/** Lease identities "bot-1", "bot-2", ...; a bot is gone once marked so (its process ended). */
+export class FakeBots {
+    private n = 0;
+    readonly gone = new Set<string>();
+    next(): LeaseIdentity {
+        const id = `bot-${++this.n}`;
+        return { id, isGone: (owner) => this.gone.has(owner) };
+    }
+    get last(): string {
+        return `bot-${this.n}`;
+    }
 }
 
 /** A clock whose sleeps return at once, advancing time; `onSleep` can interrupt (simulate a kill). */
@@ -83,7 +215,12 @@ export class FakeClock implements Clock {
 
 /** How the fake Prometheus answers one query. */
 export type Answer =
-    { value: number | "NaN" } | { empty: true } | { httpError: number; message: string } | { hangUp: true };
+    | { value: number | "NaN" | "+Inf" | "-Inf" }
+    | { empty: true }
+    | { httpError: number; message: string }
+    | { hangUp: true }
+    /** This exact body (any JSON, or text), with status 200. */
+    | { body: string };
 
 /**
  * A Prometheus HTTP API on 127.0.0.1 answering GET /api/v1/query from `answer(query)`; `vector(1)` (the bot's
@@ -116,6 +253,11 @@ export class FakePrometheus {
                 req.socket.destroy();
                 return;
             }
+            if ("body" in a) {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(a.body);
+                return;
+            }
             if ("httpError" in a) {
                 res.writeHead(a.httpError, { "Content-Type": "application/json" });
                 res.end(JSON.stringify({ status: "error", errorType: "bad_data", error: a.message }));
@@ -145,4 +287,22 @@ export function health(successRate: number, p99: number): (query: string) => Ans
         }
         return { value: successRate };
     };
+}
+
+/** Metrics in memory (no HTTP), for tests that run the bot many times: `answer(query)` decides. */
+export class FakeMetrics implements MetricsSource {
+    readonly queries: string[] = [];
+    answer: (query: string) => QueryResult = () => ({ kind: "value", value: 100 });
+    ping(): Promise<void> {
+        return Promise.resolve();
+    }
+    query(promql: string): Promise<QueryResult> {
+        this.queries.push(promql);
+        return Promise.resolve(this.answer(promql));
+    }
+}
+
+/** In-memory answers for a canary with this success rate and p99 latency. */
+export function healthy(successRate: number, p99: number): (query: string) => QueryResult {
+    return (q) => ({ kind: "value", value: q.startsWith("histogram_quantile") ? p99 : successRate });
 }

@@ -2,7 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { scratchWorkspace } from "../../../stacks/automation/local-stack";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { changesOf, driftOf, scratchWorkspace } from "../../../stacks/automation/local-stack";
 
 describe("scratchWorkspace", () => {
     const root = path.resolve(__dirname, "..", "..", "..");
@@ -14,7 +15,7 @@ describe("scratchWorkspace", () => {
                 string,
                 unknown
             >;
-            assert.strictEqual(project.main, path.join(root, "index.ts"));
+            assert.strictEqual(project.main, path.join(root, "main.js"));
             assert.strictEqual(project.name, "istio-canary");
             assert.strictEqual(
                 fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8"),
@@ -33,7 +34,7 @@ describe("scratchWorkspace", () => {
                 string,
                 unknown
             >;
-            assert.strictEqual(project.main, path.join(root, "index.ts"));
+            assert.strictEqual(project.main, path.join(root, "main.js"));
         } finally {
             for (const d of [first, second]) {
                 fs.rmSync(d, { recursive: true, force: true });
@@ -41,8 +42,74 @@ describe("scratchWorkspace", () => {
         }
     });
 
-    it("the program's Pulumi.yaml names index.ts as main (package.json exports is the library)", () => {
-        const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
-        assert.strictEqual(project.main, "index.ts");
+    it("the program's Pulumi.yaml names main.js (index.ts through sucrase) as main, not package.json's library", () => {
+        const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+            main: string;
+            runtime: { options: Record<string, unknown> };
+        };
+        assert.strictEqual(project.main, "main.js");
+        assert.strictEqual(project.runtime.options.typescript, false);
+        assert.match(
+            fs.readFileSync(path.join(root, "main.js"), "utf8"),
+            /require\("sucrase\/register\/ts"\);\nmodule.exports = require\("\.\/index.ts"\);/,
+        );
+    });
+});
+
+describe("engine events -> resource changes (shapes as the engine sends them, recorded on the local cluster)", () => {
+    const VS = "kubernetes:networking.istio.io/v1:VirtualService";
+    const urn = `urn:pulumi:s::istio-canary::istio-canary:index:CanaryRelease$${VS}::shop-vs`;
+    const meta = (op: string, type: string, detailedDiff?: Record<string, unknown>) =>
+        ({ op, urn: type === VS ? urn : `urn:x::${type}`, type, provider: "", detailedDiff }) as never;
+
+    it("a preview's changes: every step but same, read and the stack itself, with the paths that change", () => {
+        const events: EngineEvent[] = [
+            { sequence: 1, timestamp: 0, resourcePreEvent: { metadata: meta("same", "pulumi:pulumi:Stack") } },
+            {
+                sequence: 2,
+                timestamp: 0,
+                resourcePreEvent: { metadata: meta("same", "kubernetes:apps/v1:Deployment") },
+            },
+            {
+                sequence: 3,
+                timestamp: 0,
+                resourcePreEvent: {
+                    metadata: meta("update", VS, { "spec.http[0].route[0].weight": { kind: "update" } }),
+                },
+            },
+        ];
+        assert.deepStrictEqual(changesOf(events), [
+            { urn, type: VS, op: "update", paths: ["spec.http[0].route[0].weight"] },
+        ]);
+    });
+
+    it("a refresh preview's drift: the outputs events whose op is not refresh or same", () => {
+        const events: EngineEvent[] = [
+            { sequence: 1, timestamp: 0, resourcePreEvent: { metadata: meta("refresh", VS) } },
+            {
+                sequence: 2,
+                timestamp: 0,
+                resOutputsEvent: { metadata: meta("refresh", "kubernetes:apps/v1:Deployment") },
+            },
+            {
+                sequence: 3,
+                timestamp: 0,
+                resOutputsEvent: {
+                    metadata: meta("update", VS, {
+                        "spec.http[0].route[0].weight": { kind: "update" },
+                        "spec.http[0].route[1].weight": { kind: "update" },
+                    }),
+                },
+            },
+        ];
+        assert.deepStrictEqual(driftOf(events), [
+            {
+                urn,
+                type: VS,
+                op: "update",
+                paths: ["spec.http[0].route[0].weight", "spec.http[0].route[1].weight"],
+            },
+        ]);
+        assert.deepStrictEqual(driftOf(events.slice(0, 2)), []);
     });
 });

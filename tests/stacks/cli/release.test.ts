@@ -1,6 +1,26 @@
 import * as assert from "assert";
 import { parseArgs, UsageError } from "../../../stacks/cli/args";
-import { RELEASE_FLAGS, releaseOptionsFromFlags, stepsFromSize } from "../../../stacks/cli/release";
+import { main, RELEASE_FLAGS, releaseOptionsFromFlags, stepsFromSize } from "../../../stacks/cli/release";
+import { main as promoteMain } from "../../../stacks/cli/promote";
+import { main as devTlsMain } from "../../../stacks/cli/dev-tls";
+import { requirePulumiCli } from "../../../stacks/automation/local-stack";
+import { EXIT_CODE_TABLE, EXIT_CODES, exitCodeHelp } from "../../../stacks/release/result";
+
+/** Runs a tool's main with stdout and stderr captured. */
+async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = process.stdout.write.bind(process.stdout);
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = (c: string | Uint8Array) => out.push(String(c)) > 0;
+    process.stderr.write = (c: string | Uint8Array) => err.push(String(c)) > 0;
+    try {
+        return { code: await run(), out: out.join(""), err: err.join("") };
+    } finally {
+        process.stdout.write = stdout;
+        process.stderr.write = stderr;
+    }
+}
 
 describe("command line", () => {
     it("parses values in both forms and switches, and rejects unknown flags", () => {
@@ -59,5 +79,102 @@ describe("command line", () => {
         assert.throws(() => releaseOptionsFromFlags(["--stack", "s", "--step-size", "0"]), {
             message: '--step-size must be an integer from 1 to 99; got "0"',
         });
+    });
+
+    it("rejects flags that are ignored or meaningless", () => {
+        const flags =
+            (...a: string[]) =>
+            () =>
+                releaseOptionsFromFlags(["--stack", "s", ...a]);
+        assert.throws(flags("--step-size", "0x10"), {
+            message: '--step-size must be an integer from 1 to 99; got "0x10"',
+        });
+        assert.throws(flags("--step-size", "1e1"), {
+            message: '--step-size must be an integer from 1 to 99; got "1e1"',
+        });
+        assert.throws(flags("--max-weight", "40"), {
+            message: "--max-weight needs --step-size (with --steps, list the weights instead)",
+        });
+        assert.throws(flags("--step-size", "60"), {
+            message: '--max-weight must be an integer from --step-size to 100; got "50" (the default)',
+        });
+        assert.throws(flags("--resume", "--version", "v2"), {
+            message: "--version cannot be used with --resume: the release in progress has its version",
+        });
+        assert.throws(flags("--resume", "--steps", "50,100"), {
+            message: "--steps and --step-size cannot be used with --resume: the release keeps its steps",
+        });
+        assert.throws(flags("--config-from", "git"), {
+            message: '--config-from must be one of deployed, checkout; got "git"',
+        });
+        assert.throws(flags("--interval", "1m1m"), {
+            message:
+                '--interval must be a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first); got "1m1m"',
+        });
+        assert.throws(flags("--interval", "5s"), { message: '--interval must be at least 10s; got "5s"' });
+        assert.throws(flags("--prometheus-url", "http://u:s3cr3tpw@prom:9090"), (e: Error) => {
+            assert.match(e.message, /^--prometheus-url must not contain credentials \(http:\/\/\*\*\*@prom:9090\)/);
+            assert.ok(!e.message.includes("s3cr3tpw"));
+            return true;
+        });
+        assert.deepStrictEqual(flags("--config-from", "deployed", "--take-over")(), {
+            ...flags("--config-from", "deployed", "--take-over")(),
+            configFrom: "deployed",
+            takeOver: true,
+        });
+    });
+
+    it("bad flags are reported before the stack is opened or Prometheus asked (exit 2, one line)", async () => {
+        const r = await capture(() => main(["--stack", "nowhere", "--work-dir", "/nonexistent", "--interval", "1x"]));
+        assert.strictEqual(r.code, EXIT_CODES.usage);
+        assert.match(r.err, /^error: --interval must be a Prometheus duration/);
+    });
+
+    it("without the Pulumi CLI on PATH, release, promote and dev:tls say how to get it in one line", async () => {
+        assert.throws(() => requirePulumiCli({ PATH: "/nonexistent" }), {
+            name: "PulumiCliMissingError",
+            message:
+                'the Pulumi CLI is not on PATH; put the project\'s toolchain there first: eval "$(scripts/env.sh)"',
+        });
+        const path = process.env.PATH;
+        process.env.PATH = "/nonexistent";
+        try {
+            for (const run of [
+                () => main(["--stack", "dev", "--image", "reg/app:2"]),
+                () => promoteMain(["--from", "dev", "--to", "staging"]),
+                () => devTlsMain(["--stack", "dev"]),
+            ]) {
+                const r = await capture(run);
+                assert.strictEqual(r.code, 2);
+                assert.strictEqual(
+                    r.err,
+                    'error: the Pulumi CLI is not on PATH; put the project\'s toolchain there first: eval "$(scripts/env.sh)"\n',
+                );
+            }
+        } finally {
+            process.env.PATH = path;
+        }
+    });
+
+    it("exit codes: one table, distinct codes, and the help generated from it", async () => {
+        const codes = EXIT_CODE_TABLE.map((e) => e.code);
+        assert.strictEqual(new Set(codes).size, codes.length, "distinct");
+        for (const name of [
+            "unhealthy",
+            "metrics-unusable",
+            "interrupted",
+            "paused-before-traffic",
+            "paused-after-traffic",
+        ]) {
+            assert.ok(
+                EXIT_CODE_TABLE.some((e) => e.name === name),
+                name,
+            );
+        }
+        const help = (await capture(() => main(["--help"]))).out;
+        assert.ok(help.includes(exitCodeHelp()));
+        for (const e of EXIT_CODE_TABLE) {
+            assert.ok(help.replace(/\n/g, " ").includes(`${e.code} ${e.help}`), e.name);
+        }
     });
 });

@@ -65,6 +65,21 @@ describe("promotion rules", () => {
         });
     });
 
+    it("refuses when the source's completed release image is not the image its stable runs", () => {
+        // v2 completed with one image, then stable was changed to another image of the same version by hand.
+        const swapped = state("v2", "registry.example.test/shop:2.0.0-hotfix", {
+            status: "completed",
+            version: "v2",
+            image: V2,
+        });
+        assert.deepStrictEqual(decidePromotion("staging", "prod", swapped, prodV1), {
+            action: "refuse",
+            reason:
+                "stack staging completed a release of v2 with image registry.example.test/shop:2.0.0, but its stable runs " +
+                "registry.example.test/shop:2.0.0-hotfix: promote only the artifact that was judged (release it on staging again)",
+        });
+    });
+
     it("refuses when the source stack is missing or the target is missing", () => {
         assert.deepStrictEqual(decidePromotion("dev", "staging", undefined, prodV1), {
             action: "refuse",

@@ -1,9 +1,9 @@
 /**
- * The release bot with a policy pack named in stack config (releasePolicyPack): every update runs it, and a
+ * The release bot with a policy pack named in stack config (releasePolicyPack): every preview and update runs it, and a
  * mandatory violation stops the release with the policy's message as the reason; traffic goes back to stable.
  */
 import * as assert from "assert";
-import { UpOptions, UpSummary } from "../../../stacks/automation/driver";
+import { PreviewOptions, PreviewResult, UpOptions, UpSummary } from "../../../stacks/automation/driver";
 import { PolicyViolationError } from "../../../stacks/automation/policy-packs";
 import { FakeStack, health } from "../fakes";
 import { releaseBench, stackConfig } from "./bench";
@@ -12,7 +12,8 @@ import { releaseBench, stackConfig } from "./bench";
 class GuardedStack extends FakeStack {
     readonly packs: (string[] | undefined)[] = [];
     readonly packConfigs: (string[] | undefined)[] = [];
-    private deployed = 0;
+    readonly previewPacks: (string[] | undefined)[] = [];
+    private deployedWeight = 0;
 
     constructor(
         config: Record<string, string>,
@@ -21,18 +22,23 @@ class GuardedStack extends FakeStack {
         super(config);
     }
 
+    override preview(opts: PreviewOptions = {}): Promise<PreviewResult> {
+        this.previewPacks.push(opts.policyPacks);
+        return super.preview(opts);
+    }
+
     override up(opts: UpOptions = {}): Promise<UpSummary> {
         this.packs.push(opts.policyPacks);
         this.packConfigs.push(opts.policyPackConfigs);
         const weight = Number(this.config.canaryWeight ?? "0");
-        if (opts.policyPacks !== undefined && weight - this.deployed > this.maxStep) {
+        if (opts.policyPacks !== undefined && weight - this.deployedWeight > this.maxStep) {
             return Promise.reject(
                 new PolicyViolationError([
-                    `policy canary-weight-step (istio-canary): VirtualService prod/shop route "weighted" would move the canary from ${this.deployed}% to ${weight}% in one update`,
+                    `policy canary-weight-step (istio-canary): VirtualService prod/shop route "weighted" would move the canary from ${this.deployedWeight}% to ${weight}% in one update`,
                 ]),
             );
         }
-        this.deployed = weight;
+        this.deployedWeight = weight;
         return super.up(opts);
     }
 }
@@ -52,6 +58,9 @@ describe("release bot with a policy pack", function () {
         assert.ok(stack.packs.length >= 8);
         assert.ok(stack.packs.every((p) => p?.length === 1 && p[0] === "policies"));
         assert.ok(stack.packConfigs.every((p) => p?.length === 1 && p[0] === "policies/prod.json"));
+        // The plan guard's previews run it too, so a violation shows before anything changes.
+        assert.ok(stack.previewPacks.length >= 1);
+        assert.ok(stack.previewPacks.every((p) => p?.length === 1 && p[0] === "policies"));
     });
 
     it("stops at a violating shift with the policy's message, and puts traffic back on stable", async () => {
@@ -72,5 +81,6 @@ describe("release bot with a policy pack", function () {
         const stack = new GuardedStack(stackConfig(), 25);
         assert.strictEqual((await b.run(stack)).outcome, "completed");
         assert.ok(stack.packs.every((p) => p === undefined));
+        assert.ok(stack.previewPacks.every((p) => p === undefined));
     });
 });

@@ -11,7 +11,7 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         const stack = new FakeStack(stackConfig());
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "completed");
-        assert.strictEqual(exitCode(result.outcome), 0);
+        assert.strictEqual(exitCode(result), 0);
         // Start at 0, the steps, then completion in three updates: stable rolls (weight still 100), the route
         // moves to stable (targeted), the completion is recorded.
         assert.deepStrictEqual(stack.weights(), [0, 10, 25, 50, 100, 100, 0, 0]);
@@ -40,18 +40,18 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         // Checks target the canary workload with the issue's queries.
         assert.ok(
             b.prom.queries.includes(
-                '(sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",response_code!~"5.*"}[1m])) or on() vector(0)) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) * 100',
+                '(sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",destination_version="v2",response_code!~"5.*"}[1m])) or on() vector(0)) / sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",destination_version="v2"}[1m])) * 100',
             ),
         );
         assert.ok(
             b.prom.queries.includes(
-                'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary"}[1m])) by (le))',
+                'histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_workload_namespace="prod",destination_workload=~"shop-canary",destination_version="v2"}[1m])) by (le))',
             ),
         );
         // A line per step with time, weight and each check's value and verdict.
         assert.ok(
             b.lines.some((l) =>
-                /^2026-11-30T10:0\d:00\.000Z {2}steps {2}weight {2}10 {2}success-rate=99\.90% \(min 99\) pass {2}latency-p99=120ms \(max 500\) pass {2}-> pass$/.test(
+                /^2026-11-30T10:0\d:0\d\.\d{3}Z {2}steps {2}weight {2}10 {2}success-rate=99\.90% \(min 99\) pass {2}latency-p99=120ms \(max 500\) pass {2}-> pass$/.test(
                     l,
                 ),
             ),
@@ -64,7 +64,7 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         b.prom.answer = (q) => health(Number(stack.config.canaryWeight) >= 25 ? 80 : 99.9, 100)(q);
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.strictEqual(exitCode(result.outcome), 1);
+        assert.strictEqual(exitCode(result), 1);
         assert.deepStrictEqual(
             analyses(result).map((e) => [e.weight, e.verdict]),
             [
@@ -93,6 +93,18 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "rolled-back");
         assert.match(result.reason, /latency-p99=900ms \(max 500\) fail: above the maximum 500/);
+    });
+
+    it("judges custom PromQL checks from releaseChecks too, and names the failing one", async () => {
+        const errors = "sum(rate(app_errors_total[1m]))";
+        b.prom.answer = (q) => (q === errors ? { value: 7 } : health(100, 10)(q));
+        const stack = new FakeStack(
+            stackConfig({ releaseChecks: JSON.stringify([{ name: "app-errors", query: errors, max: 1 }]) }),
+        );
+        const result = await b.run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.match(result.reason, /app-errors=7 \(max 1\) fail: above the maximum 1/);
+        assert.ok(b.prom.queries.includes(errors), "the custom query was asked");
     });
 
     describe("no data", () => {
@@ -130,8 +142,10 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
 
         it("hold: goes on once data arrives", async () => {
             let n = 0;
-            b.prom.answer = (q) => (n++ < 2 ? { empty: true } : health(100, 10)(q));
             const stack = new FakeStack(stackConfig({ releaseNoData: "hold", releaseHoldLimit: "5" }));
+            // No data for the first analysis after the shift (preflight's queries, at weight 0, are not counted).
+            b.prom.answer = (q) =>
+                stack.config.canaryWeight !== "0" && n++ < 2 ? { empty: true } : health(100, 10)(q);
             const result = await b.run(stack);
             assert.strictEqual(result.outcome, "completed");
             assert.deepStrictEqual(
@@ -167,15 +181,26 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
     });
 
     it("query errors never promote: counted apart and rolled back at the consecutive error limit", async () => {
-        b.prom.answer = () => ({ httpError: 400, message: "parse error at char 5" });
         const stack = new FakeStack(stackConfig({ releaseErrorLimit: "3" }));
+        // Answers before the shift (preflight runs every query once), errors from then on.
+        b.prom.answer = (q) =>
+            stack.config.canaryWeight === "0"
+                ? health(100, 10)(q)
+                : { httpError: 400, message: "parse error at char 5" };
         const result = await b.run(stack);
         assert.deepStrictEqual(
             analyses(result).map((e) => e.verdict),
             ["error", "error", "error"],
         );
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.match(result.reason, /^3 consecutive analyses could not query the metrics \(limit 3\)$/);
+        assert.strictEqual(
+            result.reason,
+            "3 consecutive analyses could not query the metrics (limit 3) at steps 10: success-rate=- (min 99) error: " +
+                "Prometheus answered HTTP 400: parse error at char 5; latency-p99=- (max 500) error: Prometheus " +
+                "answered HTTP 400: parse error at char 5",
+        );
+        assert.strictEqual(result.cause, "metrics");
+        assert.strictEqual(exitCode(result), 6, "metrics unusable");
         assert.strictEqual(
             analyses(result)[0].checks![0].reason,
             "Prometheus answered HTTP 400: parse error at char 5",
@@ -185,8 +210,12 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
 
     it("an error between passes does not count as a failure and the step is analysed again", async () => {
         let n = 0;
-        b.prom.answer = (q) => (n++ === 2 ? { httpError: 503, message: "overloaded" } : health(100, 10)(q));
-        const result = await b.run(new FakeStack(stackConfig()));
+        const stack = new FakeStack(stackConfig());
+        b.prom.answer = (q) =>
+            stack.config.canaryWeight !== "0" && n++ === 2
+                ? { httpError: 503, message: "overloaded" }
+                : health(100, 10)(q);
+        const result = await b.run(stack);
         assert.strictEqual(result.outcome, "completed");
         assert.deepStrictEqual(
             analyses(result)
@@ -249,15 +278,16 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
     it("says loudly, with the exact commands, when the rollback itself fails", async () => {
         b.prom.answer = health(50, 10);
         const stack = new FakeStack(stackConfig());
-        stack.failUp = (c) => (c.releaseStatus === "rolled-back" ? new Error("connection refused") : undefined);
+        stack.failUp = (c) => (c.releaseStatus === "rolling-back" ? new Error("connection refused") : undefined);
         const result = await b.run(stack);
         assert.strictEqual(result.outcome, "rollback-failed");
-        assert.strictEqual(exitCode(result.outcome), 3);
+        assert.strictEqual(exitCode(result), 3);
         assert.deepStrictEqual(result.manualSteps, [
             "pulumi config set canaryWeight 0 --stack dev",
+            "pulumi config set releaseStatus rolling-back --stack dev",
             "pulumi config rm releasePhase --stack dev",
             `pulumi up --stack dev --yes --target '${VS_URN}'`,
-            "pulumi up --stack dev --yes",
+            "npm run release -- --stack dev --resume   # finishes the rollback (or: pulumi up --stack dev --yes)",
         ]);
         assert.ok(b.lines.some((l) => l.startsWith("!!! ROLLBACK FAILED")));
     });

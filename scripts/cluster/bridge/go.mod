@@ -1,0 +1,3 @@
+module istio-canary.local/cluster/bridge
+
+go 1.26.0

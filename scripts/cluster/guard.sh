@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# The loopback guard: the local API server must never dial an address off this machine. With
+# ValidatingAdmissionWebhook on, it calls every validating webhook (and would call mutating ones, conversion
+# webhooks and aggregated APIs); so each of those must name a loopback URL, not a Service (whose ClusterIP, 10.x,
+# is not on this host), and the `kubernetes` Service's endpoints must be loopback addresses.
+# Prints what it checked; exits 1 with one line per offending object.
+#   KUBECONFIG (default $CLUSTER_STATE_DIR/kubeconfig), KUBECTL (default: kubectl on PATH)
+set -euo pipefail
+# shellcheck disable=SC2034 # used by lib.sh
+CLUSTER_LOG_TAG=guard.sh
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+export KUBECONFIG="${KUBECONFIG:-$CLUSTER_STATE_DIR/kubeconfig}"
+k() { "${KUBECTL:-kubectl}" "$@"; }
+
+# loopback_url URL : true when URL is https://<loopback host>[:port]/...
+loopback_url() {
+  local hostport="${1#https://}"
+  hostport="${hostport%%/*}"
+  local host="${hostport%:*}"
+  [[ "$hostport" == \[* ]] && host="${hostport%%]*}]"
+  case "$host" in
+    localhost | "[::1]") return 0 ;;
+    127.*) [[ "$host" =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+bad=()
+n=0
+# kind name webhook url=<...>|service=<ns/name>
+# shellcheck disable=SC2016 # a Go template, not shell
+webhook_tpl='{{range .items}}{{$n := .metadata.name}}{{range .webhooks}}{{$n}} {{.name}} {{with .clientConfig.url}}url={{.}}{{end}}{{with .clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
+{{end}}{{end}}'
+for kind in validatingwebhookconfigurations mutatingwebhookconfigurations; do
+  out="$(k get "$kind" -o go-template="$webhook_tpl")" || cdie "kubectl get $kind failed"
+  while read -r name hook target; do
+    [[ -n "$name" ]] || continue
+    n=$((n + 1))
+    case "$target" in
+      url=*) loopback_url "${target#url=}" || bad+=("$kind/$name webhook $hook calls ${target#url=} (not loopback)") ;;
+      service=*) bad+=("$kind/$name webhook $hook calls Service ${target#service=} (its ClusterIP is not on this host)") ;;
+      *) bad+=("$kind/$name webhook $hook has neither url nor service") ;;
+    esac
+  done <<<"$out"
+done
+
+out="$(k get apiservices -o go-template='{{range .items}}{{.metadata.name}} {{with .spec.service}}{{.namespace}}/{{.name}}{{end}}
+{{end}}')" || cdie "kubectl get apiservices failed"
+while read -r name svc; do
+  [[ -n "$name" ]] || continue
+  n=$((n + 1))
+  [[ -z "$svc" ]] || bad+=("apiservice/$name is served by Service $svc (the aggregator would dial it)")
+done <<<"$out"
+
+out="$(k get customresourcedefinitions -o go-template='{{range .items}}{{if .spec.conversion}}{{if .spec.conversion.webhook}}{{.metadata.name}} {{with .spec.conversion.webhook.clientConfig.url}}url={{.}}{{end}}{{with .spec.conversion.webhook.clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
+{{end}}{{end}}{{end}}')" || cdie "kubectl get customresourcedefinitions failed"
+while read -r name target; do
+  [[ -n "$name" ]] || continue
+  n=$((n + 1))
+  case "$target" in
+    url=*) loopback_url "${target#url=}" || bad+=("crd/$name conversion webhook calls ${target#url=} (not loopback)") ;;
+    *) bad+=("crd/$name conversion webhook calls ${target:-nothing} (not a loopback URL)") ;;
+  esac
+done <<<"$out"
+
+out="$(k get endpointslices -n default -l kubernetes.io/service-name=kubernetes -o go-template='{{range .items}}{{range .endpoints}}{{range .addresses}}{{.}}
+{{end}}{{end}}{{end}}')" || cdie "kubectl get endpointslices failed"
+while read -r ip; do
+  [[ -n "$ip" ]] || continue
+  n=$((n + 1))
+  [[ "$ip" =~ ^127\. || "$ip" == ::1 ]] || bad+=("endpointslice of default/kubernetes names $ip (not loopback)")
+done <<<"$out"
+
+if ((${#bad[@]})); then
+  clog "FAILED: the API server could dial an address off this machine:"
+  for b in "${bad[@]}"; do clog "  $b"; done
+  clog "point every webhook at a loopback URL (Istio's base.validationURL, istiodRemote.injectionURL; see Pulumi.dev.yaml)"
+  exit 1
+fi
+clog "ok: $n webhooks, APIServices, conversion webhooks and kubernetes endpoints, all local or loopback"

@@ -1,0 +1,86 @@
+/**
+ * What Istio itself says about the live cluster: `istioctl analyze` (with the few findings this cluster cannot
+ * avoid, each explained), and the loopback guard (scripts/cluster/guard.sh). The e2e suite runs both after every
+ * `up`.
+ */
+import { execFile } from "child_process";
+import * as path from "path";
+import { requiredEnv } from "./kube";
+
+/** One finding of `istioctl analyze -o json`. */
+export interface AnalyzerMessage {
+    code: string;
+    level: "Error" | "Warning" | "Info";
+    origin: string;
+    message: string;
+}
+
+/**
+ * Findings that are expected on this cluster, and why. Nothing else may appear at Warning or Error level.
+ * Info findings are reported but never fail.
+ */
+export const ANALYZE_EXCEPTIONS: { code: string; origin: RegExp; why: string }[] = [
+    {
+        code: "IST0103",
+        origin: /^Pod /,
+        why:
+            '"The pod is missing the Istio proxy": kwok runs no containers, so there is no sidecar to inject and the ' +
+            "MutatingAdmissionWebhook plugin is off; requests are made by a proxyless gRPC client instead",
+    },
+    {
+        code: "IST0147",
+        origin: /^Pod istio-ingress\//,
+        why:
+            "the gateway chart's pods ask for injection (`image: auto`), which the MutatingAdmissionWebhook plugin " +
+            "(off: no containers run) would do; the gateway's routes are read from istiod with the gateway's identity",
+    },
+];
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+            const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+/**
+ * Runs `istioctl analyze --all-namespaces -o json` on the live cluster and splits its findings into the expected
+ * ones ({@link ANALYZE_EXCEPTIONS}) and the rest (Warning or Error level). Throws if istioctl cannot analyze.
+ */
+export async function istioctlAnalyze(): Promise<{
+    unexpected: AnalyzerMessage[];
+    expected: AnalyzerMessage[];
+    info: AnalyzerMessage[];
+}> {
+    const istioctl = requiredEnv("ISTIOCTL", "start the cluster with scripts/cluster/up.sh (it builds istioctl)");
+    const r = await run(istioctl, [
+        "analyze",
+        "--all-namespaces",
+        "--output",
+        "json",
+        "--kubeconfig",
+        requiredEnv("KUBECONFIG"),
+    ]);
+    // Exit codes: 0 clean, 79 (warnings) and 3 (errors) with findings; anything else is a failure to analyze.
+    if (![0, 3, 79].includes(r.code) || !r.stdout.trim().startsWith("[")) {
+        throw new Error(`istioctl analyze failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    }
+    const all = JSON.parse(r.stdout) as AnalyzerMessage[];
+    const info = all.filter((m) => m.level === "Info");
+    const rest = all.filter((m) => m.level !== "Info");
+    const isExpected = (m: AnalyzerMessage) =>
+        ANALYZE_EXCEPTIONS.some((e) => e.code === m.code && e.origin.test(m.origin));
+    return { unexpected: rest.filter((m) => !isExpected(m)), expected: rest.filter(isExpected), info };
+}
+
+/** Runs scripts/cluster/guard.sh; throws with its output when it fails. */
+export async function loopbackGuard(): Promise<string> {
+    const guard = path.join(__dirname, "..", "cluster", "guard.sh");
+    const r = await run(guard, []);
+    if (r.code !== 0) {
+        throw new Error(`the loopback guard failed:\n${r.stderr}${r.stdout}`);
+    }
+    return r.stderr.trim();
+}

@@ -1,0 +1,26 @@
+/** Time for the release bot: the system clock, or a fake in tests. */
+
+/** Sleeps and tells the time; a fake in tests. */
+export interface Clock {
+    now(): Date;
+    /** Sleeps `ms`; returns early (without throwing) when `signal` aborts. */
+    sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+    now: () => new Date(),
+    sleep: (ms, signal) =>
+        new Promise((resolve) => {
+            if (signal?.aborted) {
+                resolve();
+                return;
+            }
+            const done = () => {
+                clearTimeout(timer);
+                signal?.removeEventListener("abort", done);
+                resolve();
+            };
+            const timer = setTimeout(done, ms);
+            signal?.addEventListener("abort", done, { once: true });
+        }),
+};

@@ -1,0 +1,56 @@
+/**
+ * The fast rollback (`releaseRollback: fast`): all of the default route on stable with one direct server-side
+ * apply of the live VirtualService, before any `pulumi up`; then, once the stack records the same routes, our
+ * field manager lets go of them (stacks/automation/routing-patch.ts).
+ */
+import { CANARY_RELEASE_DEFAULTS } from "../../components/canary-release-args";
+import { appNamespace } from "../../components/names";
+import { RouteTarget } from "../automation/routing-patch";
+import { firstLine, ReleaseRun } from "./context";
+
+export function seconds(ms: number): string {
+    return `${(ms / 1000).toFixed(3)} s`;
+}
+
+/**
+ * The fast path: all of the default route on stable with one direct patch of the live VirtualService, before any
+ * `pulumi up`. Returns the VirtualService it patched, or undefined when the bot rolls back by update alone
+ * (`releaseRollback: update`, no routing access, a dry run) or the patch failed (said in the story).
+ */
+export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTarget | undefined> {
+    const routing = run.deps.routing;
+    if (run.policy.rollback !== "fast" || routing === undefined || run.opts.dryRun) {
+        return undefined;
+    }
+    const { app, namespace, mirrorPercent } = run.prepared.config;
+    const target = { name: app, namespace: appNamespace(app, namespace) };
+    // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
+    const mirror = mirrorPercent !== undefined ? Number(mirrorPercent) : CANARY_RELEASE_DEFAULTS.mirrorPercent;
+    try {
+        const r = await routing.routeToStable(target, mirror);
+        const ms = Date.now() - t0;
+        run.record({
+            kind: "rollback",
+            message:
+                `traffic back on stable ${seconds(ms)} after the decision (time to stable; ` +
+                `${r.changed ? "direct patch of" : "already so in"} VirtualService ${target.namespace}/${target.name})`,
+            durationMs: ms,
+        });
+        return target;
+    } catch (e) {
+        run.record({
+            kind: "error",
+            message: `direct routing patch failed; rolling back by update instead: ${firstLine((e as Error).message)}`,
+        });
+        return undefined;
+    }
+}
+
+/** Once the stack holds the same routes: our field manager lets go of them, so Pulumi alone manages them again. */
+export async function releaseRoutes(run: ReleaseRun, target: RouteTarget): Promise<void> {
+    try {
+        await run.deps.routing?.release(target);
+    } catch (e) {
+        run.record({ kind: "error", message: `routing patch not released: ${firstLine((e as Error).message)}` });
+    }
+}

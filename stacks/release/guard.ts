@@ -1,0 +1,82 @@
+/**
+ * What the bot checks before it applies anything: that a previewed update changes only what its step may
+ * change, that the routing objects did not drift (a `kubectl edit`), and that the deployed stack is still the
+ * one the bot deployed (no `pulumi up` by someone else in between).
+ */
+import { PROTOCOL_KEYS, STATE_KEYS } from "../../config/release-state";
+import { ResourceChange } from "../automation/driver";
+
+/** Resource types of the objects that route traffic. */
+export const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
+export const DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule";
+export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+export const ROUTING_TYPES = [VIRTUAL_SERVICE, DESTINATION_RULE];
+
+/**
+ * The URNs of the routing objects, from the VirtualService's (`<app>-vs`; the DestinationRule is `<app>-dr`,
+ * see components/canary-release.ts): a refresh of just these is a cheap drift check.
+ */
+export function routingUrns(virtualServiceUrn: string): string[] {
+    const dr = virtualServiceUrn.replace(`$${VIRTUAL_SERVICE}::`, `$${DESTINATION_RULE}::`).replace(/-vs$/, "-dr");
+    return dr === virtualServiceUrn ? [virtualServiceUrn] : [virtualServiceUrn, dr];
+}
+
+/** What kind of update is previewed: each may change a different set of resources. */
+export type StepKind = "stage" | "start" | "complete";
+
+/** The resource's name: the last part of its URN. */
+export const resourceName = (urn: string) => urn.split("::").at(-1) ?? urn;
+
+function describe(c: ResourceChange): string {
+    return `${c.op} ${c.type.split(":").at(-1)} ${resourceName(c.urn)}${c.paths.length > 0 ? ` (${c.paths.join(", ")})` : ""}`;
+}
+
+/**
+ * Changes a step may not make, described; empty when the plan is fine. A stage may update only the
+ * VirtualService, and a Deployment's replica count (canary scaling). The start and the completion may update
+ * the VirtualService and the Deployments; nothing may be created, replaced or deleted by any of them.
+ */
+export function planViolations(kind: StepKind, changes: ResourceChange[]): string[] {
+    return changes
+        .filter((c) => {
+            if (c.op !== "update") {
+                return true;
+            }
+            if (c.type === VIRTUAL_SERVICE) {
+                return false;
+            }
+            if (c.type !== DEPLOYMENT) {
+                return true;
+            }
+            return kind === "stage" && !c.paths.every((p) => p === "spec.replicas" || p === "spec");
+        })
+        .map(describe);
+}
+
+/** The message of a drift: what changed outside Pulumi, and how to go on. */
+export function driftMessage(drifted: ResourceChange[], stack: string): string {
+    return (
+        `the live routing objects differ from the stack's state: ${drifted.map(describe).join("; ")}. ` +
+        `Someone changed them outside Pulumi (kubectl edit?); the bot stops rather than overwrite or ignore it. ` +
+        `Inspect it, then \`pulumi refresh --stack ${stack}\` (keep the change) or \`pulumi up --stack ${stack}\` ` +
+        "(undo it), and --resume"
+    );
+}
+
+/** Protocol keys a deployed config must keep between the bot's updates (the lease's expiry may differ). */
+const WATCHED_KEYS = PROTOCOL_KEYS.filter((k) => k !== STATE_KEYS.leaseExpires);
+
+/**
+ * The protocol keys whose deployed value is not what the bot last deployed (`expected`), described; empty when
+ * the deployed stack is the bot's.
+ */
+export function stackChanges(
+    expected: Record<string, string | undefined>,
+    deployed: Record<string, string | undefined>,
+): string[] {
+    return WATCHED_KEYS.filter((k) => (expected[k] ?? "") !== (deployed[k] ?? "")).map(
+        (k) => `${k}: deployed ${show(deployed[k])}, the bot deployed ${show(expected[k])}`,
+    );
+}
+
+const show = (v: string | undefined) => (v === undefined ? "unset" : JSON.stringify(v));

@@ -1,0 +1,275 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { AddressInfo } from "net";
+import { HTTPRoute } from "../../../components/istio-types";
+import { buildHttpRoutes } from "../../../components/routing";
+import { selfSignedCertificate } from "../../../stacks/automation/dev-tls";
+import { kubeAccess, KubeApi } from "../../../stacks/automation/kube-api";
+import {
+    httpAppliers,
+    KubeRouting,
+    ROLLBACK_FIELD_MANAGER,
+    stableRoutes,
+} from "../../../stacks/automation/routing-patch";
+
+const HOST = "shop.prod.svc.cluster.local";
+const routes = (canaryWeight: number, mirrorPercent?: number): HTTPRoute[] =>
+    buildHttpRoutes({
+        host: HOST,
+        port: 80,
+        canaryWeight,
+        header: { name: "x-canary", value: "true" },
+        mirrorPercent,
+        timeout: "10s",
+    });
+/** Round trip through JSON, as the API server returns the routes. */
+const live = (r: HTTPRoute[]) => JSON.parse(JSON.stringify(r)) as HTTPRoute[];
+
+describe("stableRoutes: the routes a fast rollback applies", () => {
+    it("are exactly the routes the program builds at weight 0", () => {
+        for (const w of [0, 1, 10, 50, 99, 100]) {
+            assert.deepStrictEqual(stableRoutes(live(routes(w))), live(routes(0)), `from weight ${w}`);
+        }
+    });
+
+    it("after the mirror phase, carry the user's own mirror (or none), as the program routes after a rollback", () => {
+        assert.deepStrictEqual(stableRoutes(live(routes(0, 20)), 0), live(routes(0)));
+        assert.deepStrictEqual(stableRoutes(live(routes(0, 20)), 5), live(routes(0, 5)));
+        assert.deepStrictEqual(stableRoutes(live(routes(30, 5)), 5), live(routes(0, 5)));
+    });
+
+    it("refuse routes without the weighted route, or a mirror to set that is not there", () => {
+        assert.throws(() => stableRoutes(live(routes(10)).slice(0, 1)), /no "weighted" route/);
+        assert.throws(() => stableRoutes(live(routes(10)), 5), /has no mirror to set to 5%/);
+    });
+});
+
+describe("httpAppliers", () => {
+    it("names the managers other than ours that applied spec.http", () => {
+        const http = { "f:spec": { "f:http": {} } };
+        assert.deepStrictEqual(
+            httpAppliers([
+                { manager: "pulumi-kubernetes-1234", operation: "Apply", fieldsV1: http },
+                { manager: ROLLBACK_FIELD_MANAGER, operation: "Apply", fieldsV1: http },
+                { manager: "kubectl-patch", operation: "Update", fieldsV1: http },
+                { manager: "other", operation: "Apply", fieldsV1: { "f:spec": { "f:hosts": {} } } },
+            ]),
+            ["pulumi-kubernetes-1234"],
+        );
+    });
+});
+
+interface Seen {
+    method: string;
+    url: string;
+    contentType?: string;
+    auth?: string;
+    body?: { metadata: object; spec?: { http: HTTPRoute[] } };
+}
+
+/** An API server on 127.0.0.1 holding one VirtualService; records every request. */
+async function fakeApiServer(managers: { manager: string; operation: string }[], http: HTTPRoute[]) {
+    const tls = selfSignedCertificate(["localhost"]);
+    const seen: Seen[] = [];
+    const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+        let text = "";
+        req.on("data", (c: Buffer) => (text += c.toString()));
+        req.on("end", () => {
+            seen.push({
+                method: req.method!,
+                url: req.url!,
+                contentType: req.headers["content-type"],
+                auth: req.headers.authorization,
+                body: text ? JSON.parse(text) : undefined,
+            });
+            res.setHeader("content-type", "application/json");
+            if (!req.url!.startsWith("/apis/networking.istio.io/v1/namespaces/prod/virtualservices/shop")) {
+                res.statusCode = 404;
+                res.end(JSON.stringify({ message: "virtualservices.networking.istio.io not found" }));
+                return;
+            }
+            const fieldsV1 = { "f:spec": { "f:http": {} } };
+            res.end(
+                JSON.stringify({
+                    metadata: { managedFields: managers.map((m) => ({ ...m, fieldsV1 })) },
+                    spec: { http },
+                }),
+            );
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-kubeconfig-"));
+    const kubeconfig = path.join(dir, "config");
+    fs.writeFileSync(path.join(dir, "ca.crt"), tls.cert);
+    fs.writeFileSync(
+        kubeconfig,
+        JSON.stringify({
+            "current-context": "local",
+            contexts: [{ name: "local", context: { cluster: "c", user: "u" } }],
+            clusters: [
+                {
+                    name: "c",
+                    cluster: {
+                        server: `https://127.0.0.1:${port}`,
+                        "certificate-authority": "ca.crt",
+                        "tls-server-name": "localhost",
+                    },
+                },
+            ],
+            users: [{ name: "u", user: { token: "t0ken" } }],
+        }),
+    );
+    const api = new KubeApi(kubeAccess([kubeconfig]));
+    return {
+        seen,
+        routing: new KubeRouting(api),
+        stop: () => {
+            api.close();
+            server.close();
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+describe("KubeRouting against an API server on 127.0.0.1 (kubeconfig: CA file, token, server name)", () => {
+    const shop = { namespace: "prod", name: "shop" };
+    const pulumi = { manager: "pulumi-kubernetes-abc", operation: "Apply" };
+
+    it("applies the stable routes, whole, with its own field manager, forced", async () => {
+        const api = await fakeApiServer([pulumi], live(routes(25)));
+        try {
+            assert.deepStrictEqual(await api.routing.routeToStable(shop, 0), { changed: true });
+            assert.deepStrictEqual(
+                api.seen.map((s) => [s.method, s.url, s.auth]),
+                [
+                    ["GET", "/apis/networking.istio.io/v1/namespaces/prod/virtualservices/shop", "Bearer t0ken"],
+                    [
+                        "PATCH",
+                        `/apis/networking.istio.io/v1/namespaces/prod/virtualservices/shop?fieldManager=${ROLLBACK_FIELD_MANAGER}&force=true`,
+                        "Bearer t0ken",
+                    ],
+                ],
+            );
+            assert.strictEqual(api.seen[1].contentType, "application/apply-patch+yaml");
+            assert.deepStrictEqual(api.seen[1].body, {
+                apiVersion: "networking.istio.io/v1",
+                kind: "VirtualService",
+                metadata: { name: "shop", namespace: "prod" },
+                spec: { http: live(routes(0)) },
+            });
+        } finally {
+            api.stop();
+        }
+    });
+
+    it("changes nothing when the routes are already on stable", async () => {
+        const api = await fakeApiServer([pulumi], live(routes(0)));
+        try {
+            assert.deepStrictEqual(await api.routing.routeToStable(shop, 0), { changed: false });
+            assert.deepStrictEqual(
+                api.seen.map((s) => s.method),
+                ["GET"],
+            );
+        } finally {
+            api.stop();
+        }
+    });
+
+    it("refuses, changing nothing, when the live routes are not the ones Pulumi applied", async () => {
+        const api = await fakeApiServer([{ manager: "kubectl-patch", operation: "Update" }], live(routes(25)));
+        try {
+            await assert.rejects(
+                api.routing.routeToStable(shop, 0),
+                /live routes of prod\/shop are not the ones Pulumi applied \(managers: kubectl-patch \(Update\)\)/,
+            );
+            assert.deepStrictEqual(
+                api.seen.map((s) => s.method),
+                ["GET"],
+            );
+        } finally {
+            api.stop();
+        }
+    });
+
+    it("says what the API server said when the VirtualService is missing", async () => {
+        const api = await fakeApiServer([pulumi], live(routes(25)));
+        try {
+            await assert.rejects(
+                api.routing.routeToStable({ namespace: "prod", name: "nope" }, 0),
+                /GET \/apis\/networking.istio.io\/v1\/namespaces\/prod\/virtualservices\/nope: 404 virtualservices.networking.istio.io not found/,
+            );
+        } finally {
+            api.stop();
+        }
+    });
+
+    it("releases its routes with an empty apply, only while Pulumi's apply holds them too", async () => {
+        const both = await fakeApiServer([pulumi, { manager: ROLLBACK_FIELD_MANAGER, operation: "Apply" }], []);
+        const oursOnly = await fakeApiServer([{ manager: ROLLBACK_FIELD_MANAGER, operation: "Apply" }], []);
+        const none = await fakeApiServer([pulumi], []);
+        try {
+            await both.routing.release(shop);
+            assert.deepStrictEqual(
+                both.seen.map((s) => [s.method, s.body?.spec]),
+                [
+                    ["GET", undefined],
+                    ["PATCH", undefined],
+                ],
+            );
+            await assert.rejects(oursOnly.routing.release(shop), /Pulumi does not hold the routes of prod\/shop/);
+            await none.routing.release(shop);
+            assert.deepStrictEqual([oursOnly.seen.length, none.seen.length], [1, 1], "a GET each, no PATCH");
+        } finally {
+            [both, oursOnly, none].forEach((a) => a.stop());
+        }
+    });
+});
+
+describe("kubeAccess", () => {
+    it("reads certificates inline, and refuses exec plugins with a clear error", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-kubeconfig-"));
+        try {
+            const file = path.join(dir, "config");
+            const doc = (user: object) => ({
+                "current-context": "x",
+                contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+                clusters: [
+                    {
+                        name: "c",
+                        cluster: {
+                            server: "https://127.0.0.1:6443/",
+                            "certificate-authority-data": Buffer.from("CA").toString("base64"),
+                        },
+                    },
+                ],
+                users: [{ name: "u", user }],
+            });
+            fs.writeFileSync(
+                file,
+                JSON.stringify(
+                    doc({
+                        "client-certificate-data": Buffer.from("CERT").toString("base64"),
+                        "client-key-data": Buffer.from("KEY").toString("base64"),
+                    }),
+                ),
+            );
+            const a = kubeAccess([file]);
+            assert.strictEqual(a.server, "https://127.0.0.1:6443");
+            assert.deepStrictEqual(
+                [a.tls.ca, a.tls.cert, a.tls.key]
+                    .map((b) => (b as Buffer).toString())
+                    .concat([JSON.stringify(a.headers)]),
+                ["CA", "CERT", "KEY", "{}"],
+            );
+            fs.writeFileSync(file, JSON.stringify(doc({ exec: { command: "aws" } })));
+            assert.throws(() => kubeAccess([file]), /kubeconfig user u authenticates with a plugin/);
+            assert.throws(() => kubeAccess([file], "other"), /has no context other/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
