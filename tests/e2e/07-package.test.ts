@@ -10,9 +10,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { localIstioValues } from "../../scripts/mesh/istio-values";
 import { e2eTls, live, liveWeights, REPO } from "./harness";
 
 const NS = "shop-yaml";
+/** The charts' values for the local cluster's istiod (webhooks on loopback), as the TypeScript stacks get them. */
+const ISTIO_VALUES = localIstioValues();
 
 /** The YAML program: Istio, then the release; canaryWeight and the TLS pair come from stack config. */
 const PROGRAM = {
@@ -31,7 +34,8 @@ const PROGRAM = {
                 chartDir: process.env.ISTIO_CHARTS_DIR,
                 gatewayServiceType: "ClusterIP",
                 gatewayValues: { autoscaling: { enabled: false } },
-                istiodValues: { autoscaleEnabled: false },
+                baseValues: JSON.parse(ISTIO_VALUES.istioBaseValues) as unknown,
+                istiodValues: JSON.parse(ISTIO_VALUES.istiodValues) as unknown,
             },
         },
         shop: {
