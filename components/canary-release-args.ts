@@ -1,97 +1,104 @@
 /**
- * The arguments of {@link CanaryRelease}: their types, their defaults (written here once; the stack config's
- * reference shows the same values) and their validation. Messages name the Args fields; callers that know the
- * fields by other names (the stack config's keys) pass a {@link FieldNamer}.
+ * The arguments of CanaryRelease: their types, their defaults (written here once; the stack config's reference
+ * shows the same values) and their limits. Validation is in canary-release-rules.ts.
+ *
+ * The types are those Pulumi's schema inference accepts, so the package works from every language (YAML, Python,
+ * Go, C#): interfaces, enums as `as const` objects, no unions but optional ones. Values a user could compute
+ * from another resource (images, versions, hosts, weights, replicas, TLS material, where the gateway runs) are
+ * `Input`s; the others shape which resources exist and what they are named, so they are plain values.
+ * JSDoc here becomes the schema's descriptions: no link tags (they come out as "[object Object]").
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionPoolSettings, HTTPRetry, OutlierDetection, TLSProtocolVersion } from "./istio-types";
 import { CookieMatch, HeaderMatch, WEIGHT_LIMITS } from "./routing";
-import {
-    DNS_LABEL,
-    DNS_LABEL_ACCEPTS,
-    DURATION,
-    DURATION_ACCEPTS,
-    FieldNamer,
-    HEADER_NAME,
-    IMAGE_ACCEPTS,
-    IMAGE_REF,
-    IntLimits,
-    intProblem,
-    LABEL_VALUE,
-    oneOfProblem,
-    retryOnProblems,
-    VERSION_ACCEPTS,
-} from "./validation";
+import { IntLimits } from "./validation";
 
 /** What one track runs. */
 export interface TrackArgs {
     /** Container image, ideally pinned by digest. */
-    image: string;
+    image: pulumi.Input<string>;
     /** Release version, written to the pods' `version` label (Istio's destination_version). */
-    version: string;
+    version: pulumi.Input<string>;
 }
 
-/** TLS for the Gateway: a certificate and key to store, or an existing secret. */
-export type TlsArgs =
-    | {
-          /** PEM certificate (chain), leaf first. */
-          cert: pulumi.Input<string>;
-          /** PEM private key. Pass a Pulumi secret. */
-          key: pulumi.Input<string>;
-      }
-    | {
-          /** Name of an existing kubernetes.io/tls Secret in the gateway namespace. */
-          secretName: string;
-      };
+/** TLS for the Gateway: a certificate and key to store (both), or the name of an existing secret. */
+export interface TlsArgs {
+    /** PEM certificate (chain), leaf first; set together with `key`. */
+    cert?: pulumi.Input<string>;
+    /** PEM private key of `cert`; stored as a Pulumi secret. */
+    key?: pulumi.Input<string>;
+    /** Name of an existing kubernetes.io/tls Secret in the gateway namespace, instead of `cert` and `key`. */
+    secretName?: pulumi.Input<string>;
+}
 
 /** Where the ingress gateway runs. */
 export interface GatewayArgs {
     /** Namespace of the gateway pods; the TLS secret goes there. */
-    namespace: string;
+    namespace: pulumi.Input<string>;
     /** Labels of the gateway pods, for the Gateway's selector. */
-    selector: Record<string, string>;
+    selector: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** Container resources. */
 export interface ResourceArgs {
+    /** CPU request, such as "100m". */
     cpuRequest?: string;
+    /** Memory request, such as "128Mi". */
     memoryRequest?: string;
+    /** CPU limit, such as "500m". */
     cpuLimit?: string;
+    /** Memory limit, such as "256Mi". */
     memoryLimit?: string;
 }
 
 /** Pod Security Standards levels. */
-export const POD_SECURITY_LEVELS = ["privileged", "baseline", "restricted"] as const;
-export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+export const PodSecurityLevel = {
+    /** No restrictions (sidecar injection without Istio CNI needs it). */
+    Privileged: "privileged",
+    /** Prevents known privilege escalations. */
+    Baseline: "baseline",
+    /** Current pod hardening best practices. */
+    Restricted: "restricted",
+} as const;
+export type PodSecurityLevel = (typeof PodSecurityLevel)[keyof typeof PodSecurityLevel];
+export const POD_SECURITY_LEVELS: readonly PodSecurityLevel[] = Object.values(PodSecurityLevel);
 
 /** Application protocols Istio selects by port name. */
-export const APP_PROTOCOLS = ["http", "http2", "grpc"] as const;
-export type AppProtocol = (typeof APP_PROTOCOLS)[number];
+export const AppProtocol = {
+    /** HTTP/1.1. */
+    Http: "http",
+    /** HTTP/2. */
+    Http2: "http2",
+    /** gRPC. */
+    Grpc: "grpc",
+} as const;
+export type AppProtocol = (typeof AppProtocol)[keyof typeof AppProtocol];
+export const APP_PROTOCOLS: readonly AppProtocol[] = Object.values(AppProtocol);
 
 /** TLS versions a Gateway may require as its minimum. */
-export const TLS_MIN_VERSIONS: readonly TLSProtocolVersion[] = ["TLSV1_2", "TLSV1_3"];
+export const TLS_MIN_VERSIONS: readonly TLSProtocolVersion[] = Object.values(TLSProtocolVersion);
 
-/** The defaults of {@link CanaryReleaseArgs}' optional fields. */
+/** The defaults of CanaryReleaseArgs' optional fields. */
 export const CANARY_RELEASE_DEFAULTS = {
     createNamespace: true,
-    podSecurityEnforce: "privileged" as PodSecurityLevel,
+    podSecurityEnforce: PodSecurityLevel.Privileged as PodSecurityLevel,
     canaryWeight: 0,
     replicas: 2,
     canaryReplicas: 1,
     canaryScaling: false,
     containerPort: 8080,
     servicePort: 80,
-    protocol: "http" as AppProtocol,
+    protocol: AppProtocol.Http as AppProtocol,
     probePath: "/",
     resources: { cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" },
     rolloutTimeoutSeconds: 600,
     runAsUser: 65532,
-    tlsMinVersion: "TLSV1_2" as TLSProtocolVersion,
+    tlsMinVersion: TLSProtocolVersion.TLSV1_2 as TLSProtocolVersion,
     httpsRedirect: true,
     mirrorPercent: 0,
 } as const;
 
-/** The ranges of {@link CanaryReleaseArgs}' integer fields. */
+/** The ranges of CanaryReleaseArgs' integer fields. */
 export const CANARY_RELEASE_LIMITS = {
     canaryWeight: WEIGHT_LIMITS,
     replicas: { min: 1 },
@@ -106,11 +113,11 @@ export const CANARY_RELEASE_LIMITS = {
 /** Longest app name: Deployments are named `<app>-stable` and `<app>-canary` (DNS labels of at most 63). */
 export const MAX_APP_NAME_LENGTH = 56;
 
-/** Arguments of {@link CanaryRelease}. */
+/** Arguments of CanaryRelease. */
 export interface CanaryReleaseArgs {
     /** Application name: names the Service and the Deployments `<app>-stable` and `<app>-canary`. */
     app: string;
-    /** Namespace of the application. Defaults to {@link app}. */
+    /** Namespace of the application. Defaults to the app name. */
     namespace?: string;
     /** Create the namespace (with injection and Pod Security labels). Set false to use an existing one. Defaults to true. */
     createNamespace?: boolean;
@@ -119,16 +126,16 @@ export interface CanaryReleaseArgs {
     /** Pod Security level enforced on the namespace; sidecar injection without Istio CNI needs "privileged". Defaults to "privileged". */
     podSecurityEnforce?: PodSecurityLevel;
     /** What the stable track runs. */
-    stable: TrackArgs;
+    stable: pulumi.Input<TrackArgs>;
     /** What the canary track runs. Defaults to the stable track (no release in progress). */
-    canary?: TrackArgs;
+    canary?: pulumi.Input<TrackArgs>;
     /** Percentage (integer 0..100) of the default route sent to the canary. Defaults to 0. */
-    canaryWeight?: number;
+    canaryWeight?: pulumi.Input<number>;
     /** Replicas of the stable Deployment; it keeps them through a release so a rollback has full capacity. Defaults to 2. */
-    replicas?: number;
-    /** Canary replicas; the floor when {@link canaryScaling} is on. 0 is allowed only while no traffic can reach the canary. Defaults to 1. */
-    canaryReplicas?: number;
-    /** Scale the canary with its weight: ceil(replicas * weight / 100), at least {@link canaryReplicas}. Defaults to false. */
+    replicas?: pulumi.Input<number>;
+    /** Canary replicas; the floor when `canaryScaling` is on. 0 is allowed only while no traffic can reach the canary. Defaults to 1. */
+    canaryReplicas?: pulumi.Input<number>;
+    /** Scale the canary with its weight: ceil(replicas * weight / 100), at least `canaryReplicas`. Defaults to false. */
     canaryScaling?: boolean;
     /** Port the container listens on. Defaults to 8080. */
     containerPort?: number;
@@ -137,7 +144,7 @@ export interface CanaryReleaseArgs {
     /** Application protocol, used as the Service port name for Istio's protocol selection. Defaults to "http". */
     protocol?: AppProtocol;
     /** Environment variables of the container. Defaults to none. */
-    env?: Record<string, string>;
+    env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** HTTP path of the readiness and liveness probes. Defaults to "/". */
     probePath?: string;
     /** Container resources. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
@@ -147,8 +154,8 @@ export interface CanaryReleaseArgs {
     /** UID the container runs as (non-root). Defaults to 65532. */
     runAsUser?: number;
     /** External hosts served through the gateway, e.g. ["app.example.com"]. */
-    hosts: string[];
-    /** Gateway TLS. */
+    hosts: pulumi.Input<pulumi.Input<string>[]>;
+    /** Gateway TLS: `cert` and `key`, or `secretName`. */
     tls: TlsArgs;
     /** Minimum TLS version of the HTTPS server. Defaults to "TLSV1_2". */
     tlsMinVersion?: TLSProtocolVersion;
@@ -172,124 +179,11 @@ export interface CanaryReleaseArgs {
     outlierDetection?: OutlierDetection;
 }
 
-/** The Args fields validation messages can name (dotted for nested ones). */
-export type CanaryReleaseField =
-    | Exclude<keyof CanaryReleaseArgs, "stable" | "canary" | "retries">
-    | "stable.image"
-    | "stable.version"
-    | "canary"
-    | "canary.image"
-    | "canary.version"
-    | "retries.attempts"
-    | "retries.perTryTimeout"
-    | "retries.retryOn";
+/** CanaryReleaseArgs with every value known: the stack config's shape, and what validation reads. */
+export type CanaryReleaseValues = pulumi.Unwrap<CanaryReleaseArgs>;
 
-/** The canary's pods are reachable by some route even at weight 0 (header, cookie or mirror). */
-export function canaryRoutable(args: CanaryReleaseArgs): boolean {
-    return (
-        (args.canaryWeight ?? CANARY_RELEASE_DEFAULTS.canaryWeight) > 0 ||
-        args.canaryHeader !== undefined ||
-        args.canaryCookie !== undefined ||
-        (args.mirrorPercent ?? CANARY_RELEASE_DEFAULTS.mirrorPercent) > 0
-    );
-}
+/** What one track runs, known (the release protocol and promotion read it). */
+export type TrackValues = pulumi.Unwrap<TrackArgs>;
 
-/**
- * Returns the problems of `args`, each naming the field (through `name`) and its accepted values. Empty means
- * valid.
- */
-export function validateCanaryReleaseArgs(
-    args: CanaryReleaseArgs,
-    name: FieldNamer<CanaryReleaseField> = (f) => f,
-): string[] {
-    const D = CANARY_RELEASE_DEFAULTS;
-    const L = CANARY_RELEASE_LIMITS;
-    const p: (string | undefined)[] = [];
-    const dns = (field: CanaryReleaseField, value: string | undefined) => {
-        if (value !== undefined && !DNS_LABEL.test(value)) {
-            p.push(`${name(field)} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
-        }
-    };
-    const int = (field: keyof typeof L & CanaryReleaseField, value: number | undefined, def: number) =>
-        p.push(intProblem(name(field), value ?? def, L[field]));
-    dns("app", args.app);
-    if (args.app !== undefined && args.app.length > MAX_APP_NAME_LENGTH) {
-        p.push(
-            `${name("app")} must be at most ${MAX_APP_NAME_LENGTH} characters (Deployments are named <app>-stable and <app>-canary); got ${args.app.length}`,
-        );
-    }
-    dns("namespace", args.namespace);
-    dns("istioRevision", args.istioRevision);
-    for (const [track, t] of [
-        ["stable", args.stable],
-        ["canary", args.canary],
-    ] as const) {
-        if (t === undefined) {
-            continue;
-        }
-        if (!IMAGE_REF.test(t.image)) {
-            p.push(`${name(`${track}.image`)} must be ${IMAGE_ACCEPTS}; got "${t.image}"`);
-        }
-        if (!LABEL_VALUE.test(t.version)) {
-            p.push(`${name(`${track}.version`)} must be ${VERSION_ACCEPTS}; got "${t.version}"`);
-        }
-    }
-    int("canaryWeight", args.canaryWeight, D.canaryWeight);
-    int("replicas", args.replicas, D.replicas);
-    int("canaryReplicas", args.canaryReplicas, D.canaryReplicas);
-    int("containerPort", args.containerPort, D.containerPort);
-    int("servicePort", args.servicePort, D.servicePort);
-    int("runAsUser", args.runAsUser, D.runAsUser);
-    int("rolloutTimeoutSeconds", args.rolloutTimeoutSeconds, D.rolloutTimeoutSeconds);
-    p.push(oneOfProblem(name("protocol"), args.protocol, APP_PROTOCOLS));
-    p.push(oneOfProblem(name("podSecurityEnforce"), args.podSecurityEnforce, POD_SECURITY_LEVELS));
-    p.push(oneOfProblem(name("tlsMinVersion"), args.tlsMinVersion, TLS_MIN_VERSIONS));
-    const mirror = args.mirrorPercent ?? D.mirrorPercent;
-    if (!(Number.isFinite(mirror) && mirror >= 0 && mirror <= 100)) {
-        p.push(`${name("mirrorPercent")} must be a number from 0 to 100; got ${mirror}`);
-    }
-    if (args.hosts === undefined || args.hosts.length === 0) {
-        p.push(`${name("hosts")} must list at least one host name, such as ["app.example.com"]`);
-    }
-    for (const host of args.hosts ?? []) {
-        if (!/^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/.test(host)) {
-            p.push(`${name("hosts")} must hold DNS names such as "app.example.com" or "*.example.com"; got "${host}"`);
-        }
-    }
-    if (args.canaryHeader !== undefined && !HEADER_NAME.test(args.canaryHeader.name)) {
-        p.push(
-            `${name("canaryHeader")} must be an HTTP header name such as "x-canary"; got "${args.canaryHeader.name}"`,
-        );
-    }
-    if (args.canaryCookie !== undefined && !HEADER_NAME.test(args.canaryCookie.name)) {
-        p.push(
-            `${name("canaryCookie")} must be name=value with a cookie name such as "version=v2"; got "${args.canaryCookie.name}=${args.canaryCookie.value}"`,
-        );
-    }
-    for (const [field, value] of [
-        ["timeout", args.timeout],
-        ["retries.perTryTimeout", args.retries?.perTryTimeout],
-    ] as const) {
-        if (value !== undefined && !DURATION.test(value)) {
-            p.push(`${name(field)} must be ${DURATION_ACCEPTS}; got "${value}"`);
-        }
-    }
-    if (args.retries !== undefined) {
-        p.push(intProblem(name("retries.attempts"), args.retries.attempts, L.retryAttempts));
-        if (args.retries.retryOn !== undefined) {
-            p.push(...retryOnProblems(name("retries.retryOn"), args.retries.retryOn));
-        }
-    }
-    if (args.canary === undefined && (args.canaryWeight ?? D.canaryWeight) > 0) {
-        p.push(
-            `${name("canaryWeight")} must be 0 while no canary is set (set ${name("canary")} first); got ${args.canaryWeight}`,
-        );
-    }
-    if ((args.canaryReplicas ?? D.canaryReplicas) === 0 && canaryRoutable(args)) {
-        p.push(
-            `${name("canaryReplicas")} must be at least 1 while traffic can reach the canary (${name("canaryWeight")} above 0, ` +
-                `${name("canaryHeader")}, ${name("canaryCookie")} or ${name("mirrorPercent")}); got 0`,
-        );
-    }
-    return p.filter((x): x is string => x !== undefined);
-}
+/** Gateway TLS, known. */
+export type TlsValues = pulumi.Unwrap<TlsArgs>;

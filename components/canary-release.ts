@@ -1,11 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import {
-    CANARY_RELEASE_DEFAULTS,
-    CanaryReleaseArgs,
-    TrackArgs,
-    validateCanaryReleaseArgs,
-} from "./canary-release-args";
+import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs } from "./canary-release-args";
+import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules";
 import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
 import { appNamespace, appUrl, deploymentName, gatewayRef, serviceHost, tlsSecretName, Track } from "./names";
 import { containerPorts, envVars, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./pod";
@@ -25,26 +21,24 @@ import { describeProblems } from "./validation";
 /**
  * One application released in two tracks behind Istio: a namespace with sidecar injection, the gateway's TLS
  * secret, stable and canary Deployments, a Service over both, and the DestinationRule, Gateway and VirtualService
- * that split traffic by {@link CanaryReleaseArgs.canaryWeight}.
+ * that split traffic by the canary weight.
  *
  * Changing only the weight changes only the VirtualService (and the canary's replicas when scaling with the
  * weight). The VirtualService waits for both Deployments, so traffic only moves onto pods that are ready.
  */
 export class CanaryRelease extends pulumi.ComponentResource {
     /** Namespace of the application. */
-    public readonly namespace: string;
+    public readonly namespace: pulumi.Output<string>;
     /** Current split of the default route. */
-    public readonly weights: Weights;
+    public readonly weights: pulumi.Output<Weights>;
     /** Replicas of the canary Deployment. */
-    public readonly canaryReplicas: number;
+    public readonly canaryReplicas: pulumi.Output<number>;
     /** https URL of the first host. */
-    public readonly url: string;
+    public readonly url: pulumi.Output<string>;
     /** PromQL showing requests per second per version. */
-    public readonly splitQuery: string;
-    /** The stable and canary Deployments. */
-    public readonly deployments: Record<Track, k8s.apps.v1.Deployment>;
-    /** The VirtualService whose weights a shift changes. */
-    public readonly virtualService: k8s.apiextensions.CustomResource;
+    public readonly splitQuery: pulumi.Output<string>;
+    /** URN of the VirtualService whose weights a shift changes: the target of a routing-only update. */
+    public readonly routingUrn: pulumi.Output<string>;
 
     constructor(name: string, args: CanaryReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         const problems = validateCanaryReleaseArgs(args);
@@ -54,24 +48,34 @@ export class CanaryRelease extends pulumi.ComponentResource {
         super("istio-canary:index:CanaryRelease", name, {}, opts);
 
         const D = CANARY_RELEASE_DEFAULTS;
+        // Inputs that are Outputs are checked when they resolve, by the same rules, before a resource uses them.
+        // One group per use, so a value computed in this update (an image) does not hold back the routes.
+        const fail = (message: string) => new pulumi.ResourceError(message, this, true);
+        const stableIn = checkedInputs(args, ["stable"], fail);
+        const canaryIn = checkedInputs(args, ["canary"], fail);
+        const replicasIn = checkedInputs(args, ["replicas"], fail).apply((r) => r.replicas ?? D.replicas);
+        const weightIn = checkedInputs(args, ["canaryWeight", "canaryReplicas"], fail);
+        const hosts = checkedInputs(args, ["hosts"], fail).apply((h) => h.hosts);
+
         const app = args.app;
         const ns = appNamespace(app, args.namespace);
-        const canaryWeight = args.canaryWeight ?? D.canaryWeight;
-        const replicas = args.replicas ?? D.replicas;
         const containerPort = args.containerPort ?? D.containerPort;
         const servicePort = args.servicePort ?? D.servicePort;
         const protocol = args.protocol ?? D.protocol;
         const host = serviceHost(app, ns);
-        this.namespace = ns;
-        this.weights = splitWeights(canaryWeight);
-        this.canaryReplicas = canaryReplicaCount({
-            stableReplicas: replicas,
-            canaryReplicas: args.canaryReplicas ?? D.canaryReplicas,
-            scaleWithWeight: args.canaryScaling ?? D.canaryScaling,
-            canaryWeight,
-        });
-        this.url = appUrl(args.hosts);
-        this.splitQuery = splitByVersionQuery({ namespace: ns, service: app });
+        const canaryWeight = weightIn.apply((w) => w.canaryWeight ?? D.canaryWeight);
+        this.namespace = pulumi.output(ns);
+        this.weights = canaryWeight.apply(splitWeights);
+        this.canaryReplicas = pulumi.all([replicasIn, weightIn]).apply(([replicas, w]) =>
+            canaryReplicaCount({
+                stableReplicas: replicas,
+                canaryReplicas: w.canaryReplicas ?? D.canaryReplicas,
+                scaleWithWeight: args.canaryScaling ?? D.canaryScaling,
+                canaryWeight: w.canaryWeight ?? D.canaryWeight,
+            }),
+        );
+        this.url = hosts.apply(appUrl);
+        this.splitQuery = pulumi.output(splitByVersionQuery({ namespace: ns, service: app }));
 
         const namespaceDeps: pulumi.Resource[] = [];
         if (args.createNamespace ?? D.createNamespace) {
@@ -98,8 +102,8 @@ export class CanaryRelease extends pulumi.ComponentResource {
         }
         const inNs = { parent: this, dependsOn: namespaceDeps };
 
-        let credentialName: string;
-        if ("secretName" in args.tls) {
+        let credentialName: pulumi.Input<string>;
+        if (args.tls.secretName !== undefined) {
             credentialName = args.tls.secretName;
         } else {
             credentialName = tlsSecretName(app);
@@ -109,16 +113,19 @@ export class CanaryRelease extends pulumi.ComponentResource {
                     metadata: { name: credentialName, namespace: args.gateway.namespace, labels: { app } },
                     type: "kubernetes.io/tls",
                     stringData: {
-                        "tls.crt": args.tls.cert,
-                        "tls.key": pulumi.secret(args.tls.key),
+                        "tls.crt": args.tls.cert ?? "",
+                        "tls.key": pulumi.secret(args.tls.key ?? ""),
                     },
                 },
                 { parent: this },
             );
         }
 
-        const tracks: Record<Track, TrackArgs> = { stable: args.stable, canary: args.canary ?? args.stable };
-        const replicaCount: Record<Track, number> = { stable: replicas, canary: this.canaryReplicas };
+        const tracks = {
+            stable: stableIn.apply((t) => t.stable),
+            canary: args.canary !== undefined ? canaryIn.apply((t) => t.canary!) : stableIn.apply((t) => t.stable),
+        };
+        const replicaCount: Record<Track, pulumi.Output<number>> = { stable: replicasIn, canary: this.canaryReplicas };
         const r = args.resources ?? {};
         const resources = {
             requests: {
@@ -131,14 +138,16 @@ export class CanaryRelease extends pulumi.ComponentResource {
             httpGet: { path: args.probePath ?? D.probePath, port: containerPort },
             periodSeconds: 5,
         };
-        const deployment = (track: Track) =>
-            new k8s.apps.v1.Deployment(
+        const env = pulumi.output(args.env ?? {});
+        const deployment = (track: Track) => {
+            const labels = tracks[track].apply((t) => podLabels(app, track, t.version));
+            return new k8s.apps.v1.Deployment(
                 `${name}-${track}`,
                 {
                     metadata: {
                         name: deploymentName(app, track),
                         namespace: ns,
-                        labels: podLabels(app, track, tracks[track].version),
+                        labels,
                         annotations: {
                             "pulumi.com/timeoutSeconds": String(args.rolloutTimeoutSeconds ?? D.rolloutTimeoutSeconds),
                         },
@@ -149,15 +158,15 @@ export class CanaryRelease extends pulumi.ComponentResource {
                         // Surge, never unavailable: a track keeps its capacity while it rolls to a new version.
                         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
                         template: {
-                            metadata: { labels: podLabels(app, track, tracks[track].version) },
+                            metadata: { labels },
                             spec: {
                                 securityContext: restrictedPodSecurityContext(args.runAsUser ?? D.runAsUser),
                                 containers: [
                                     {
                                         name: app,
-                                        image: tracks[track].image,
+                                        image: tracks[track].apply((t) => t.image),
                                         ports: containerPorts({ [protocol]: containerPort }),
-                                        env: envVars({ ...(args.env ?? {}), RELEASE_TRACK: track }),
+                                        env: env.apply((e) => envVars({ ...e, RELEASE_TRACK: track })),
                                         readinessProbe: probe,
                                         livenessProbe: { ...probe, initialDelaySeconds: 10 },
                                         resources,
@@ -170,7 +179,8 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 },
                 inNs,
             );
-        this.deployments = { stable: deployment("stable"), canary: deployment("canary") };
+        };
+        const deployments = { stable: deployment("stable"), canary: deployment("canary") };
 
         new k8s.core.v1.Service(
             `${name}-svc`,
@@ -217,33 +227,38 @@ export class CanaryRelease extends pulumi.ComponentResource {
             "gw",
             "Gateway",
             app,
-            buildGatewaySpec({
-                selector: args.gateway.selector,
-                hosts: args.hosts,
-                credentialName,
-                minTlsVersion: args.tlsMinVersion ?? D.tlsMinVersion,
-                httpsRedirect: args.httpsRedirect ?? D.httpsRedirect,
-            }),
+            pulumi.all([args.gateway.selector, hosts, credentialName]).apply(([selector, h, credential]) =>
+                buildGatewaySpec({
+                    selector,
+                    hosts: h,
+                    credentialName: credential,
+                    minTlsVersion: args.tlsMinVersion ?? D.tlsMinVersion,
+                    httpsRedirect: args.httpsRedirect ?? D.httpsRedirect,
+                }),
+            ),
         );
         // The route moves only after both Deployments are ready (Pulumi awaits their rollout) and the subsets exist.
-        this.virtualService = istioResource(
+        const virtualService = istioResource(
             "vs",
             "VirtualService",
             app,
-            buildVirtualServiceSpec({
-                host,
-                port: servicePort,
-                hosts: args.hosts,
-                gateway: gatewayRef(ns, app),
-                canaryWeight,
-                header: args.canaryHeader,
-                cookie: args.canaryCookie,
-                mirrorPercent: args.mirrorPercent,
-                timeout: args.timeout,
-                retries: args.retries,
-            }),
-            [this.deployments.stable, this.deployments.canary, destinationRule, gateway],
+            pulumi.all([hosts, canaryWeight]).apply(([h, weight]) =>
+                buildVirtualServiceSpec({
+                    host,
+                    port: servicePort,
+                    hosts: h,
+                    gateway: gatewayRef(ns, app),
+                    canaryWeight: weight,
+                    header: args.canaryHeader,
+                    cookie: args.canaryCookie,
+                    mirrorPercent: args.mirrorPercent,
+                    timeout: args.timeout,
+                    retries: args.retries,
+                }),
+            ),
+            [deployments.stable, deployments.canary, destinationRule, gateway],
         );
+        this.routingUrn = virtualService.urn;
 
         this.registerOutputs({
             namespace: this.namespace,
@@ -251,6 +266,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
             weights: this.weights,
             canaryReplicas: this.canaryReplicas,
             splitQuery: this.splitQuery,
+            routingUrn: this.routingUrn,
         });
     }
 }

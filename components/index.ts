@@ -1,6 +1,7 @@
 /** istio-canary: Pulumi components for canary releases on Kubernetes with Istio. */
 export * from "./canary-release";
 export * from "./canary-release-args";
+export * from "./canary-release-rules";
 export * from "./istio-mesh";
 export * from "./istio-types";
 export * from "./names";

@@ -6,40 +6,58 @@ import { mergeValues, Values } from "./values";
 import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, FieldNamer, oneOfProblem } from "./validation";
 
 /** Service types the ingress gateway can be exposed with. */
-export const GATEWAY_SERVICE_TYPES = ["LoadBalancer", "ClusterIP", "NodePort"] as const;
-export type GatewayServiceType = (typeof GATEWAY_SERVICE_TYPES)[number];
+export const GatewayServiceType = {
+    /** An external load balancer (cloud clusters). */
+    LoadBalancer: "LoadBalancer",
+    /** A cluster-internal address (local clusters). */
+    ClusterIP: "ClusterIP",
+    /** A port on every node. */
+    NodePort: "NodePort",
+} as const;
+export type GatewayServiceType = (typeof GatewayServiceType)[keyof typeof GatewayServiceType];
+export const GATEWAY_SERVICE_TYPES: readonly GatewayServiceType[] = Object.values(GatewayServiceType);
+
+/**
+ * Extra Helm values, as IstioMeshArgs take them. Their leaves are `any`, not `unknown`: Pulumi's schema inference
+ * maps `any` to the schema's Any type and rejects `unknown`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ChartValues = Record<string, any>;
 
 /** Istio's public Helm chart repository. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
 
-/** The defaults of {@link IstioMeshArgs}' optional fields. */
+/** The defaults of IstioMeshArgs' optional fields. */
 export const ISTIO_MESH_DEFAULTS = {
     install: true,
     repository: ISTIO_CHART_REPOSITORY,
     namespace: "istio-system",
     gatewayName: "istio-ingressgateway",
     gatewayNamespace: "istio-ingress",
-    gatewayServiceType: "LoadBalancer" as GatewayServiceType,
+    gatewayServiceType: GatewayServiceType.LoadBalancer as GatewayServiceType,
     timeoutSeconds: 600,
 } as const;
 
-/** Arguments of {@link IstioMesh}. */
+/**
+ * Arguments of IstioMesh. Plain values: they decide which Helm releases exist and the gateway pods' labels.
+ * JSDoc here becomes the schema's descriptions: no link tags.
+ */
 export interface IstioMeshArgs {
     /**
      * Install Istio (base, istiod, ingress gateway). Set false where Istio already runs: nothing is installed and the
-     * component only derives the names and labels a {@link CanaryRelease} needs. Defaults to true.
+     * component only derives the names and labels a CanaryRelease needs. Defaults to true.
      */
     install?: boolean;
     /**
      * Chart version of base, istiod and gateway, for example "1.28.0". Required when the charts come from a
-     * repository; ignored with {@link chartDir} (the local charts carry their own version).
+     * repository; ignored with `chartDir` (the local charts carry their own version).
      */
     version?: string;
-    /** Helm repository of Istio's charts. Defaults to Istio's public repository, {@link ISTIO_CHART_REPOSITORY}. */
+    /** Helm repository of Istio's charts. Defaults to Istio's public repository, https://istio-release.storage.googleapis.com/charts. */
     repository?: string;
     /**
      * A local directory holding the `base`, `istiod` and `gateway` chart directories, used instead of
-     * {@link repository} (air-gapped clusters, CI). Defaults to none.
+     * `repository` (air-gapped clusters, CI). Defaults to none.
      */
     chartDir?: string;
     /** Namespace of istiod and the Istio base resources. Defaults to "istio-system". */
@@ -53,11 +71,11 @@ export interface IstioMeshArgs {
     /** Service type of the ingress gateway. Defaults to "LoadBalancer" (use "ClusterIP" on local clusters). */
     gatewayServiceType?: GatewayServiceType;
     /** Extra values for the base chart, deep-merged over ours. Defaults to none. */
-    baseValues?: Values;
+    baseValues?: ChartValues;
     /** Extra values for the istiod chart, deep-merged over ours. Defaults to none. */
-    istiodValues?: Values;
+    istiodValues?: ChartValues;
     /** Extra values for the gateway chart, deep-merged over ours. Defaults to none. */
-    gatewayValues?: Values;
+    gatewayValues?: ChartValues;
     /** Timeout in seconds for each Helm release to become ready. Defaults to 600. */
     timeoutSeconds?: number;
 }
@@ -94,15 +112,13 @@ export function validateIstioMeshArgs(args: IstioMeshArgs, name: FieldNamer<keyo
  */
 export class IstioMesh extends pulumi.ComponentResource {
     /** Namespace of istiod. */
-    public readonly namespace: string;
+    public readonly namespace: pulumi.Output<string>;
     /** Namespace of the ingress gateway pods; TLS secrets named by Gateways must live here. */
-    public readonly gatewayNamespace: string;
+    public readonly gatewayNamespace: pulumi.Output<string>;
     /** Labels of the ingress gateway pods, for a Gateway's selector. */
-    public readonly gatewaySelector: Record<string, string>;
+    public readonly gatewaySelector: pulumi.Output<Record<string, string>>;
     /** Istio revision, if any. */
-    public readonly revision: string | undefined;
-    /** The Helm releases, in install order; empty when `install` is false. */
-    public readonly releases: k8s.helm.v3.Release[];
+    public readonly revision: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         const problems = validateIstioMeshArgs(args);
@@ -112,12 +128,14 @@ export class IstioMesh extends pulumi.ComponentResource {
         super("istio-canary:index:IstioMesh", name, {}, opts);
 
         const D = ISTIO_MESH_DEFAULTS;
-        this.namespace = args.namespace ?? D.namespace;
-        this.gatewayNamespace = args.gatewayNamespace ?? D.gatewayNamespace;
-        this.revision = args.revision;
+        const namespace = args.namespace ?? D.namespace;
+        const gatewayNamespace = args.gatewayNamespace ?? D.gatewayNamespace;
+        const revision = args.revision;
         const gatewayName = args.gatewayName ?? D.gatewayName;
-        this.gatewaySelector = gatewaySelector(gatewayName, args.gatewayValues);
-        this.releases = [];
+        this.namespace = pulumi.output(namespace);
+        this.gatewayNamespace = pulumi.output(gatewayNamespace);
+        this.revision = pulumi.output(revision);
+        this.gatewaySelector = pulumi.output(gatewaySelector(gatewayName, args.gatewayValues));
 
         if (args.install ?? D.install) {
             const chart = (dir: string) =>
@@ -129,7 +147,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                           repositoryOpts: { repo: args.repository ?? D.repository },
                       };
             const timeout = args.timeoutSeconds ?? D.timeoutSeconds;
-            const revisionValues: Values = this.revision !== undefined ? { revision: this.revision } : {};
+            const revisionValues: Values = revision !== undefined ? { revision } : {};
             // Istio pitfall: both charts render the config-validation webhook's failurePolicy as Ignore on a fresh
             // install but leave it out (so the API server makes it Fail) on a Helm upgrade. Pin it, so install and
             // upgrade behave the same; custom resources wait for istiod (see CanaryRelease's dependsOn).
@@ -137,12 +155,12 @@ export class IstioMesh extends pulumi.ComponentResource {
 
             const systemNs = new k8s.core.v1.Namespace(
                 `${name}-system-ns`,
-                { metadata: { name: this.namespace } },
+                { metadata: { name: namespace } },
                 { parent: this },
             );
             const gatewayNs = new k8s.core.v1.Namespace(
                 `${name}-gateway-ns`,
-                { metadata: { name: this.gatewayNamespace } },
+                { metadata: { name: gatewayNamespace } },
                 { parent: this },
             );
             const base = new k8s.helm.v3.Release(
@@ -152,7 +170,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: systemNs.metadata.name,
                     ...chart("base"),
                     values: mergeValues(
-                        { ...validation, defaultRevision: this.revision === undefined ? "default" : "" },
+                        { ...validation, defaultRevision: revision === undefined ? "default" : "" },
                         args.baseValues,
                     ),
                     timeout,
@@ -162,18 +180,18 @@ export class IstioMesh extends pulumi.ComponentResource {
             const istiod = new k8s.helm.v3.Release(
                 `${name}-istiod`,
                 {
-                    name: istiodReleaseName(this.revision),
+                    name: istiodReleaseName(revision),
                     namespace: systemNs.metadata.name,
                     ...chart("istiod"),
                     values: mergeValues(
-                        { ...revisionValues, ...validation, global: { istioNamespace: this.namespace } },
+                        { ...revisionValues, ...validation, global: { istioNamespace: namespace } },
                         args.istiodValues,
                     ),
                     timeout,
                 },
                 { parent: this, dependsOn: [base] },
             );
-            const gateway = new k8s.helm.v3.Release(
+            new k8s.helm.v3.Release(
                 `${name}-gateway`,
                 {
                     name: gatewayName,
@@ -187,13 +205,13 @@ export class IstioMesh extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [istiod] },
             );
-            this.releases = [base, istiod, gateway];
         }
 
         this.registerOutputs({
             namespace: this.namespace,
             gatewayNamespace: this.gatewayNamespace,
             gatewaySelector: this.gatewaySelector,
+            revision: this.revision,
         });
     }
 }

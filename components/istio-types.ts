@@ -37,6 +37,7 @@ export interface HTTPRouteDestination {
 
 /** `HTTPRetry`. */
 export interface HTTPRetry {
+    /** Retries per request. */
     attempts: number;
     /** Duration such as "2s". */
     perTryTimeout?: string;
@@ -73,17 +74,37 @@ export interface Subset {
     labels: Record<string, string>;
 }
 
+/** `ConnectionPoolSettings.TCPSettings` (only the fields exposed by this package). */
+export interface TCPSettings {
+    /** Maximum HTTP/1.1 or TCP connections to a destination host. */
+    maxConnections?: number;
+}
+
+/** `ConnectionPoolSettings.HTTPSettings` (only the fields exposed by this package). */
+export interface HTTPSettings {
+    /** Maximum requests queued while waiting for a connection. */
+    http1MaxPendingRequests?: number;
+    /** Maximum active requests to a destination. */
+    http2MaxRequests?: number;
+}
+
 /** `ConnectionPoolSettings` (only the fields exposed by this package). */
 export interface ConnectionPoolSettings {
-    tcp?: { maxConnections?: number };
-    http?: { http1MaxPendingRequests?: number; http2MaxRequests?: number };
+    /** TCP connection limits. */
+    tcp?: TCPSettings;
+    /** HTTP request limits. */
+    http?: HTTPSettings;
 }
 
 /** `OutlierDetection` (only the fields exposed by this package). */
 export interface OutlierDetection {
+    /** Consecutive 5xx responses that eject a host from the pool. */
     consecutive5xxErrors: number;
+    /** Time between ejection sweeps, such as "10s". */
     interval: string;
+    /** Minimum ejection duration, such as "30s". */
     baseEjectionTime: string;
+    /** Maximum percentage of hosts that can be ejected. */
     maxEjectionPercent?: number;
 }
 
@@ -101,8 +122,14 @@ export interface DestinationRuleSpec {
     subsets: Subset[];
 }
 
-/** TLS protocol versions a Gateway server accepts as its minimum. */
-export type TLSProtocolVersion = "TLSV1_2" | "TLSV1_3";
+/** TLS protocol versions a Gateway server accepts as its minimum (Istio's `TLSProtocol`, 1.2 and up). */
+export const TLSProtocolVersion = {
+    /** TLS 1.2. */
+    TLSV1_2: "TLSV1_2",
+    /** TLS 1.3. */
+    TLSV1_3: "TLSV1_3",
+} as const;
+export type TLSProtocolVersion = (typeof TLSProtocolVersion)[keyof typeof TLSProtocolVersion];
 
 /** `ServerTLSSettings`. */
 export type ServerTLSSettings =

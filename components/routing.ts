@@ -26,7 +26,9 @@ export const WEIGHT_LIMITS: IntLimits = { min: 0, max: MAX_WEIGHT };
 
 /** Traffic split of the default route, as percentages that always sum to 100. */
 export interface Weights {
+    /** Percentage of the default route on the stable track. */
     stable: number;
+    /** Percentage of the default route on the canary track. */
     canary: number;
 }
 
@@ -65,7 +67,9 @@ export interface HeaderMatch {
 
 /** A cookie that sends a request to the canary whatever the weight (e.g. `version=v2`). */
 export interface CookieMatch {
+    /** Cookie name. */
     name: string;
+    /** Exact value. */
     value: string;
 }
 

@@ -1,4 +1,5 @@
 /** Shared validation vocabulary: every message names the field and the values it accepts. */
+import * as pulumi from "@pulumi/pulumi";
 
 /** A DNS-1123 label: namespace, Deployment and Service names. */
 export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -111,4 +112,15 @@ export function intRange(limits: IntLimits): string {
     return limits.max === undefined
         ? `an integer of at least ${limits.min}`
         : `an integer from ${limits.min} to ${limits.max}`;
+}
+
+/** True when `value` holds no Output or Promise at any depth: its value is known now, before any `apply`. */
+export function isKnown(value: unknown): boolean {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+        return false;
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.values(value).every(isKnown);
+    }
+    return true;
 }

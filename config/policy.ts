@@ -61,6 +61,10 @@ export interface ReleasePolicy {
     prometheusPassword?: string;
     /** Secret. */
     prometheusToken?: string;
+    /** Policy pack (a directory with PulumiPolicy.yaml) run on every preview and update of the release. */
+    policyPack?: string;
+    /** JSON file configuring the policy pack (`--policy-pack-config`). */
+    policyPackConfig?: string;
 }
 
 /** The policy's defaults; 0 for a check's threshold turns the check off. */
@@ -270,7 +274,20 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
             accepts: "a token",
             field: "policy.prometheusToken",
         }),
+        policyPack: r.path("releasePolicyPack", {
+            doc: "Policy pack the bot and promotion run on every preview and update (e.g. policies); a violation stops the release. Relative to the project directory.",
+            field: "policy.policyPack",
+            flag: { name: "policy-pack", arg: "<dir>" },
+        }),
+        policyPackConfig: r.path("releasePolicyPackConfig", {
+            doc: "JSON file configuring releasePolicyPack's policies (pulumi's --policy-pack-config). Relative to the project directory.",
+            field: "policy.policyPackConfig",
+            flag: { name: "policy-pack-config", arg: "<file>" },
+        }),
     };
+    if (policy.policyPackConfig !== undefined && policy.policyPack === undefined) {
+        r.problems.push("releasePolicyPackConfig needs releasePolicyPack (the policy pack it configures)");
+    }
     if (policy.prometheusUser !== undefined && policy.prometheusPassword === undefined) {
         r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
     }

@@ -1,12 +1,13 @@
 /**
  * The program's stack config: every `istio-canary:*` key, read straight into the shapes the components take
- * ({@link IstioMeshArgs}, {@link CanaryReleaseArgs}), plus the release policy and the release state.
+ * ({@link IstioMeshArgs}, {@link CanaryReleaseValues}), plus the release policy and the release state.
  *
  * Pure: it takes the raw config map and the set of secret keys, and returns the components' arguments or the full
  * list of problems. Defaults and integer ranges come from the components (`CANARY_RELEASE_DEFAULTS`,
  * `ISTIO_MESH_DEFAULTS`, ...), so each is written once; the README's reference is generated from the same reads.
  */
-import { CanaryReleaseArgs, TlsArgs, validateCanaryReleaseArgs } from "../components/canary-release-args";
+import { CanaryReleaseValues, TlsValues } from "../components/canary-release-args";
+import { validateCanaryReleaseArgs } from "../components/canary-release-rules";
 import { IstioMeshArgs, validateIstioMeshArgs } from "../components/istio-mesh";
 import { checkTlsPair } from "../components/tls";
 import { readMesh } from "./mesh-keys";
@@ -20,8 +21,8 @@ export interface ProgramConfig {
     mesh: IstioMeshArgs;
     /** Override of the gateway pods' labels (Istio not installed by us, labels not derivable). */
     gatewaySelector?: Record<string, string>;
-    /** Everything of {@link CanaryReleaseArgs} except where the gateway runs, which comes from the mesh. */
-    release: Omit<CanaryReleaseArgs, "gateway">;
+    /** Everything of {@link CanaryReleaseValues} except where the gateway runs, which comes from the mesh. */
+    release: Omit<CanaryReleaseValues, "gateway">;
     /** How the release bot releases on this stack. */
     policy: ReleasePolicy;
     /** What the release bot last recorded. */
@@ -34,7 +35,7 @@ const TLS_REQUIRED =
     "TLS is required: set tlsCert and tlsKey (PEM, as secrets) or tlsSecretName (an existing kubernetes.io/tls Secret in the gateway namespace)";
 
 /** TLS from the keys: a secret name, or a certificate and key (checked). */
-function resolveTls(r: Reader, tls: TlsKeys, hosts: string[], warnings: string[]): TlsArgs | undefined {
+function resolveTls(r: Reader, tls: TlsKeys, hosts: string[], warnings: string[]): TlsValues | undefined {
     if (tls.secretName !== undefined) {
         if (tls.cert !== undefined || tls.key !== undefined) {
             r.problems.push("set either tlsSecretName or tlsCert and tlsKey, not both");
@@ -60,7 +61,7 @@ function readAll(r: Reader): ProgramConfig {
     const warnings: string[] = [];
     r.problems.push(...r.unknownKeys());
     const tls = resolveTls(r, tlsKeys, keys.hosts, warnings);
-    const release: Omit<CanaryReleaseArgs, "gateway"> = {
+    const release: Omit<CanaryReleaseValues, "gateway"> = {
         ...keys,
         istioRevision: mesh.revision,
         tls: tls ?? { secretName: "" },

@@ -1,12 +1,12 @@
 /**
- * The keys of one application: read straight into {@link CanaryReleaseArgs} (application, traffic and TLS
+ * The keys of one application: read straight into {@link CanaryReleaseValues} (application, traffic and TLS
  * groups of the README's reference). Defaults and ranges are the component's own.
  */
 import {
     APP_PROTOCOLS,
     CANARY_RELEASE_DEFAULTS as D,
     CANARY_RELEASE_LIMITS as L,
-    CanaryReleaseArgs,
+    CanaryReleaseValues,
     POD_SECURITY_LEVELS,
     TLS_MIN_VERSIONS,
 } from "../components/canary-release-args";
@@ -28,7 +28,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 }
 
 /** The release's Args as its keys give them, before cross-key rules (TLS is resolved by the program). */
-export type ReleaseKeys = Omit<CanaryReleaseArgs, "gateway" | "tls" | "istioRevision" | "mirrorPercent">;
+export type ReleaseKeys = Omit<CanaryReleaseValues, "gateway" | "tls" | "istioRevision" | "mirrorPercent">;
 
 /** The TLS keys as given. */
 export interface TlsKeys {

@@ -14,7 +14,7 @@
  * "rolling-back" is written before the routing update of a rollback, so a bot killed during a rollback resumes
  * the rollback (and a plain `pulumi up` of that config finishes its routing part).
  */
-import { TrackArgs } from "../components/canary-release-args";
+import { TrackValues } from "../components/canary-release-args";
 import { IMAGE_ACCEPTS, VERSION_ACCEPTS } from "../components/validation";
 import { Reader } from "./reader";
 
@@ -134,8 +134,8 @@ export function routedMirrorPercent(state: ReleaseState, policyMirror: number, u
 export interface ReleaseView {
     state: ReleaseState;
     canaryWeight: number;
-    stable: TrackArgs;
-    canary?: TrackArgs;
+    stable: TrackValues;
+    canary?: TrackValues;
 }
 
 /** Config changes: a value sets the key, undefined removes it. */
@@ -218,7 +218,7 @@ function guard(name: TransitionName, v: ReleaseView): void {
     }
 }
 
-const sameTrack = (a: TrackArgs | undefined, b: TrackArgs | undefined) =>
+const sameTrack = (a: TrackValues | undefined, b: TrackValues | undefined) =>
     a !== undefined && b !== undefined && a.image === b.image && a.version === b.version;
 
 /** The typed transitions of a release. Each returns a new view; none changes its input. */
@@ -236,7 +236,7 @@ export const transitions = {
     },
 
     /** The canary runs the new version at weight 0; the stable it replaces is recorded for a rollback. */
-    start(v: ReleaseView, release: TrackArgs): ReleaseView {
+    start(v: ReleaseView, release: TrackValues): ReleaseView {
         guard("start", v);
         return {
             ...v,
@@ -332,7 +332,7 @@ export const transitions = {
     },
 };
 
-function requireRelease(v: ReleaseView): TrackArgs {
+function requireRelease(v: ReleaseView): TrackValues {
     if (v.state.image === undefined || v.state.version === undefined) {
         throw new Error("no release in progress: releaseImage and releaseVersion are unset");
     }

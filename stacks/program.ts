@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryRelease, IstioMesh } from "../components";
-import { TrackArgs } from "../components/canary-release-args";
+import { TrackValues } from "../components/canary-release-args";
 import { Weights } from "../components/routing";
 import { parseConfig } from "../config/program";
 import { ReleaseState } from "../config/release-state";
@@ -15,21 +15,21 @@ import { configSecretKeys, runtimeConfig } from "../config/runtime";
 /** The program's stack outputs. */
 export interface ProgramOutputs {
     /** https URL of the first host. */
-    url: string;
+    url: pulumi.Output<string>;
     /** Current split of the default route, in percent. */
-    weights: Weights;
+    weights: pulumi.Output<Weights>;
     /** Namespace of the application. */
-    namespace: string;
+    namespace: pulumi.Output<string>;
     /** What the stable track runs (promotion reads it). */
-    stable: TrackArgs & { digest?: string };
+    stable: TrackValues & { digest?: string };
     /** What the canary track runs, and how many replicas it has. */
-    canary: TrackArgs & { replicas: number };
+    canary: pulumi.Output<TrackValues & { replicas: number }>;
     /** The last release as the release bot recorded it: status, version, image (promotion reads it). */
     release: ReleaseState;
     /** PromQL that shows requests per second per version. */
-    splitQuery: string;
+    splitQuery: pulumi.Output<string>;
     /** Namespace of the ingress gateway. */
-    gatewayNamespace: string;
+    gatewayNamespace: pulumi.Output<string>;
     /** URN of the VirtualService: the target of a routing-only update. */
     routingUrn: pulumi.Output<string>;
 }
@@ -48,15 +48,11 @@ export function program(): ProgramOutputs {
     }
 
     const mesh = new IstioMesh("mesh", cfg.mesh);
-    const tls =
-        "cert" in cfg.release.tls
-            ? { cert: cfg.release.tls.cert, key: pulumi.secret(cfg.release.tls.key) }
-            : cfg.release.tls;
+    // The TLS key reaches the state only as a secret: the component stores it with pulumi.secret.
     const app = new CanaryRelease(
         cfg.release.app,
         {
             ...cfg.release,
-            tls,
             gateway: { namespace: mesh.gatewayNamespace, selector: cfg.gatewaySelector ?? mesh.gatewaySelector },
         },
         // Istio first: its CRDs come from the base chart and pods must be created after istiod can inject sidecars.
@@ -68,10 +64,10 @@ export function program(): ProgramOutputs {
         weights: app.weights,
         namespace: app.namespace,
         stable: { ...cfg.release.stable, ...digestOf(cfg.release.stable.image) },
-        canary: { ...(cfg.release.canary ?? cfg.release.stable), replicas: app.canaryReplicas },
+        canary: app.canaryReplicas.apply((replicas) => ({ ...(cfg.release.canary ?? cfg.release.stable), replicas })),
         release: cfg.state,
         splitQuery: app.splitQuery,
         gatewayNamespace: mesh.gatewayNamespace,
-        routingUrn: app.virtualService.urn,
+        routingUrn: app.routingUrn,
     };
 }

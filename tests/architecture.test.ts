@@ -1,6 +1,7 @@
 /**
  * The layout as the architecture: each folder names one role, and imports only run downwards
- * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> stacks/program.ts -> config -> components), without cycles.
+ * (stacks/cli -> stacks/release, stacks/promote -> stacks/automation -> stacks/program.ts -> policies -> config ->
+ * components), without cycles.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -14,6 +15,7 @@ const LAYERS = [
     "scripts/mesh",
     "components",
     "config",
+    "policies",
     "stacks/program.ts",
     "stacks/automation",
     "stacks/release",
@@ -42,6 +44,7 @@ function sources(dir: string, ext = /\.ts$/): string[] {
 const FILES = [
     ...sources(path.join(ROOT, "components")),
     ...sources(path.join(ROOT, "config")),
+    ...sources(path.join(ROOT, "policies")),
     ...sources(path.join(ROOT, "stacks")),
     path.join(ROOT, "index.ts"),
 ];

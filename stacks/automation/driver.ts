@@ -73,8 +73,13 @@ export interface OperationOptions {
     targets?: string[];
     /** Engine output, line by line. */
     onOutput?: (line: string) => void;
-    /** Policy packs (directories) the engine runs on the operation. */
+    /**
+     * Policy packs the engine runs on the operation (directories with PulumiPolicy.yaml; relative ones from the
+     * project directory). A mandatory violation fails it with the policies' messages (PolicyViolationError).
+     */
     policyPacks?: string[];
+    /** Their configuration files (`--policy-pack-config`), relative ones from the project directory. */
+    policyPackConfigs?: string[];
 }
 
 /** Options of one preview. */

@@ -33,10 +33,10 @@ export class InlineStack extends AutomationStack {
     /** Opens `stackName` in `workDir`; with `dryRun`, on a scratch copy of its config that previews only. */
     static override async open(stackName: string, workDir: string, dryRun = false): Promise<InlineStack> {
         if (!dryRun) {
-            return new InlineStack(await selectInlineStack(stackName, workDir), false);
+            return new InlineStack(await selectInlineStack(stackName, workDir), false, workDir);
         }
         await selectInlineStack(stackName, workDir); // fail early, and clearly, when it does not exist
         const scratch = scratchWorkspace(workDir, stackName);
-        return new InlineStack(await selectInlineStack(stackName, scratch), true, scratch);
+        return new InlineStack(await selectInlineStack(stackName, scratch), true, workDir, scratch);
     }
 }

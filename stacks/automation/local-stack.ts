@@ -26,6 +26,7 @@ import {
     UpOptions,
     UpSummary,
 } from "./driver";
+import { PolicyWatch } from "./policy-packs";
 
 /** Throws {@link PulumiCliMissingError} unless an executable `pulumi` is on PATH (what the Automation API runs). */
 export function requirePulumiCli(env: NodeJS.ProcessEnv = process.env): void {
@@ -189,6 +190,8 @@ export class AutomationStack implements StackDriver {
     protected constructor(
         readonly stack: Stack,
         private readonly dryRun: boolean,
+        /** Where Pulumi.yaml is: relative policy pack paths start here. */
+        private readonly projectDir: string,
         private readonly scratch?: string,
     ) {}
 
@@ -199,11 +202,11 @@ export class AutomationStack implements StackDriver {
     /** Opens `stackName` in `workDir`; with `dryRun`, on a scratch copy of its config that previews only. */
     static async open(stackName: string, workDir: string, dryRun = false): Promise<AutomationStack> {
         if (!dryRun) {
-            return new AutomationStack(await selectStack(stackName, workDir), false);
+            return new AutomationStack(await selectStack(stackName, workDir), false, workDir);
         }
         await selectStack(stackName, workDir); // fail early, and clearly, when it does not exist
         const scratch = scratchWorkspace(workDir, stackName);
-        return new AutomationStack(await selectStack(stackName, scratch), true, scratch);
+        return new AutomationStack(await selectStack(stackName, scratch), true, workDir, scratch);
     }
 
     getConfig(): Promise<StackConfig> {
@@ -232,12 +235,17 @@ export class AutomationStack implements StackDriver {
         const t0 = Date.now();
         const events: EngineEvent[] = [];
         const plan = opts.savePlan ? this.newPlanFile() : undefined;
+        const policies = new PolicyWatch();
+        const { onEvent: onPolicy, ...packs } = policies.options(opts, this.projectDir);
         try {
             const p = await this.stack.preview({
                 target: opts.targets,
                 onOutput: opts.onOutput,
-                onEvent: (e) => events.push(e),
-                policyPacks: opts.policyPacks,
+                onEvent: (e) => {
+                    events.push(e);
+                    onPolicy?.(e);
+                },
+                ...packs,
                 plan: this.dryRun ? undefined : plan,
                 diff: true,
             });
@@ -247,17 +255,18 @@ export class AutomationStack implements StackDriver {
             }
             return { changes: changesOf(events), plan, summary };
         } catch (e) {
-            throw typed(e);
+            throw policies.error(typed(e));
         }
     }
 
     async up(opts: UpOptions = {}): Promise<UpSummary> {
         const t0 = Date.now();
+        const policies = new PolicyWatch();
         const options = {
             target: opts.targets,
             onOutput: opts.onOutput,
             message: opts.message,
-            policyPacks: opts.policyPacks,
+            ...policies.options(opts, this.projectDir),
         };
         try {
             if (this.dryRun) {
@@ -267,7 +276,7 @@ export class AutomationStack implements StackDriver {
             const r = await this.stack.up({ ...options, plan: opts.plan });
             return summarize(r.summary.resourceChanges, Date.now() - t0);
         } catch (e) {
-            throw typed(e);
+            throw policies.error(typed(e));
         } finally {
             if (opts.plan !== undefined) {
                 fs.rmSync(opts.plan, { force: true });

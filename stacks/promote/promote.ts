@@ -3,7 +3,7 @@
  * release on the stack before. The source stack's outputs say what it runs and how its last release ended; the
  * target's own config holds its release policy, so the bot releases there as strictly as that environment asks.
  */
-import { TrackArgs } from "../../components/canary-release-args";
+import { TrackValues } from "../../components/canary-release-args";
 import { ReleaseState } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
 import { ReleaseDeps, ReleaseOptions } from "../release/context";
@@ -12,7 +12,7 @@ import { runRelease } from "../release/run";
 
 /** What a stack exports for promotion (see index.ts: `stable` and `release`). */
 export interface PromotionState {
-    stable: TrackArgs & { digest?: string };
+    stable: TrackValues & { digest?: string };
     release: ReleaseState;
 }
 

@@ -244,7 +244,11 @@ export class ReleaseRun {
             Object.assign(this.config, before);
             this.view = from;
         };
-        const common = { targets: o.targets, onOutput: this.deps.engineOutput, policyPacks: this.opts.policyPacks };
+        const common = {
+            targets: o.targets,
+            onOutput: this.deps.engineOutput,
+            ...policyPacks(this.opts.policyPacks, this.policy),
+        };
         let plan: string | undefined;
         if (o.guard !== undefined) {
             const preview = await this.stack.preview({ ...common, savePlan: true });
@@ -335,6 +339,14 @@ export class ReleaseRun {
             cause: "update-failed",
         };
     }
+}
+
+/** The options' policy packs and the stack's (config key releasePolicyPack), run on every preview and update. */
+function policyPacks(packs: string[] = [], p: ReleasePolicy): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+    const all = p.policyPack === undefined ? packs : [...packs, p.policyPack];
+    return all.length === 0
+        ? {}
+        : { policyPacks: all, policyPackConfigs: p.policyPackConfig ? [p.policyPackConfig] : undefined };
 }
 
 /** The line of an error message worth showing: the first that says "error", else the first. */

@@ -1,27 +1,15 @@
 import * as assert from "assert";
 import { CanaryRelease } from "../../components/canary-release";
 import { CanaryReleaseArgs } from "../../components/canary-release-args";
-import { DependencyRecorder, isSecretValue, plain, RecordingMocks, withMocks } from "../harness";
+import { DependencyRecorder, isSecretValue, plain, RecordingMocks, value, withMocks } from "../harness";
+import { releaseArgs } from "../fixtures/release";
 import { shopPair } from "../fixtures/tls";
 
 const ISTIO = "kubernetes:networking.istio.io/v1";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const HOST = "shop.prod.svc.cluster.local";
 
-function args(extra: Partial<CanaryReleaseArgs> = {}): CanaryReleaseArgs {
-    const { cert, key } = shopPair();
-    return {
-        app: "shop",
-        namespace: "prod",
-        stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
-        canary: { image: "registry.example.test/shop:2.0.0", version: "v2" },
-        canaryWeight: 10,
-        hosts: ["shop.example.test"],
-        tls: { cert, key },
-        gateway: { namespace: "istio-ingress", selector: { app: "istio-ingressgateway", istio: "ingressgateway" } },
-        ...extra,
-    };
-}
+const args = releaseArgs;
 
 async function deploy(
     a: CanaryReleaseArgs,
@@ -170,7 +158,7 @@ describe("CanaryRelease", () => {
             const { mocks, release } = await deploy(args({ canaryWeight: w, replicas: 5, canaryScaling: true }));
             assert.strictEqual(deployment(mocks, "canary").spec.replicas, n);
             assert.strictEqual(deployment(mocks, "stable").spec.replicas, 5, "stable keeps full capacity");
-            assert.strictEqual(release.canaryReplicas, n);
+            assert.strictEqual(await value(release.canaryReplicas), n);
         }
     });
 
@@ -244,10 +232,10 @@ describe("CanaryRelease", () => {
             ],
         );
         assert.deepStrictEqual(weighted.mirrorPercentage, { value: 5 });
-        assert.deepStrictEqual(release.weights, { stable: 70, canary: 30 });
-        assert.strictEqual(release.url, "https://shop.example.test/");
+        assert.deepStrictEqual(await value(release.weights), { stable: 70, canary: 30 });
+        assert.strictEqual(await value(release.url), "https://shop.example.test/");
         assert.strictEqual(
-            release.splitQuery,
+            await value(release.splitQuery),
             'sum by (destination_version) (rate(istio_requests_total{reporter="destination",destination_service="shop.prod.svc.cluster.local"}[1m]))',
         );
     });

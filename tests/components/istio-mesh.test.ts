@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
 import { gatewaySelector } from "../../components/names";
-import { DependencyRecorder, withMocks } from "../harness";
+import { DependencyRecorder, value, withMocks } from "../harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -110,14 +110,14 @@ describe("IstioMesh", () => {
         assert.strictEqual(istiod.inputs.name, "istiod-canary-1-28");
         assert.strictEqual(istiod.inputs.values.revision, "canary-1-28");
         assert.strictEqual(gateway.inputs.values.revision, "canary-1-28");
-        assert.strictEqual(mesh.revision, "canary-1-28");
+        assert.strictEqual(await value(mesh.revision), "canary-1-28");
     });
 
     it("installs nothing with install: false, but still reports where the gateway runs", async () => {
         const { mocks, mesh } = await install({ install: false, gatewayNamespace: "edge", gatewayName: "public-gw" });
         assert.deepStrictEqual(mocks.custom(), []);
-        assert.strictEqual(mesh.gatewayNamespace, "edge");
-        assert.deepStrictEqual(mesh.gatewaySelector, { app: "public-gw", istio: "public-gw" });
+        assert.strictEqual(await value(mesh.gatewayNamespace), "edge");
+        assert.deepStrictEqual(await value(mesh.gatewaySelector), { app: "public-gw", istio: "public-gw" });
     });
 
     it("rejects bad arguments before registering anything", async () => {

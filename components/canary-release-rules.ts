@@ -1,0 +1,278 @@
+/**
+ * Validation of CanaryReleaseArgs: one list of rules, each declaring the Input fields it reads. A rule runs
+ * before anything is registered when those fields are known; when one is an Output, the same rule runs inside
+ * `apply` on the resolved values (checkedInputs), with the same message, before any resource uses them.
+ * Messages name the Args fields; callers that know the fields by other names (the stack config's keys) pass a
+ * FieldNamer.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    APP_PROTOCOLS,
+    CANARY_RELEASE_DEFAULTS as D,
+    CANARY_RELEASE_LIMITS as L,
+    CanaryReleaseArgs,
+    CanaryReleaseValues,
+    MAX_APP_NAME_LENGTH,
+    POD_SECURITY_LEVELS,
+    TLS_MIN_VERSIONS,
+} from "./canary-release-args";
+import {
+    describeProblems,
+    DNS_LABEL,
+    DNS_LABEL_ACCEPTS,
+    DURATION,
+    DURATION_ACCEPTS,
+    FieldNamer,
+    HEADER_NAME,
+    IMAGE_ACCEPTS,
+    IMAGE_REF,
+    intProblem,
+    isKnown,
+    LABEL_VALUE,
+    oneOfProblem,
+    retryOnProblems,
+    VERSION_ACCEPTS,
+} from "./validation";
+
+/** The Args fields validation messages can name (dotted for nested ones). */
+export type CanaryReleaseField =
+    | Exclude<keyof CanaryReleaseArgs, "stable" | "canary" | "retries">
+    | "stable.image"
+    | "stable.version"
+    | "canary"
+    | "canary.image"
+    | "canary.version"
+    | "retries.attempts"
+    | "retries.perTryTimeout"
+    | "retries.retryOn";
+
+/** The validated fields that may hold Outputs. */
+export const INPUT_FIELDS = ["stable", "canary", "canaryWeight", "replicas", "canaryReplicas", "hosts"] as const;
+export type InputField = (typeof INPUT_FIELDS)[number];
+
+/** Fields whose values may hold Outputs but no rule reads (TLS material, where the gateway runs, env values). */
+const PASS_THROUGH_FIELDS = ["tls", "gateway", "env"] as const;
+
+type Namer = FieldNamer<CanaryReleaseField>;
+
+/** One check: the Input fields it reads (the others it reads are plain), and its problems. */
+interface Rule {
+    reads: readonly InputField[];
+    check(a: CanaryReleaseValues, name: Namer): (string | undefined)[];
+}
+
+const dnsLabel = (field: CanaryReleaseField, value: string | undefined, name: Namer) =>
+    value !== undefined && !DNS_LABEL.test(value)
+        ? `${name(field)} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`
+        : undefined;
+
+const intField = (field: keyof typeof L & keyof typeof D & CanaryReleaseField, reads: readonly InputField[] = []) => ({
+    reads,
+    check: (a: CanaryReleaseValues, name: Namer) => [intProblem(name(field), a[field] ?? D[field], L[field])],
+});
+
+const track = (t: "stable" | "canary"): Rule => ({
+    reads: [t],
+    check: (a, name) => {
+        const v = a[t];
+        if (v === undefined) {
+            return [];
+        }
+        return [
+            IMAGE_REF.test(v.image) ? undefined : `${name(`${t}.image`)} must be ${IMAGE_ACCEPTS}; got "${v.image}"`,
+            LABEL_VALUE.test(v.version)
+                ? undefined
+                : `${name(`${t}.version`)} must be ${VERSION_ACCEPTS}; got "${v.version}"`,
+        ];
+    },
+});
+
+/** The canary's pods are reachable by some route even at weight 0 (header, cookie or mirror). */
+export function canaryRoutable(
+    a: Pick<CanaryReleaseValues, "canaryWeight" | "canaryHeader" | "canaryCookie" | "mirrorPercent">,
+): boolean {
+    return (
+        (a.canaryWeight ?? D.canaryWeight) > 0 ||
+        a.canaryHeader !== undefined ||
+        a.canaryCookie !== undefined ||
+        (a.mirrorPercent ?? D.mirrorPercent) > 0
+    );
+}
+
+const HOST = /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/;
+
+/** Every rule, in the order their messages are listed. */
+const RULES: readonly Rule[] = [
+    {
+        reads: [],
+        check: (a, name) => [
+            dnsLabel("app", a.app, name),
+            a.app !== undefined && a.app.length > MAX_APP_NAME_LENGTH
+                ? `${name("app")} must be at most ${MAX_APP_NAME_LENGTH} characters (Deployments are named <app>-stable and <app>-canary); got ${a.app.length}`
+                : undefined,
+            dnsLabel("namespace", a.namespace, name),
+            dnsLabel("istioRevision", a.istioRevision, name),
+        ],
+    },
+    track("stable"),
+    track("canary"),
+    intField("canaryWeight", ["canaryWeight"]),
+    intField("replicas", ["replicas"]),
+    intField("canaryReplicas", ["canaryReplicas"]),
+    intField("containerPort"),
+    intField("servicePort"),
+    intField("runAsUser"),
+    intField("rolloutTimeoutSeconds"),
+    {
+        reads: [],
+        check: (a, name) => {
+            const mirror = a.mirrorPercent ?? D.mirrorPercent;
+            return [
+                oneOfProblem(name("protocol"), a.protocol, APP_PROTOCOLS),
+                oneOfProblem(name("podSecurityEnforce"), a.podSecurityEnforce, POD_SECURITY_LEVELS),
+                oneOfProblem(name("tlsMinVersion"), a.tlsMinVersion, TLS_MIN_VERSIONS),
+                Number.isFinite(mirror) && mirror >= 0 && mirror <= 100
+                    ? undefined
+                    : `${name("mirrorPercent")} must be a number from 0 to 100; got ${mirror}`,
+            ];
+        },
+    },
+    {
+        reads: ["hosts"],
+        check: (a, name) => [
+            a.hosts === undefined || a.hosts.length === 0
+                ? `${name("hosts")} must list at least one host name, such as ["app.example.com"]`
+                : undefined,
+            ...(a.hosts ?? []).map((host) =>
+                HOST.test(host)
+                    ? undefined
+                    : `${name("hosts")} must hold DNS names such as "app.example.com" or "*.example.com"; got "${host}"`,
+            ),
+        ],
+    },
+    {
+        reads: [],
+        check: (a, name) => [
+            a.canaryHeader !== undefined && !HEADER_NAME.test(a.canaryHeader.name)
+                ? `${name("canaryHeader")} must be an HTTP header name such as "x-canary"; got "${a.canaryHeader.name}"`
+                : undefined,
+            a.canaryCookie !== undefined && !HEADER_NAME.test(a.canaryCookie.name)
+                ? `${name("canaryCookie")} must be name=value with a cookie name such as "version=v2"; got "${a.canaryCookie.name}=${a.canaryCookie.value}"`
+                : undefined,
+            ...(
+                [
+                    ["timeout", a.timeout],
+                    ["retries.perTryTimeout", a.retries?.perTryTimeout],
+                ] as const
+            ).map(([field, value]) =>
+                value !== undefined && !DURATION.test(value)
+                    ? `${name(field)} must be ${DURATION_ACCEPTS}; got "${value}"`
+                    : undefined,
+            ),
+            ...(a.retries === undefined
+                ? []
+                : [
+                      intProblem(name("retries.attempts"), a.retries.attempts, L.retryAttempts),
+                      ...(a.retries.retryOn !== undefined
+                          ? retryOnProblems(name("retries.retryOn"), a.retries.retryOn)
+                          : []),
+                  ]),
+            ...tlsProblems(a, name),
+        ],
+    },
+    {
+        reads: ["canaryWeight"],
+        check: (a, name) => [
+            a.canary === undefined && (a.canaryWeight ?? D.canaryWeight) > 0
+                ? `${name("canaryWeight")} must be 0 while no canary is set (set ${name("canary")} first); got ${a.canaryWeight}`
+                : undefined,
+        ],
+    },
+    {
+        reads: ["canaryReplicas", "canaryWeight"],
+        check: (a, name) => [
+            (a.canaryReplicas ?? D.canaryReplicas) === 0 && canaryRoutable(a)
+                ? `${name("canaryReplicas")} must be at least 1 while traffic can reach the canary (${name("canaryWeight")} above 0, ` +
+                  `${name("canaryHeader")}, ${name("canaryCookie")} or ${name("mirrorPercent")}); got 0`
+                : undefined,
+        ],
+    },
+];
+
+/** TLS is a certificate and key, or an existing secret: which one is known even when the values are Outputs. */
+function tlsProblems(a: CanaryReleaseValues, name: Namer): (string | undefined)[] {
+    const tls = a.tls ?? {};
+    const pair = tls.cert !== undefined || tls.key !== undefined;
+    if (pair && tls.secretName !== undefined) {
+        return [`${name("tls")} must set either secretName or cert and key, not both`];
+    }
+    if (!pair && tls.secretName === undefined) {
+        return [`${name("tls")} must set cert and key (PEM) or secretName (an existing kubernetes.io/tls Secret)`];
+    }
+    return [
+        pair && (tls.cert === undefined || tls.key === undefined)
+            ? `${name("tls")} must set cert and key together`
+            : undefined,
+    ];
+}
+
+function run(rules: readonly Rule[], a: CanaryReleaseValues, name: Namer): string[] {
+    return rules.flatMap((r) => r.check(a, name)).filter((p): p is string => p !== undefined);
+}
+
+/**
+ * Returns the problems of `args` that can be seen now, each naming the field (through `name`) and its accepted
+ * values: every rule whose Input fields are known. Empty means nothing known is wrong; rules on Outputs run in
+ * checkedInputs. Fields that shape resources (all but the Input fields and the TLS, gateway and env values)
+ * must be known.
+ */
+export function validateCanaryReleaseArgs(args: CanaryReleaseArgs, name: Namer = (f) => f): string[] {
+    const unknownShape = (Object.keys(args) as (keyof CanaryReleaseArgs)[]).filter(
+        (f) =>
+            !(INPUT_FIELDS as readonly string[]).includes(f) &&
+            (PASS_THROUGH_FIELDS.includes(f as (typeof PASS_THROUGH_FIELDS)[number])
+                ? pulumi.Output.isInstance(args[f])
+                : !isKnown(args[f])),
+    );
+    if (unknownShape.length > 0) {
+        return unknownShape.map(
+            (f) =>
+                `${name(f as CanaryReleaseField)} must be a known value, not an Output: it decides which resources exist and what they are named`,
+        );
+    }
+    const unknown = INPUT_FIELDS.filter((f) => !isKnown(args[f]));
+    // Rules only read Input fields they declare, and those are known here: the rest of `args` is plain.
+    const known = RULES.filter((r) => r.reads.every((f) => !unknown.includes(f)));
+    return run(known, args as unknown as CanaryReleaseValues, name);
+}
+
+/**
+ * `fields` of `args` resolved and checked by every rule that reads them (the others they read being known), with
+ * the messages validateCanaryReleaseArgs gives. The Output fails with `fail(message)` on a problem, so no resource
+ * built from it is registered with a bad value.
+ */
+export function checkedInputs<F extends InputField>(
+    args: CanaryReleaseArgs,
+    fields: readonly F[],
+    fail: (message: string) => Error,
+): pulumi.Output<Pick<CanaryReleaseValues, F>> {
+    const group = Object.fromEntries(fields.map((f) => [f, args[f]])) as Pick<CanaryReleaseArgs, F>;
+    const rules = RULES.filter(
+        (r) =>
+            r.reads.some((f) => (fields as readonly InputField[]).includes(f)) &&
+            r.reads.every((f) => (fields as readonly InputField[]).includes(f) || isKnown(args[f])),
+    );
+    const values = pulumi.output(group);
+    // Messages quote the values they reject ("; got ..."), except secret ones.
+    const secret = pulumi.output(pulumi.isSecret(values));
+    return pulumi.all([values, secret]).apply(([resolved, isSecret]) => {
+        const problems = run(rules, { ...args, ...(resolved as object) } as unknown as CanaryReleaseValues, (f) => f);
+        if (problems.length > 0) {
+            const shown = isSecret
+                ? problems.map((p) => p.replace(/; got .*$/s, "; got a secret value (not shown)"))
+                : problems;
+            throw fail(describeProblems(shown));
+        }
+        return resolved as unknown as Pick<CanaryReleaseValues, F>;
+    });
+}
