@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeCheck } from "./analysis";
+import { describeLoad } from "./load";
 import { ReleaseResult } from "./result";
 
 /** A point of the chart: minutes since start and the three series (undefined where not measured). */
@@ -93,7 +94,11 @@ export function renderChart(r: ReleaseResult): string {
 export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
     const cell = (text: string) => esc(text).replace(/\|/g, "\\|");
     const rows = r.events.map((e) => {
-        const detail = e.checks ? e.checks.map((c) => cell(describeCheck(c))).join("<br>") : cell(e.message);
+        const detail = e.checks
+            ? [...e.checks.map((c) => cell(describeCheck(c))), ...(e.load ? [cell(describeLoad(e.load))] : [])].join(
+                  "<br>",
+              )
+            : cell(e.message);
         return `| ${e.time} | ${e.kind} | ${e.phase ?? ""} | ${e.weight} | ${e.verdict ?? ""} | ${detail} |`;
     });
     return [
@@ -104,6 +109,30 @@ export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
         `- Started ${r.startedAt}, finished ${r.finishedAt}`,
         `- Steps: ${r.policy.steps.join(", ")}; interval ${r.policy.interval}; failure threshold ${r.policy.failureThreshold}; no data: ${r.policy.noData}`,
         ...(r.manualSteps ? ["", "## Finish by hand", "", "```sh", ...r.manualSteps, "```"] : []),
+        ...(r.approvals?.length
+            ? [
+                  "",
+                  "## Gate decisions",
+                  "",
+                  "| gate | version | decision | by | at |",
+                  "| --- | --- | --- | --- | --- |",
+                  ...r.approvals.map((a) => `| ${a.gate} | ${a.version} | ${a.decision} | ${cell(a.by)} | ${a.at} |`),
+              ]
+            : []),
+        ...(r.hooks?.length
+            ? [
+                  "",
+                  "## Hook calls",
+                  "",
+                  "| time | hook | type | target | phase | weight | attempts | status | result |",
+                  "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+                  ...r.hooks.map(
+                      (h) =>
+                          `| ${h.time} | ${h.hook} | ${h.type} | ${h.target} | ${h.phase ?? ""} | ${h.weight} | ${h.attempts} | ` +
+                          `${h.status ?? ""} | ${h.ok ? "ok" : cell(h.error ?? "failed")} |`,
+                  ),
+              ]
+            : []),
         "",
         `![weight, success rate and latency over time](${chartFile})`,
         "",
