@@ -4,7 +4,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["bin/**", "node_modules/**", "reports/**"] },
+    { ignores: ["bin/**", "node_modules/**", "reports/**", ".stryker-tmp/**"] },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {

@@ -39,9 +39,10 @@ describe("committed stack files", () => {
         });
     }
 
-    it("release policy gets stricter from dev to staging to prod", () => {
+    it("release policy gets stricter from dev to staging to prod, and prod strictly stricter than dev", () => {
         const [dev, staging, prod] = stacks.map((s) => parse(s).policy);
-        const nonDecreasing = (xs: number[]) => xs.every((x, i) => i === 0 || x >= xs[i - 1]);
+        // Never looser from one environment to the next, and strictly tighter from the first to the last.
+        const nonDecreasing = (xs: number[]) => xs.every((x, i) => i === 0 || x >= xs[i - 1]) && xs[2] > xs[0];
         assert.ok(nonDecreasing([dev, staging, prod].map((p) => p.steps.length)), "more steps");
         assert.ok(nonDecreasing([dev, staging, prod].map((p) => durationMs(p.interval)!)), "longer intervals");
         assert.ok(nonDecreasing([dev, staging, prod].map((p) => p.minSuccessRate ?? 0)), "higher success rate");

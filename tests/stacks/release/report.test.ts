@@ -51,12 +51,18 @@ describe("release report", () => {
         assert.strictEqual(md.split("\n").filter((l) => l.startsWith("| 2026")).length, 4);
     });
 
-    it("SVG: deterministic, with the three series", () => {
+    it("SVG: the three series where the events put them", () => {
         const svg = renderChart(result);
-        assert.strictEqual(svg, renderChart(result));
         assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
-        assert.strictEqual((svg.match(/<path d="M/g) ?? []).length, 3, "weight, success rate and latency lines");
-        // The weight steps up to 25 at minute 1 and back to 0 at minute 3 (the right edge).
-        assert.match(svg, /<path d="M50\.0,304\.0H253\.3V244\.0H456\.7V244\.0H660\.0V304\.0"/);
+        const paths = [...svg.matchAll(/<path d="([^"]*)"/g)].map((m) => m[1]);
+        assert.deepStrictEqual(paths, [
+            // The weight steps up to 25 at minute 1 and back to 0 at minute 3 (the right edge).
+            "M50.0,304.0H253.3V244.0H456.7V244.0H660.0V304.0",
+            // Success rate 80% at minute 2: 304 - 0.8 * 240.
+            "M456.7,112.0",
+            // p99 120 ms at minute 2 on the right axis, whose top is 110% of the largest latency: 304 - 240 / 1.1.
+            "M456.7,85.8",
+        ]);
+        assert.strictEqual(renderChart(JSON.parse(JSON.stringify(result)) as ReleaseResult), svg, "deterministic");
     });
 });

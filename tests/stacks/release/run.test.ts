@@ -95,6 +95,18 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         assert.match(result.reason, /latency-p99=900ms \(max 500\) fail: above the maximum 500/);
     });
 
+    it("judges custom PromQL checks from releaseChecks too, and names the failing one", async () => {
+        const errors = "sum(rate(app_errors_total[1m]))";
+        b.prom.answer = (q) => (q === errors ? { value: 7 } : health(100, 10)(q));
+        const stack = new FakeStack(
+            stackConfig({ releaseChecks: JSON.stringify([{ name: "app-errors", query: errors, max: 1 }]) }),
+        );
+        const result = await b.run(stack);
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.match(result.reason, /app-errors=7 \(max 1\) fail: above the maximum 1/);
+        assert.ok(b.prom.queries.includes(errors), "the custom query was asked");
+    });
+
     describe("no data", () => {
         const noData = () => ({ empty: true as const });
 
