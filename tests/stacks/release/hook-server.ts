@@ -1,0 +1,69 @@
+/** A webhook receiver on 127.0.0.1 that a test controls: what it answers, how slowly, and which secret it checks. */
+import * as http from "http";
+import { AddressInfo } from "net";
+import { HookPayload, SIGNATURE_HEADER, verifySignature } from "../../../stacks/release/hooks";
+
+/** One request the server received. */
+export interface Received {
+    path: string;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+    payload: HookPayload;
+    /** The signature checked with the server's secret (undefined: no secret set). */
+    signed?: boolean;
+}
+
+/** What to answer: a status (and body), after a delay; or hang up without one. */
+export type HookAnswer = { status: number; body?: string; delayMs?: number } | { hangUp: true };
+
+export class HookServer {
+    readonly received: Received[] = [];
+    /** Decides the answer of the n-th request (0-based) to a path. */
+    answer: (n: number, path: string) => HookAnswer = () => ({ status: 200 });
+    /** When set, requests whose signature does not match this secret get 401. */
+    secret?: string;
+    private server?: http.Server;
+    private readonly counts = new Map<string, number>();
+
+    async start(): Promise<string> {
+        this.server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (c: Buffer) => chunks.push(c));
+            req.on("end", () => {
+                const body = Buffer.concat(chunks).toString("utf8");
+                const path = req.url ?? "/";
+                const n = this.counts.get(path) ?? 0;
+                this.counts.set(path, n + 1);
+                const sig = req.headers[SIGNATURE_HEADER.toLowerCase()] as string | undefined;
+                const signed = this.secret === undefined ? undefined : verifySignature(this.secret, body, sig);
+                this.received.push({ path, headers: req.headers, body, payload: JSON.parse(body) as HookPayload, signed });
+                const a: HookAnswer = signed === false ? { status: 401, body: "bad signature" } : this.answer(n, path);
+                if ("hangUp" in a) {
+                    req.socket.destroy();
+                    return;
+                }
+                const reply = () => {
+                    res.writeHead(a.status, { "Content-Type": "text/plain" });
+                    res.end(a.body ?? "");
+                };
+                if (a.delayMs) {
+                    setTimeout(reply, a.delayMs);
+                } else {
+                    reply();
+                }
+            });
+        });
+        await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }
+
+    /** The requests to a path. */
+    to(path: string): Received[] {
+        return this.received.filter((r) => r.path === path);
+    }
+
+    stop(): Promise<void> {
+        this.server?.closeAllConnections();
+        return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    }
+}
