@@ -52,16 +52,16 @@ const HOOKS_ACCEPTS =
 const HOOK_FIELDS = ["name", "type", "url", "timeout", "retries", "metadata"];
 const URL_ACCEPTS = "an http(s):// URL";
 
-/** Problems of a URL the bot calls: http(s) only, no credentials (shown redacted). */
-export function urlProblem(what: string, url: string): string | undefined {
+const HOOK_CREDENTIALS_HINT =
+    "hook calls are signed with releaseHookSecret (--secret); set releaseHooks itself with --secret if its URLs carry tokens";
+
+/** Problems of a URL the bot calls: http(s) only, no credentials (shown redacted; `hint` says what instead). */
+export function urlProblem(what: string, url: string, hint = HOOK_CREDENTIALS_HINT): string | undefined {
     if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(url)) {
         return `${what} must be ${URL_ACCEPTS}; got ${JSON.stringify(redactUrl(url))}`;
     }
     if (/^[a-z]+:\/\/[^/?#]*@/i.test(url)) {
-        return (
-            `${what} must not contain credentials (${redactUrl(url)}): hook calls are signed with ` +
-            "releaseHookSecret (--secret); set releaseHooks itself with --secret if its URLs carry tokens"
-        );
+        return `${what} must not contain credentials (${redactUrl(url)}): ${hint}`;
     }
     return undefined;
 }
@@ -174,7 +174,14 @@ export function readHooks(r: Reader): HookPolicy {
         field: "policy.loadUrl",
         flag: { name: "load-url", arg: "<url>" },
     });
-    const urlIssue = loadUrl === undefined ? undefined : urlProblem("releaseLoadUrl", loadUrl);
+    const urlIssue =
+        loadUrl === undefined
+            ? undefined
+            : urlProblem(
+                  "releaseLoadUrl",
+                  loadUrl,
+                  "the load goes to the service as its users' requests do, without credentials",
+              );
     if (urlIssue !== undefined) {
         r.problems.push(urlIssue);
     }
