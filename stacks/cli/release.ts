@@ -5,13 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, KeySpec } from "../../config/reader";
-import {
-    parsePolicy,
-    policyKeySpecs,
-    promDurationMs,
-    PROM_DURATION_ACCEPTS,
-    ReleasePolicy,
-} from "../../config/policy";
+import { parsePolicy, policyKeySpecs, promDurationMs, PROM_DURATION_ACCEPTS, ReleasePolicy } from "../../config/policy";
 import { MAX_WAIT_MS } from "../../config/policy-rules";
 import { APPROVER, APPROVER_ACCEPTS, GATE_PATTERN } from "../../config/release-state";
 import { InlineStack } from "../automation/inline-stack";

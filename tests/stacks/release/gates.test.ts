@@ -130,7 +130,8 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         await assert.rejects(b.bot(stack, approve("alice", "50")), /killed/);
         b.clock.onSleep = undefined;
         await assert.rejects(b.bot(stack, approve("alice", "50")), {
-            message: "the release of v2 on stack dev is not waiting for approval (it is in-progress, steps): it moved on",
+            message:
+                "the release of v2 on stack dev is not waiting for approval (it is in-progress, steps): it moved on",
         });
     });
 

@@ -78,7 +78,8 @@ describe("release bot: webhooks at Flagger's hook points (hook server on 127.0.0
     });
 
     it("confirm-promotion: held until it answers 2xx (after two tries), then completes", async () => {
-        server.answer = (n, path) => (path === "/confirm" && n < 2 ? { status: 409, body: "not yet" } : { status: 200 });
+        server.answer = (n, path) =>
+            path === "/confirm" && n < 2 ? { status: 409, body: "not yet" } : { status: 200 };
         const stack = stackWith([{ name: "confirm", type: "confirm-promotion", retries: 0 }]);
         const r = await b.bot(stack);
         assert.strictEqual(r.outcome, "completed", r.reason);
@@ -105,16 +106,25 @@ describe("release bot: webhooks at Flagger's hook points (hook server on 127.0.0
         const r = await b.bot(stack);
         assert.strictEqual(r.outcome, "paused");
         assert.strictEqual(exitCode(r), EXIT_CODES["paused-after-traffic"]);
-        assert.match(r.reason, /^confirm-promotion hook confirm \(confirm-promotion, http:\/\/127\.0\.0\.1:\d+\): HTTP 503 after \d+ attempts; no 2xx within releaseHookConfirmLimit 1m: not completed/);
+        assert.match(
+            r.reason,
+            /^confirm-promotion hook confirm \(confirm-promotion, http:\/\/127\.0\.0\.1:\d+\): HTTP 503 after \d+ attempts; no 2xx within releaseHookConfirmLimit 1m: not completed/,
+        );
         assert.strictEqual(stack.config.stableVersion, "v1");
         assert.strictEqual(stack.config.releaseStatus, "in-progress");
     });
 
     it("a failing rollout hook is a failed check of each analysis, and rolls back at the threshold", async () => {
         server.answer = (_n, path) => (path === "/gate" ? { status: 500 } : { status: 200 });
-        const stack = stackWith([{ name: "gate", type: "rollout", retries: 0 }, { name: "bye", type: "rollback" }], {
-            releaseFailureThreshold: "2",
-        });
+        const stack = stackWith(
+            [
+                { name: "gate", type: "rollout", retries: 0 },
+                { name: "bye", type: "rollback" },
+            ],
+            {
+                releaseFailureThreshold: "2",
+            },
+        );
         const r = await b.bot(stack);
         assert.strictEqual(r.outcome, "rolled-back");
         assert.strictEqual(r.cause, "unhealthy");
@@ -138,7 +148,10 @@ describe("release bot: webhooks at Flagger's hook points (hook server on 127.0.0
         const r = await b.bot(stack);
         assert.strictEqual(r.outcome, "completed");
         const events = server.to("/notify").map((x) => x.payload.event?.kind);
-        assert.deepStrictEqual(events, r.events.map((e) => e.kind));
+        assert.deepStrictEqual(
+            events,
+            r.events.map((e) => e.kind),
+        );
         assert.ok(server.to("/notify").every((x) => x.signed === true));
         const everything = [JSON.stringify(r), b.lines.join("\n"), renderMarkdown(r, "chart.svg")].join("\n");
         assert.ok(!everything.includes(SECRET), "the hook secret leaked");

@@ -20,7 +20,7 @@ export class HookServer {
     readonly received: Received[] = [];
     /** Decides the answer of the n-th request (0-based) to a path. */
     answer: (n: number, path: string) => HookAnswer = () => ({ status: 200 });
-    /** When set, requests whose signature does not match this secret get 401. */
+    /** When set, requests whose signature does not match this secret get 401. GETs (load) carry no payload. */
     secret?: string;
     private server?: http.Server;
     private readonly counts = new Map<string, number>();
@@ -36,7 +36,13 @@ export class HookServer {
                 this.counts.set(path, n + 1);
                 const sig = req.headers[SIGNATURE_HEADER.toLowerCase()] as string | undefined;
                 const signed = this.secret === undefined ? undefined : verifySignature(this.secret, body, sig);
-                this.received.push({ path, headers: req.headers, body, payload: JSON.parse(body) as HookPayload, signed });
+                this.received.push({
+                    path,
+                    headers: req.headers,
+                    body,
+                    payload: (body ? JSON.parse(body) : {}) as HookPayload,
+                    signed,
+                });
                 const a: HookAnswer = signed === false ? { status: 401, body: "bad signature" } : this.answer(n, path);
                 if ("hangUp" in a) {
                     req.socket.destroy();

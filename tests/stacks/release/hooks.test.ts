@@ -83,7 +83,10 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
             [false, false],
         );
         assert.strictEqual(verifySignature(SECRET, server.received[0].body, undefined), false);
-        assert.strictEqual(verifySignature(SECRET, `${server.received[0].body} `, signature(SECRET, server.received[0].body)), false);
+        assert.strictEqual(
+            verifySignature(SECRET, `${server.received[0].body} `, signature(SECRET, server.received[0].body)),
+            false,
+        );
     });
 
     it("failing: retries with exponential backoff (1 s, 2 s), then reports the last status and body", async () => {
@@ -97,7 +100,11 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
         assert.deepStrictEqual([1, 2, 3, 6, 7].map(backoffMs), [1000, 2000, 4000, 30000, 30000]);
         const ids = new Set(server.received.map((r) => r.payload.id));
         assert.strictEqual(ids.size, 1, "every attempt of one call has the same delivery id");
-        assert.strictEqual(server.received[0].headers[SIGNATURE_HEADER.toLowerCase()], undefined, "no secret, no signature");
+        assert.strictEqual(
+            server.received[0].headers[SIGNATURE_HEADER.toLowerCase()],
+            undefined,
+            "no secret, no signature",
+        );
     });
 
     it("flapping: a failure then a 2xx is a success after two attempts", async () => {
@@ -111,7 +118,10 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
 
     it("slow: an attempt past the hook's timeout fails as no answer, and is retried", async () => {
         server.answer = (n) => (n === 0 ? { status: 200, delayMs: 1500 } : { status: 200 });
-        const slow = await new HookClient([], undefined, clock).call(hook("/slow", { timeout: "1s", retries: 0 }), BASE);
+        const slow = await new HookClient([], undefined, clock).call(
+            hook("/slow", { timeout: "1s", retries: 0 }),
+            BASE,
+        );
         assert.strictEqual(slow.ok, false);
         assert.strictEqual(slow.error, "no answer within 1000 ms");
         assert.strictEqual(slow.status, undefined);
