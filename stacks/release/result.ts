@@ -1,5 +1,5 @@
 /** How a release ends: its outcome, its story (events) and the exit code a command-line tool reports. */
-import { Approval, ReleasePhase } from "../../config/release-state";
+import { Approval, PromotionApproval, ReleasePhase } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
 import { HookCall, originOf } from "./hooks";
@@ -48,6 +48,22 @@ export function publicPolicy(policy: ReleasePolicy): PublicPolicy {
     return { ...rest, hooks: hooks.map((h) => ({ name: h.name, type: h.type, target: originOf(h.url) })) };
 }
 
+/** A promotion's audit trail: what went where, when and why (in the target release's report). */
+export interface PromotionAudit {
+    from: string;
+    to: string;
+    version: string;
+    image: string;
+    /** When the promotion was decided (UTC, ISO 8601). */
+    decidedAt: string;
+    /** The release on the source: when it completed, the decisions at its gates, and its report when found. */
+    source: { completedAt?: string; gateDecisions: Approval[]; report?: string };
+    /** The target's soak time, and how long the version had run as stable on the source. */
+    soak?: { required: string; ran: string };
+    /** The target's approval of the version. */
+    approval?: PromotionApproval;
+}
+
 /** The result: also what the report is written from. */
 export interface ReleaseResult {
     stack: string;
@@ -72,6 +88,8 @@ export interface ReleaseResult {
     hooks?: HookCall[];
     /** The decisions taken at the release's gates (who, when). */
     approvals?: Approval[];
+    /** A promotion's release: its audit trail. */
+    promotion?: PromotionAudit;
 }
 
 /**
