@@ -127,6 +127,9 @@ secret config (prometheusToken, or prometheusUser and prometheusPassword) or the
 PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD, which override the stack's.
 The bot starts from the stack's last deployed config (the backend's), takes an owner lease in stack config, and
 stops on SIGTERM/SIGINT leaving the release resumable.
+Manual gates (releaseGates, --gates): at a gate the bot records awaiting-approval and exits 10; --approve continues
+from the gate, --abort rolls back (both name who decides with --by). --wait-for-approval waits in-process for a
+decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
 
 ${exitCodeHelp()}`;
 

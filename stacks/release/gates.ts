@@ -7,7 +7,7 @@
  * A decision (approve or abort) names who and when, and is for one gate of one version: a decision for another
  * stack, a gate the release already left or another version is refused with the reason.
  */
-import { COMPLETE_GATE, Gate, ReleaseState, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { COMPLETE_GATE, Gate, ReleaseState, ReleaseView } from "../../config/release-state";
 import { decisionAtGate, transitions } from "../../config/release-transitions";
 import { readState } from "../../config/release-state";
 import { Reader } from "../../config/reader";
@@ -172,6 +172,3 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
         `${commands[1]}   # roll back`,
     ]);
 }
-
-/** The owner key, for callers that record a decision for a waiting bot. */
-export const OWNER_KEY = STATE_KEYS.owner;
