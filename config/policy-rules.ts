@@ -11,6 +11,11 @@ export interface PolicyUnderRules {
     prometheusTimeout: string;
     prometheusUrl?: string;
     checks: { name: string; min?: number; max?: number }[];
+    steps: number[];
+    /** Manual gates: step weights or "complete". */
+    gates: string[];
+    hookConfirmLimit: string;
+    loadTimeout: string;
 }
 
 /**
@@ -118,6 +123,23 @@ export function policyProblems(p: PolicyUnderRules, given?: ReadonlySet<string>)
     }
     if (timeout !== undefined && timeout < MIN_TIMEOUT_MS) {
         problems.push(`prometheusTimeout must be at least ${fmt(MIN_TIMEOUT_MS)}; got "${p.prometheusTimeout}"`);
+    }
+    const confirm = ms("releaseHookConfirmLimit", p.hookConfirmLimit);
+    if (confirm !== undefined && confirm < MIN_TIMEOUT_MS) {
+        problems.push(`releaseHookConfirmLimit must be at least ${fmt(MIN_TIMEOUT_MS)}; got "${p.hookConfirmLimit}"`);
+    }
+    const loadTimeout = ms("releaseLoadTimeout", p.loadTimeout);
+    if (loadTimeout !== undefined && (loadTimeout < 100 || loadTimeout > 60_000)) {
+        problems.push(`releaseLoadTimeout must be from 100ms to 1m; got "${p.loadTimeout}"`);
+    }
+    const stray = p.gates.filter((g) => g !== "complete" && !p.steps.includes(Number(g)));
+    if (stray.length > 0) {
+        problems.push(
+            "releaseGates",
+            "releaseSteps",
+            `releaseGates: ${stray.join(", ")} ${stray.length === 1 ? "is not a step" : "are not steps"} of ` +
+                `releaseSteps (${p.steps.join(",")}); a gate is a step's weight or "complete"`,
+        );
     }
     const seen = new Set<string>();
     for (const c of p.checks) {

@@ -3,8 +3,12 @@
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
 import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { GatePolicy, readGates } from "./policy-gates";
+import { HookPolicy, readHooks } from "./policy-hooks";
 import { ConfigError, KeySpec, Reader } from "./reader";
 
+export { type GatePolicy, parseGates } from "./policy-gates";
+export { HOOK_TYPES, type HookPolicy, type HookSpec, type HookType } from "./policy-hooks";
 export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
 
 /** A PromQL check of the canary: passes when the value is within [min, max]. */
@@ -23,8 +27,11 @@ export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
 export const ROLLBACK_MODES = ["fast", "update"] as const;
 export type RollbackMode = (typeof ROLLBACK_MODES)[number];
 
-/** Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. */
-export interface ReleasePolicy {
+/**
+ * Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. Gates
+ * and promotion (policy-gates.ts), hooks and load (policy-hooks.ts) are declared in files of their own.
+ */
+export interface ReleasePolicy extends GatePolicy, HookPolicy {
     /** Canary weights, increasing, ending at 100. */
     steps: number[];
     /** Wait between a shift and its analysis. */
@@ -138,7 +145,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
     if (stepsText !== undefined && steps === undefined) {
         r.bad("releaseSteps", STEPS_ACCEPTS, stepsText);
     }
-    const policy: ReleasePolicy = {
+    const core: Omit<ReleasePolicy, keyof GatePolicy | keyof HookPolicy> = {
         steps: steps ?? parseSteps(D.steps)!,
         interval:
             r.duration("releaseInterval", {
@@ -285,12 +292,13 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
             flag: { name: "policy-pack-config", arg: "<file>" },
         }),
     };
-    if (policy.policyPackConfig !== undefined && policy.policyPack === undefined) {
+    if (core.policyPackConfig !== undefined && core.policyPack === undefined) {
         r.problems.push("releasePolicyPackConfig needs releasePolicyPack (the policy pack it configures)");
     }
-    if (policy.prometheusUser !== undefined && policy.prometheusPassword === undefined) {
+    if (core.prometheusUser !== undefined && core.prometheusPassword === undefined) {
         r.problems.push("prometheusUser needs prometheusPassword (set it with --secret)");
     }
+    const policy: ReleasePolicy = { ...core, ...readGates(r), ...readHooks(r) };
     if (r.problems.length === 0) {
         r.problems.push(...policyProblems(policy, given));
     }

@@ -3,27 +3,65 @@
  *
  * A release is one typed value, {@link ReleaseView}: the bot's own state (status, phase, version, the stable it
  * replaces, the owner lease) plus the program keys a release moves (the canary weight, the canary and stable
- * tracks). The bot changes it only through the {@link transitions} below, each allowed from the statuses in
- * {@link TRANSITION_FROM}, and writes exactly the keys a transition changed ({@link configChanges}), so
+ * tracks). The bot changes it only through the typed transitions of release-transitions.ts, each allowed from
+ * the statuses in TRANSITION_FROM, and writes exactly the keys a transition changed ({@link configChanges}), so
  * `pulumi stack history` shows every step of the protocol.
  *
  *   idle | completed | rolled-back | failed --start--> in-progress --stage--> in-progress
+ *   in-progress --awaitApproval--> awaiting-approval --recordDecision--> awaiting-approval --passGate--> in-progress
  *   in-progress --promoteStable, routeToStable--> in-progress (phase complete) --recordCompletion--> completed
- *   in-progress | rolling-back --rollBack--> rolling-back --finishRollback--> rolled-back
+ *   in-progress | awaiting-approval | rolling-back --rollBack--> rolling-back --finishRollback--> rolled-back
  *
  * "rolling-back" is written before the routing update of a rollback, so a bot killed during a rollback resumes
- * the rollback (and a plain `pulumi up` of that config finishes its routing part).
+ * the rollback (and a plain `pulumi up` of that config finishes its routing part). "awaiting-approval" is a
+ * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
 import { TrackValues } from "../components/canary-release-args";
-import { IMAGE_ACCEPTS, VERSION_ACCEPTS } from "../components/validation";
+import { IMAGE_ACCEPTS, LABEL_VALUE, VERSION_ACCEPTS } from "../components/validation";
 import { Reader } from "./reader";
 
 /** Lifecycle of a release as the bot records it in stack config. */
-export const RELEASE_STATUSES = ["idle", "in-progress", "rolling-back", "completed", "rolled-back", "failed"] as const;
+export const RELEASE_STATUSES = [
+    "idle",
+    "in-progress",
+    "awaiting-approval",
+    "rolling-back",
+    "completed",
+    "rolled-back",
+    "failed",
+] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
-/** Statuses in which a bot still has work to do (`--resume` continues them). */
-export const ACTIVE_STATUSES: readonly ReleaseStatus[] = ["in-progress", "rolling-back"];
+/** Statuses in which a release is under way (`--resume` continues them; a new release is refused). */
+export const ACTIVE_STATUSES: readonly ReleaseStatus[] = ["in-progress", "awaiting-approval", "rolling-back"];
+
+/** The gate a release waits at: before a step's weight ("50"), or before completion. */
+export type Gate = string;
+export const COMPLETE_GATE = "complete";
+
+/** What a person decided at a gate. */
+export const GATE_DECISIONS = ["approve", "abort"] as const;
+export type GateDecisionKind = (typeof GATE_DECISIONS)[number];
+
+/** A person's decision at a manual gate, recorded with who and when. */
+export interface Approval {
+    /** The gate decided: a step weight ("50") or "complete". */
+    gate: Gate;
+    /** The release's version it was given for. */
+    version: string;
+    decision: GateDecisionKind;
+    /** Who decided (a name, such as the CI actor). */
+    by: string;
+    /** When (UTC, ISO 8601). */
+    at: string;
+}
+
+/** The approval an environment asks of each version before `promote` releases it there. */
+export interface PromotionApproval {
+    version: string;
+    by: string;
+    at: string;
+}
 
 /** Phases of a release in progress. */
 export const RELEASE_PHASES = ["mirror", "header", "steps", "complete"] as const;
@@ -44,6 +82,12 @@ export interface ReleaseState {
     owner?: string;
     /** When the owner's lease runs out (ISO 8601), unless it renews it. */
     leaseExpires?: string;
+    /** The gate the release waits at (status "awaiting-approval"). */
+    gate?: Gate;
+    /** The decisions taken at this release's gates, oldest first. */
+    approvals?: Approval[];
+    /** The approval of a version for promotion to this stack (kept across releases). */
+    promotionApproval?: PromotionApproval;
 }
 
 /** The config key of each state field: declared here once, read by {@link readState}, written by the bot. */
@@ -57,6 +101,9 @@ export const STATE_KEYS = {
     previousVersion: "releasePreviousVersion",
     owner: "releaseOwner",
     leaseExpires: "releaseLeaseExpires",
+    gate: "releaseGate",
+    approvals: "releaseApprovals",
+    promotionApproval: "promotionApproval",
 } as const satisfies Record<keyof ReleaseState, string>;
 
 /** The program keys a release moves (declared by the program's reader, config/program.ts). */
@@ -85,6 +132,34 @@ export const DECISIVE_KEYS: readonly string[] = [
 
 const LEASE_ID = /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/** Who approves: a name, never a secret (letters, digits and -_.@+ and spaces, at most 64). */
+export const APPROVER = /^[A-Za-z0-9][-A-Za-z0-9_.@+ ]{0,63}$/;
+export const APPROVER_ACCEPTS = "a name (letters, digits and -_.@+ and spaces, at most 64)";
+/** A gate as stored: a step weight or "complete". */
+export const GATE_PATTERN = /^(complete|[1-9]\d?|100)$/;
+
+const str = (x: unknown, re: RegExp) => typeof x === "string" && re.test(x);
+const fields = (x: unknown, keys: string[]): x is Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x) && Object.keys(x).every((k) => keys.includes(k));
+
+function isApproval(x: unknown): x is Approval {
+    return (
+        fields(x, ["gate", "version", "decision", "by", "at"]) &&
+        str(x.gate, GATE_PATTERN) &&
+        str(x.version, LABEL_VALUE) &&
+        (GATE_DECISIONS as readonly unknown[]).includes(x.decision) &&
+        str(x.by, APPROVER) &&
+        str(x.at, ISO_TIME)
+    );
+}
+
+const isApprovalList = (x: unknown): x is Approval[] => Array.isArray(x) && x.every(isApproval);
+
+function isPromotionApproval(x: unknown): x is PromotionApproval {
+    return (
+        fields(x, ["version", "by", "at"]) && str(x.version, LABEL_VALUE) && str(x.by, APPROVER) && str(x.at, ISO_TIME)
+    );
+}
 
 /** Reads the release state's keys (group "Release state"). */
 export function readState(r: Reader): ReleaseState {
@@ -119,6 +194,21 @@ export function readState(r: Reader): ReleaseState {
             accepts: 'a UTC time such as "2026-11-30T10:00:00Z"',
             pattern: ISO_TIME,
         }),
+        gate: r.string(K.gate, {
+            doc: 'The manual gate the release waits at: a step weight or "complete".',
+            accepts: 'a step weight or "complete"',
+            pattern: GATE_PATTERN,
+        }),
+        approvals: r.json(K.approvals, {
+            doc: 'Decisions at this release\'s gates: JSON [{"gate","version","decision","by","at"}].',
+            accepts: 'a JSON array of {"gate", "version", "decision" (approve or abort), "by", "at"}',
+            valid: isApprovalList,
+        }),
+        promotionApproval: r.json(K.promotionApproval, {
+            doc: 'Approval of a version for promotion to this stack: JSON {"version","by","at"} (`promote --approve`).',
+            accepts: 'a JSON object {"version", "by", "at"}',
+            valid: isPromotionApproval,
+        }),
     };
 }
 
@@ -127,7 +217,8 @@ export function readState(r: Reader): ReleaseState {
  * `releaseMirrorPercent`; otherwise the user's own `mirrorPercent` (which the bot never touches).
  */
 export function routedMirrorPercent(state: ReleaseState, policyMirror: number, userMirror: number): number {
-    return state.status === "in-progress" && state.phase === "mirror" ? policyMirror : userMirror;
+    const releasing = state.status === "in-progress" || state.status === "awaiting-approval";
+    return releasing && state.phase === "mirror" ? policyMirror : userMirror;
 }
 
 /** Everything a release reads and writes. */
@@ -151,7 +242,8 @@ export function toConfig(v: ReleaseView): ConfigChanges {
         [TRACK_KEYS.canaryVersion]: v.canary?.version,
     };
     for (const [field, key] of Object.entries(STATE_KEYS)) {
-        out[key] = v.state[field as keyof ReleaseState];
+        const value = v.state[field as keyof ReleaseState];
+        out[key] = value === undefined || typeof value === "string" ? value : JSON.stringify(value);
     }
     return out;
 }
@@ -184,161 +276,4 @@ export function leaseOf(v: ReleaseView): Lease | undefined {
 /** True when `lease` is held at `now` (not expired). */
 export function leaseHeld(lease: Lease | undefined, now: Date): lease is Lease {
     return lease !== undefined && Date.parse(lease.expires) > now.getTime();
-}
-
-/** The names of the transitions, and the statuses each may start from. */
-export const TRANSITION_FROM = {
-    acquire: RELEASE_STATUSES,
-    release: RELEASE_STATUSES,
-    start: ["idle", "completed", "rolled-back", "failed"],
-    stage: ["in-progress"],
-    rollBack: ["in-progress", "rolling-back"],
-    finishRollback: ["rolling-back"],
-    retireCanary: ["idle", "completed", "rolled-back", "failed"],
-    promoteStable: ["in-progress"],
-    routeToStable: ["in-progress"],
-    recordCompletion: ["in-progress"],
-} as const satisfies Record<string, readonly ReleaseStatus[]>;
-export type TransitionName = keyof typeof TRANSITION_FROM;
-
-/** A transition tried from a status it does not start from: a bug, or a stack changed under the bot. */
-export class TransitionError extends Error {
-    constructor(name: TransitionName, from: ReleaseStatus) {
-        super(
-            `release transition "${name}" is not allowed from releaseStatus "${from}" ` +
-                `(only from ${TRANSITION_FROM[name].join(", ")})`,
-        );
-        this.name = "TransitionError";
-    }
-}
-
-function guard(name: TransitionName, v: ReleaseView): void {
-    if (!(TRANSITION_FROM[name] as readonly ReleaseStatus[]).includes(v.state.status)) {
-        throw new TransitionError(name, v.state.status);
-    }
-}
-
-const sameTrack = (a: TrackValues | undefined, b: TrackValues | undefined) =>
-    a !== undefined && b !== undefined && a.image === b.image && a.version === b.version;
-
-/** The typed transitions of a release. Each returns a new view; none changes its input. */
-export const transitions = {
-    /** A bot takes (or renews) the lease on the release; nothing else changes. */
-    acquire(v: ReleaseView, lease: Lease): ReleaseView {
-        guard("acquire", v);
-        return { ...v, state: { ...v.state, owner: lease.owner, leaseExpires: lease.expires } };
-    },
-
-    /** The bot lets go of the release (it stopped, and another bot may resume it). */
-    release(v: ReleaseView): ReleaseView {
-        guard("release", v);
-        return { ...v, state: { ...v.state, owner: undefined, leaseExpires: undefined } };
-    },
-
-    /** The canary runs the new version at weight 0; the stable it replaces is recorded for a rollback. */
-    start(v: ReleaseView, release: TrackValues): ReleaseView {
-        guard("start", v);
-        return {
-            ...v,
-            canaryWeight: 0,
-            canary: { ...release },
-            state: {
-                status: "in-progress",
-                version: release.version,
-                image: release.image,
-                phase: "steps",
-                previousImage: v.stable.image,
-                previousVersion: v.stable.version,
-                owner: v.state.owner,
-                leaseExpires: v.state.leaseExpires,
-            },
-        };
-    },
-
-    /** The canary moves to a stage's phase and weight. */
-    stage(v: ReleaseView, at: StagePosition): ReleaseView {
-        guard("stage", v);
-        return { ...v, canaryWeight: at.weight, state: { ...v.state, phase: at.phase } };
-    },
-
-    /**
-     * Rollback, first update: all traffic on stable, recorded as "rolling-back" (so a kill here resumes the
-     * rollback). Stable goes back to the version the release started from only if this release changed it (a
-     * failed completion); a stable changed by someone else during the release (a hotfix) stays.
-     */
-    rollBack(v: ReleaseView, reason: string): ReleaseView {
-        guard("rollBack", v);
-        const s = v.state;
-        const released =
-            s.image !== undefined && s.version !== undefined ? { image: s.image, version: s.version } : undefined;
-        const previous =
-            s.previousImage !== undefined && s.previousVersion !== undefined
-                ? { image: s.previousImage, version: s.previousVersion }
-                : undefined;
-        const stable = previous !== undefined && sameTrack(v.stable, released) ? previous : v.stable;
-        return {
-            ...v,
-            canaryWeight: 0,
-            stable,
-            state: { ...s, status: "rolling-back", phase: undefined, message: truncate(reason) },
-        };
-    },
-
-    /** Rollback, last update: the canary track runs the stable version again; recorded, lease let go. */
-    finishRollback(v: ReleaseView): ReleaseView {
-        guard("finishRollback", v);
-        return {
-            ...v,
-            canaryWeight: 0,
-            canary: undefined,
-            state: { ...v.state, status: "rolled-back", phase: undefined, owner: undefined, leaseExpires: undefined },
-        };
-    },
-
-    /** The canary track runs the stable version again (no release in progress). */
-    retireCanary(v: ReleaseView): ReleaseView {
-        guard("retireCanary", v);
-        return { ...v, canary: undefined };
-    },
-
-    /** Completion, first update: stable runs the release while the canary still serves its share. */
-    promoteStable(v: ReleaseView): ReleaseView {
-        guard("promoteStable", v);
-        const release = v.canary ?? requireRelease(v);
-        return { ...v, stable: { ...release }, state: { ...v.state, phase: "complete" } };
-    },
-
-    /** Completion, second update: all traffic on stable. */
-    routeToStable(v: ReleaseView): ReleaseView {
-        guard("routeToStable", v);
-        return { ...v, canaryWeight: 0 };
-    },
-
-    /** Completion, last update: recorded, the canary track retired, the lease let go. */
-    recordCompletion(v: ReleaseView, at: Date): ReleaseView {
-        guard("recordCompletion", v);
-        return {
-            ...v,
-            canary: undefined,
-            state: {
-                ...v.state,
-                status: "completed",
-                phase: undefined,
-                message: `completed ${at.toISOString()}`,
-                owner: undefined,
-                leaseExpires: undefined,
-            },
-        };
-    },
-};
-
-function requireRelease(v: ReleaseView): TrackValues {
-    if (v.state.image === undefined || v.state.version === undefined) {
-        throw new Error("no release in progress: releaseImage and releaseVersion are unset");
-    }
-    return { image: v.state.image, version: v.state.version };
-}
-
-function truncate(text: string): string {
-    return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }

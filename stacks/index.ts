@@ -25,11 +25,21 @@ export {
     exitCode,
     type Outcome,
     PreflightError,
+    type PromotionAudit,
     type ReleaseEvent,
     type ReleaseResult,
     type RollbackCause,
 } from "./release/result";
 export { writeReport } from "./release/report";
+export {
+    DELIVERY_HEADER,
+    HOOK_TYPE_HEADER,
+    type HookCall,
+    type HookPayload,
+    signature,
+    SIGNATURE_HEADER,
+    verifySignature,
+} from "./release/hooks";
 export { runRelease } from "./release/run";
 export {
     decidePromotion,
@@ -39,3 +49,4 @@ export {
     type PromotionResult,
     type PromotionState,
 } from "./promote/promote";
+export { approvePromotion } from "./promote/gates";

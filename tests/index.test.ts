@@ -91,6 +91,9 @@ describe("program (index.ts) under mocks", function () {
             previousVersion: undefined,
             owner: undefined,
             leaseExpires: undefined,
+            gate: undefined,
+            approvals: undefined,
+            promotionApproval: undefined,
         });
         assert.strictEqual(
             r.exports?.routingUrn,

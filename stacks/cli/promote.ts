@@ -5,7 +5,10 @@
 import * as path from "path";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
+import { approvePromotion } from "../promote/gates";
 import { promote, promotionState } from "../promote/promote";
+import { systemClock } from "../release/clock";
+import { latestReport } from "../release/report";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp, PreflightError } from "../release/result";
 import {
@@ -31,6 +34,17 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
         arg: "<dir>",
         help: "Pulumi project directory. Defaults to the current directory.",
     },
+    {
+        name: "approve",
+        kind: "switch",
+        help: "Record on --to that --version may be promoted there (promotionRequireApproval); nothing is released.",
+    },
+    {
+        name: "by",
+        kind: "value",
+        arg: "<name>",
+        help: "With --approve: who approves. Defaults to $GITHUB_ACTOR, else $USER.",
+    },
     { name: "dry-run", kind: "switch", help: "Decide and preview the target's release; change nothing." },
     configFromFlag("When the target's checkout config disagrees with its deployed stack: which side wins."),
     {
@@ -48,6 +62,10 @@ changing nothing, unless the source completed a release of that version (release
 runs the release bot on the target with the target's own release policy (from its stack config), on the same
 image the source runs (pinned by digest when the source pinned it). Promoting a version the target already runs
 is a no-op. Both stacks must be on the current backend (PULUMI_BACKEND_URL or pulumi login).
+The target's promotion gates come first: promotionSoakTime (the version must have run as stable on the source
+that long since its release completed there; the refusal says how long is left) and promotionRequireApproval
+(each version approved on the target first: --approve --to <stack> --version <label>). The target's release
+report carries the audit trail: the source release and its report, the soak, the approval.
 
 ${exitCodeHelp()}`;
 
@@ -60,7 +78,12 @@ export async function main(argv: string[]): Promise<number> {
     let switches: Set<string>;
     try {
         ({ values, switches } = parseArgs(argv, PROMOTE_FLAGS));
-        for (const required of ["from", "to"]) {
+        if (switches.has("approve")) {
+            checkApproveFlags(values, switches);
+        } else if (values.by !== undefined) {
+            throw new UsageError("--by needs --approve");
+        }
+        for (const required of switches.has("approve") ? [] : ["from", "to"]) {
             if (values[required] === undefined) {
                 throw new UsageError(
                     `--${required} is required: the ${required === "from" ? "source" : "target"} stack, e.g. --from staging --to prod`,
@@ -72,8 +95,12 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         return EXIT_CODES.usage;
     }
+    if (switches.has("approve")) {
+        return approveMain(values, switches);
+    }
     const workDir = path.resolve(values["work-dir"] ?? ".");
     const dryRun = switches.has("dry-run");
+    const reportDir = values["report-dir"] ?? "reports";
     let target: AutomationStack | undefined;
     const interrupt = interruptSignal();
     try {
@@ -95,6 +122,7 @@ export async function main(argv: string[]): Promise<number> {
                 from: values.from,
                 to: values.to,
                 version: values.version,
+                sourceReport: { report: latestReport(reportDir, values.from, values.version ?? "") },
                 release: {
                     dryRun,
                     policy: prometheusCredentialsFromEnv(),
@@ -120,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
         const r = result.release!;
         reportOutcome(
             { ...r, dryRun },
-            values["report-dir"] ?? "reports",
+            reportDir,
             `${values.from} -> ${values.to}: ${d.version} ${r.outcome}: ${r.reason}`,
         );
         return exitCode(r);
@@ -132,6 +160,48 @@ export async function main(argv: string[]): Promise<number> {
         throw e;
     } finally {
         interrupt.dispose();
+        target?.dispose();
+    }
+}
+
+/** The flags of `--approve`, checked before anything is opened. */
+function checkApproveFlags(values: Record<string, string>, switches: Set<string>): void {
+    for (const flag of ["to", "version"]) {
+        if (values[flag] === undefined) {
+            throw new UsageError(`--approve needs --${flag}: npm run promote -- --approve --to prod --version v2`);
+        }
+    }
+    for (const flag of ["from", "dry-run", "config-from"]) {
+        if (values[flag] !== undefined || switches.has(flag)) {
+            throw new UsageError(`--${flag} cannot be used with --approve: it only records an approval on --to`);
+        }
+    }
+}
+
+/** `--approve --to prod --version v2`: records the approval on the target by an update that changes no resource. */
+async function approveMain(values: Record<string, string>, switches: Set<string>): Promise<number> {
+    const by = values.by ?? process.env.GITHUB_ACTOR ?? process.env.USER ?? "";
+    let target: AutomationStack | undefined;
+    try {
+        requirePulumiCli();
+        target = await AutomationStack.open(values.to, path.resolve(values["work-dir"] ?? "."), false);
+        const a = await approvePromotion(
+            { to: values.to, version: values.version, by },
+            {
+                target,
+                clock: systemClock,
+                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+            },
+        );
+        process.stdout.write(`approved: ${a.version} may be promoted to ${values.to} (by ${a.by} at ${a.at})\n`);
+        return 0;
+    } catch (e) {
+        if (expectedError(e)) {
+            process.stderr.write(`refused: ${(e as Error).message}\n`);
+            return EXIT_CODES.usage;
+        }
+        throw e;
+    } finally {
         target?.dispose();
     }
 }

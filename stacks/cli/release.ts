@@ -5,7 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, KeySpec } from "../../config/reader";
-import { parsePolicy, policyKeySpecs, ReleasePolicy } from "../../config/policy";
+import { parsePolicy, policyKeySpecs, promDurationMs, PROM_DURATION_ACCEPTS, ReleasePolicy } from "../../config/policy";
+import { MAX_WAIT_MS } from "../../config/policy-rules";
+import { APPROVER, APPROVER_ACCEPTS, GATE_PATTERN } from "../../config/release-state";
 import { InlineStack } from "../automation/inline-stack";
 import { requirePulumiCli } from "../automation/local-stack";
 import { KubeRouting } from "../automation/routing-patch";
@@ -56,6 +58,30 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         help: "Version label of the new version. Defaults to the image tag.",
     },
     { name: "resume", kind: "switch", help: "Continue the release (or rollback) in progress from the deployed state." },
+    {
+        name: "approve",
+        kind: "switch",
+        help: "Approve the manual gate the release waits at and continue it (implies --resume).",
+    },
+    { name: "abort", kind: "switch", help: "Roll the release in progress back, from any state (implies --resume)." },
+    {
+        name: "gate",
+        kind: "value",
+        arg: "<weight|complete>",
+        help: "With --approve: the gate approved; refused if the release waits at another.",
+    },
+    {
+        name: "by",
+        kind: "value",
+        arg: "<name>",
+        help: "With --approve or --abort: who decides. Defaults to $GITHUB_ACTOR, else $USER.",
+    },
+    {
+        name: "wait-for-approval",
+        kind: "value",
+        arg: "<duration>",
+        help: "At a gate: wait this long (e.g. 30m) for a decision by another process before stopping (exit 10).",
+    },
     configFromFlag(
         "When the checkout's config disagrees with the deployed stack (stable, release status): which side wins.",
     ),
@@ -101,6 +127,9 @@ secret config (prometheusToken, or prometheusUser and prometheusPassword) or the
 PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD, which override the stack's.
 The bot starts from the stack's last deployed config (the backend's), takes an owner lease in stack config, and
 stops on SIGTERM/SIGINT leaving the release resumable.
+Manual gates (releaseGates, --gates): at a gate the bot records awaiting-approval and exits 10; --approve continues
+from the gate, --abort rolls back (both name who decides with --by). --wait-for-approval waits in-process for a
+decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
 
 ${exitCodeHelp()}`;
 
@@ -127,7 +156,8 @@ export function releaseOptionsFromFlags(
     if (values["max-weight"] !== undefined && values["step-size"] === undefined) {
         throw new UsageError("--max-weight needs --step-size (with --steps, list the weights instead)");
     }
-    if (switches.has("resume") && values.version !== undefined) {
+    const decision = decisionFromFlags(values, switches);
+    if (switches.has("resume") && values.version !== undefined && decision === undefined) {
         throw new UsageError("--version cannot be used with --resume: the release in progress has its version");
     }
     if (switches.has("resume") && (values["step-size"] !== undefined || values.steps !== undefined)) {
@@ -179,7 +209,9 @@ export function releaseOptionsFromFlags(
         workDir: path.resolve(values["work-dir"] ?? "."),
         image: values.image,
         version: values.version,
-        resume: switches.has("resume"),
+        resume: switches.has("resume") || decision !== undefined,
+        ...(decision !== undefined ? { decision } : {}),
+        ...waitFromFlags(values),
         configFrom: side,
         takeOver: switches.has("take-over"),
         dryRun: switches.has("dry-run"),
@@ -188,6 +220,49 @@ export function releaseOptionsFromFlags(
         reportDir: values["report-dir"] ?? "reports",
         quiet: switches.has("quiet"),
     };
+}
+
+/** `--approve`/`--abort` with `--gate` and `--by`: the decision, checked. */
+function decisionFromFlags(values: Record<string, string>, switches: Set<string>): ReleaseOptions["decision"] {
+    const kind = switches.has("approve") ? "approve" : switches.has("abort") ? "abort" : undefined;
+    if (switches.has("approve") && switches.has("abort")) {
+        throw new UsageError("use either --approve or --abort, not both");
+    }
+    if (kind === undefined) {
+        for (const flag of ["gate", "by"]) {
+            if (values[flag] !== undefined) {
+                throw new UsageError(`--${flag} needs --approve or --abort`);
+            }
+        }
+        return undefined;
+    }
+    if (values.gate !== undefined && (kind === "abort" || !GATE_PATTERN.test(values.gate))) {
+        throw new UsageError(
+            kind === "abort"
+                ? "--gate is for --approve: --abort rolls back from any state"
+                : `--gate must be a step weight or "complete"; got "${values.gate}"`,
+        );
+    }
+    const by = values.by ?? process.env.GITHUB_ACTOR ?? process.env.USER ?? "";
+    if (!APPROVER.test(by)) {
+        throw new UsageError(
+            `--by must be ${APPROVER_ACCEPTS}; got "${by}"${values.by === undefined ? " (from $GITHUB_ACTOR or $USER)" : ""}`,
+        );
+    }
+    return { kind, by, ...(values.gate !== undefined ? { gate: values.gate } : {}) };
+}
+
+/** `--wait-for-approval`, checked: at most a day. */
+function waitFromFlags(values: Record<string, string>): { waitForApprovalMs?: number } {
+    const text = values["wait-for-approval"];
+    if (text === undefined) {
+        return {};
+    }
+    const ms = promDurationMs(text);
+    if (ms === undefined || ms < 1000 || ms > MAX_WAIT_MS) {
+        throw new UsageError(`--wait-for-approval must be ${PROM_DURATION_ACCEPTS}, from 1s to 24h; got "${text}"`);
+    }
+    return { waitForApprovalMs: ms };
 }
 
 function readFile(flag: string, file: string): string {

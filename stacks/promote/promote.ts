@@ -1,29 +1,17 @@
 /**
  * Promotion between stack-per-environment: a version moves dev -> staging -> prod only after it completed a
  * release on the stack before. The source stack's outputs say what it runs and how its last release ended; the
- * target's own config holds its release policy, so the bot releases there as strictly as that environment asks.
+ * target's own config holds its release policy, so the bot releases there as strictly as that environment asks,
+ * after its promotion gates (soak time, approval: gates.ts) pass.
  */
-import { TrackValues } from "../../components/canary-release-args";
-import { ReleaseState } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
+import { systemClock } from "../release/clock";
 import { ReleaseDeps, ReleaseOptions } from "../release/context";
+import { checkPromotionGates, PromotionState, targetGates } from "./gates";
+
+export { promotionState, type PromotionState } from "./gates";
 import { ReleaseResult } from "../release/result";
 import { runRelease } from "../release/run";
-
-/** What a stack exports for promotion (see index.ts: `stable` and `release`). */
-export interface PromotionState {
-    stable: TrackValues & { digest?: string };
-    release: ReleaseState;
-}
-
-/** The promotion state in a stack's outputs; undefined when the stack was never deployed. */
-export function promotionState(outputs: Record<string, unknown> | undefined): PromotionState | undefined {
-    const stable = outputs?.stable as PromotionState["stable"] | undefined;
-    if (stable === undefined) {
-        return undefined;
-    }
-    return { stable, release: (outputs?.release as ReleaseState | undefined) ?? { status: "idle" } };
-}
 
 /** What to do. */
 export type PromotionDecision =
@@ -99,6 +87,8 @@ export interface PromoteOptions {
     to: string;
     /** Version to promote; defaults to what the source runs. */
     version?: string;
+    /** The source release's report, when the caller found it (linked from the promotion's audit trail). */
+    sourceReport?: { report?: string };
     /** Passed to the release bot on the target. */
     release?: Omit<ReleaseOptions, "image" | "version" | "resume">;
 }
@@ -122,9 +112,18 @@ export async function promote(
     if (decision.action !== "release") {
         return { decision };
     }
-    const release = await runRelease(
-        { ...(opts.release ?? {}), image: decision.image, version: decision.version },
-        { ...deps, stack: deps.target },
+    const { image, version } = decision;
+    const gates = checkPromotionGates(
+        { from: opts.from, to: opts.to, version, image },
+        source!,
+        target!,
+        await targetGates(deps.target),
+        (deps.clock ?? systemClock).now(),
     );
-    return { decision, release };
+    if ("refuse" in gates) {
+        return { decision: { action: "refuse", reason: gates.refuse } };
+    }
+    const promotion = { ...gates.audit, source: { ...gates.audit.source, ...opts.sourceReport } };
+    const release = await runRelease({ ...(opts.release ?? {}), image, version }, { ...deps, stack: deps.target });
+    return { decision, release: { ...release, promotion } };
 }

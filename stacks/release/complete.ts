@@ -5,7 +5,7 @@
  * 3. a full update records the completion and lets the canary track fall back to the stable version.
  * Each is idempotent, so a resumed completion runs all three again.
  */
-import { transitions } from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
 import { Next, ReleaseRun } from "./context";
 
 export async function complete(run: ReleaseRun): Promise<Next> {

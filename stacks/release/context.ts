@@ -8,6 +8,7 @@ import { ReleasePolicy } from "../../config/policy";
 import {
     ConfigChanges,
     configChanges,
+    GateDecisionKind,
     PROTOCOL_KEYS,
     ReleasePhase,
     ReleaseView,
@@ -18,10 +19,11 @@ import { RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
 import { planViolations, StepKind } from "./guard";
+import { HookClient, PayloadBase } from "./hooks";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, leaseChanges, restoreIfOurs } from "./lease";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
-import { Outcome, ReleaseEvent, ReleaseResult, RollbackCause } from "./result";
+import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, RollbackCause } from "./result";
 
 export { type Clock, systemClock } from "./clock";
 
@@ -51,6 +53,13 @@ export interface ReleaseOptions {
     takeOver?: boolean;
     /** Policy packs (directories) run on every preview and update. */
     policyPacks?: string[];
+    /**
+     * A person's decision at the gate the release waits at (implies resume): approve continues the release, abort
+     * rolls it back (from any state). With a bot waiting at the gate (`waitForApprovalMs`), it is only recorded.
+     */
+    decision?: { kind: GateDecisionKind; by: string; gate?: string };
+    /** At a gate: wait this long in this process for a decision (recorded by another process) before stopping. */
+    waitForApprovalMs?: number;
 }
 
 export interface ReleaseDeps {
@@ -83,6 +92,9 @@ export interface Prepared {
     deployed: Record<string, string | undefined>;
     checks: Check[];
     target: CanaryTarget;
+    /** The app, and the header that routes a request to the canary (for hooks and load). */
+    app: string;
+    canaryHeader?: { name: string; value: string };
     metrics: MetricsSource;
     /** Wait between a shift and its analysis, in ms. */
     intervalMs: number;
@@ -130,6 +142,8 @@ export class ReleaseRun {
     phase: ReleasePhase | undefined;
     /** Failed analyses so far, over every stage. */
     failures = 0;
+    /** The policy's webhooks; every call is kept for the report. */
+    readonly hooks: HookClient;
 
     constructor(
         readonly opts: ReleaseOptions,
@@ -143,6 +157,9 @@ export class ReleaseRun {
         this.deployed = { ...prepared.deployed };
         this.weight = Number(prepared.deployed.canaryWeight ?? prepared.view.canaryWeight);
         this.phase = opts.resume ? (prepared.view.state.phase ?? "steps") : undefined;
+        // A dry run changes nothing and tells no one: no hook is called.
+        const hooks = opts.dryRun ? [] : prepared.policy.hooks;
+        this.hooks = new HookClient(hooks, prepared.policy.hookSecret, this.clock, deps.signal);
     }
 
     get stack(): StackDriver {
@@ -176,9 +193,28 @@ export class ReleaseRun {
             ...e,
         };
         this.events.push(event);
+        this.hooks.notify(this.hookBase({ event: { kind: event.kind, message: event.message } }));
         this.log(
             `${event.time}  ${(this.phase ?? "-").padEnd(6)} weight ${String(this.weight).padStart(3)}  ${event.message}`,
         );
+    }
+
+    /** What every hook call says about the release now (the checks of the last analysis included). */
+    hookBase(extra: Partial<PayloadBase> = {}): PayloadBase {
+        const { app, target, canaryHeader, image, version } = this.prepared;
+        const last = [...this.events].reverse().find((e) => e.checks !== undefined)?.checks ?? [];
+        return {
+            stack: this.stack.name,
+            app,
+            namespace: target.namespace,
+            version,
+            image,
+            phase: this.phase,
+            weight: this.weight,
+            ...(canaryHeader ? { canaryHeader } : {}),
+            checks: last.map(({ name, value, verdict, min, max, unit }) => ({ name, value, verdict, min, max, unit })),
+            ...extra,
+        };
     }
 
     log(line: string): void {
@@ -287,7 +323,6 @@ export class ReleaseRun {
 
     /** The result of the release. */
     finish(outcome: Outcome, reason: string, extra: Partial<ReleaseResult> = {}): ReleaseResult {
-        const { prometheusPassword: _p, prometheusToken: _t, ...publicPolicy } = this.policy;
         return {
             stack: this.stack.name,
             image: this.prepared.image,
@@ -296,14 +331,19 @@ export class ReleaseRun {
             reason,
             startedAt: this.startedAt,
             finishedAt: this.clock.now().toISOString(),
-            policy: publicPolicy,
+            policy: publicPolicy(this.policy),
             events: this.events,
+            ...(this.view.state.approvals ? { approvals: this.view.state.approvals } : {}),
             ...extra,
         };
     }
 
     /** Stops without rolling back (the release stays resumable): paused, or interrupted. */
-    async stop(outcome: "paused" | "interrupted", reason: string, manualSteps?: string[]): Promise<Next> {
+    async stop(
+        outcome: "paused" | "interrupted" | "awaiting-approval",
+        reason: string,
+        manualSteps?: string[],
+    ): Promise<Next> {
         this.record({ kind: "stop", message: `${outcome}: ${reason}` });
         await this.letGo().catch(() => undefined);
         const steps = manualSteps ?? [`npm run release -- --stack ${this.stack.name} --resume`];

@@ -12,6 +12,7 @@ import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../c
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
+import { decisionProblem } from "./gates";
 import { acquireLease, processIdentity, restoreIfOurs } from "./lease";
 import { startingPoint } from "./origin";
 import { imageTag } from "./plan";
@@ -21,7 +22,7 @@ import { PreflightError } from "./result";
 /** Reads and checks everything; throws {@link PreflightError} with the reason when the release cannot start. */
 export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promise<Prepared> {
     const { stack } = deps;
-    if (opts.resume && opts.version !== undefined) {
+    if (opts.resume && opts.version !== undefined && opts.decision === undefined) {
         throw new PreflightError("--version cannot be used with --resume: the release in progress has its version");
     }
     const { values: local, secretKeys } = await stack.getConfig();
@@ -76,6 +77,12 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                 deployed !== undefined &&
                 (values[k] ?? "") !== (deployed[k] ?? ""),
         );
+        if (opts.decision !== undefined) {
+            const problem = decisionProblem(stack.name, view.state, opts.decision, opts.version);
+            if (problem !== undefined) {
+                throw new PreflightError(problem);
+            }
+        }
         const { image, version } = opts.resume
             ? resumed(opts, view, stack.name, pendingDeploy)
             : started(release!, view, stack.name);
@@ -98,6 +105,8 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             deployed: Object.fromEntries(PROTOCOL_KEYS.map((k) => [k, (deployed ?? values)[k]])),
             checks,
             target,
+            app,
+            canaryHeader: cfg.release.canaryHeader,
             metrics,
             intervalMs: promDurationMs(policy.interval) ?? 60_000,
             identity,
@@ -108,7 +117,8 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
     }
 }
 
-function withChanges(
+/** `values` with `changes` applied (undefined removes a key). */
+export function withChanges(
     values: Record<string, string>,
     changes: Record<string, string | undefined>,
 ): Record<string, string> {
@@ -165,7 +175,7 @@ function resumed(
         state.version === undefined
     ) {
         throw new PreflightError(
-            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress" or "rolling-back"`,
+            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress", "awaiting-approval" or "rolling-back"`,
         );
     }
     if (opts.image !== undefined && opts.image !== state.image) {
@@ -174,7 +184,8 @@ function resumed(
         );
     }
     const canary = view.canary;
-    if (state.status === "in-progress" && (canary?.image !== state.image || canary?.version !== state.version)) {
+    const releasing = state.status === "in-progress" || state.status === "awaiting-approval";
+    if (releasing && (canary?.image !== state.image || canary?.version !== state.version)) {
         throw new PreflightError(
             `the canary track is configured to run ${canary?.version ?? "the stable version"} ` +
                 `(${canary?.image ?? "canaryImage unset"}), not the release's ${state.version} (${state.image}); ` +

@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { describeCheck } from "./analysis";
-import { ReleaseResult } from "./result";
+import { describeLoad } from "./load";
+import { PromotionAudit, ReleaseResult } from "./result";
 
 /** A point of the chart: minutes since start and the three series (undefined where not measured). */
 interface Point {
@@ -93,7 +94,11 @@ export function renderChart(r: ReleaseResult): string {
 export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
     const cell = (text: string) => esc(text).replace(/\|/g, "\\|");
     const rows = r.events.map((e) => {
-        const detail = e.checks ? e.checks.map((c) => cell(describeCheck(c))).join("<br>") : cell(e.message);
+        const detail = e.checks
+            ? [...e.checks.map((c) => cell(describeCheck(c))), ...(e.load ? [cell(describeLoad(e.load))] : [])].join(
+                  "<br>",
+              )
+            : cell(e.message);
         return `| ${e.time} | ${e.kind} | ${e.phase ?? ""} | ${e.weight} | ${e.verdict ?? ""} | ${detail} |`;
     });
     return [
@@ -104,6 +109,31 @@ export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
         `- Started ${r.startedAt}, finished ${r.finishedAt}`,
         `- Steps: ${r.policy.steps.join(", ")}; interval ${r.policy.interval}; failure threshold ${r.policy.failureThreshold}; no data: ${r.policy.noData}`,
         ...(r.manualSteps ? ["", "## Finish by hand", "", "```sh", ...r.manualSteps, "```"] : []),
+        ...(r.promotion ? promotionSection(r.promotion, cell) : []),
+        ...(r.approvals?.length
+            ? [
+                  "",
+                  "## Gate decisions",
+                  "",
+                  "| gate | version | decision | by | at |",
+                  "| --- | --- | --- | --- | --- |",
+                  ...r.approvals.map((a) => `| ${a.gate} | ${a.version} | ${a.decision} | ${cell(a.by)} | ${a.at} |`),
+              ]
+            : []),
+        ...(r.hooks?.length
+            ? [
+                  "",
+                  "## Hook calls",
+                  "",
+                  "| time | hook | type | target | phase | weight | attempts | status | result |",
+                  "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- |",
+                  ...r.hooks.map(
+                      (h) =>
+                          `| ${h.time} | ${h.hook} | ${h.type} | ${h.target} | ${h.phase ?? ""} | ${h.weight} | ${h.attempts} | ` +
+                          `${h.status ?? ""} | ${h.ok ? "ok" : cell(h.error ?? "failed")} |`,
+                  ),
+              ]
+            : []),
         "",
         `![weight, success rate and latency over time](${chartFile})`,
         "",
@@ -114,10 +144,47 @@ export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
     ].join("\n");
 }
 
+/** The promotion's audit trail: the source release (its report, its gate decisions), the soak, the approval. */
+function promotionSection(p: PromotionAudit, cell: (text: string) => string): string[] {
+    const s = p.source;
+    return [
+        "",
+        "## Promotion",
+        "",
+        `- ${p.version} (${p.image}) from stack ${p.from} to stack ${p.to}, decided ${p.decidedAt}`,
+        `- Source release: completed ${s.completedAt ?? "(time not recorded)"} on ${p.from}` +
+            (s.report ? `; its report and analyses: [${path.basename(s.report)}](${s.report})` : ""),
+        ...s.gateDecisions.map((a) => `- Source gate ${a.gate}: ${a.decision} by ${cell(a.by)} at ${a.at}`),
+        ...(p.soak ? [`- Soak: ran ${p.soak.ran} as stable on ${p.from}; ${p.to} asks for ${p.soak.required}`] : []),
+        ...(p.approval
+            ? [`- Approved for ${p.to} by ${cell(p.approval.by)} at ${p.approval.at}`]
+            : [`- No approval asked by ${p.to}`]),
+    ];
+}
+
+/** The Markdown report of the latest release of `version` on `stack` in `dir`, if one is there. */
+export function latestReport(dir: string, stack: string, version: string): string | undefined {
+    const prefix = reportBase(stack, version, "");
+    let names: string[];
+    try {
+        names = fs.readdirSync(dir);
+    } catch {
+        return undefined;
+    }
+    const latest = names
+        .filter((n) => n.startsWith(prefix) && n.endsWith(".md"))
+        .sort()
+        .at(-1);
+    return latest === undefined ? undefined : path.join(dir, latest);
+}
+
+const reportBase = (stack: string, version: string, startedAt: string) =>
+    `${stack}-${version}-${startedAt.replace(/[:.]/g, "-")}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+
 /** Writes `<dir>/<stack>-<version>-<time>.{json,md,svg}` and returns their paths. */
 export function writeReport(r: ReleaseResult, dir: string): { json: string; markdown: string; svg: string } {
     fs.mkdirSync(dir, { recursive: true });
-    const base = `${r.stack}-${r.version}-${r.startedAt.replace(/[:.]/g, "-")}`.replace(/[^A-Za-z0-9_.-]/g, "_");
+    const base = reportBase(r.stack, r.version, r.startedAt);
     const files = {
         json: path.join(dir, `${base}.json`),
         markdown: path.join(dir, `${base}.md`),

@@ -1,21 +1,31 @@
 /** How a release ends: its outcome, its story (events) and the exit code a command-line tool reports. */
-import { ReleasePhase } from "../../config/release-state";
+import { Approval, PromotionApproval, ReleasePhase } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
+import { HookCall, originOf } from "./hooks";
+import { LoadStats } from "./load";
 
 /** How a release ended. */
-export type Outcome = "completed" | "rolled-back" | "rollback-failed" | "paused" | "interrupted" | "no-op";
+export type Outcome =
+    | "completed"
+    | "rolled-back"
+    | "rollback-failed"
+    | "paused"
+    | "awaiting-approval"
+    | "decision-recorded"
+    | "interrupted"
+    | "no-op";
 
 /**
- * Why a release was rolled back: the canary failed its checks, the metrics could not be read (query errors,
- * Prometheus down), or an update failed.
+ * Why a release was rolled back: the canary failed its checks, a pre-rollout hook failed, the metrics could not be
+ * read (query errors, Prometheus down), an update failed, or a person aborted it (`--abort`).
  */
-export type RollbackCause = "unhealthy" | "metrics" | "update-failed";
+export type RollbackCause = "unhealthy" | "hook" | "metrics" | "update-failed" | "aborted";
 
 /** One entry of the release's story. */
 export interface ReleaseEvent {
     time: string;
-    kind: "start" | "shift" | "analysis" | "rollback" | "complete" | "error" | "resume" | "stop";
+    kind: "start" | "shift" | "analysis" | "gate" | "hook" | "rollback" | "complete" | "error" | "resume" | "stop";
     phase?: ReleasePhase;
     weight: number;
     message: string;
@@ -23,10 +33,36 @@ export interface ReleaseEvent {
     checks?: Analysis["checks"];
     durationMs?: number;
     changes?: Record<string, number>;
+    /** Analyses with built-in load: what the load of the window did. */
+    load?: LoadStats;
 }
 
-/** The policy as reported: without its secrets. */
-export type PublicPolicy = Omit<ReleasePolicy, "prometheusPassword" | "prometheusToken">;
+/** The policy as reported: without its secrets, and hooks by name, type and origin only (URLs may hold tokens). */
+export type PublicPolicy = Omit<ReleasePolicy, "prometheusPassword" | "prometheusToken" | "hookSecret" | "hooks"> & {
+    hooks: { name: string; type: string; target: string }[];
+};
+
+/** The policy as reported. */
+export function publicPolicy(policy: ReleasePolicy): PublicPolicy {
+    const { prometheusPassword: _p, prometheusToken: _t, hookSecret: _s, hooks, ...rest } = policy;
+    return { ...rest, hooks: hooks.map((h) => ({ name: h.name, type: h.type, target: originOf(h.url) })) };
+}
+
+/** A promotion's audit trail: what went where, when and why (in the target release's report). */
+export interface PromotionAudit {
+    from: string;
+    to: string;
+    version: string;
+    image: string;
+    /** When the promotion was decided (UTC, ISO 8601). */
+    decidedAt: string;
+    /** The release on the source: when it completed, the decisions at its gates, and its report when found. */
+    source: { completedAt?: string; gateDecisions: Approval[]; report?: string };
+    /** The target's soak time, and how long the version had run as stable on the source. */
+    soak?: { required: string; ran: string };
+    /** The target's approval of the version. */
+    approval?: PromotionApproval;
+}
 
 /** The result: also what the report is written from. */
 export interface ReleaseResult {
@@ -48,6 +84,12 @@ export interface ReleaseResult {
     manualSteps?: string[];
     /** A dry run: every step was previewed, nothing changed. */
     dryRun?: boolean;
+    /** Every webhook call: hook, type, attempts, last status. */
+    hooks?: HookCall[];
+    /** The decisions taken at the release's gates (who, when). */
+    approvals?: Approval[];
+    /** A promotion's release: its audit trail. */
+    promotion?: PromotionAudit;
 }
 
 /**
@@ -55,8 +97,8 @@ export interface ReleaseResult {
  * of the tools' help.
  */
 export const EXIT_CODE_TABLE = [
-    { name: "completed", code: 0, help: "completed, or nothing to do" },
-    { name: "unhealthy", code: 1, help: "rolled back: the canary failed its checks" },
+    { name: "completed", code: 0, help: "completed, a gate decision recorded for a waiting bot, or nothing to do" },
+    { name: "unhealthy", code: 1, help: "rolled back: the canary failed its checks (or a pre-rollout hook)" },
     { name: "usage", code: 2, help: "usage error or refused before anything changed" },
     { name: "rollback-failed", code: 3, help: "rollback failed: finish it by hand with the printed commands" },
     { name: "paused-before-traffic", code: 4, help: "paused before any traffic reached the canary; --resume" },
@@ -65,6 +107,8 @@ export const EXIT_CODE_TABLE = [
     { name: "update-failed", code: 7, help: "rolled back: an update of the stack failed" },
     { name: "interrupted", code: 8, help: "interrupted (SIGTERM/SIGINT): the release is left resumable" },
     { name: "paused-after-traffic", code: 9, help: "paused while the canary has traffic: --resume, or roll back" },
+    { name: "awaiting-approval", code: 10, help: "paused at a manual gate: --approve continues, --abort rolls back" },
+    { name: "aborted", code: 11, help: "rolled back on request (--abort)" },
 ] as const;
 
 export type ExitName = (typeof EXIT_CODE_TABLE)[number]["name"];
@@ -102,13 +146,18 @@ export function exitCode(r: Pick<ReleaseResult, "outcome" | "cause" | "trafficMo
     switch (r.outcome) {
         case "completed":
         case "no-op":
+        case "decision-recorded":
             return EXIT_CODES.completed;
         case "rolled-back":
             return r.cause === "metrics"
                 ? EXIT_CODES["metrics-unusable"]
                 : r.cause === "update-failed"
                   ? EXIT_CODES["update-failed"]
-                  : EXIT_CODES.unhealthy;
+                  : r.cause === "aborted"
+                    ? EXIT_CODES.aborted
+                    : EXIT_CODES.unhealthy;
+        case "awaiting-approval":
+            return EXIT_CODES["awaiting-approval"];
         case "rollback-failed":
             return EXIT_CODES["rollback-failed"];
         case "paused":

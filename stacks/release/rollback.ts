@@ -4,7 +4,7 @@
  * back on the stable version and the rollback recorded (a full update). A bot killed in between resumes the
  * rollback; a plain `pulumi up` of the "rolling-back" config moves traffic too.
  */
-import { transitions } from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
 import { firstLine, ReleaseRun } from "./context";
 import { fastRouteOff, releaseRoutes, seconds } from "./fast-rollback";

@@ -1,8 +1,11 @@
 /** The steps of a release between preflight and its end: start (or resume), then each stage and its analyses. */
-import { transitions } from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
+import { promDurationMs } from "../../config/policy";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
 import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
+import { withRolloutHooks } from "./hook-points";
+import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
 
 /** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
@@ -127,15 +130,21 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
     let held = 0;
     let errors = 0;
     for (;;) {
-        if (!(await run.wait(intervalMs))) {
+        const load = windowLoad(run);
+        const waited = await run.wait(intervalMs);
+        const loadStats = await load?.stop();
+        if (!waited) {
             return run.stop("interrupted", `interrupted while waiting to analyse ${stage.phase} ${stage.weight}`);
         }
-        const a = await analyse(metrics, checks, policy, target, held);
+        const a = await withRolloutHooks(run, await analyse(metrics, checks, policy, target, held), held);
         run.record({
             kind: "analysis",
             verdict: a.verdict,
             checks: a.checks,
-            message: `${a.checks.map(describeCheck).join("  ")}  -> ${a.verdict}`,
+            message:
+                `${a.checks.map(describeCheck).join("  ")}  -> ${a.verdict}` +
+                (loadStats ? `  (${describeLoad(loadStats)})` : ""),
+            ...(loadStats ? { load: loadStats } : {}),
         });
         if (a.verdict === "error") {
             errors++;
@@ -175,4 +184,24 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
             };
         }
     }
+}
+
+/** The built-in load of one analysis window (releaseLoadUrl), through the canary header route unless turned off. */
+function windowLoad(run: ReleaseRun): RunningLoad | undefined {
+    const p = run.policy;
+    if (p.loadUrl === undefined) {
+        return undefined;
+    }
+    const header = p.loadCanaryHeader ? run.prepared.canaryHeader : undefined;
+    return startLoad(
+        {
+            url: p.loadUrl,
+            rate: p.loadRate,
+            maxRequests: p.loadMaxRequests,
+            timeoutMs: promDurationMs(p.loadTimeout) ?? 5000,
+            headers: header ? { [header.name]: header.value } : {},
+        },
+        run.clock,
+        run.deps.signal,
+    );
 }

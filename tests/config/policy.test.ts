@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { parsePolicy, promDurationMs } from "../../config/policy";
 import { ConfigError } from "../../config/reader";
-import { ReleaseView, TransitionError, transitions } from "../../config/release-state";
+import { ReleaseView } from "../../config/release-state";
+import { TransitionError, transitions } from "../../config/release-transitions";
 
 /** The problems parsePolicy reports for `raw`. */
 function problems(raw: Record<string, string>, secret: string[] = []): string[] {

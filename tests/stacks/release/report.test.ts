@@ -1,10 +1,10 @@
 import * as assert from "assert";
 import { parsePolicy } from "../../../config/policy";
 import { renderChart, renderMarkdown } from "../../../stacks/release/report";
-import { ReleaseResult } from "../../../stacks/release/result";
+import { publicPolicy, ReleaseResult } from "../../../stacks/release/result";
 
 describe("release report", () => {
-    const policy = parsePolicy({});
+    const policy = publicPolicy(parsePolicy({}));
     const result: ReleaseResult = {
         stack: "dev",
         image: "reg/app:2",

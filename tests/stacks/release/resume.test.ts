@@ -41,7 +41,8 @@ describe("release bot: resume, locks, preflight and options (fake stack and cloc
     it("resume refuses when nothing is in progress, and a second bot refuses while a release is in progress", async () => {
         const idle = new FakeStack(stackConfig());
         await assert.rejects(b.run(idle, { resume: true }), {
-            message: 'nothing to resume on stack dev: releaseStatus is "idle", not "in-progress" or "rolling-back"',
+            message:
+                'nothing to resume on stack dev: releaseStatus is "idle", not "in-progress", "awaiting-approval" or "rolling-back"',
         });
         const busy = new FakeStack(
             stackConfig({

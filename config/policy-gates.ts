@@ -1,0 +1,63 @@
+/**
+ * The release policy's say for people: manual gates in a release, and what promotion asks before a version may
+ * reach this stack (a soak time on the source stack, an approval). Declared here once; read into the
+ * {@link ReleasePolicy} by policy.ts.
+ */
+import { PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
+import { Reader } from "./reader";
+import { COMPLETE_GATE, Gate } from "./release-state";
+
+/** The policy's gate and promotion fields. */
+export interface GatePolicy {
+    /** Manual gates: before these step weights ("50") and/or before completion ("complete"). */
+    gates: Gate[];
+    /** How long a version must have run as stable on the source stack before promotion to this stack. */
+    promotionSoakTime?: string;
+    /** Each version needs an approval recorded on this stack before promotion releases it here. */
+    promotionRequireApproval: boolean;
+}
+
+const GATES_ACCEPTS = 'a comma-separated list of step weights and/or "complete", such as "50,complete"';
+
+/** Parses gates ("50, complete" -> ["50", "complete"]); undefined when malformed. */
+export function parseGates(text: string): Gate[] | undefined {
+    const gates = text
+        .split(",")
+        .map((g) => g.trim())
+        .filter((g) => g !== "");
+    const ok = gates.every((g) => g === COMPLETE_GATE || /^([1-9]\d?|100)$/.test(g));
+    return ok && new Set(gates).size === gates.length ? gates : undefined;
+}
+
+/** Reads the gate and promotion keys (group "Gates and promotion"). */
+export function readGates(r: Reader): GatePolicy {
+    r.group = "Gates and promotion";
+    const text = r.string("releaseGates", {
+        doc:
+            "Manual gates: before these steps (weights of releaseSteps) and/or before completion (complete), the " +
+            "bot records awaiting-approval and stops (exit 10) until `npm run release -- --approve`.",
+        accepts: GATES_ACCEPTS,
+        field: "policy.gates",
+        flag: { name: "gates", arg: "<list>" },
+    });
+    const gates = text === undefined ? [] : parseGates(text);
+    if (gates === undefined) {
+        r.bad("releaseGates", GATES_ACCEPTS, text!);
+    }
+    return {
+        gates: gates ?? [],
+        promotionSoakTime: r.string("promotionSoakTime", {
+            doc:
+                "Promotion to this stack waits until the version has run as stable on the source stack this long " +
+                "(from its completion in the source's stack history).",
+            accepts: PROM_DURATION_ACCEPTS,
+            pattern: PROM_DURATION,
+            field: "policy.promotionSoakTime",
+        }),
+        promotionRequireApproval: r.bool("promotionRequireApproval", {
+            doc: "Promotion to this stack needs an approval of each version (`npm run promote -- --approve`).",
+            def: false,
+            field: "policy.promotionRequireApproval",
+        }),
+    };
+}

@@ -1,0 +1,220 @@
+/**
+ * The release policy's say for other systems: webhooks at Flagger's hook points, and built-in load for quiet
+ * services while the canary is judged. Declared here once; read into the {@link ReleasePolicy} by policy.ts.
+ * URLs with credentials are refused and shown redacted; the hook secret is a Pulumi secret, never shown.
+ */
+import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { Reader } from "./reader";
+
+/** Flagger's hook points: before any traffic, at each analysis, before and after completion, on rollback, every event. */
+export const HOOK_TYPES = ["pre-rollout", "rollout", "confirm-promotion", "post-rollout", "rollback", "event"] as const;
+export type HookType = (typeof HOOK_TYPES)[number];
+
+/** One webhook. */
+export interface HookSpec {
+    name: string;
+    type: HookType;
+    /** http(s) URL the JSON payload is POSTed to. */
+    url: string;
+    /** Timeout of each attempt (a Prometheus-style duration). */
+    timeout: string;
+    /** Attempts after the first when one fails (non-2xx, timeout, connection error), with exponential backoff. */
+    retries: number;
+    /** Extra fields passed in the payload as `metadata`. */
+    metadata?: Record<string, string>;
+}
+
+/** The policy's hook and load fields. */
+export interface HookPolicy {
+    hooks: HookSpec[];
+    /** Secret: key of the HMAC-SHA256 signature over each call's body. */
+    hookSecret?: string;
+    /** How long confirm-promotion hooks are asked for a 2xx before the release pauses. */
+    hookConfirmLimit: string;
+    /** Load while judging: sent to this URL during each analysis window, when set. */
+    loadUrl?: string;
+    /** Requests per second. */
+    loadRate: number;
+    /** At most this many requests per analysis window. */
+    loadMaxRequests: number;
+    /** Timeout of each load request. */
+    loadTimeout: string;
+    /** Send the canary header (canaryHeader, canaryHeaderValue) with the load, so it reaches the canary. */
+    loadCanaryHeader: boolean;
+}
+
+export const HOOK_DEFAULTS = { timeout: "10s", retries: 2, confirmLimit: "1h" } as const;
+export const LOAD_DEFAULTS = { rate: 10, maxRequests: 3000, timeout: "5s" } as const;
+
+const HOOKS_ACCEPTS =
+    'a JSON array of {"name", "type", "url", and optionally "timeout", "retries", "metadata"}, type one of ' +
+    HOOK_TYPES.join(", ");
+const HOOK_FIELDS = ["name", "type", "url", "timeout", "retries", "metadata"];
+const URL_ACCEPTS = "an http(s):// URL";
+
+const HOOK_CREDENTIALS_HINT =
+    "hook calls are signed with releaseHookSecret (--secret); set releaseHooks itself with --secret if its URLs carry tokens";
+
+/** Problems of a URL the bot calls: http(s) only, no credentials (shown redacted; `hint` says what instead). */
+export function urlProblem(what: string, url: string, hint = HOOK_CREDENTIALS_HINT): string | undefined {
+    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(url)) {
+        return `${what} must be ${URL_ACCEPTS}; got ${JSON.stringify(redactUrl(url))}`;
+    }
+    if (/^[a-z]+:\/\/[^/?#]*@/i.test(url)) {
+        return `${what} must not contain credentials (${redactUrl(url)}): ${hint}`;
+    }
+    return undefined;
+}
+
+/** The hooks of `releaseHooks`, each checked; problems name the hook by its index and name. */
+function parseHooks(raw: string, problems: string[]): HookSpec[] {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch {
+        parsed = undefined;
+    }
+    if (!Array.isArray(parsed)) {
+        problems.push(`releaseHooks must be ${HOOKS_ACCEPTS}; got text that is not a JSON array`);
+        return [];
+    }
+    const seen = new Set<string>();
+    return parsed.flatMap((h: unknown, i): HookSpec[] => {
+        const where = `releaseHooks[${i}]`;
+        if (typeof h !== "object" || h === null || Array.isArray(h)) {
+            problems.push(`${where} must be an object {"name", "type", "url", ...}`);
+            return [];
+        }
+        const o = h as Record<string, unknown>;
+        const at = `${where}${typeof o.name === "string" ? ` (${o.name})` : ""}`;
+        const before = problems.length;
+        const extra = Object.keys(o).filter((k) => !HOOK_FIELDS.includes(k));
+        if (extra.length > 0) {
+            problems.push(`${at} has unknown fields ${extra.join(", ")} (known: ${HOOK_FIELDS.join(", ")})`);
+        }
+        if (typeof o.name !== "string" || !/^[a-z0-9][-a-z0-9]{0,62}$/.test(o.name)) {
+            problems.push(`${at}: name must be lower-case letters, digits and -, at most 63`);
+        } else if (seen.has(o.name)) {
+            problems.push(`${at}: the name "${o.name}" is used twice; hook names must be unique`);
+        }
+        seen.add(String(o.name));
+        if (!(HOOK_TYPES as readonly unknown[]).includes(o.type)) {
+            problems.push(`${at}: type must be one of ${HOOK_TYPES.join(", ")}; got ${JSON.stringify(o.type)}`);
+        }
+        const urlIssue =
+            typeof o.url === "string" ? urlProblem(`${at}: url`, o.url) : `${at}: url must be ${URL_ACCEPTS}`;
+        if (urlIssue !== undefined) {
+            problems.push(urlIssue);
+        }
+        const timeout = o.timeout ?? HOOK_DEFAULTS.timeout;
+        const ms = typeof timeout === "string" ? promDurationMs(timeout) : undefined;
+        if (ms === undefined || ms < 1000 || ms > 300_000) {
+            problems.push(
+                `${at}: timeout must be ${PROM_DURATION_ACCEPTS}, from 1s to 5m; got ${JSON.stringify(timeout)}`,
+            );
+        }
+        const retries = o.retries ?? HOOK_DEFAULTS.retries;
+        if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > 10) {
+            problems.push(`${at}: retries must be an integer from 0 to 10; got ${JSON.stringify(retries)}`);
+        }
+        const md = o.metadata;
+        const mdOk =
+            md === undefined ||
+            (typeof md === "object" &&
+                md !== null &&
+                !Array.isArray(md) &&
+                Object.values(md).every((v) => typeof v === "string"));
+        if (!mdOk) {
+            problems.push(`${at}: metadata must be a JSON object of string values`);
+        }
+        if (problems.length > before) {
+            return [];
+        }
+        return [
+            {
+                name: o.name as string,
+                type: o.type as HookType,
+                url: o.url as string,
+                timeout: timeout as string,
+                retries: retries as number,
+                ...(md === undefined ? {} : { metadata: md as Record<string, string> }),
+            },
+        ];
+    });
+}
+
+/** Reads the hook keys (group "Hooks") and the load keys (group "Load while judging"). */
+export function readHooks(r: Reader): HookPolicy {
+    r.group = "Hooks";
+    const raw = r.string("releaseHooks", {
+        doc: "Webhooks the bot calls at Flagger's hook points, with a signed JSON payload (see Release bot: hooks).",
+        accepts: HOOKS_ACCEPTS,
+        field: "policy.hooks",
+    });
+    const hooks = raw === undefined ? [] : parseHooks(raw, r.problems);
+    const hookSecret = r.secret("releaseHookSecret", {
+        doc: "Key of the HMAC-SHA256 signature of each hook call's body (header X-Istio-Canary-Signature-256).",
+        accepts: "a secret string",
+        field: "policy.hookSecret",
+    });
+    const hookConfirmLimit =
+        r.duration("releaseHookConfirmLimit", {
+            pattern: PROM_DURATION,
+            accepts: PROM_DURATION_ACCEPTS,
+            doc: "How long confirm-promotion hooks are asked for a 2xx before the release pauses (exit 9).",
+            def: HOOK_DEFAULTS.confirmLimit,
+            field: "policy.hookConfirmLimit",
+        }) ?? HOOK_DEFAULTS.confirmLimit;
+    r.group = "Load while judging";
+    const loadUrl = r.string("releaseLoadUrl", {
+        doc:
+            "Built-in load: requests to this URL (the gateway's) during each analysis window, for quiet services; " +
+            "unset turns it off.",
+        accepts: `${URL_ACCEPTS} without credentials`,
+        field: "policy.loadUrl",
+        flag: { name: "load-url", arg: "<url>" },
+    });
+    const urlIssue =
+        loadUrl === undefined
+            ? undefined
+            : urlProblem(
+                  "releaseLoadUrl",
+                  loadUrl,
+                  "the load goes to the service as its users' requests do, without credentials",
+              );
+    if (urlIssue !== undefined) {
+        r.problems.push(urlIssue);
+    }
+    return {
+        hooks,
+        hookSecret,
+        hookConfirmLimit,
+        loadUrl: urlIssue === undefined ? loadUrl : undefined,
+        loadRate: r.int("releaseLoadRate", {
+            doc: "Requests per second of the built-in load.",
+            limits: { min: 1, max: 1000 },
+            def: LOAD_DEFAULTS.rate,
+            field: "policy.loadRate",
+            flag: { name: "load-rate", arg: "<rps>" },
+        }),
+        loadMaxRequests: r.int("releaseLoadMaxRequests", {
+            doc: "At most this many load requests per analysis window.",
+            limits: { min: 1, max: 1_000_000 },
+            def: LOAD_DEFAULTS.maxRequests,
+            field: "policy.loadMaxRequests",
+        }),
+        loadTimeout:
+            r.duration("releaseLoadTimeout", {
+                pattern: PROM_DURATION,
+                accepts: PROM_DURATION_ACCEPTS,
+                doc: "Timeout of each load request.",
+                def: LOAD_DEFAULTS.timeout,
+                field: "policy.loadTimeout",
+            }) ?? LOAD_DEFAULTS.timeout,
+        loadCanaryHeader: r.bool("releaseLoadCanaryHeader", {
+            doc: "Send canaryHeader with the load so it reaches the canary by the header route; false: the URL as is.",
+            def: true,
+            field: "policy.loadCanaryHeader",
+        }),
+    };
+}

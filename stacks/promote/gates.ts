@@ -1,0 +1,147 @@
+/**
+ * Promotion gates (what Kargo gives its users between stages), asked by the target environment in its own stack
+ * config: a soak time (the version must have run as stable on the source this long since its release completed
+ * there, as recorded in the source's release state and stack history) and an approval of each version, recorded
+ * on the target with who and when (`npm run promote -- --approve --to prod --version v2`). What was checked is
+ * kept as the promotion's audit trail, for its report.
+ */
+import { parsePolicy, promDurationMs } from "../../config/policy";
+import { ConfigError } from "../../config/reader";
+import {
+    ACTIVE_STATUSES,
+    APPROVER,
+    APPROVER_ACCEPTS,
+    PromotionApproval,
+    ReleaseState,
+    STATE_KEYS,
+} from "../../config/release-state";
+import { TrackValues } from "../../components/canary-release-args";
+import { StackDriver } from "../automation/driver";
+import { Clock } from "../release/clock";
+import { recordInStack } from "../release/recording";
+import { PreflightError, PromotionAudit } from "../release/result";
+
+/** What a stack exports for promotion (see index.ts: `stable` and `release`). */
+export interface PromotionState {
+    stable: TrackValues & { digest?: string };
+    release: ReleaseState;
+}
+
+/** The promotion state in a stack's outputs; undefined when the stack was never deployed. */
+export function promotionState(outputs: Record<string, unknown> | undefined): PromotionState | undefined {
+    const stable = outputs?.stable as PromotionState["stable"] | undefined;
+    if (stable === undefined) {
+        return undefined;
+    }
+    return { stable, release: (outputs?.release as ReleaseState | undefined) ?? { status: "idle" } };
+}
+
+/** When the source's release completed ("completed <ISO>" in its release message); undefined when unknown. */
+export function completedAt(source: PromotionState): Date | undefined {
+    const m = /^completed (\d{4}-\d\d-\d\dT[\d:.]+Z)$/.exec(source.release.message ?? "");
+    return m ? new Date(m[1]) : undefined;
+}
+
+/** "3h12m", "45m", "20s": a duration for people. */
+export function humanDuration(ms: number): string {
+    const s = Math.max(0, Math.ceil(ms / 1000));
+    const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+    const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, s < 3600 && s % 60 ? `${s % 60}s` : 0].filter(Boolean);
+    return parts.length > 0 ? parts.join("") : "0s";
+}
+
+/** The target's promotion policy: its soak time and whether each version needs an approval there. */
+export async function targetGates(target: StackDriver): Promise<{ soak?: string; requireApproval: boolean }> {
+    const { values, secretKeys } = await target.getConfig();
+    try {
+        const p = parsePolicy(values, secretKeys);
+        return { soak: p.promotionSoakTime, requireApproval: p.promotionRequireApproval };
+    } catch (e) {
+        throw e instanceof ConfigError
+            ? new PreflightError(`the release policy of ${target.name} is invalid:\n${e.message}`)
+            : e;
+    }
+}
+
+/**
+ * Checks the target's promotion gates for `version`, completed on the source: the audit trail when they pass,
+ * the reason (how long is left, which command approves) when not.
+ */
+export function checkPromotionGates(
+    o: { from: string; to: string; version: string; image: string },
+    source: PromotionState,
+    target: PromotionState,
+    gates: { soak?: string; requireApproval: boolean },
+    now: Date,
+): { audit: PromotionAudit } | { refuse: string } {
+    const done = completedAt(source);
+    const audit: PromotionAudit = {
+        ...o,
+        decidedAt: now.toISOString(),
+        source: {
+            ...(done ? { completedAt: done.toISOString() } : {}),
+            gateDecisions: (source.release.approvals ?? []).filter((a) => a.version === o.version),
+        },
+    };
+    if (gates.soak !== undefined) {
+        const need = promDurationMs(gates.soak) ?? 0;
+        if (done === undefined) {
+            return {
+                refuse:
+                    `stack ${o.to} asks for a promotionSoakTime of ${gates.soak}, but the completion time of ${o.version} ` +
+                    `on stack ${o.from} is not recorded (releaseMessage "${source.release.message ?? ""}")`,
+            };
+        }
+        const ran = now.getTime() - done.getTime();
+        if (ran < need) {
+            return {
+                refuse:
+                    `${o.version} has run as stable on stack ${o.from} for ${humanDuration(ran)} (since ${done.toISOString()}); ` +
+                    `stack ${o.to} asks for ${gates.soak} (promotionSoakTime): ${humanDuration(need - ran)} left`,
+            };
+        }
+        audit.soak = { required: gates.soak, ran: humanDuration(ran) };
+    }
+    if (gates.requireApproval) {
+        const a = target.release.promotionApproval;
+        if (a?.version !== o.version) {
+            return {
+                refuse:
+                    `stack ${o.to} needs an approval of each version before promotion (promotionRequireApproval), and ` +
+                    `${o.version} has none${a ? ` (the approval recorded is for ${a.version})` : ""}: ` +
+                    `npm run promote -- --approve --to ${o.to} --version ${o.version}`,
+            };
+        }
+        audit.approval = a;
+    }
+    return { audit };
+}
+
+/**
+ * `promote --approve`: records on the target that `version` may be promoted there (who, when), by an update that
+ * changes no resource, so it shows in `pulumi stack history`. Refused while a release is under way there.
+ */
+export async function approvePromotion(
+    o: { to: string; version: string; by: string },
+    deps: { target: StackDriver; clock: Clock; engineOutput?: (line: string) => void },
+): Promise<PromotionApproval> {
+    if (!APPROVER.test(o.by)) {
+        throw new PreflightError(`--by must be ${APPROVER_ACCEPTS}; got "${o.by}"`);
+    }
+    const approval: PromotionApproval = { version: o.version, by: o.by, at: deps.clock.now().toISOString() };
+    await recordInStack(deps.target, {
+        message: `promotion of ${o.version} to ${o.to} approved by ${o.by}`,
+        engineOutput: deps.engineOutput,
+        changes: (values) => {
+            const status = values[STATE_KEYS.status] ?? "idle";
+            if ((ACTIVE_STATUSES as readonly string[]).includes(status)) {
+                throw new PreflightError(
+                    `stack ${o.to} has a release of ${values[STATE_KEYS.version] ?? "?"} under way (${status}); ` +
+                        "approve the promotion after it ends",
+                );
+            }
+            return { [STATE_KEYS.promotionApproval]: JSON.stringify(approval) };
+        },
+    });
+    return approval;
+}

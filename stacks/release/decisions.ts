@@ -1,0 +1,89 @@
+/**
+ * A person's decision at a gate while a bot waits there (`--wait-for-approval`): the bot holds the release's
+ * lease, so the deciding process does not take it; it records the decision (who, when, which gate and version)
+ * with a recording update, and the waiting bot acts on it. With no bot waiting, the deciding process takes the
+ * lease and continues (or rolls back) the release itself (run.ts).
+ */
+import { parsePolicy } from "../../config/policy";
+import { ConfigError, Reader } from "../../config/reader";
+import { Approval, configChanges, readState, ReleaseState, ReleaseView } from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
+import { systemClock } from "./clock";
+import { ReleaseDeps, ReleaseOptions } from "./context";
+import { decisionProblem, describeGate } from "./gates";
+import { blockingLease, leaseIn, processIdentity } from "./lease";
+import { recordInStack } from "./recording";
+import { PreflightError, publicPolicy, ReleaseResult } from "./result";
+
+const stateIn = (values: Record<string, string>): ReleaseState => readState(new Reader(values));
+
+/**
+ * Records `opts.decision` for a bot that waits at a gate and returns the result; undefined when no live bot holds
+ * the release (the caller then runs the release itself). Throws {@link PreflightError} for a decision that does
+ * not fit the gate waiting (wrong stack, moved on, another version).
+ */
+export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDeps): Promise<ReleaseResult | undefined> {
+    const { stack } = deps;
+    const d = opts.decision!;
+    const clock = deps.clock ?? systemClock;
+    const me = deps.identity ?? processIdentity();
+    const now = clock.now();
+    const { values: local, secretKeys } = await stack.getConfig();
+    const deployed = await stack.deployedConfig();
+    const holder =
+        blockingLease(leaseIn(local), me, now, false) ?? blockingLease(leaseIn(deployed ?? {}), me, now, false);
+    const state = stateIn(deployed ?? local);
+    if (holder === undefined || state.status !== "awaiting-approval") {
+        return undefined;
+    }
+    const problem = decisionProblem(stack.name, state, d, opts.version);
+    if (problem !== undefined) {
+        throw new PreflightError(problem);
+    }
+    const decision: Approval = {
+        gate: state.gate!,
+        version: state.version!,
+        decision: d.kind,
+        by: d.by,
+        at: now.toISOString(),
+    };
+    const startedAt = now.toISOString();
+    let policy;
+    try {
+        policy = publicPolicy(parsePolicy(local, secretKeys));
+    } catch (e) {
+        throw e instanceof ConfigError
+            ? new PreflightError(`the release policy of ${stack.name} is invalid:\n${e.message}`)
+            : e;
+    }
+    await recordInStack(stack, {
+        configFrom: opts.configFrom,
+        engineOutput: deps.engineOutput,
+        message: `release ${decision.version}: ${d.kind} at the gate ${describeGate(decision.gate)} by ${d.by}`,
+        changes: (values) => {
+            const here = stateIn(values);
+            const problem = decisionProblem(stack.name, here, d, opts.version);
+            if (problem !== undefined || here.gate !== decision.gate) {
+                throw new PreflightError(problem ?? `the gate changed while recording: ${here.gate ?? "none"}`);
+            }
+            const view: ReleaseView = { state: here, canaryWeight: 0, stable: { image: "", version: "" } };
+            return configChanges(view, transitions.recordDecision(view, decision));
+        },
+    });
+    const reason =
+        `${d.kind} at the gate ${describeGate(decision.gate)} of ${decision.version} recorded (by ${d.by}); ` +
+        `the bot waiting there (${holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
+    (deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(reason);
+    return {
+        stack: stack.name,
+        image: state.image ?? "",
+        version: decision.version,
+        outcome: "decision-recorded",
+        reason,
+        startedAt,
+        finishedAt: clock.now().toISOString(),
+        policy,
+        events: [],
+        approvals: [...(state.approvals ?? []), decision],
+    };
+}
