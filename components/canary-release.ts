@@ -106,7 +106,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
         if (args.tls.secretName !== undefined) {
             credentialName = args.tls.secretName;
         } else {
-            credentialName = tlsSecretName(app);
+            credentialName = tlsSecretName(app, ns);
             new k8s.core.v1.Secret(
                 `${name}-tls`,
                 {

@@ -28,9 +28,13 @@ export function gatewayRef(namespace: string, app: string): string {
     return `${namespace}/${app}`;
 }
 
-/** Name of the kubernetes.io/tls Secret the component creates from a certificate and key. */
-export function tlsSecretName(app: string): string {
-    return `${app}-tls`;
+/**
+ * Name of the TLS Secret the component stores in the gateway namespace: `<app>-tls`, or `<namespace>-<app>-tls`
+ * when the app has a namespace of its own. The gateway namespace is shared (by apps, and by environments on one
+ * cluster), so two stacks of one app in two namespaces must not write the same Secret.
+ */
+export function tlsSecretName(app: string, namespace: string): string {
+    return namespace === app ? `${app}-tls` : `${namespace}-${app}-tls`;
 }
 
 /** https URL of the first external host (a wildcard host becomes `www.`). */

@@ -78,7 +78,7 @@ describe("CanaryRelease", () => {
         const secret = mocks.one("kubernetes:core/v1:Secret").inputs;
         assert.strictEqual(secret.type, "kubernetes.io/tls");
         assert.deepStrictEqual(secret.metadata, {
-            name: "shop-tls",
+            name: "prod-shop-tls",
             namespace: "istio-ingress",
             labels: { app: "shop" },
         });
@@ -86,6 +86,19 @@ describe("CanaryRelease", () => {
         const data = plain<Record<string, unknown>>(secret.stringData);
         assert.strictEqual(plain(data["tls.key"]), shopPair().key);
         assert.strictEqual(plain(data["tls.crt"]), shopPair().cert);
+    });
+
+    it("names the TLS Secret after the app's namespace too: two environments sharing a gateway never write one Secret", async () => {
+        const names = async (namespace: string) => {
+            const { mocks } = await deploy(args({ namespace }));
+            return [
+                mocks.one("kubernetes:core/v1:Secret").inputs.metadata.name as string,
+                istio(mocks, "Gateway").spec.servers[0].tls.credentialName as string,
+            ];
+        };
+        assert.deepStrictEqual(await names("shop-dev"), ["shop-dev-shop-tls", "shop-dev-shop-tls"]);
+        assert.deepStrictEqual(await names("shop-staging"), ["shop-staging-shop-tls", "shop-staging-shop-tls"]);
+        assert.deepStrictEqual(await names("shop"), ["shop-tls", "shop-tls"]);
     });
 
     it("references an existing TLS secret without creating one", async () => {
@@ -199,7 +212,7 @@ describe("CanaryRelease", () => {
         );
         assert.deepStrictEqual(gw.spec.servers[0].tls, {
             mode: "SIMPLE",
-            credentialName: "shop-tls",
+            credentialName: "prod-shop-tls",
             minProtocolVersion: "TLSV1_2",
         });
     });

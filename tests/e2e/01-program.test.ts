@@ -61,7 +61,7 @@ describe("e2e: the program on a live API server", function () {
         assert.strictEqual(dr.spec.trafficPolicy.tls.mode, "ISTIO_MUTUAL");
         const gw = live("gateways.networking.istio.io", NS, "shop")!;
         assert.deepStrictEqual(gw.spec.selector, { app: "istio-ingressgateway", istio: "ingressgateway" });
-        assert.strictEqual(gw.spec.servers[0].tls.credentialName, "shop-tls");
+        assert.strictEqual(gw.spec.servers[0].tls.credentialName, `${NS}-shop-tls`);
         // The selector matches the pods the gateway chart really made.
         const gwPods = JSON.parse(
             execFileSync(
@@ -82,7 +82,7 @@ describe("e2e: the program on a live API server", function () {
             ),
         ).items;
         assert.ok(gwPods.length >= 1, "gateway pods carry the labels the Gateway selects");
-        const secret = live("secret", "istio-ingress", "shop-tls")!;
+        const secret = live("secret", "istio-ingress", `${NS}-shop-tls`)!;
         assert.strictEqual(secret.type, "kubernetes.io/tls");
         assert.strictEqual(Buffer.from(secret.data["tls.crt"], "base64").toString(), e2eTls().cert);
         // Deployments ready, pods labelled with their version; the namespace enforces "restricted".
@@ -232,6 +232,6 @@ describe("e2e: the program on a live API server", function () {
             ),
             [],
         );
-        assert.strictEqual(live("secret", "istio-ingress", "shop-tls"), undefined);
+        assert.strictEqual(live("secret", "istio-ingress", `${NS}-shop-tls`), undefined);
     });
 });

@@ -123,7 +123,7 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
         assert.strictEqual(canary.spec.template.spec.containers[0].image, "registry.example.test/shop:2.0.0");
         const gateway = live("gateways.networking.istio.io", NS, "shop")!;
         assert.deepStrictEqual(gateway.spec.selector, { app: "istio-ingressgateway", istio: "ingressgateway" });
-        const secret = live("secret", "istio-ingress", "shop-tls")!;
+        const secret = live("secret", "istio-ingress", `${NS}-shop-tls`)!;
         assert.strictEqual(secret.type, "kubernetes.io/tls");
         const state = ok(["stack", "export", "--stack", "dev"]);
         assert.ok(!state.includes(e2eTls().key.split("\n")[1]), "the TLS key is a secret in the state");
