@@ -131,3 +131,16 @@ export interface StackDriver {
     /** URN of the VirtualService, for a targeted (fast) rollback; undefined if not deployed yet. */
     routingUrn(): Promise<string | undefined>;
 }
+
+/** The line of an error message worth showing: the first that says "error", else the first. */
+export function firstLine(text: string): string {
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const i = lines.findIndex((l) => /error/i.test(l));
+    const err = i >= 0 ? lines[i] : (lines[0] ?? text);
+    // "Preview failed: 1 error occurred:" says nothing by itself; the errors follow as "* ..." lines.
+    const listed = /errors? occurred:\s*$/.test(err) ? lines.slice(i + 1).filter((l) => /^\s*\*/.test(l)) : [];
+    return [err, ...listed]
+        .map((l) => l.trim())
+        .join(" ")
+        .slice(0, 400);
+}

@@ -14,7 +14,7 @@ import {
     ReleaseView,
     STATE_KEYS,
 } from "../../config/release-state";
-import { PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
+import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
 import { RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
@@ -387,11 +387,4 @@ function policyPacks(packs: string[] = [], p: ReleasePolicy): { policyPacks?: st
     return all.length === 0
         ? {}
         : { policyPacks: all, policyPackConfigs: p.policyPackConfig ? [p.policyPackConfig] : undefined };
-}
-
-/** The line of an error message worth showing: the first that says "error", else the first. */
-export function firstLine(text: string): string {
-    const lines = text.split("\n").filter((l) => l.trim() !== "");
-    const err = lines.find((l) => /error/i.test(l));
-    return (err ?? lines[0] ?? text).trim().slice(0, 400);
 }

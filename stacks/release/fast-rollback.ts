@@ -6,7 +6,14 @@
 import { CANARY_RELEASE_DEFAULTS } from "../../components/canary-release-args";
 import { appNamespace } from "../../components/names";
 import { RouteTarget } from "../automation/routing-patch";
-import { firstLine, ReleaseRun } from "./context";
+import { firstLine } from "../automation/driver";
+import { ReleaseRun } from "./context";
+
+/** The release's VirtualService. */
+const routeTarget = (run: ReleaseRun): RouteTarget => {
+    const { app, namespace } = run.prepared.config;
+    return { name: app, namespace: appNamespace(app, namespace) };
+};
 
 export function seconds(ms: number): string {
     return `${(ms / 1000).toFixed(3)} s`;
@@ -22,8 +29,8 @@ export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTa
     if (run.policy.rollback !== "fast" || routing === undefined || run.opts.dryRun) {
         return undefined;
     }
-    const { app, namespace, mirrorPercent } = run.prepared.config;
-    const target = { name: app, namespace: appNamespace(app, namespace) };
+    const { mirrorPercent } = run.prepared.config;
+    const target = routeTarget(run);
     // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
     const mirror = mirrorPercent !== undefined ? Number(mirrorPercent) : CANARY_RELEASE_DEFAULTS.mirrorPercent;
     try {
@@ -52,5 +59,15 @@ export async function releaseRoutes(run: ReleaseRun, target: RouteTarget): Promi
         await run.deps.routing?.release(target);
     } catch (e) {
         run.record({ kind: "error", message: `routing patch not released: ${firstLine((e as Error).message)}` });
+    }
+}
+
+/**
+ * Before a release moves traffic: lets go of any routes our field manager still claims (a bot killed between its
+ * patch and its release of them), so that no stage's server-side apply conflicts with them.
+ */
+export async function releaseLeftoverRoutes(run: ReleaseRun): Promise<void> {
+    if (run.deps.routing !== undefined && !run.opts.dryRun) {
+        await releaseRoutes(run, routeTarget(run));
     }
 }

@@ -6,7 +6,8 @@
  */
 import { transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
-import { firstLine, ReleaseRun } from "./context";
+import { firstLine } from "../automation/driver";
+import { ReleaseRun } from "./context";
 import { fastRouteOff, releaseRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
 import { ReleaseResult, RollbackCause } from "./result";

@@ -3,6 +3,7 @@ import { transitions } from "../../config/release-transitions";
 import { promDurationMs } from "../../config/policy";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
+import { releaseLeftoverRoutes } from "./fast-rollback";
 import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
@@ -11,6 +12,7 @@ import { describeStage, Stage } from "./plan";
 /** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
+    await releaseLeftoverRoutes(run);
     if (run.opts.resume) {
         run.record({ kind: "resume", message: `resuming ${version} (${image}) from the deployed state` });
         return CONTINUE;

@@ -36,6 +36,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         assert.strictEqual(result.outcome, "rolled-back");
         // Shifts 0 and 10 (2 ups), then the patch, the routing update (targeted), the release, the canary cleanup.
         assert.deepStrictEqual(routing.calls, [
+            "release prod/shop after 0 ups", // leftovers of an earlier bot, before anything moves
             "patch prod/shop mirror=5 after 2 ups",
             "release prod/shop after 3 ups",
         ]);
@@ -61,7 +62,11 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         routing.fail = new Error("connect ECONNREFUSED 127.0.0.1:6443");
         const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.deepStrictEqual(routing.calls, ["patch prod/shop mirror=5 after 2 ups"], "no release: nothing patched");
+        assert.deepStrictEqual(
+            routing.calls,
+            ["release prod/shop after 0 ups", "patch prod/shop mirror=5 after 2 ups"],
+            "no release after the rollback: nothing patched",
+        );
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
         assert.deepStrictEqual(stack.ups[2].targets, [VS_URN]);
         assert.ok(
@@ -82,7 +87,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         stack.config.releaseRollback = "update";
         const result = await b.run(stack, undefined, { routing });
         assert.strictEqual(result.outcome, "rolled-back");
-        assert.deepStrictEqual(routing.calls, []);
+        assert.deepStrictEqual(routing.calls, ["release prod/shop after 0 ups"], "leftovers released; no patch");
         assert.deepStrictEqual(stack.weights(), [0, 10, 0, 0]);
     });
 
@@ -93,10 +98,19 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
         assert.strictEqual(result.outcome, "rollback-failed");
         assert.deepStrictEqual(
             routing.calls,
-            ["patch prod/shop mirror=5 after 2 ups"],
-            "not released: Pulumi holds nothing yet",
+            ["release prod/shop after 0 ups", "patch prod/shop mirror=5 after 2 ups"],
+            "not released after the patch: Pulumi holds nothing yet",
         );
         assert.ok(b.lines.some((l) => l.startsWith("!!! ROLLBACK NOT RECORDED: traffic is on stable (direct patch)")));
         assert.ok(result.manualSteps?.some((step) => step.startsWith("pulumi up --stack dev --yes")));
+    });
+
+    it("a release first lets go of routes a killed bot's patch still claims, so no stage's apply conflicts with them", async () => {
+        b.prom.answer = health(100, 10);
+        const stack = new FakeStack(stackConfig());
+        const routing = new FakeRouting(stack);
+        const result = await b.run(stack, undefined, { routing });
+        assert.strictEqual(result.outcome, "completed");
+        assert.deepStrictEqual(routing.calls, ["release prod/shop after 0 ups"]);
     });
 });

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { parsePolicy } from "../../../config/policy";
+import { firstLine } from "../../../stacks/automation/driver";
 import { imageTag, planStages } from "../../../stacks/release/plan";
 
 describe("release helpers", () => {
@@ -7,6 +8,21 @@ describe("release helpers", () => {
         assert.strictEqual(imageTag("registry.example.test:5000/shop:2.0.0"), "2.0.0");
         assert.strictEqual(imageTag("registry.example.test:5000/shop"), undefined);
         assert.strictEqual(imageTag("shop:v2@sha256:" + "a".repeat(64)), "v2");
+    });
+
+    it("firstLine: the engine's error line, with the errors it only announces", () => {
+        const engine = [
+            "Command failed with exit code 255: pulumi up --yes",
+            "error: Preview failed: 1 error occurred:",
+            "\t* the Kubernetes API server reported a conflict with field manager istio-canary-rollback",
+            "",
+            "Resources: 2 unchanged",
+        ].join("\n");
+        assert.strictEqual(
+            firstLine(engine),
+            "error: Preview failed: 1 error occurred: * the Kubernetes API server reported a conflict with field manager istio-canary-rollback",
+        );
+        assert.strictEqual(firstLine("warning: x\nerror: update failed\n  * not listed"), "error: update failed");
     });
 
     it("planStages: mirror, header, then the steps", () => {
