@@ -56,6 +56,7 @@ describe("e2e: gates and webhooks", function () {
     }
 
     before(async () => {
+        weights.start(); // the exporter's canary version and the weight watch read what it polls
         const url = await prometheus.start(await exporter.start());
         const hookUrl = await hooks.start();
         stack = await E2EStack.create(
