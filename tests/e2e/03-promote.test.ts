@@ -3,17 +3,16 @@
  * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused.
  */
 import * as assert from "assert";
-import { assertStableServes, baseConfig, E2EStack, live, pollCanaryWeights, runCli } from "./harness";
+import {
+    assertStableServes,
+    baseConfig,
+    E2EStack,
+    FAST_RELEASE_POLICY,
+    live,
+    pollCanaryWeights,
+    runCli,
+} from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
-
-const FAST_POLICY = {
-    releaseSteps: "50,100",
-    releaseInterval: "10s",
-    releaseMetricWindow: "5s",
-    prometheusScrapeInterval: "1s",
-    releaseNoData: "hold",
-    releaseHoldLimit: "5",
-};
 
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
@@ -53,7 +52,7 @@ describe("e2e: promotion dev -> staging", function () {
                 hosts: "shop.dev.e2e.example.test",
                 prometheusUrl: url,
                 releaseFailureThreshold: "2",
-                ...FAST_POLICY,
+                ...FAST_RELEASE_POLICY,
             }),
         );
         await dev.up();
@@ -66,7 +65,7 @@ describe("e2e: promotion dev -> staging", function () {
                 prometheusUrl: url,
                 istioInstall: "false",
                 releaseFailureThreshold: "1",
-                ...FAST_POLICY,
+                ...FAST_RELEASE_POLICY,
             }),
             dev.workDir,
         );

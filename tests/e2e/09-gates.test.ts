@@ -7,7 +7,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { assertStableServes, baseConfig, E2EStack, live, pollCanaryWeights, runCli } from "./harness";
+import {
+    assertStableServes,
+    baseConfig,
+    E2EStack,
+    FAST_RELEASE_POLICY,
+    live,
+    pollCanaryWeights,
+    runCli,
+} from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { writeStackConfig } from "../../stacks/automation/local-stack";
 import { ReleaseResult } from "../../stacks/release/result";
@@ -63,12 +71,7 @@ describe("e2e: gates and webhooks", function () {
             "e2e-gates",
             baseConfig(NS, {
                 prometheusUrl: url,
-                releaseSteps: "50,100",
-                releaseInterval: "10s",
-                releaseMetricWindow: "5s",
-                prometheusScrapeInterval: "1s",
-                releaseNoData: "hold",
-                releaseHoldLimit: "5",
+                ...FAST_RELEASE_POLICY,
                 canaryHeader: "x-canary",
                 canaryHeaderValue: "always",
                 releaseHooks: JSON.stringify([

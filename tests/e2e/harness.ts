@@ -80,6 +80,16 @@ export function e2eTls(host = "shop.e2e.example.test"): TlsPair {
     return pair;
 }
 
+/** A release policy for the suite: two steps, 10 s apart, on 5 s windows of a Prometheus scraping every second. */
+export const FAST_RELEASE_POLICY = {
+    releaseSteps: "50,100",
+    releaseInterval: "10s",
+    releaseMetricWindow: "5s",
+    prometheusScrapeInterval: "1s",
+    releaseNoData: "hold",
+    releaseHoldLimit: "5",
+};
+
 /** The dev stack's settings for the local cluster, with the charts from ISTIO_CHARTS_DIR. */
 export function baseConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
