@@ -86,6 +86,9 @@ export async function measureScale(sizes: number[], dir: string, gatewayNamespac
                 );
             }
             rows.push({ n, resources, shiftMs: median(shift), toStableMs: median(toStable), recordMs: median(record) });
+            console.log(
+                `measured: N=${n} (${resources} resources): shifts ${shift.map((x) => x.toFixed(0)).join(", ")} ms`,
+            );
         }
     } finally {
         routing.close();

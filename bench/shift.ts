@@ -112,7 +112,12 @@ async function main(): Promise<void> {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-bench-empty-"));
     const scale = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-bench-scale-"));
     const routing = KubeRouting.fromKubeconfig();
+    // Each row is printed as soon as it is measured, so a run that fails later still shows what it measured.
     const rows: Row[] = [];
+    const record = (...added: Row[]) => {
+        added.forEach((r) => console.log(`measured: ${r.name}: ${r.samples.map((x) => x.toFixed(0)).join(", ")} ms`));
+        record(...added);
+    };
     let weight = 10;
     // Every shift moves to a weight the stack does not hold yet.
     const next = () => String((weight = weight >= 90 ? 10 : weight + 10));
@@ -139,7 +144,7 @@ async function main(): Promise<void> {
             const args = ["patch", "virtualservices.networking.istio.io", "-n", config.namespace, config.app];
             patch.push(await timed(() => kubectl([...args, "--type=json", `-p=${ops}`])));
         }
-        rows.push({ name: PATCH, samples: patch });
+        record({ name: PATCH, samples: patch });
         await stack.up(); // back to what the stack says (the patches above were drift)
 
         for (const v of userVariants(committed)) {
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
                     }),
                 );
             }
-            rows.push({ name: v.name, samples, goal: v.goal, goalText: v.goalText });
+            record({ name: v.name, samples, goal: v.goal, goalText: v.goalText });
         }
         fs.writeFileSync(projectFile, yaml.dump(committed));
 
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
                 }),
             );
         }
-        rows.push({
+        record({
             name: "**the bot's shift**: program inline in its process (config write + up)",
             samples: shifts,
             goal: { maxMs: 1600 },
@@ -185,7 +190,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < RUNS; i++) {
             floorMs.push(await timed(() => engine.up()));
         }
-        rows.push({ name: "`up` of an empty inline program (the engine's floor here)", samples: floorMs });
+        record({ name: "`up` of an empty inline program (the engine's floor here)", samples: floorMs });
 
         const fast = [];
         const update = [];
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
             fast.push(await botRollback(bot, "fast", 2 * i, routing));
             update.push(await botRollback(bot, "update", 2 * i + 1));
         }
-        rows.push(
+        record(
             {
                 name: "**the bot's rollback, fast**: decision -> traffic on stable (direct routing patch)",
                 samples: fast.map((r) => r.toStableMs),
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
             },
         );
         const propagation = await xdsPropagation(stack, mesh, config);
-        rows.push(
+        record(
             {
                 name: "xDS propagation: the API server's write of the VirtualService -> first request routed by it",
                 samples: propagation.map((p) => p.writeToRoutedMs),
@@ -239,7 +244,8 @@ async function main(): Promise<void> {
 
 /** xDS propagation with real requests: RUNS shifts 0 <-> 100 under continuous load from a proxyless gRPC client. */
 async function xdsPropagation(stack: ScratchStack, mesh: Mesh, config: Record<string, string>): Promise<Propagation[]> {
-    await stack.set({ canaryWeight: "0" });
+    // The rollbacks before this left no canary in config: put the bench's canary back, at 0.
+    await stack.set({ canaryImage: config.canaryImage, canaryVersion: config.canaryVersion, canaryWeight: "0" });
     await stack.up();
     await mesh.waitForBackends(
         (l) => l.some((b) => b.track === "stable") && l.some((b) => b.track === "canary"),

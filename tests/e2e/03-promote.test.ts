@@ -1,6 +1,8 @@
 /**
  * Promotion for real: two stacks (dev and staging, two namespaces) of this program on the local file:// backend.
- * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused.
+ * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused;
+ * staging's promotion gates (a soak time on dev, an approval of each version) hold a version until both are met,
+ * and the promotion report carries the audit trail.
  */
 import * as assert from "assert";
 import {
@@ -13,6 +15,9 @@ import {
     runCli,
 } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
+import * as fs from "fs";
+import * as path from "path";
+import { writeStackConfig } from "../../stacks/automation/local-stack";
 
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
@@ -144,5 +149,73 @@ describe("e2e: promotion dev -> staging", function () {
         assert.strictEqual(r.code, 2, r.out);
         assert.match(r.out, /refused: the release of v3 on stack dev was rolled-back: it cannot be promoted/);
         assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");
+    });
+
+    it("staging's promotion gates: refused while v4 soaks on dev, then until approved; the report keeps the audit trail", async () => {
+        for (const e of exporters) {
+            e.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        }
+        await writeStackConfig(staging.stack, { promotionSoakTime: "1h", promotionRequireApproval: "true" });
+        const rel = await run("stacks/cli/release.ts", [
+            "--stack",
+            "dev",
+            "--image",
+            "registry.example.test/shop:4.0.0",
+            "--version",
+            "v4",
+        ]);
+        assert.strictEqual(rel.code, 0, rel.out);
+        const promote = () => run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging", "--version", "v4"]);
+
+        const soaking = await promote();
+        assert.strictEqual(soaking.code, 2, soaking.out);
+        assert.match(
+            soaking.out,
+            /refused: v4 has run as stable on stack dev for [\dms]+ \(since [\d-]+T[\d:.]+Z\); stack staging asks for 1h \(promotionSoakTime\): 5\dm(\d+s)? left/,
+        );
+
+        // A shorter soak, which v4 has served by now: the approval is what is missing.
+        await writeStackConfig(staging.stack, { promotionSoakTime: "2s" });
+        await new Promise((r) => setTimeout(r, 2000));
+        const unapproved = await promote();
+        assert.strictEqual(unapproved.code, 2, unapproved.out);
+        assert.match(
+            unapproved.out,
+            /refused: stack staging needs an approval of each version before promotion \(promotionRequireApproval\), and v4 has none: npm run promote -- --approve --to staging --version v4/,
+        );
+        assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");
+
+        const approve = await run("stacks/cli/promote.ts", [
+            "--approve",
+            "--to",
+            "staging",
+            "--version",
+            "v4",
+            "--by",
+            "e2e-approver",
+        ]);
+        assert.strictEqual(approve.code, 0, approve.out);
+        assert.match(approve.out, /approved: v4 may be promoted to staging \(by e2e-approver at /);
+        const history = JSON.parse(staging.pulumi(["stack", "history", "--json"])) as { message?: string }[];
+        assert.ok(
+            history.some((h) => h.message === "promotion of v4 to staging approved by e2e-approver"),
+            "the approval is an update in staging's history",
+        );
+
+        const done = await promote();
+        assert.strictEqual(done.code, 0, done.out);
+        assert.match(done.out, /dev -> staging: v4 completed/);
+        assertStableServes("shop-staging", "registry.example.test/shop:4.0.0", "v4");
+        const dir = path.join(dev.workDir, "reports");
+        const md = fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith(".md"))
+            .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+            .filter((t) => t.includes("## Promotion") && t.includes("v4 (registry.example.test/shop:4.0.0)"));
+        assert.strictEqual(md.length, 1, "one promotion report of v4");
+        assert.match(md[0], /- v4 \(registry\.example\.test\/shop:4\.0\.0\) from stack dev to stack staging, decided /);
+        assert.match(md[0], /- Source release: completed [\d-]+T[\d:.]+Z on dev; its report and analyses: \[/);
+        assert.match(md[0], /- Soak: ran [\dms]+ as stable on dev; staging asks for 2s/);
+        assert.match(md[0], /- Approved for staging by e2e-approver at /);
     });
 });
