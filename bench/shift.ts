@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     const record = (...added: Row[]) => {
         added.forEach((r) => console.log(`measured: ${r.name}: ${r.samples.map((x) => x.toFixed(0)).join(", ")} ms`));
-        record(...added);
+        rows.push(...added);
     };
     let weight = 10;
     // Every shift moves to a weight the stack does not hold yet.
