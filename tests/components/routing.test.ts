@@ -264,6 +264,12 @@ describe("routing (pure)", () => {
     });
 
     describe("canaryReplicaCount", () => {
+        it("never zero while the weight is above zero, even with no stable replicas to scale from", () => {
+            const opts = { stableReplicas: 0, canaryReplicas: 0, scaleWithWeight: true };
+            assert.strictEqual(canaryReplicaCount({ ...opts, canaryWeight: 1 }), 1);
+            assert.strictEqual(canaryReplicaCount({ ...opts, canaryWeight: 0 }), 0);
+        });
+
         it("is fixed without scaling, but never 0 while the canary has weight", () => {
             assert.strictEqual(
                 canaryReplicaCount({ stableReplicas: 10, canaryReplicas: 2, scaleWithWeight: false, canaryWeight: 50 }),

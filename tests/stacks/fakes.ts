@@ -21,6 +21,8 @@ export interface FakeUp {
     config: Record<string, string>;
     targets?: string[];
     plan?: string;
+    /** The update's message (what `pulumi stack history` would show). */
+    message?: string;
 }
 
 export const VS_URN =
@@ -150,7 +152,12 @@ export class FakeStack implements StackDriver {
             if (err) {
                 throw err;
             }
-            this.ups.push({ config: { ...this.config }, targets: opts.targets, plan: opts.plan });
+            this.ups.push({
+                config: { ...this.config },
+                targets: opts.targets,
+                plan: opts.plan,
+                message: opts.message,
+            });
             if (!this.previewOnly) {
                 this.deployed = { ...this.config };
             }

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { Reader } from "../../../config/reader";
 import { readState } from "../../../config/release-state";
-import { approvePromotion, checkPromotionGates, humanDuration } from "../../../stacks/promote/gates";
+import { approvePromotion, checkPromotionGates, completedAt, humanDuration } from "../../../stacks/promote/gates";
 import { promote, PromotionState } from "../../../stacks/promote/promote";
 import { renderMarkdown } from "../../../stacks/release/report";
 import { FakeClock, FakeMetrics, FakeStack, healthy } from "../fakes";
@@ -145,5 +145,51 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
             "3h1m",
             "1d1h",
         ]);
+    });
+
+    it("durations for people: seconds only under an hour, none when zero", () => {
+        assert.deepStrictEqual([60_000, 3661_000, 59_000].map(humanDuration), ["1m", "1h1m", "59s"]);
+    });
+
+    it("the completion time is read only from a whole 'completed <ISO time>' message", () => {
+        const at = "2026-11-30T10:00:00.000Z";
+        const state = (message?: string): PromotionState => ({ ...source, release: { ...source.release, message } });
+        assert.strictEqual(completedAt(state(`completed ${at}`))?.toISOString(), at);
+        assert.strictEqual(completedAt(state(`not completed ${at}`)), undefined);
+        assert.strictEqual(completedAt(state(`completed ${at} (then edited)`)), undefined);
+        assert.strictEqual(completedAt(state(undefined)), undefined);
+    });
+
+    it("a soak exactly served passes; the audit keeps only the source's gate decisions for this version", () => {
+        source.release.approvals!.push({
+            gate: "complete",
+            version: "v1",
+            decision: "approve",
+            by: "bob",
+            at: "2026-11-29T09:30:00.000Z",
+        });
+        const now = new Date(clock.now().getTime() + HOUR);
+        const r = checkPromotionGates(
+            { from: "staging", to: "prod", version: "v2", image: V2 },
+            source,
+            { stable: source.stable, release: { status: "idle" } },
+            { soak: "1h", requireApproval: false },
+            now,
+        );
+        assert.ok("audit" in r, JSON.stringify(r));
+        assert.deepStrictEqual(r.audit.soak, { required: "1h", ran: "1h" });
+        assert.deepStrictEqual(
+            r.audit.source.gateDecisions.map((a) => a.by),
+            ["alice"],
+        );
+    });
+
+    it("an approval is one update, named in the stack's history", async () => {
+        const target = new FakeStack(stackConfig({}));
+        await approvePromotion({ to: "prod", version: "v2", by: "carol" }, { target, clock });
+        assert.deepStrictEqual(
+            target.ups.map((u) => u.message),
+            ["promotion of v2 to prod approved by carol"],
+        );
     });
 });

@@ -147,7 +147,19 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         const d = await decided!;
         assert.strictEqual(d?.outcome, "decision-recorded");
         assert.strictEqual(exitCode(d), 0);
-        assert.match(d.reason, /^approve at the gate before step 50 of v2 recorded \(by dave\); the bot waiting there/);
+        assert.match(
+            d.reason,
+            /^approve at the gate before step 50 of v2 recorded \(by dave\); the bot waiting there \(.+\) continues the release$/,
+        );
+        assert.strictEqual(d.image, V2);
+        assert.deepStrictEqual(
+            d.approvals?.map((a) => [a.gate, a.version, a.decision, a.by]),
+            [["50", "v2", "approve", "dave"]],
+        );
+        assert.ok(
+            stack.ups.some((u) => u.message === "release v2: approve at the gate before step 50 by dave"),
+            "the decision is an update named in the stack's history",
+        );
         assert.strictEqual(r.outcome, "completed", r.reason);
         assert.deepStrictEqual(
             approvalsOf(stack).map((a) => [a.gate, a.by, a.decision]),
@@ -180,11 +192,33 @@ describe("release bot: manual gates (fake stack and clock)", function () {
             }
         };
         const r = await b.bot(stack, { image: V2, version: "v2", waitForApprovalMs: 600_000 });
-        await decided;
+        const d = (await decided) as ReleaseResult;
+        assert.match(
+            d.reason,
+            /^abort at the gate before step 50 of v2 recorded \(by erin\); the bot waiting there \(.+\) rolls it back$/,
+        );
         assert.strictEqual(r.outcome, "rolled-back");
         assert.strictEqual(r.cause, "aborted");
         assert.match(r.reason, /^aborted by erin at the gate before step 50$/);
         assert.strictEqual(stack.config.canaryWeight, "0");
+    });
+
+    it("a decision for another version is refused while the bot waits, and nothing is recorded", async () => {
+        const stack = new FakeStack(stackConfig({ releaseGates: "50" }));
+        let refused: Promise<unknown> | undefined;
+        b.clock.onSleep = () => {
+            if (stack.deployed?.releaseStatus === "awaiting-approval" && refused === undefined) {
+                refused = decideForWaitingBot(
+                    { ...approve("dave", "50"), version: "v9" },
+                    { stack, clock: b.clock, log: () => undefined },
+                );
+                refused.catch(() => undefined);
+            }
+        };
+        const r = await b.bot(stack, { image: V2, version: "v2", waitForApprovalMs: 60_000 });
+        assert.strictEqual(r.outcome, "awaiting-approval");
+        await assert.rejects(refused!, { name: "PreflightError" });
+        assert.deepStrictEqual(approvalsOf(stack), []);
     });
 
     it("a dry run previews a gate without stopping", async () => {
