@@ -10,9 +10,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import { assertStableServes, baseConfig, E2EStack, live, liveWeights, runCli, spawnBot } from "./harness";
+import {
+    assertStableServes,
+    baseConfig,
+    E2EStack,
+    live,
+    liveWeights,
+    releaseCli,
+    runCli,
+    spawnBot,
+    tearDownMesh,
+} from "./harness";
 import { LocalPrometheus } from "./prometheus";
-import { ReleaseResult } from "../../stacks/release/result";
 import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
 
 const NS = "shop-release";
@@ -71,37 +80,11 @@ describe("e2e: the release bot with a real Prometheus", function () {
         await client.startLoad(RPS);
     });
 
-    after(async () => {
-        try {
-            await client?.stopLoad();
-            await mesh?.stop();
-            assert.deepStrictEqual(mesh?.errors ?? [], [], "backends started and stopped cleanly");
-        } finally {
-            try {
-                await stack?.destroyAndRemove();
-            } finally {
-                await prometheus?.stop();
-                fs.rmSync(reportDir, { recursive: true, force: true });
-            }
-        }
-    });
+    after(() => tearDownMesh({ first: () => client?.stopLoad(), mesh, stack, prometheus, reportDir }));
 
     /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
-    async function release(
-        args: string[],
-        onOutput?: Parameters<typeof runCli>[2],
-    ): Promise<{ code: number; out: string; report: ReleaseResult }> {
-        const before = new Set(fs.readdirSync(reportDir));
-        const r = await cli(["--report-dir", reportDir, "--quiet", ...args], onOutput);
-        const out = `${r.stdout}${r.stderr}`;
-        const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
-        assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
-        const report = JSON.parse(fs.readFileSync(path.join(reportDir, json[0]), "utf8")) as ReleaseResult;
-        for (const ext of [".md", ".svg"]) {
-            assert.ok(fs.existsSync(path.join(reportDir, json[0].replace(/\.json$/, ext))), `${ext} report written`);
-        }
-        return { code: r.code, out, report };
-    }
+    const release = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>
+        releaseCli(stack, reportDir, args, onOutput);
 
     it("a healthy canary completes: live VirtualService at stable 100 running the new version, measured", async () => {
         const { code, out, report } = await release(["--image", "registry.example.test/shop:2.0.0", "--version", "v2"]);

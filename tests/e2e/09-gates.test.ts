@@ -14,11 +14,11 @@ import {
     FAST_RELEASE_POLICY,
     live,
     pollCanaryWeights,
-    runCli,
+    releaseCli,
+    ReleaseRun,
 } from "./harness";
 import { IstioExporter, LocalPrometheus } from "./prometheus";
 import { writeStackConfig } from "../../stacks/automation/local-stack";
-import { ReleaseResult } from "../../stacks/release/result";
 import { HookServer } from "../stacks/release/hook-server";
 
 const NS = "shop-gates";
@@ -41,26 +41,11 @@ describe("e2e: gates and webhooks", function () {
     const watch = setInterval(() => (maxSeen = Math.max(maxSeen, weights.weights[NS])), 250);
 
     /** Runs the release CLI; returns its exit code, output and the report it wrote. */
-    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
-        const dir = path.join(stack.workDir, "reports");
-        const before = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
-        const r = await runCli("stacks/cli/release.ts", [
-            "--stack",
-            stack.name,
-            "--work-dir",
-            stack.workDir,
-            "--report-dir",
-            dir,
-            "--quiet",
-            ...args,
-        ]);
-        const out = `${r.stdout}${r.stderr}`;
-        const json = fs.readdirSync(dir).filter((f) => f.endsWith(".json") && !before.has(f));
-        assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
-        const report = JSON.parse(fs.readFileSync(path.join(dir, json[0]), "utf8")) as ReleaseResult;
-        const markdown = fs.readFileSync(path.join(dir, json[0].replace(/\.json$/, ".md")), "utf8");
-        assert.ok(!`${out}${JSON.stringify(report)}${markdown}`.includes(SECRET), "the hook secret leaked");
-        return { code: r.code, out, report };
+    async function release(args: string[]): Promise<ReleaseRun> {
+        const run = await releaseCli(stack, path.join(stack.workDir, "reports"), args);
+        const markdown = fs.readFileSync(run.reportFile.replace(/\.json$/, ".md"), "utf8");
+        assert.ok(!`${run.out}${JSON.stringify(run.report)}${markdown}`.includes(SECRET), "the hook secret leaked");
+        return run;
     }
 
     before(async () => {

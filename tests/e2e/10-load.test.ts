@@ -9,9 +9,8 @@
 import * as assert from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { assertStableServes, baseConfig, E2EStack, FAST_RELEASE_POLICY, runCli } from "./harness";
+import { assertStableServes, baseConfig, E2EStack, FAST_RELEASE_POLICY, releaseCli, tearDownMesh } from "./harness";
 import { LocalPrometheus } from "./prometheus";
-import { ReleaseResult } from "../../stacks/release/result";
 import { Mesh, MeshClient } from "../../scripts/mesh/mesh";
 import * as fs from "fs";
 import * as os from "os";
@@ -59,23 +58,7 @@ describe("e2e: built-in load for a quiet service", function () {
     let prometheus: LocalPrometheus;
     let reportDir: string;
 
-    async function release(args: string[]): Promise<{ code: number; out: string; report: ReleaseResult }> {
-        const before = new Set(fs.readdirSync(reportDir));
-        const r = await runCli("stacks/cli/release.ts", [
-            "--stack",
-            stack.name,
-            "--work-dir",
-            stack.workDir,
-            "--report-dir",
-            reportDir,
-            "--quiet",
-            ...args,
-        ]);
-        const out = `${r.stdout}${r.stderr}`;
-        const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
-        assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
-        return { code: r.code, out, report: JSON.parse(fs.readFileSync(path.join(reportDir, json[0]), "utf8")) };
-    }
+    const release = (args: string[]) => releaseCli(stack, reportDir, args);
 
     before(async () => {
         mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080, label: "load" });
@@ -106,20 +89,7 @@ describe("e2e: built-in load for a quiet service", function () {
         gatewayUrl = await gateway.start();
     });
 
-    after(async () => {
-        try {
-            await gateway?.stop();
-            await mesh?.stop();
-            assert.deepStrictEqual(mesh?.errors ?? [], [], "backends started and stopped cleanly");
-        } finally {
-            try {
-                await stack?.destroyAndRemove();
-            } finally {
-                await prometheus?.stop();
-                fs.rmSync(reportDir, { recursive: true, force: true });
-            }
-        }
-    });
+    after(() => tearDownMesh({ first: () => gateway?.stop(), mesh, stack, prometheus, reportDir }));
 
     it("without load, a quiet service's canary has no data and `releaseNoData: fail` rolls it back", async () => {
         const { code, out, report } = await release(["--image", "registry.example.test/shop:2.0.0", "--version", "v2"]);

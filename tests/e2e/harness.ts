@@ -15,6 +15,8 @@ import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { localIstioValues } from "../../scripts/mesh/istio-values";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
+import type { Mesh } from "../../scripts/mesh/mesh";
+import type { ReleaseResult } from "../../stacks/release/result";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, type Update } from "../../stacks/automation/scratch";
@@ -267,4 +269,64 @@ export function spawnBot(common: string[], args: string[], killWhen: (out: strin
             }
         });
     });
+}
+
+/** One run of the release CLI: its exit code, its output, the JSON report it wrote and that report's path. */
+export interface ReleaseRun {
+    code: number;
+    out: string;
+    report: ReleaseResult;
+    reportFile: string;
+}
+
+/**
+ * Runs the release CLI (`npm run release`) on `stack` as a user would, with `--report-dir reportDir --quiet` and
+ * `args`; asserts it wrote exactly one new report, in all three forms (JSON, Markdown and SVG).
+ */
+export async function releaseCli(
+    stack: E2EStack,
+    reportDir: string,
+    args: string[],
+    onOutput?: Parameters<typeof runCli>[2],
+): Promise<ReleaseRun> {
+    const before = new Set(fs.existsSync(reportDir) ? fs.readdirSync(reportDir) : []);
+    const common = ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"];
+    const r = await runCli("stacks/cli/release.ts", [...common, ...args], onOutput);
+    const out = `${r.stdout}${r.stderr}`;
+    const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
+    assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
+    const reportFile = path.join(reportDir, json[0]);
+    for (const ext of [".md", ".svg"]) {
+        assert.ok(fs.existsSync(reportFile.replace(/\.json$/, ext)), `${ext} report written`);
+    }
+    const report = JSON.parse(fs.readFileSync(reportFile, "utf8")) as ReleaseResult;
+    return { code: r.code, out, report, reportFile };
+}
+
+/**
+ * The `after` of a suite that runs the mesh: stops `first` (the traffic), then the mesh (asserting its backends
+ * started and stopped cleanly), then destroys and removes the stack, stops Prometheus and removes the reports,
+ * each even when an earlier step failed.
+ */
+export async function tearDownMesh(parts: {
+    first?: () => Promise<void>;
+    mesh?: Mesh;
+    stack?: E2EStack;
+    prometheus?: { stop(): Promise<void> };
+    reportDir?: string;
+}): Promise<void> {
+    try {
+        await parts.first?.();
+        await parts.mesh?.stop();
+        assert.deepStrictEqual(parts.mesh?.errors ?? [], [], "backends started and stopped cleanly");
+    } finally {
+        try {
+            await parts.stack?.destroyAndRemove();
+        } finally {
+            await parts.prometheus?.stop();
+            if (parts.reportDir !== undefined) {
+                fs.rmSync(parts.reportDir, { recursive: true, force: true });
+            }
+        }
+    }
 }

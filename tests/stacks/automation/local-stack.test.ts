@@ -42,7 +42,7 @@ describe("scratchWorkspace", () => {
         }
     });
 
-    it("the program's Pulumi.yaml names main.js (index.ts through sucrase) as main, not package.json's library", () => {
+    it("the program's Pulumi.yaml names main.js (index.ts through the cached sucrase loader) as main, not package.json's library", () => {
         const project = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
             main: string;
             runtime: { options: Record<string, unknown> };
@@ -51,7 +51,7 @@ describe("scratchWorkspace", () => {
         assert.strictEqual(project.runtime.options.typescript, false);
         assert.match(
             fs.readFileSync(path.join(root, "main.js"), "utf8"),
-            /require\("sucrase\/register\/ts"\);\nmodule.exports = require\("\.\/index.ts"\);/,
+            /require\("\.\/stacks\/program-loader\.js"\)\.register\(\);\nmodule.exports = require\("\.\/index.ts"\);/,
         );
     });
 });
