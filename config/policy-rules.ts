@@ -175,9 +175,9 @@ function hasCredentials(url: string): boolean {
 }
 
 /**
- * A URL with any user and password replaced by "***", for messages: every URL in the text, wherever it starts
- * (" http://u:pw@h" and a URL in another's query are redacted too).
+ * A URL with any user and password replaced by "***", for messages: the user information after every "://" in
+ * the text, wherever the URL starts (" http://u:pw@h" and a URL in another's query are redacted too).
  */
 export function redactUrl(url: string): string {
-    return url.replace(/([a-z]+:\/\/)[^/?#]*@/gi, "$1***@");
+    return url.replace(/:\/\/[^/?#]*@/g, "://***@");
 }

@@ -1,21 +1,11 @@
 import * as assert from "assert";
 import { parsePolicy } from "../../config/policy";
 import { readHooks } from "../../config/policy-hooks";
-import { ConfigError, Reader } from "../../config/reader";
+import { Reader } from "../../config/reader";
+import { DURATION, policyConfigProblems } from "./policy-problems";
 
 /** The problems parsePolicy reports for these hooks (as releaseHooks). */
-function hookProblems(hooks: unknown): string[] {
-    try {
-        parsePolicy({ releaseHooks: JSON.stringify(hooks) });
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
-
-const DURATION =
-    'a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first)';
+const hookProblems = (hooks: unknown) => policyConfigProblems({ releaseHooks: JSON.stringify(hooks) });
 const hook = (more: Record<string, unknown>) => ({ name: "a", type: "event", url: "http://h.example.com/x", ...more });
 
 describe("release policy: each hook entry, at its bounds (exact messages)", () => {
@@ -74,6 +64,9 @@ describe("release policy: each hook entry, at its bounds (exact messages)", () =
         assert.deepStrictEqual(hookProblems([hook({ timeout: "5m1s", retries: -1 })]), [
             `releaseHooks[0] (a): timeout must be ${DURATION}, from 1s to 5m; got "5m1s"`,
             "releaseHooks[0] (a): retries must be an integer from 0 to 10; got -1",
+        ]);
+        assert.deepStrictEqual(hookProblems([hook({ timeout: 5 })]), [
+            `releaseHooks[0] (a): timeout must be ${DURATION}, from 1s to 5m; got 5`,
         ]);
         assert.deepStrictEqual(hookProblems([hook({ name: "a", retries: 1.5 }), hook({ name: "b", retries: "2" })]), [
             "releaseHooks[0] (a): retries must be an integer from 0 to 10; got 1.5",

@@ -1,21 +1,9 @@
 import * as assert from "assert";
 import { parsePolicy, policyProblems } from "../../config/policy";
 import { PolicyUnderRules, redactUrl } from "../../config/policy-rules";
-import { ConfigError } from "../../config/reader";
+import { DURATION, policyConfigProblems } from "./policy-problems";
 
-/** The problems parsePolicy reports for `raw` (with onlyGiven: the bot's flags alone). */
-function problems(raw: Record<string, string>, onlyGiven = false): string[] {
-    try {
-        parsePolicy(raw, new Set(), { onlyGiven });
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
-
-const DURATION =
-    'a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first)';
+const problems = policyConfigProblems;
 const OVERFLOW = "(a longer wait overflows a timer)";
 
 /** A policy the rules accept; tests change one field. */
