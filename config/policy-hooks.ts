@@ -57,7 +57,7 @@ const HOOK_CREDENTIALS_HINT =
 
 /** Problems of a URL the bot calls: http(s) only, no credentials (shown redacted; `hint` says what instead). */
 export function urlProblem(what: string, url: string, hint = HOOK_CREDENTIALS_HINT): string | undefined {
-    if (!/^https?:\/\/[^\s/?#]+[^\s]*$/.test(url)) {
+    if (!/^https?:\/\/[^\s/?#]\S*$/.test(url)) {
         return `${what} must be ${URL_ACCEPTS}; got ${JSON.stringify(redactUrl(url))}`;
     }
     if (/^[a-z]+:\/\/[^/?#]*@/i.test(url)) {
@@ -72,7 +72,7 @@ function parseHooks(raw: string, problems: string[]): HookSpec[] {
     try {
         parsed = JSON.parse(raw);
     } catch {
-        parsed = undefined;
+        // not JSON: parsed stays undefined, reported below
     }
     if (!Array.isArray(parsed)) {
         problems.push(`releaseHooks must be ${HOOKS_ACCEPTS}; got text that is not a JSON array`);

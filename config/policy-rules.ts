@@ -174,7 +174,10 @@ function hasCredentials(url: string): boolean {
     return /^[a-z]+:\/\/[^/?#]*@/i.test(url);
 }
 
-/** A URL with any user and password replaced by "***", for messages. */
+/**
+ * A URL with any user and password replaced by "***", for messages: the user information after every "://" in
+ * the text, wherever the URL starts (" http://u:pw@h" and a URL in another's query are redacted too).
+ */
 export function redactUrl(url: string): string {
-    return url.replace(/^([a-z]+:\/\/)[^/?#]*@/i, "$1***@");
+    return url.replace(/:\/\/[^/?#]*@/g, "://***@");
 }
