@@ -243,7 +243,7 @@ export function toConfig(v: ReleaseView): ConfigChanges {
     };
     for (const [field, key] of Object.entries(STATE_KEYS)) {
         const value = v.state[field as keyof ReleaseState];
-        out[key] = value === undefined || typeof value === "string" ? value : JSON.stringify(value);
+        out[key] = typeof value === "object" ? JSON.stringify(value) : value;
     }
     return out;
 }

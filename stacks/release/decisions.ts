@@ -66,6 +66,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
             if (problem !== undefined || here.gate !== decision.gate) {
                 throw new PreflightError(problem ?? `the gate changed while recording: ${here.gate ?? "none"}`);
             }
+            // Stryker disable next-line StringLiteral: configChanges compares this view with its recordDecision, which keeps stable as is
             const view: ReleaseView = { state: here, canaryWeight: 0, stable: { image: "", version: "" } };
             return configChanges(view, transitions.recordDecision(view, decision));
         },

@@ -40,6 +40,7 @@ export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: numbe
     if (here >= 0) {
         return stages.slice(here);
     }
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: weight is no step's weight here, and every non-step stage (weight 0) comes before the steps
     return [{ phase, weight }, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
 }
 
@@ -59,6 +60,7 @@ export function describeStage(stage: Stage, policy: ReleasePolicy): string {
 export function imageTag(image: string): string | undefined {
     const noDigest = image.split("@")[0];
     const lastSlash = noDigest.lastIndexOf("/");
+    // Stryker disable next-line ArithmeticOperator: differs only for a ":" right before the last "/", which IMAGE_REF rejects first
     const colon = noDigest.indexOf(":", lastSlash + 1);
     return colon === -1 ? undefined : noDigest.slice(colon + 1);
 }
