@@ -215,11 +215,18 @@ function requestedRelease(opts: ReleaseOptions): { image: string; version: strin
     return { image: opts.image, version };
 }
 
-/** A new release: refused while one is in progress (or rolling back) on the stack. */
+/** How a refusal names each active status. */
+const ACTIVE_WORDS: Partial<Record<ReleaseView["state"]["status"], string>> = {
+    "in-progress": "in progress",
+    "awaiting-approval": "waiting for approval",
+    "rolling-back": "rolling back",
+};
+
+/** A new release: refused while one is in progress, waiting at a gate or rolling back on the stack. */
 function started(release: { image: string; version: string }, view: ReleaseView, stack: string) {
     if (ACTIVE_STATUSES.includes(view.state.status)) {
         throw new PreflightError(
-            `a release is already ${view.state.status === "in-progress" ? "in progress" : "rolling back"} on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
+            `a release is already ${ACTIVE_WORDS[view.state.status]} on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
                 `${view.canaryWeight}. Resume it with --resume (only if no other bot is running it).`,
         );
     }
