@@ -102,17 +102,24 @@ export function parseSteps(text: string): number[] | undefined {
     if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)) {
         return undefined;
     }
-    const steps = text.split(",").map((x) => Number(x.trim()));
-    const increasing = steps.every((w, i) => w >= 1 && w <= 100 && (i === 0 || w > steps[i - 1]));
+    // Number() ignores the whitespace around each weight.
+    const steps = text.split(",").map((x) => Number(x));
+    // Increasing and ending at 100: so none is above 100.
+    const increasing = steps.every((w, i) => w >= 1 && (i === 0 || w > steps[i - 1]));
     return increasing && steps.at(-1) === 100 ? steps : undefined;
 }
 
 function isCustomCheck(x: unknown): x is CustomCheck {
-    if (typeof x !== "object" || x === null) {
+    if (
+        x === null ||
+        // Stryker disable next-line ConditionalExpression: x is a parsed JSON value, and a number, string or boolean fails the name check below anyway
+        typeof x !== "object"
+    ) {
         return false;
     }
     const c = x as Record<string, unknown>;
-    const num = (v: unknown) => v === undefined || (typeof v === "number" && Number.isFinite(v));
+    // Number.isFinite is false for anything but a finite number (it does not convert).
+    const num = (v: unknown) => v === undefined || Number.isFinite(v);
     return (
         Object.keys(c).every((k) => ["name", "query", "min", "max"].includes(k)) &&
         typeof c.name === "string" &&
