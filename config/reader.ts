@@ -287,7 +287,8 @@ function parseJson(text: string): unknown {
 
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {
-    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    // Row i starts as [i]; every other cell is written before it is read (d[0][j] by the first loop).
+    const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
     for (let j = 1; j <= b.length; j++) {
         d[0][j] = j;
     }

@@ -27,6 +27,12 @@ function definedOnly<T extends object>(o: T): Partial<T> {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** "name=value" split at its first "=". */
+function nameValue(text: string): { name: string; value: string } {
+    const at = text.indexOf("=");
+    return { name: text.slice(0, at), value: text.slice(at + 1) };
+}
+
 /** The release's Args as its keys give them, before cross-key rules (TLS is resolved by the program). */
 export type ReleaseKeys = Omit<CanaryReleaseValues, "gateway" | "tls" | "istioRevision" | "mirrorPercent">;
 
@@ -252,13 +258,12 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
             def: OUTLIER.baseEjectionTime,
         }),
     };
-    const cookieAt = cookie?.indexOf("=") ?? -1;
     return {
         canaryWeight,
         hosts: hosts ?? [],
+        // Stryker disable next-line StringLiteral: headerValue is never undefined (default "true", no pattern), so the fallback is never used
         canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
-        canaryCookie:
-            cookie !== undefined ? { name: cookie.slice(0, cookieAt), value: cookie.slice(cookieAt + 1) } : undefined,
+        canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,
         timeout,
         retries: attempts !== undefined ? { attempts, perTryTimeout, retryOn } : undefined,
