@@ -6,9 +6,9 @@
  * Each is idempotent, so a resumed completion runs all three again.
  */
 import { transitions } from "../../config/release-transitions";
-import { Next, ReleaseRun } from "./context";
+import { End, ReleaseRun } from "./context";
 
-export async function complete(run: ReleaseRun): Promise<Next> {
+export async function complete(run: ReleaseRun): Promise<End> {
     const t0 = Date.now();
     const { version } = run.prepared;
     if (run.interrupted) {

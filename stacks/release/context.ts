@@ -107,6 +107,9 @@ export type Next =
     | { next: "rollback"; reason: string; cause: RollbackCause }
     | { next: "finish"; result: ReleaseResult };
 
+/** How a release ends: a result, or a rollback to run. */
+export type End = Exclude<Next, { next: "continue" }>;
+
 export const CONTINUE: Next = { next: "continue" };
 
 /** A preview showed changes the step may not make: nothing was applied. */
@@ -343,7 +346,7 @@ export class ReleaseRun {
         outcome: "paused" | "interrupted" | "awaiting-approval",
         reason: string,
         manualSteps?: string[],
-    ): Promise<Next> {
+    ): Promise<End> {
         this.record({ kind: "stop", message: `${outcome}: ${reason}` });
         await this.letGo().catch(() => undefined);
         const steps = manualSteps ?? [`npm run release -- --stack ${this.stack.name} --resume`];
@@ -354,7 +357,7 @@ export class ReleaseRun {
     }
 
     /** Paused: another update holds the stack; resume when it is done. */
-    paused(where: string, e: Error): Promise<Next> {
+    paused(where: string, e: Error): Promise<End> {
         return this.stop("paused", `stack locked by another update ${where}: ${e.message}`, [
             `wait for the other update, then: npm run release -- --stack ${this.stack.name} --resume`,
             `if no update is running (one was killed), release its lock: pulumi cancel --stack ${this.stack.name} --yes`,
@@ -362,7 +365,7 @@ export class ReleaseRun {
     }
 
     /** What an error of a transition means for the release: stop (lock, lost lease, refused plan) or roll back. */
-    async onTransitionError(e: unknown, where: string): Promise<Next> {
+    async onTransitionError(e: unknown, where: string): Promise<End> {
         if (e instanceof StackLockedError) {
             return this.paused(where, e);
         }

@@ -93,14 +93,7 @@ async function drive(run: ReleaseRun): Promise<ReleaseResult> {
     if (next.next === "continue") {
         next = await complete(run);
     }
-    if (next.next === "rollback") {
-        return rollback(run, next.reason, next.cause);
-    }
-    if (next.next === "finish") {
-        return next.result;
-    }
-    // Stryker disable next-line StringLiteral: unreachable, complete() ends in a result or a rollback, never "continue"
-    throw new Error("unreachable: a release ends in a result or a rollback");
+    return next.next === "rollback" ? rollback(run, next.reason, next.cause) : next.result;
 }
 
 /** Each stage, with the manual gate before it where the policy has one. */
@@ -147,10 +140,7 @@ async function applyRecorded(run: ReleaseRun): Promise<ReleaseResult> {
         const next = await run.onTransitionError(e, `while applying the recorded ${status}`);
         return next.next === "finish"
             ? next.result
-            : // Stryker disable next-line StringLiteral: unreachable, onTransitionError never returns "continue"
-              run.finish("paused", next.next === "rollback" ? next.reason : "stopped", {
-                  trafficMoved: run.trafficMoved,
-              });
+            : run.finish("paused", next.reason, { trafficMoved: run.trafficMoved });
     }
     return status === "completed"
         ? run.finish("completed", message ?? "completed")
