@@ -1,28 +1,7 @@
 import * as assert from "assert";
-import { Approval, configChanges, ReleaseView } from "../../config/release-state";
+import { configChanges, ReleaseView } from "../../config/release-state";
 import { decisionAtGate, TransitionError, transitions } from "../../config/release-transitions";
-
-const running: ReleaseView = {
-    state: {
-        status: "in-progress",
-        version: "v2",
-        image: "r/app:2",
-        phase: "steps",
-        previousImage: "r/app:1",
-        previousVersion: "v1",
-    },
-    canaryWeight: 25,
-    stable: { image: "r/app:1", version: "v1" },
-    canary: { image: "r/app:2", version: "v2" },
-};
-const decision = (d: Partial<Approval> = {}): Approval => ({
-    gate: "50",
-    version: "v2",
-    decision: "approve",
-    by: "alice",
-    at: "2026-11-30T10:00:00.000Z",
-    ...d,
-});
+import { approval as decision, running } from "./release-views";
 
 describe("release protocol: manual gates", () => {
     it("awaitApproval records the gate and status only: the traffic stays where it is", () => {

@@ -1,17 +1,6 @@
 import * as assert from "assert";
 import { parsePolicy, parseSteps } from "../../config/policy";
-import { ConfigError } from "../../config/reader";
-
-/** The problems parsePolicy reports for `raw`. */
-function problems(raw: Record<string, string>, secret: string[] = []): string[] {
-    try {
-        parsePolicy(raw, new Set(secret));
-        return [];
-    } catch (e) {
-        assert.ok(e instanceof ConfigError);
-        return e.problems;
-    }
-}
+import { policyConfigProblems as problems } from "./policy-problems";
 
 const CHECKS_ACCEPTS = 'a JSON array of {"name", "query", "min" and/or "max"}';
 

@@ -1,28 +1,8 @@
 import * as assert from "assert";
-import { Approval, configChanges, ReleaseView } from "../../config/release-state";
+import { configChanges, ReleaseView } from "../../config/release-state";
 import { decisionAtGate, transitions } from "../../config/release-transitions";
+import { approval, running } from "./release-views";
 
-const running: ReleaseView = {
-    state: {
-        status: "in-progress",
-        version: "v2",
-        image: "r/app:2",
-        phase: "steps",
-        previousImage: "r/app:1",
-        previousVersion: "v1",
-    },
-    canaryWeight: 25,
-    stable: { image: "r/app:1", version: "v1" },
-    canary: { image: "r/app:2", version: "v2" },
-};
-const approval = (d: Partial<Approval> = {}): Approval => ({
-    gate: "50",
-    version: "v2",
-    decision: "approve",
-    by: "alice",
-    at: "2026-11-30T10:00:00.000Z",
-    ...d,
-});
 const withState = (state: Partial<ReleaseView["state"]>, v: ReleaseView = running): ReleaseView => ({
     ...v,
     state: { ...v.state, ...state },

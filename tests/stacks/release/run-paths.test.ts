@@ -26,6 +26,19 @@ describe("release loop: aborts, resumed final writes, stray gates and guards (fa
         return stack;
     }
 
+    /** A release killed in its first wait at canaryWeight 10 (after the shift, before the analysis). */
+    async function killedInStep10(): Promise<FakeStack> {
+        const stack = new FakeStack(stackConfig());
+        b.clock.onSleep = () => {
+            if (stack.config.canaryWeight === "10") {
+                throw new Error("killed");
+            }
+        };
+        await assert.rejects(b.bot(stack), /killed/);
+        b.clock.onSleep = undefined;
+        return stack;
+    }
+
     it("a release that ends with no hooks has no hooks in its result", async () => {
         const r = await b.bot(new FakeStack(stackConfig()));
         assert.strictEqual(r.outcome, "completed");
@@ -99,14 +112,7 @@ describe("release loop: aborts, resumed final writes, stray gates and guards (fa
     });
 
     it("a gate left in the config of a release in progress is ignored: the release resumes where it is", async () => {
-        const stack = new FakeStack(stackConfig());
-        b.clock.onSleep = () => {
-            if (stack.config.canaryWeight === "10") {
-                throw new Error("killed");
-            }
-        };
-        await assert.rejects(b.bot(stack), /killed/);
-        b.clock.onSleep = undefined;
+        const stack = await killedInStep10();
         stack.config.releaseGate = "50";
         stack.deployed!.releaseGate = "50";
         const ups = stack.ups.length;
@@ -142,14 +148,7 @@ describe("release loop: aborts, resumed final writes, stray gates and guards (fa
     });
 
     it("a resumed release guards only its first stage as a start: a later stage may not change a Deployment", async () => {
-        const stack = new FakeStack(stackConfig());
-        b.clock.onSleep = () => {
-            if (stack.config.canaryWeight === "10") {
-                throw new Error("killed");
-            }
-        };
-        await assert.rejects(b.bot(stack), /killed/);
-        b.clock.onSleep = undefined;
+        const stack = await killedInStep10();
         const vs = { urn: VS_URN, type: VIRTUAL_SERVICE, op: "update" as const, paths: ["spec.http"] };
         const image = {
             urn: "urn:pulumi:dev::app::kubernetes:apps/v1:Deployment::shop-stable",
