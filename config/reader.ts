@@ -96,7 +96,7 @@ export class Reader {
             flag: o.flag,
         });
         const value = this.raw[key];
-        return value === undefined || value === "" ? undefined : value;
+        return value === "" ? undefined : value;
     }
 
     /** Records the standard problem for `key` and returns undefined. */

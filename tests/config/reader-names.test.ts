@@ -51,6 +51,12 @@ describe("Reader: key names in messages", () => {
         it("names a field filled by several keys' parts by all of them", () => {
             assert.strictEqual(name("canary"), "image and version");
         });
+        it("names a field by its parts' keys, not by a key of the same name that fills another field", () => {
+            const q = new Reader({});
+            q.string("canary", { doc, field: "release.tag" });
+            q.string("canaryImage", { doc, field: "release.canary.image" });
+            assert.strictEqual(q.fieldNamer("release")("canary"), "canaryImage");
+        });
         it("names a field no key fills by the field", () => {
             assert.strictEqual(name("gateway"), "gateway");
             assert.strictEqual(r.fieldNamer("mesh")("image"), "image");

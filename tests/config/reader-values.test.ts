@@ -89,6 +89,12 @@ describe("Reader: values and their exact problems", () => {
         }
     });
 
+    it("a number under a minimum above 0 is refused", () => {
+        const r = new Reader({ k: "0.25" });
+        assert.strictEqual(r.number("k", { doc, min: 0.5, max: 1, def: 1 }), 1);
+        assert.deepStrictEqual(r.problems, ['k must be a number from 0.5 to 1; got "0.25"']);
+    });
+
     describe("lists", () => {
         const read: [string, string[]][] = [
             ["a, b", ["a", "b"]],

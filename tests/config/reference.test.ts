@@ -44,5 +44,6 @@ describe("config reference", () => {
         assert.throws(() => withReference(`${START} only`), NO_MARKERS);
         assert.throws(() => withReference(`${END} before ${START}`), NO_MARKERS);
         assert.throws(() => withReference(`${END}${START}`), NO_MARKERS);
+        assert.throws(() => withReference(`${"a long README without the start marker ".repeat(3)}${END}`), NO_MARKERS);
     });
 });
