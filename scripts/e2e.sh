@@ -8,4 +8,5 @@ LOG_TAG=e2e
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 cd "$LIB_DIR/.."
 if [[ $# == 0 || $1 == -* ]]; then set -- tests/e2e/*.test.ts "$@"; fi
+export MOCHA_TIMING_TABLE="${MOCHA_TIMING_TABLE:-1}"
 exec scripts/with-cluster.sh npx mocha --config .mocharc.e2e.json "$@"
