@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# The end-to-end suite against the local cluster (see scripts/with-cluster.sh).
-# Arguments: test files (default: all of tests/e2e/*.test.ts, in name order), then mocha flags.
+# The end-to-end suite against the local cluster (see scripts/with-cluster.sh): scripts/e2e-run.js runs the files
+# as tests/e2e/plan.json says (the suite that installs Istio itself first, then the rest in lanes side by side on a
+# shared Istio) and prints the time of each phase, file and test at the end.
+# Arguments: test files (default: all of tests/e2e/*.test.ts), then mocha flags.
 set -euo pipefail
 LOG_TAG=e2e
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 cd "$LIB_DIR/.."
-if [[ $# == 0 || $1 == -* ]]; then set -- tests/e2e/*.test.ts "$@"; fi
-export MOCHA_TIMING_TABLE="${MOCHA_TIMING_TABLE:-1}"
-exec scripts/with-cluster.sh npx mocha --config .mocharc.e2e.json "$@"
+export ISTIO_CANARY_TOOLCHAIN="${ISTIO_CANARY_TOOLCHAIN:-e2e}" # istioctl and the YAML language host too
+exec scripts/with-cluster.sh node scripts/e2e-run.js "$@"

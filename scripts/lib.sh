@@ -23,6 +23,13 @@
 #   have_all DIR BIN...        true when every DIR/BIN is an executable file
 #   go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
 #                              build Go commands from a wrapper module into $ISTIO_CANARY_CACHE/NAME/VERSION/bin
+#   toolchain_part NAME CMD... run a toolchain script with its detail (Go's output included) in
+#                              $ISTIO_CANARY_CACHE/logs/NAME.log and only its progress lines on the terminal;
+#                              on failure, the log's last lines (TOOLCHAIN_VERBOSE=1: everything on the terminal)
+#   progress MSG...            one progress line on the terminal (fd 4 under toolchain_part, else stderr)
+#   build_begin KEY WHAT       a build starts: one line with WHAT, how long its last build took here (or typically
+#                              takes cold on 2 cores), the toolchain's elapsed time and the log's path
+#   build_end KEY WHAT         it ended: one line with its wall and CPU time; the time is kept for next time
 #   sha256_of FILE...          one SHA-256 over the names and contents of FILE... (for rebuild stamps)
 #   emit_export NAME VALUE     print `export NAME=<VALUE quoted for the shell>` on stdout
 # shellcheck shell=bash source-path=SCRIPTDIR
@@ -148,7 +155,8 @@ have_all() {
 #   wrapper module's directory as $1 and writes go.mod (and any .go files); `go mod tidy` resolves it. One build
 #   per NAME/VERSION at a time (a concurrent run waits, then reuses the result); the bin/ directory is renamed
 #   into place whole, so one that exists is complete; the wrapper module is kept in .../src for reference.
-#   The caller sets the Go environment (CGO_ENABLED, GOFLAGS, GOTOOLCHAIN).
+#   The caller sets the Go environment (CGO_ENABLED, GOFLAGS, GOTOOLCHAIN) and GO_BUILD_TAGS (build tags, if any).
+#   A build says so with one progress line (build_begin) and another when done (build_end); the rest goes to stderr.
 go_build_group() {
   local name=$1 version=$2 write_fn=$3 ldflags=$4
   shift 4
@@ -178,6 +186,7 @@ go_build_group() {
   cleanup_add "$work"
   mkdir -p "$work/mod" "$work/out"
 
+  build_begin "$name" "$name $version (${bins[*]})"
   log "$name $version: writing wrapper module in $work/mod"
   "$write_fn" "$work/mod"
 
@@ -189,10 +198,10 @@ go_build_group() {
   local bstart=$SECONDS
   log "$name $version: building ${bins[*]} (this can take a long time cold)"
   if ((${#pkgs[@]} == 1)); then
-    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/${bins[0]}" "${pkgs[0]}") >&2 ||
+    (cd "$work/mod" && go build -trimpath ${GO_BUILD_TAGS:+-tags="$GO_BUILD_TAGS"} -ldflags "$ldflags" -o "$work/out/${bins[0]}" "${pkgs[0]}") >&2 ||
       die "$name: go build failed"
   else
-    (cd "$work/mod" && go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}") >&2 ||
+    (cd "$work/mod" && go build -trimpath ${GO_BUILD_TAGS:+-tags="$GO_BUILD_TAGS"} -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}") >&2 ||
       die "$name: go build failed"
     # go build -o dir/ names each binary after its package's last path element.
     local i default
@@ -212,7 +221,74 @@ go_build_group() {
 
   install_atomic "$work/out" "$bindir"
   log "$name $version: installed ${bins[*]} in $bindir"
+  build_end "$name" "$name $version"
   unlock "$root/.lock"
+}
+
+# --- Toolchain progress: one line per component on the terminal, the rest in a log file -----------------------
+TOOLCHAIN_LOG_DIR="$ISTIO_CANARY_CACHE/logs"
+TOOLCHAIN_TIMES_DIR="$ISTIO_CANARY_CACHE/build-times"
+# When the toolchain started (the outermost script sets it; the elapsed time of every line counts from it).
+export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
+# Cold build times measured on an idle 2-core machine (CPU cores, empty Go caches; README "The local cluster and
+# the toolchain"), shown before a component's first build here.
+declare -A TOOLCHAIN_TYPICAL=(
+  [pulumi]="9 min" [langhost]="under a minute" [provider]="19 min" [pulumi-yaml]="3 min" [etcd]="2 min"
+  [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="7 min" [istioctl]="3 min" [bridge]="seconds"
+)
+
+minutes() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%.1f min", s / 60 }'; }
+
+progress() {
+  local line
+  line="$(printf '[toolchain %s] %s' "$(date +%H:%M:%S)" "$*")"
+  if { true >&4; } 2>/dev/null; then
+    printf '%s\n' "$line" >&4
+  else
+    printf '%s\n' "$line" >&2
+  fi
+}
+
+toolchain_part() {
+  local name=$1 rc=0
+  shift
+  if [[ ${TOOLCHAIN_VERBOSE:-0} == 1 ]]; then
+    "$@" 4>&2
+    return
+  fi
+  mkdir -p "$TOOLCHAIN_LOG_DIR"
+  local logf="$TOOLCHAIN_LOG_DIR/$name.log"
+  printf '\n=== %s: %s\n' "$(date '+%F %T')" "$*" >>"$logf"
+  TOOLCHAIN_LOG_FILE="$logf" "$@" 4>&2 2>>"$logf" || rc=$?
+  if ((rc != 0)); then
+    progress "error: $name failed (exit $rc); the last lines of $logf:"
+    tail -n 30 "$logf" >&2
+  fi
+  return "$rc"
+}
+
+# CPU seconds (user + system) of this shell's finished children so far.
+children_cpu() { times | awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }'; }
+
+declare -A LIB_BUILD_T=() LIB_BUILD_CPU=()
+build_begin() {
+  local key=$1 what=$2 last
+  LIB_BUILD_T[$key]=$SECONDS
+  LIB_BUILD_CPU[$key]="$(children_cpu)"
+  if [[ -f $TOOLCHAIN_TIMES_DIR/$key ]]; then
+    last="last build here took $(minutes "$(cut -d' ' -f1 "$TOOLCHAIN_TIMES_DIR/$key")")"
+  else
+    last="first build here; typically ${TOOLCHAIN_TYPICAL[$key]:-a few minutes} cold on 2 cores"
+  fi
+  progress "building $what ($last); elapsed $(minutes $(($(date +%s) - TOOLCHAIN_T0)))${TOOLCHAIN_LOG_FILE:+; log: $TOOLCHAIN_LOG_FILE}"
+}
+build_end() {
+  local key=$1 what=$2 wall cpu
+  wall=$((SECONDS - ${LIB_BUILD_T[$key]:-$SECONDS}))
+  cpu="$(awk -v a="${LIB_BUILD_CPU[$key]:-0}" -v b="$(children_cpu)" 'BEGIN { printf "%d", b - a }')"
+  mkdir -p "$TOOLCHAIN_TIMES_DIR"
+  echo "$wall $cpu" >"$TOOLCHAIN_TIMES_DIR/$key"
+  progress "built $what in $(minutes "$wall") ($(minutes "$cpu") of CPU); elapsed $(minutes $(($(date +%s) - TOOLCHAIN_T0)))"
 }
 
 # --- Misc --------------------------------------------------------------------------------------------------

@@ -44,9 +44,12 @@ fi
 
 # ------------------------------------------------------------------ toolchain
 t=$SECONDS
-eval "$("$CLUSTER_DIR/../toolchain/kube.sh")"
-eval "$("$CLUSTER_DIR/../toolchain/istio.sh")"
-eval "$("$CLUSTER_DIR/../toolchain/istiod.sh")"
+# Built already when scripts/env.sh ran first (with-cluster.sh, the e2e suite); each part's detail is in
+# ~/.cache/istio-canary/logs/<part>.log. ISTIOCTL is set when istioctl is built (the e2e toolchain).
+tc="$CLUSTER_DIR/../toolchain"
+eval "$("$tc/run.sh" kube "$tc/kube.sh")"
+eval "$("$tc/run.sh" istio-charts "$tc/istio.sh")"
+eval "$("$tc/run.sh" istiod "$tc/istiod.sh")"
 BRIDGE_BIN="$(cluster_bridge_bin)"
 clog "toolchain ready ($((SECONDS - t))s)"
 APISERVER_BIN="$KUBE_BIN_DIR/kube-apiserver"

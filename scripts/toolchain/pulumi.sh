@@ -96,7 +96,7 @@ ensure_wrapper_module() {
 if [[ -x $bin_dir/pulumi ]] && [[ "$("$bin_dir/pulumi" version 2>/dev/null)" == "v$PULUMI_VERSION" ]]; then
 	log "pulumi v$PULUMI_VERSION: cached ($bin_dir/pulumi)"
 else
-	t="$(now)"
+	build_begin pulumi "the Pulumi CLI v$PULUMI_VERSION"
 	log "building pulumi v$PULUMI_VERSION (github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)"
 	ensure_wrapper_module
 	tmp=""
@@ -105,7 +105,7 @@ else
 	got="$("$tmp" version)"
 	[[ $got == "v$PULUMI_VERSION" ]] || die "built pulumi reports version '$got'"
 	install_atomic "$tmp" "$bin_dir/pulumi"
-	log "built pulumi v$PULUMI_VERSION in $(elapsed "$t")s"
+	build_end pulumi "the Pulumi CLI v$PULUMI_VERSION"
 fi
 
 # --- 2. Node.js language host (Go module scripts/toolchain/langhost) ---------------------------
@@ -127,15 +127,14 @@ if [[ -x $bin_dir/pulumi-language-nodejs ]] && [[ -f $langhost_stamp_file ]] &&
 	[[ "$(cat "$langhost_stamp_file")" == "$langhost_stamp" ]]; then
 	log "pulumi-language-nodejs: cached ($bin_dir/pulumi-language-nodejs)"
 else
-	t="$(now)"
-	log "building pulumi-language-nodejs ($langhost_dir, sdk/v3 v$PULUMI_VERSION)"
+	build_begin langhost "the Node.js language host (scripts/toolchain/langhost)"
 	tmp=""
 	tmp_for tmp "$bin_dir/pulumi-language-nodejs"
 	# -mod=readonly: the build never rewrites the committed go.mod/go.sum.
 	(cd "$langhost_dir" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" .)
 	install_atomic "$tmp" "$bin_dir/pulumi-language-nodejs"
 	echo "$langhost_stamp" >"$langhost_stamp_file"
-	log "built pulumi-language-nodejs in $(elapsed "$t")s"
+	build_end langhost "the Node.js language host"
 fi
 
 # --- 2b. Resource plugin behind pulumi.dynamic.Resource (bundled with the CLI upstream) -------
@@ -167,7 +166,7 @@ sdk_mod="github.com/pulumi/pulumi-kubernetes/sdk/v4"
 if [[ -x $provider_bin ]]; then
 	log "pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION: cached ($provider_bin)"
 else
-	t="$(now)"
+	build_begin provider "the Kubernetes provider $PULUMI_K8S_PROVIDER_VERSION"
 	log "building pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION ($provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION)"
 	provider_src="$(mod_dir "$provider_mod@$PULUMI_K8S_PROVIDER_MODULE_VERSION")"
 	psrc="$provider_dir/src"
@@ -187,7 +186,7 @@ else
 		-ldflags "-s -w -X $provider_mod/pkg/version.Version=$PULUMI_K8S_PROVIDER_VERSION" \
 		-o "$tmp" ./cmd/pulumi-resource-kubernetes)
 	install_atomic "$tmp" "$provider_bin"
-	log "built pulumi-resource-kubernetes $PULUMI_K8S_PROVIDER_VERSION in $(elapsed "$t")s"
+	build_end provider "the Kubernetes provider $PULUMI_K8S_PROVIDER_VERSION"
 fi
 
 # --- 4. Register the provider with Pulumi (default PULUMI_HOME) -------------------------------

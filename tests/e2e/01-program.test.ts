@@ -1,6 +1,8 @@
 /**
  * The program for real: `pulumi up` on the local API server with Istio's real charts and CRDs.
- * One stack goes through the life of a release; each test builds on the one before.
+ * One stack goes through the life of a release; each test builds on the one before. This is the suite that
+ * installs Istio itself (a fresh install on a cluster without Istio, a Helm upgrade of it, its removal): it runs
+ * on its own, before the shared installation the other suites use (tests/e2e/plan.json, shared-mesh.ts).
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -11,6 +13,7 @@ import {
     baseConfig,
     E2EStack,
     e2eTls,
+    E2E_HOST,
     live,
     liveWeights,
     namesIn,
@@ -18,6 +21,7 @@ import {
     Update,
     assertStableServes,
 } from "./harness";
+import { meshValues } from "./shared-mesh";
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
@@ -34,7 +38,10 @@ describe("e2e: the program on a live API server", function () {
     let first: Update;
 
     before(async () => {
-        stack = await E2EStack.create("e2e-program", baseConfig(NS, { canaryHeader: "x-canary" }));
+        stack = await E2EStack.create(
+            "e2e-program",
+            baseConfig(NS, { canaryHeader: "x-canary", hosts: E2E_HOST, istioInstall: "true" }),
+        );
     });
 
     after(async () => {
@@ -96,6 +103,26 @@ describe("e2e: the program on a live API server", function () {
         );
         const outputs = await stack.stack.outputs();
         assert.deepStrictEqual(outputs.weights.value, { stable: 100, canary: 0 });
+    });
+
+    it("1b. an upgrade: changed istiod values are a Helm upgrade of the running installation, and nothing else", async () => {
+        const values = JSON.parse(meshValues().istiodValues) as { env: Record<string, string> };
+        values.env = { ...values.env, E2E_UPGRADE: "1" };
+        await stack.set({ istiodValues: JSON.stringify(values) });
+        const upgrade = await stack.up();
+        const ops = operations(upgrade.events);
+        assert.deepStrictEqual(
+            Object.entries(ops).filter(([, op]) => op !== "same"),
+            [["mesh-istiod", "update"]],
+        );
+        // Helm's own record: a second revision of the istiod release, and the chart rendered with the new value.
+        assert.ok(live("secret", "istio-system", "sh.helm.release.v1.istiod.v2"), "Helm recorded revision 2");
+        const istiod = live("deployment", "istio-system", "istiod")!;
+        const env = istiod.spec.template.spec.containers[0].env as { name: string; value?: string }[];
+        assert.deepStrictEqual(
+            env.find((e) => e.name === "E2E_UPGRADE"),
+            { name: "E2E_UPGRADE", value: "1" },
+        );
     });
 
     it("2. canaryWeight 50: live weights 50/50, exactly one resource updated, none replaced, no rollout", async () => {

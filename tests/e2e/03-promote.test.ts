@@ -61,14 +61,13 @@ describe("e2e: promotion dev -> staging", function () {
             }),
         );
         await dev.up();
-        // staging shares dev's workspace directory (one project, one backend) and the Istio dev installed.
+        // staging shares dev's workspace directory (one project, one backend); both use the run's shared Istio.
         staging = await E2EStack.create(
             "staging",
             // Each environment has its own host: two stacks' gateways may not claim the same one (IST0109, IST0145).
             baseConfig("shop-staging", {
                 hosts: "shop.staging.e2e.example.test",
                 prometheusUrl: url,
-                istioInstall: "false",
                 releaseFailureThreshold: "1",
                 ...FAST_RELEASE_POLICY,
             }),

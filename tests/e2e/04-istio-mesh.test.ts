@@ -19,7 +19,6 @@ import * as fs from "fs";
 import { baseConfig, E2EStack, kubectl, live } from "./harness";
 import { LocalPrometheus } from "./prometheus";
 import { istioctlAnalyze, loopbackGuard, ANALYZE_EXCEPTIONS } from "../../scripts/mesh/istio-checks";
-import { localIstioValues } from "../../scripts/mesh/istio-values";
 import { BatchResult, Mesh, MeshClient, share } from "../../scripts/mesh/mesh";
 import { measureShift, medianPropagation, Propagation } from "../../scripts/mesh/propagation";
 import { binomialInterval } from "../../scripts/mesh/stats";
@@ -112,7 +111,6 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
         stack = await E2EStack.create(
             "e2e-istio",
             baseConfig(NS, {
-                ...localIstioValues(),
                 hosts: HOST,
                 protocol: "grpc",
                 canaryHeader: "x-canary",
@@ -211,7 +209,7 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
     });
 
     it("istioctl analyze: only the documented exceptions; the loopback guard passes", async () => {
-        const a = await istioctlAnalyze();
+        const a = await istioctlAnalyze([NS]);
         assert.deepStrictEqual(a.unexpected, []);
         const codes = [...new Set(a.expected.map((m) => m.code))].sort();
         report.push(

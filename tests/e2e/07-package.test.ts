@@ -1,8 +1,9 @@
 /**
  * The component package from another language: a Pulumi YAML program (its language host built from the
- * pulumi-yaml Go module) names this repository in its `packages`, installs Istio with IstioMesh and
- * deploys a CanaryRelease on the local cluster, the mesh's Outputs flowing into the release's Inputs; then shifts
- * its weight with `pulumi config set` + `pulumi up`, as a TypeScript stack would.
+ * pulumi-yaml Go module) names this repository in its `packages`, declares the run's Istio with IstioMesh
+ * (`install: false`: the suites share one installation, tests/e2e/shared-mesh.ts; 01-program.test.ts proves the
+ * component's Helm install) and deploys a CanaryRelease on the local cluster, the mesh's Outputs flowing into the
+ * release's Inputs; then shifts its weight with `pulumi config set` + `pulumi up`, as a TypeScript stack would.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
@@ -10,14 +11,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { localIstioValues } from "../../scripts/mesh/istio-values";
-import { e2eTls, live, liveWeights, REPO } from "./harness";
+import { E2E_HOST, e2eTls, live, liveWeights, REPO } from "./harness";
 
 const NS = "shop-yaml";
-/** The charts' values for the local cluster's istiod (webhooks on loopback), as the TypeScript stacks get them. */
-const ISTIO_VALUES = localIstioValues();
 
-/** The YAML program: Istio, then the release; canaryWeight and the TLS pair come from stack config. */
+/** The YAML program: the run's Istio, then the release; canaryWeight and the TLS pair come from stack config. */
 const PROGRAM = {
     name: "canary-yaml",
     runtime: "yaml",
@@ -30,13 +28,7 @@ const PROGRAM = {
     resources: {
         mesh: {
             type: "istio-canary:IstioMesh",
-            properties: {
-                chartDir: process.env.ISTIO_CHARTS_DIR,
-                gatewayServiceType: "ClusterIP",
-                gatewayValues: { autoscaling: { enabled: false } },
-                baseValues: JSON.parse(ISTIO_VALUES.istioBaseValues) as unknown,
-                istiodValues: JSON.parse(ISTIO_VALUES.istiodValues) as unknown,
-            },
+            properties: { install: false, gatewayValues: { autoscaling: { enabled: false } } },
         },
         shop: {
             type: "istio-canary:CanaryRelease",
@@ -48,7 +40,7 @@ const PROGRAM = {
                 stable: { image: "registry.example.test/shop:1.0.0", version: "v1" },
                 canary: { image: "${canaryImage}", version: "v2" },
                 canaryWeight: "${canaryWeight}",
-                hosts: ["shop.e2e.example.test"],
+                hosts: [E2E_HOST],
                 tls: { cert: "${tlsCert}", key: "${tlsKey}" },
                 gateway: { namespace: "${mesh.gatewayNamespace}", selector: "${mesh.gatewaySelector}" },
             },
@@ -108,7 +100,7 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
         );
     });
 
-    it("deploys Istio and a CanaryRelease from YAML, the mesh's Outputs in the release's Inputs", () => {
+    it("deploys a CanaryRelease from YAML, an IstioMesh's Outputs in the release's Inputs", () => {
         ok(["stack", "init", "dev"]);
         created = true;
         // Multi-line values through stdin, as the CLI's help suggests (and the key stays out of argv).

@@ -13,10 +13,10 @@ import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
-import { localIstioValues } from "../../scripts/mesh/istio-values";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 import type { Mesh } from "../../scripts/mesh/mesh";
 import type { ReleaseResult } from "../../stacks/release/result";
+import { meshValues } from "./shared-mesh";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, type Update } from "../../stacks/automation/scratch";
@@ -74,9 +74,12 @@ export function assertStableServes(namespace: string, image: string, version: st
     assert.strictEqual(stable.spec.template.metadata.labels.version, version);
 }
 
+/** The host of the suites that install Istio themselves (tests/e2e/plan.json's solo files) and of the YAML program. */
+export const E2E_HOST = "shop.e2e.example.test";
+
 const tls = new Map<string, TlsPair>();
 /** One self-signed pair per host (two gateways sharing a certificate is an `istioctl analyze` finding, IST0138). */
-export function e2eTls(host = "shop.e2e.example.test"): TlsPair {
+export function e2eTls(host = E2E_HOST): TlsPair {
     const pair = tls.get(host) ?? selfSignedCertificate([host]);
     tls.set(host, pair);
     return pair;
@@ -92,24 +95,30 @@ export const FAST_RELEASE_POLICY = {
     releaseHoldLimit: "5",
 };
 
-/** The dev stack's settings for the local cluster, with the charts from ISTIO_CHARTS_DIR. */
+/**
+ * The dev stack's settings for the local cluster. Istio is the suite run's shared installation
+ * (tests/e2e/shared-mesh.ts: `istioInstall: false`); a suite that installs it itself sets `istioInstall: "true"`,
+ * with the charts from ISTIO_CHARTS_DIR and the same values. Each namespace has a host of its own (suites run side
+ * by side, and two gateways may not claim one host: IST0109, IST0145).
+ */
 export function baseConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
         app: "shop",
         namespace,
         stableImage: "registry.example.test/shop:1.0.0",
         stableVersion: "v1",
-        hosts: "shop.e2e.example.test",
+        hosts: `shop.${namespace}.e2e.example.test`,
         replicas: "2",
         podSecurityEnforce: "restricted",
-        istioChartDir: process.env.ISTIO_CHARTS_DIR!,
-        gatewayServiceType: "ClusterIP",
-        gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
-        ...localIstioValues(), // webhooks on loopback: the cluster's API server calls istiod's validation webhook
+        istioInstall: "false",
+        ...meshValues(),
         rolloutTimeoutSeconds: "120",
         ...extra,
     };
 }
+
+/** The namespaces of this process's stacks: `istioctl analyze` judges their objects (and Istio's own). */
+const ownNamespaces = new Set<string>();
 
 /**
  * What Istio says after every change the suite makes: the loopback guard (no webhook, APIService or endpoint names an
@@ -117,7 +126,7 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
  */
 export async function assertIstioClean(after: string): Promise<void> {
     await loopbackGuard();
-    const analysis = await istioctlAnalyze();
+    const analysis = await istioctlAnalyze([...ownNamespaces]);
     assert.deepStrictEqual(
         analysis.unexpected,
         [],
@@ -128,6 +137,7 @@ export async function assertIstioClean(after: string): Promise<void> {
 /** A throwaway stack of this program with the e2e TLS pair; every successful `up` is followed by {@link assertIstioClean}. */
 export const E2EStack = {
     create: async (name: string, config: Record<string, string>, workDir?: string) => {
+        ownNamespaces.add(config.namespace);
         const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir);
         const up = stack.up.bind(stack);
         stack.up = async (opts) => {
