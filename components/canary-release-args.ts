@@ -81,7 +81,7 @@ export const TLS_MIN_VERSIONS: readonly TLSProtocolVersion[] = Object.values(TLS
 /** The defaults of CanaryReleaseArgs' optional fields. */
 export const CANARY_RELEASE_DEFAULTS = {
     createNamespace: true,
-    podSecurityEnforce: PodSecurityLevel.Privileged as PodSecurityLevel,
+    podSecurityEnforce: PodSecurityLevel.Restricted as PodSecurityLevel,
     canaryWeight: 0,
     replicas: 2,
     canaryReplicas: 1,
@@ -123,7 +123,11 @@ export interface CanaryReleaseArgs {
     createNamespace?: boolean;
     /** Istio revision for sidecar injection: labels the namespace `istio.io/rev=<rev>` instead of `istio-injection=enabled`. Defaults to none. */
     istioRevision?: string;
-    /** Pod Security level enforced on the namespace; sidecar injection without Istio CNI needs "privileged". Defaults to "privileged". */
+    /**
+     * Pod Security level enforced on the namespace. The pods this component renders meet "restricted"; sidecar
+     * injection without Istio CNI adds an init container with NET_ADMIN and NET_RAW, which needs "privileged".
+     * Defaults to "restricted".
+     */
     podSecurityEnforce?: PodSecurityLevel;
     /** What the stable track runs. */
     stable: pulumi.Input<TrackArgs>;

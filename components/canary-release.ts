@@ -5,6 +5,7 @@ import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules
 import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
 import { appNamespace, appUrl, deploymentName, gatewayRef, serviceHost, tlsSecretName, Track } from "./names";
 import { containerPorts, envVars, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./pod";
+import { appNamespaceLabels } from "./pod-security";
 import { splitByVersionQuery } from "./promql";
 import {
     buildDestinationRuleSpec,
@@ -84,17 +85,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 new k8s.core.v1.Namespace(
                     `${name}-ns`,
                     {
-                        metadata: {
-                            name: ns,
-                            labels: {
-                                ...(args.istioRevision !== undefined
-                                    ? { "istio.io/rev": args.istioRevision }
-                                    : { "istio-injection": "enabled" }),
-                                "pod-security.kubernetes.io/enforce": enforce,
-                                "pod-security.kubernetes.io/warn": "restricted",
-                                "pod-security.kubernetes.io/audit": "restricted",
-                            },
-                        },
+                        metadata: { name: ns, labels: appNamespaceLabels(enforce, args.istioRevision) },
                     },
                     { parent: this },
                 ),

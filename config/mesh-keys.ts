@@ -1,4 +1,5 @@
 /** The Istio keys: read straight into {@link IstioMeshArgs}, with the component's defaults. */
+import { POD_SECURITY_LEVELS } from "../components/canary-release-args";
 import { GATEWAY_SERVICE_TYPES, ISTIO_MESH_DEFAULTS as M, IstioMeshArgs } from "../components/istio-mesh";
 import { Reader } from "./reader";
 
@@ -47,6 +48,12 @@ export function readMesh(r: Reader): { mesh: IstioMeshArgs; gatewaySelector?: Re
             doc: "Service type of the ingress gateway (ClusterIP on local clusters).",
             values: GATEWAY_SERVICE_TYPES,
             def: M.gatewayServiceType,
+        }),
+        podSecurityEnforce: r.oneOf("istioPodSecurityEnforce", {
+            doc: 'Pod Security level enforced on the namespaces of istiod and the gateway (istioInstall). Their pods meet "restricted"; Istio CNI in istiod\'s namespace needs "privileged".',
+            values: POD_SECURITY_LEVELS,
+            def: M.podSecurityEnforce,
+            field: "mesh.podSecurityEnforce",
         }),
     };
     const gatewaySelector = r.object("gatewaySelector", {

@@ -91,7 +91,7 @@ function readApplication(r: Reader): Omit<ReleaseKeys, TrafficField | "tlsMinVer
         def: D.createNamespace,
     });
     const podSecurityEnforce = r.oneOf("podSecurityEnforce", {
-        doc: 'Pod Security level enforced on the namespace ("restricted" needs Istio CNI or no sidecar injection).',
+        doc: 'Pod Security level enforced on the namespace. The pods meet "restricted"; sidecar injection without Istio CNI needs "privileged".',
         values: POD_SECURITY_LEVELS,
         def: D.podSecurityEnforce,
     });

@@ -65,7 +65,7 @@ describe("CanaryRelease", () => {
         const labels = rev.mocks.one("kubernetes:core/v1:Namespace").inputs.metadata.labels;
         assert.strictEqual(labels["istio.io/rev"], "1-28");
         assert.strictEqual(labels["istio-injection"], undefined);
-        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "privileged");
+        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
     });
 
     it("uses an existing namespace when asked", async () => {

@@ -94,10 +94,15 @@ describe("IstioMesh", () => {
         });
         assert.deepStrictEqual(istiod.inputs.values, {
             base: { validationFailurePolicy: "Fail" },
+            seccompProfile: { type: "RuntimeDefault" },
             global: { istioNamespace: "istio-system", logAsJson: true },
             pilot: { resources: { requests: { cpu: "50m" } } },
         });
         assert.deepStrictEqual(gateway.inputs.values, {
+            securityContext: {
+                sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+                seccompProfile: { type: "RuntimeDefault" },
+            },
             service: { type: "ClusterIP" },
             autoscaling: { enabled: false },
         });

@@ -25,7 +25,7 @@ describe("release keys", () => {
                 app: "",
                 namespace: undefined,
                 createNamespace: true,
-                podSecurityEnforce: "privileged",
+                podSecurityEnforce: "restricted",
                 stable: { image: "", version: "" },
                 canary: undefined,
                 replicas: 2,

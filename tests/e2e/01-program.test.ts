@@ -11,6 +11,7 @@ import {
     baseConfig,
     E2EStack,
     e2eTls,
+    kubectl,
     live,
     liveWeights,
     namesIn,
@@ -21,6 +22,12 @@ import {
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
+
+/** The live pods of a namespace, optionally by label selector. */
+function pods(namespace: string, selector?: string): Record<string, any>[] {
+    const args = ["get", "pods", "-n", namespace, ...(selector ? ["-l", selector] : []), "-o", "json"];
+    return JSON.parse(kubectl(args)).items;
+}
 
 /** Generation and ReplicaSets of both Deployments: they change only when a Deployment rolls. */
 function rollouts(): string {
@@ -96,6 +103,31 @@ describe("e2e: the program on a live API server", function () {
         );
         const outputs = await stack.stack.outputs();
         assert.deepStrictEqual(outputs.weights.value, { stable: 100, canary: 0 });
+    });
+
+    it("1b. Pod Security restricted everywhere: the app's and Istio's namespaces, and their pods were admitted", () => {
+        // The API server's PodSecurity admission refuses a pod that does not meet its namespace's level: the pods
+        // below exist, so the app's pods, istiod's (the chart's Deployment) and the gateway's met "restricted".
+        for (const ns of [NS, "istio-system", "istio-ingress"]) {
+            const labels = live("namespace", "", ns)!.metadata.labels;
+            for (const mode of ["enforce", "warn", "audit"]) {
+                assert.strictEqual(labels[`pod-security.kubernetes.io/${mode}`], "restricted", `${ns} ${mode}`);
+            }
+        }
+        for (const [ns, deployment] of [
+            ["istio-system", "istiod"],
+            ["istio-ingress", "istio-ingressgateway"],
+        ]) {
+            const d = live("deployment", ns, deployment)!;
+            assert.ok(d.status.readyReplicas >= 1, `${ns}/${deployment} has admitted, ready pods`);
+        }
+        const [istiod] = pods("istio-system", "app=istiod");
+        assert.deepStrictEqual(istiod.spec.containers[0].securityContext.seccompProfile, { type: "RuntimeDefault" });
+        const [gateway] = pods("istio-ingress", "app=istio-ingressgateway");
+        assert.deepStrictEqual(gateway.spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+        assert.deepStrictEqual(gateway.spec.securityContext.sysctls, [
+            { name: "net.ipv4.ip_unprivileged_port_start", value: "0" },
+        ]);
     });
 
     it("2. canaryWeight 50: live weights 50/50, exactly one resource updated, none replaced, no rollout", async () => {

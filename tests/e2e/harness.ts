@@ -101,7 +101,6 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
         stableVersion: "v1",
         hosts: "shop.e2e.example.test",
         replicas: "2",
-        podSecurityEnforce: "restricted",
         istioChartDir: process.env.ISTIO_CHARTS_DIR!,
         gatewayServiceType: "ClusterIP",
         gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
