@@ -49,6 +49,10 @@ export interface ResourceArgs {
     cpuLimit?: string;
     /** Memory limit, such as "256Mi". */
     memoryLimit?: string;
+    /** Ephemeral storage request (/tmp, logs, the writable layer), with `ephemeralStorage`. Defaults to "64Mi". */
+    ephemeralStorageRequest?: string;
+    /** Ephemeral storage limit (the kubelet evicts a pod that writes more), with `ephemeralStorage`. Defaults to "512Mi". */
+    ephemeralStorageLimit?: string;
 }
 
 /** Pod Security Standards levels. */
@@ -90,12 +94,23 @@ export const CANARY_RELEASE_DEFAULTS = {
     servicePort: 80,
     protocol: AppProtocol.Http as AppProtocol,
     probePath: "/",
-    resources: { cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" },
+    resources: {
+        cpuRequest: "100m",
+        memoryRequest: "128Mi",
+        cpuLimit: "500m",
+        memoryLimit: "256Mi",
+        ephemeralStorageRequest: "64Mi",
+        ephemeralStorageLimit: "512Mi",
+    },
     rolloutTimeoutSeconds: 600,
     runAsUser: 65532,
     tlsMinVersion: TLSProtocolVersion.TLSV1_2 as TLSProtocolVersion,
     httpsRedirect: true,
     mirrorPercent: 0,
+    serviceAccount: true,
+    tmpVolume: true,
+    ephemeralStorage: true,
+    podDisruptionBudgets: true,
 } as const;
 
 /** The ranges of CanaryReleaseArgs' integer fields. */
@@ -151,12 +166,28 @@ export interface CanaryReleaseArgs {
     env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** HTTP path of the readiness and liveness probes. Defaults to "/". */
     probePath?: string;
-    /** Container resources. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
+    /** Container resources. Defaults to requests 100m/128Mi/64Mi (CPU, memory, ephemeral storage), limits 500m/256Mi/512Mi. */
     resources?: ResourceArgs;
     /** Seconds `pulumi up` waits for a Deployment rollout before failing (annotation pulumi.com/timeoutSeconds). Defaults to 600. */
     rolloutTimeoutSeconds?: number;
     /** UID the container runs as (non-root). Defaults to 65532. */
     runAsUser?: number;
+    /**
+     * Create a ServiceAccount `<app>` with automountServiceAccountToken false and run the pods as it (no API token
+     * in them; their mesh identity is their own). Set false to run them as the namespace's default account. Defaults
+     * to true.
+     */
+    serviceAccount?: boolean;
+    /** Mount an emptyDir at /tmp: the one writable path beside the read-only root filesystem. Defaults to true. */
+    tmpVolume?: boolean;
+    /** Give the container ephemeral-storage requests and limits (see `resources`). Defaults to true. */
+    ephemeralStorage?: boolean;
+    /**
+     * A PodDisruptionBudget per track: evictions (node drains) take stable pods one at a time and may take every
+     * canary pod; written as maxUnavailable, so it holds at any replica count and never holds back a rollback.
+     * Defaults to true.
+     */
+    podDisruptionBudgets?: boolean;
     /** External hosts served through the gateway, e.g. ["app.example.com"]. */
     hosts: pulumi.Input<pulumi.Input<string>[]>;
     /** Gateway TLS: `cert` and `key`, or `secretName`. */

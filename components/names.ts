@@ -18,6 +18,11 @@ export function deploymentName(app: string, track: Track): string {
     return `${app}-${track}`;
 }
 
+/** Name of the ServiceAccount both tracks' pods run as: the app name (their mesh identity). */
+export function serviceAccountName(app: string): string {
+    return app;
+}
+
 /** Fully qualified host of the Service over both tracks. */
 export function serviceHost(app: string, namespace: string): string {
     return `${app}.${namespace}.svc.cluster.local`;

@@ -26,7 +26,7 @@ const deployment = (m: RecordingMocks, track: string) => m.one(DEPLOYMENT, `shop
 const istio = (m: RecordingMocks, kind: string) => m.one(`${ISTIO}:${kind}`).inputs;
 
 describe("CanaryRelease", () => {
-    it("registers exactly the namespace, TLS secret, two Deployments, Service and three Istio resources", async () => {
+    it("registers exactly the namespace, TLS secret, service account, two Deployments and their budgets, Service and three Istio resources", async () => {
         const { mocks } = await deploy(args());
         assert.deepStrictEqual(
             mocks
@@ -39,9 +39,12 @@ describe("CanaryRelease", () => {
                 "kubernetes:core/v1:Namespace shop-ns",
                 "kubernetes:core/v1:Secret shop-tls",
                 "kubernetes:core/v1:Service shop-svc",
+                "kubernetes:core/v1:ServiceAccount shop-sa",
                 `${ISTIO}:DestinationRule shop-dr`,
                 `${ISTIO}:Gateway shop-gw`,
                 `${ISTIO}:VirtualService shop-vs`,
+                "kubernetes:policy/v1:PodDisruptionBudget shop-canary-pdb",
+                "kubernetes:policy/v1:PodDisruptionBudget shop-stable-pdb",
             ],
         );
         assert.deepStrictEqual(
@@ -141,8 +144,8 @@ describe("CanaryRelease", () => {
         assert.deepStrictEqual(c.readinessProbe, { httpGet: { path: "/healthz", port: 9898 }, periodSeconds: 5 });
         assert.strictEqual(c.livenessProbe.httpGet.path, "/healthz");
         assert.deepStrictEqual(c.resources, {
-            requests: { cpu: "100m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
         });
         // The "restricted" Pod Security Standard, field by field.
         assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
@@ -262,8 +265,8 @@ describe("CanaryRelease", () => {
             "shop-ns",
             "shop-stable",
         ]);
-        assert.deepStrictEqual(await deps.of("shop-stable"), ["shop-ns"]);
-        assert.deepStrictEqual(await deps.of("shop-canary"), ["shop-ns"]);
+        assert.deepStrictEqual(await deps.of("shop-stable"), ["shop-ns", "shop-sa"]);
+        assert.deepStrictEqual(await deps.of("shop-canary"), ["shop-ns", "shop-sa"]);
     });
 
     it("rejects invalid arguments with every problem before registering anything", async () => {

@@ -35,12 +35,14 @@ describe("Pod Security", () => {
         assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
     });
 
-    it("the pods CanaryRelease renders meet the restricted level", async () => {
-        const mocks = await withMocks(() => {
-            new CanaryRelease("shop", releaseArgs());
-        });
-        for (const d of mocks.ofType("kubernetes:apps/v1:Deployment")) {
-            assert.deepStrictEqual(restrictedViolations(d.inputs.spec.template.spec), [], d.name);
+    it("the pods CanaryRelease renders meet the restricted level, with and without the service account and /tmp", async () => {
+        for (const extra of [{}, { serviceAccount: false, tmpVolume: false, ephemeralStorage: false }]) {
+            const mocks = await withMocks(() => {
+                new CanaryRelease("shop", releaseArgs(extra));
+            });
+            for (const d of mocks.ofType("kubernetes:apps/v1:Deployment")) {
+                assert.deepStrictEqual(restrictedViolations(d.inputs.spec.template.spec), [], d.name);
+            }
         }
         // The checker finds what restricted refuses.
         assert.deepStrictEqual(

@@ -22,11 +22,27 @@ import {
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
+const PDB = "poddisruptionbudgets.policy";
 
 /** The live pods of a namespace, optionally by label selector. */
 function pods(namespace: string, selector?: string): Record<string, any>[] {
     const args = ["get", "pods", "-n", namespace, ...(selector ? ["-l", selector] : []), "-o", "json"];
     return JSON.parse(kubectl(args)).items;
+}
+
+/** Waits until the disruption controller has observed a PodDisruptionBudget; returns it. */
+async function observedBudget(name: string): Promise<Record<string, any>> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        const pdb = live(PDB, NS, name)!;
+        if (pdb.status?.observedGeneration === pdb.metadata.generation && pdb.status?.expectedPods !== undefined) {
+            return pdb;
+        }
+        if (Date.now() > deadline) {
+            assert.fail(`the disruption controller never observed ${name}: ${JSON.stringify(pdb.status)}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
 }
 
 /** Generation and ReplicaSets of both Deployments: they change only when a Deployment rolls. */
@@ -51,9 +67,9 @@ describe("e2e: the program on a live API server", function () {
     it("1. a fresh up on an empty cluster installs Istio and creates every resource", async () => {
         first = await stack.up();
         const changes = first.result.summary.resourceChanges ?? {};
-        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, 2 deployments, service,
-        // destination rule, gateway, virtual service) + the stack itself.
-        assert.strictEqual(changes.create, 16, JSON.stringify(changes));
+        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, service account,
+        // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service) + the stack.
+        assert.strictEqual(changes.create, 19, JSON.stringify(changes));
         const vs = live(VS, NS, "shop")!;
         assert.deepStrictEqual(vs.spec.gateways, [`${NS}/shop`, "mesh"]);
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
@@ -128,6 +144,44 @@ describe("e2e: the program on a live API server", function () {
         assert.deepStrictEqual(gateway.spec.securityContext.sysctls, [
             { name: "net.ipv4.ip_unprivileged_port_start", value: "0" },
         ]);
+    });
+
+    it("1c. the pods carry their own service account (no API token), /tmp and ephemeral-storage limits", () => {
+        const sa = live("serviceaccount", NS, "shop")!;
+        assert.strictEqual(sa.automountServiceAccountToken, false);
+        const appPods = pods(NS, "app=shop");
+        assert.strictEqual(appPods.length, 3, "2 stable and 1 canary");
+        for (const pod of appPods) {
+            const name = pod.metadata.name;
+            assert.strictEqual(pod.spec.serviceAccountName, "shop", name);
+            assert.strictEqual(pod.spec.automountServiceAccountToken, false, name);
+            assert.ok(
+                !(pod.spec.volumes ?? []).some((v: { projected?: unknown }) => v.projected !== undefined),
+                `${name}: no API token volume`,
+            );
+            assert.deepStrictEqual(
+                pod.spec.volumes.find((v: { name: string }) => v.name === "tmp"),
+                { name: "tmp", emptyDir: {} },
+                name,
+            );
+            const c = pod.spec.containers[0];
+            assert.deepStrictEqual(c.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }], name);
+            assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true, name);
+            assert.strictEqual(c.resources.requests["ephemeral-storage"], "64Mi", name);
+            assert.strictEqual(c.resources.limits["ephemeral-storage"], "512Mi", name);
+        }
+    });
+
+    it("1d. disruption budgets: a drain may take one stable pod at a time and every canary pod", async () => {
+        const stable = await observedBudget("shop-stable");
+        assert.strictEqual(stable.spec.maxUnavailable, 1);
+        assert.strictEqual(stable.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
+        assert.strictEqual(stable.status.expectedPods, 2);
+        assert.strictEqual(stable.status.disruptionsAllowed, 1, JSON.stringify(stable.status));
+        const canary = await observedBudget("shop-canary");
+        assert.strictEqual(canary.spec.maxUnavailable, "100%");
+        assert.strictEqual(canary.status.expectedPods, 1);
+        assert.strictEqual(canary.status.disruptionsAllowed, 1, JSON.stringify(canary.status));
     });
 
     it("2. canaryWeight 50: live weights 50/50, exactly one resource updated, none replaced, no rollout", async () => {
@@ -260,7 +314,8 @@ describe("e2e: the program on a live API server", function () {
         assert.deepStrictEqual(
             namesIn(
                 NS,
-                "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io",
+                "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io," +
+                    `serviceaccounts,${PDB}`,
             ),
             [],
         );
