@@ -37,6 +37,11 @@ export interface GatewayArgs {
     namespace: pulumi.Input<string>;
     /** Labels of the gateway pods, for the Gateway's selector. */
     selector: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * Service account of the gateway pods: the AuthorizationPolicy lets its identity call the app. Defaults to the
+     * selector's `app` label (Istio's gateway chart names both after its release), else "istio-ingressgateway".
+     */
+    serviceAccount?: pulumi.Input<string>;
 }
 
 /** Container resources. */
@@ -111,6 +116,10 @@ export const CANARY_RELEASE_DEFAULTS = {
     tmpVolume: true,
     ephemeralStorage: true,
     podDisruptionBudgets: true,
+    peerAuthentication: true,
+    authorizationPolicy: true,
+    /** The gateway's service account when neither it nor the selector's `app` label is given (the chart's default). */
+    gatewayServiceAccount: "istio-ingressgateway",
 } as const;
 
 /** The ranges of CanaryReleaseArgs' integer fields. */
@@ -188,6 +197,18 @@ export interface CanaryReleaseArgs {
      * Defaults to true.
      */
     podDisruptionBudgets?: boolean;
+    /** A PeerAuthentication that makes the app's pods accept mutual TLS only (STRICT). Defaults to true. */
+    peerAuthentication?: boolean;
+    /**
+     * An AuthorizationPolicy that lets only the gateway's service account and `allowedPrincipals` call the app's
+     * pods; any other caller is denied. Defaults to true.
+     */
+    authorizationPolicy?: boolean;
+    /**
+     * Callers allowed besides the gateway, as Istio principals such as "cluster.local/ns/shop/sa/frontend" (the
+     * mesh's own callers of the app's Service). Defaults to none.
+     */
+    allowedPrincipals?: string[];
     /** External hosts served through the gateway, e.g. ["app.example.com"]. */
     hosts: pulumi.Input<pulumi.Input<string>[]>;
     /** Gateway TLS: `cert` and `key`, or `secretName`. */

@@ -16,6 +16,12 @@ import {
 } from "./names";
 import { buildPodDisruptionBudgetSpec } from "./disruption";
 import {
+    buildAuthorizationPolicySpec,
+    buildPeerAuthenticationSpec,
+    ISTIO_SECURITY_API_VERSION,
+    principal,
+} from "./mesh-security";
+import {
     containerPorts,
     containerResources,
     envVars,
@@ -243,11 +249,12 @@ export class CanaryRelease extends pulumi.ComponentResource {
             resourceName: string,
             spec: pulumi.Input<object>,
             dependsOn: pulumi.Resource[] = [],
+            apiVersion: string = ISTIO_NETWORKING_API_VERSION,
         ) =>
             new k8s.apiextensions.CustomResource(
                 `${name}-${role}`,
                 {
-                    apiVersion: ISTIO_NETWORKING_API_VERSION,
+                    apiVersion,
                     kind,
                     metadata: { name: resourceName, namespace: ns, labels: { app } },
                     spec,
@@ -302,6 +309,35 @@ export class CanaryRelease extends pulumi.ComponentResource {
             [deployments.stable, deployments.canary, destinationRule, gateway],
         );
         this.routingUrn = virtualService.urn;
+
+        if (args.peerAuthentication ?? D.peerAuthentication) {
+            istioResource(
+                "peer-auth",
+                "PeerAuthentication",
+                app,
+                buildPeerAuthenticationSpec(app),
+                [],
+                ISTIO_SECURITY_API_VERSION,
+            );
+        }
+        if (args.authorizationPolicy ?? D.authorizationPolicy) {
+            const gatewayPrincipal = pulumi
+                .all([args.gateway.namespace, args.gateway.serviceAccount, args.gateway.selector])
+                .apply(([gatewayNs, account, selector]) =>
+                    principal(gatewayNs, account ?? selector.app ?? D.gatewayServiceAccount),
+                );
+            istioResource(
+                "authz",
+                "AuthorizationPolicy",
+                app,
+                gatewayPrincipal.apply((gw) =>
+                    buildAuthorizationPolicySpec(app, [gw, ...(args.allowedPrincipals ?? [])]),
+                ),
+                [],
+                ISTIO_SECURITY_API_VERSION,
+            );
+        }
+
         this.registerOutputs({
             namespace: this.namespace,
             url: this.url,

@@ -2,7 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { POD_SECURITY_LEVELS, PodSecurityLevel } from "./canary-release-args";
-import { gatewaySelector, istiodReleaseName } from "./names";
+import { gatewaySelector, gatewayServiceAccount, istiodReleaseName } from "./names";
 import { gatewayPodSecurityValues, istiodPodSecurityValues, podSecurityLabels } from "./pod-security";
 import { mergeValues, Values } from "./values";
 import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, FieldNamer, oneOfProblem } from "./validation";
@@ -130,6 +130,8 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly gatewayNamespace: pulumi.Output<string>;
     /** Labels of the ingress gateway pods, for a Gateway's selector. */
     public readonly gatewaySelector: pulumi.Output<Record<string, string>>;
+    /** Service account of the ingress gateway pods: the identity an app's AuthorizationPolicy allows. */
+    public readonly gatewayServiceAccount: pulumi.Output<string>;
     /** Istio revision, if any. */
     public readonly revision: pulumi.Output<string | undefined>;
 
@@ -149,6 +151,7 @@ export class IstioMesh extends pulumi.ComponentResource {
         this.gatewayNamespace = pulumi.output(gatewayNamespace);
         this.revision = pulumi.output(revision);
         this.gatewaySelector = pulumi.output(gatewaySelector(gatewayName, args.gatewayValues));
+        this.gatewayServiceAccount = pulumi.output(gatewayServiceAccount(gatewayName, args.gatewayValues));
 
         if (args.install ?? D.install) {
             const chart = (dir: string) =>
@@ -234,6 +237,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             namespace: this.namespace,
             gatewayNamespace: this.gatewayNamespace,
             gatewaySelector: this.gatewaySelector,
+            gatewayServiceAccount: this.gatewayServiceAccount,
             revision: this.revision,
         });
     }

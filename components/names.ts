@@ -71,3 +71,19 @@ export function gatewaySelector(
         istio: pick("istio", releaseName.replace(/^istio-/, "")),
     };
 }
+
+/**
+ * The service account Istio's gateway chart runs its pods as (chart helper `gateway.serviceAccountName`): the
+ * `serviceAccount.name` value, else the gateway's name (the `name` value, else the release name); "default" when
+ * the chart creates none (`serviceAccount.create: false`) and names none. Its identity is what the ingress gateway
+ * presents to the app.
+ */
+export function gatewayServiceAccount(releaseName: string, gatewayValues?: { [key: string]: unknown }): string {
+    const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    const account = (gatewayValues?.serviceAccount ?? {}) as Record<string, unknown>;
+    const named = text(account.name);
+    if (account.create === false) {
+        return named ?? "default";
+    }
+    return named ?? text(gatewayValues?.name) ?? releaseName;
+}

@@ -4,6 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 /** A DNS-1123 label: namespace, Deployment and Service names. */
 export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** A DNS-1123 subdomain: most object names (ServiceAccounts, Secrets). */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** What a DNS-1123 subdomain field accepts, for messages and docs. */
+export const DNS_SUBDOMAIN_ACCEPTS = 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253)';
+
 /** A Kubernetes label value that is not empty (the `version` label). */
 export const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 

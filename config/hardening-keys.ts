@@ -9,7 +9,14 @@ import { Reader } from "./reader";
 const QUANTITY = { accepts: QUANTITY_ACCEPTS, pattern: QUANTITY_PATTERN };
 
 /** The Args fields these keys fill. */
-export type HardeningField = "serviceAccount" | "tmpVolume" | "ephemeralStorage" | "podDisruptionBudgets";
+export type HardeningField =
+    | "serviceAccount"
+    | "tmpVolume"
+    | "ephemeralStorage"
+    | "podDisruptionBudgets"
+    | "peerAuthentication"
+    | "authorizationPolicy"
+    | "allowedPrincipals";
 
 /** Reads the hardening group; `storage` holds the ephemeral-storage quantities (they go into `resources`). */
 export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningField> & {
@@ -44,6 +51,18 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
         podDisruptionBudgets: r.bool("podDisruptionBudgets", {
             doc: "A PodDisruptionBudget per track: evictions (node drains) take stable pods one at a time and may take every canary pod.",
             def: D.podDisruptionBudgets,
+        }),
+        peerAuthentication: r.bool("peerAuthentication", {
+            doc: "A PeerAuthentication that makes the app's pods accept mutual TLS only (STRICT).",
+            def: D.peerAuthentication,
+        }),
+        authorizationPolicy: r.bool("authorizationPolicy", {
+            doc: "An AuthorizationPolicy that lets only the gateway's service account and allowedPrincipals call the app.",
+            def: D.authorizationPolicy,
+        }),
+        allowedPrincipals: r.list("allowedPrincipals", {
+            doc: 'Callers allowed besides the gateway, as Istio principals such as "cluster.local/ns/shop/sa/frontend" (with authorizationPolicy).',
+            required: false,
         }),
     };
 }

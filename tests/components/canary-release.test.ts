@@ -26,7 +26,7 @@ const deployment = (m: RecordingMocks, track: string) => m.one(DEPLOYMENT, `shop
 const istio = (m: RecordingMocks, kind: string) => m.one(`${ISTIO}:${kind}`).inputs;
 
 describe("CanaryRelease", () => {
-    it("registers exactly the namespace, TLS secret, service account, two Deployments and their budgets, Service and three Istio resources", async () => {
+    it("registers exactly the namespace, TLS secret, service account, two Deployments and their budgets, Service and five Istio resources", async () => {
         const { mocks } = await deploy(args());
         assert.deepStrictEqual(
             mocks
@@ -45,6 +45,8 @@ describe("CanaryRelease", () => {
                 `${ISTIO}:VirtualService shop-vs`,
                 "kubernetes:policy/v1:PodDisruptionBudget shop-canary-pdb",
                 "kubernetes:policy/v1:PodDisruptionBudget shop-stable-pdb",
+                "kubernetes:security.istio.io/v1:AuthorizationPolicy shop-authz",
+                "kubernetes:security.istio.io/v1:PeerAuthentication shop-peer-auth",
             ],
         );
         assert.deepStrictEqual(

@@ -14,6 +14,7 @@ import {
     kubectl,
     live,
     liveWeights,
+    meshClientPrincipal,
     namesIn,
     operations,
     Update,
@@ -22,7 +23,9 @@ import {
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
-const PDB = "poddisruptionbudgets.policy";
+const PA = "peerauthentications.security.istio.io";
+const AP = "authorizationpolicies.security.istio.io";
+const GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
 
 /** The live pods of a namespace, optionally by label selector. */
 function pods(namespace: string, selector?: string): Record<string, any>[] {
@@ -34,7 +37,7 @@ function pods(namespace: string, selector?: string): Record<string, any>[] {
 async function observedBudget(name: string): Promise<Record<string, any>> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-        const pdb = live(PDB, NS, name)!;
+        const pdb = live("poddisruptionbudgets.policy", NS, name)!;
         if (pdb.status?.observedGeneration === pdb.metadata.generation && pdb.status?.expectedPods !== undefined) {
             return pdb;
         }
@@ -68,8 +71,9 @@ describe("e2e: the program on a live API server", function () {
         first = await stack.up();
         const changes = first.result.summary.resourceChanges ?? {};
         // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, service account,
-        // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service) + the stack.
-        assert.strictEqual(changes.create, 19, JSON.stringify(changes));
+        // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service, peer
+        // authentication, authorization policy) + the stack itself.
+        assert.strictEqual(changes.create, 21, JSON.stringify(changes));
         const vs = live(VS, NS, "shop")!;
         assert.deepStrictEqual(vs.spec.gateways, [`${NS}/shop`, "mesh"]);
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
@@ -184,6 +188,22 @@ describe("e2e: the program on a live API server", function () {
         assert.strictEqual(canary.status.disruptionsAllowed, 1, JSON.stringify(canary.status));
     });
 
+    it("1e. STRICT mutual TLS and an AuthorizationPolicy for the gateway's real identity and the listed principals", () => {
+        const pa = live(PA, NS, "shop")!;
+        assert.deepStrictEqual(pa.spec, { selector: { matchLabels: { app: "shop" } }, mtls: { mode: "STRICT" } });
+        const ap = live(AP, NS, "shop")!;
+        assert.deepStrictEqual(ap.spec, {
+            selector: { matchLabels: { app: "shop" } },
+            action: "ALLOW",
+            rules: [{ from: [{ source: { principals: [GATEWAY_PRINCIPAL, meshClientPrincipal(NS)] } }] }],
+        });
+        // The principal names the service account the gateway's pods really run as.
+        assert.ok(live("serviceaccount", "istio-ingress", "istio-ingressgateway"), "the gateway chart's account");
+        for (const pod of pods("istio-ingress", "app=istio-ingressgateway")) {
+            assert.strictEqual(`cluster.local/ns/istio-ingress/sa/${pod.spec.serviceAccountName}`, GATEWAY_PRINCIPAL);
+        }
+    });
+
     it("2. canaryWeight 50: live weights 50/50, exactly one resource updated, none replaced, no rollout", async () => {
         await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2" });
         await stack.up();
@@ -238,6 +258,21 @@ describe("e2e: the program on a live API server", function () {
             live(VS, NS, "shop")!.spec.http.map((h: { name: string }) => h.name),
             ["weighted"],
         );
+    });
+
+    it("3b. each part turns off with its key: an up deletes its objects, istioctl analyze stays clean; and back on", async () => {
+        await stack.set({ podDisruptionBudgets: "false", peerAuthentication: "false", authorizationPolicy: "false" });
+        const down = (await stack.up()).result.summary.resourceChanges ?? {};
+        assert.strictEqual(down.delete, 4, JSON.stringify(down));
+        assert.deepStrictEqual(namesIn(NS, `poddisruptionbudgets.policy,${PA},${AP}`), []);
+        await stack.set({
+            podDisruptionBudgets: undefined,
+            peerAuthentication: undefined,
+            authorizationPolicy: undefined,
+        });
+        const back = (await stack.up()).result.summary.resourceChanges ?? {};
+        assert.strictEqual(back.create, 4, JSON.stringify(back));
+        assert.strictEqual(live(PA, NS, "shop")!.spec.mtls.mode, "STRICT");
     });
 
     it("4. an invalid weight fails the up with the message and leaves the live objects unchanged", async () => {
@@ -315,7 +350,7 @@ describe("e2e: the program on a live API server", function () {
             namesIn(
                 NS,
                 "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io," +
-                    `serviceaccounts,${PDB}`,
+                    `serviceaccounts,poddisruptionbudgets.policy,${PA},${AP}`,
             ),
             [],
         );

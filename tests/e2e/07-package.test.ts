@@ -50,7 +50,11 @@ const PROGRAM = {
                 canaryWeight: "${canaryWeight}",
                 hosts: ["shop.e2e.example.test"],
                 tls: { cert: "${tlsCert}", key: "${tlsKey}" },
-                gateway: { namespace: "${mesh.gatewayNamespace}", selector: "${mesh.gatewaySelector}" },
+                gateway: {
+                    namespace: "${mesh.gatewayNamespace}",
+                    selector: "${mesh.gatewaySelector}",
+                    serviceAccount: "${mesh.gatewayServiceAccount}",
+                },
             },
             options: { dependsOn: ["${mesh}"] },
         },

@@ -14,6 +14,7 @@ import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls"
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { localIstioValues } from "../../scripts/mesh/istio-values";
+import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 import type { Mesh } from "../../scripts/mesh/mesh";
 import type { ReleaseResult } from "../../stacks/release/result";
@@ -92,7 +93,16 @@ export const FAST_RELEASE_POLICY = {
     releaseHoldLimit: "5",
 };
 
-/** The dev stack's settings for the local cluster, with the charts from ISTIO_CHARTS_DIR. */
+/** The principal of the test mesh's client in `namespace` (scripts/mesh: Mesh.startClient's default identity). */
+export function meshClientPrincipal(namespace: string, name = "mesh-client"): string {
+    return principalOf(spiffeId(namespace, name));
+}
+
+/**
+ * The dev stack's settings for the local cluster, with the charts from ISTIO_CHARTS_DIR. Pod Security, the service
+ * account, /tmp, ephemeral storage, the budgets, STRICT mutual TLS and the AuthorizationPolicy are the defaults;
+ * the AuthorizationPolicy also allows the test mesh's client (the gateway's identity is allowed by default).
+ */
 export function baseConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
         app: "shop",
@@ -101,6 +111,7 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
         stableVersion: "v1",
         hosts: "shop.e2e.example.test",
         replicas: "2",
+        allowedPrincipals: meshClientPrincipal(namespace),
         istioChartDir: process.env.ISTIO_CHARTS_DIR!,
         gatewayServiceType: "ClusterIP",
         gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
