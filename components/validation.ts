@@ -24,7 +24,8 @@ export const IMAGE_REF =
     /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** What an image field accepts, for messages and docs. */
-export const IMAGE_ACCEPTS = 'a container image reference such as "ghcr.io/org/app:1.2.3"';
+export const IMAGE_ACCEPTS =
+    'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';
 
 /** A Kubernetes resource quantity: "100m", "128Mi", "1.5Gi". */
 export const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
