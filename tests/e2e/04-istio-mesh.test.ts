@@ -230,19 +230,24 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
         });
         const deadline = Date.now() + 20_000;
         for (;;) {
-            const chains = await inboundSecurity(
-                `unix://${process.env.ISTIOD_XDS_SOCKET}`,
-                node,
-                pod.status.podIP,
-                8080,
-            );
-            if (ok(chains)) {
-                return chains;
+            // istiod may not know the pod's Service yet (no listener): asked again until the deadline.
+            let last: string;
+            try {
+                const chains = await inboundSecurity(
+                    `unix://${process.env.ISTIOD_XDS_SOCKET}`,
+                    node,
+                    pod.status.podIP,
+                    8080,
+                );
+                if (ok(chains)) {
+                    return chains;
+                }
+                last = JSON.stringify(chains);
+            } catch (e) {
+                last = (e as Error).message;
             }
             if (Date.now() > deadline) {
-                assert.fail(
-                    `istiod's inbound listener for ${pod.metadata.name} never settled: ${JSON.stringify(chains)}`,
-                );
+                assert.fail(`istiod's inbound listener for ${pod.metadata.name} never settled: ${last}`);
             }
             await new Promise((r) => setTimeout(r, 250));
         }
