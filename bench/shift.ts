@@ -107,8 +107,9 @@ async function main(): Promise<void> {
         canaryImage: "ghcr.io/stefanprodan/podinfo:6.8.0",
         canaryVersion: "6.8.0",
         canaryWeight: "10",
-        // The mesh's backends and client speak gRPC (the propagation rows).
+        // The mesh's backends and client speak gRPC (the propagation rows); the AuthorizationPolicy lists the client.
         protocol: "grpc",
+        allowedPrincipals: "cluster.local/ns/bench-shift/sa/bench-client",
         ...(process.env.ISTIO_CHARTS_DIR ? { istioChartDir: process.env.ISTIO_CHARTS_DIR } : {}),
     };
     const stack = await ScratchStack.create("bench", config, selfSignedCertificate(config.hosts.split(",")));

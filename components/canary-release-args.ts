@@ -37,6 +37,11 @@ export interface GatewayArgs {
     namespace: pulumi.Input<string>;
     /** Labels of the gateway pods, for the Gateway's selector. */
     selector: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * Service account of the gateway pods: the AuthorizationPolicy lets its identity call the app. Defaults to the
+     * selector's `app` label (Istio's gateway chart names both after its release), else "istio-ingressgateway".
+     */
+    serviceAccount?: pulumi.Input<string>;
 }
 
 /** Container resources. */
@@ -49,6 +54,10 @@ export interface ResourceArgs {
     cpuLimit?: string;
     /** Memory limit, such as "256Mi". */
     memoryLimit?: string;
+    /** Ephemeral storage request (/tmp, logs, the writable layer), with `ephemeralStorage`. Defaults to "64Mi". */
+    ephemeralStorageRequest?: string;
+    /** Ephemeral storage limit (the kubelet evicts a pod that writes more), with `ephemeralStorage`. Defaults to "512Mi". */
+    ephemeralStorageLimit?: string;
 }
 
 /** Pod Security Standards levels. */
@@ -81,7 +90,7 @@ export const TLS_MIN_VERSIONS: readonly TLSProtocolVersion[] = Object.values(TLS
 /** The defaults of CanaryReleaseArgs' optional fields. */
 export const CANARY_RELEASE_DEFAULTS = {
     createNamespace: true,
-    podSecurityEnforce: PodSecurityLevel.Privileged as PodSecurityLevel,
+    podSecurityEnforce: PodSecurityLevel.Restricted as PodSecurityLevel,
     canaryWeight: 0,
     replicas: 2,
     canaryReplicas: 1,
@@ -90,12 +99,27 @@ export const CANARY_RELEASE_DEFAULTS = {
     servicePort: 80,
     protocol: AppProtocol.Http as AppProtocol,
     probePath: "/",
-    resources: { cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" },
+    resources: {
+        cpuRequest: "100m",
+        memoryRequest: "128Mi",
+        cpuLimit: "500m",
+        memoryLimit: "256Mi",
+        ephemeralStorageRequest: "64Mi",
+        ephemeralStorageLimit: "512Mi",
+    },
     rolloutTimeoutSeconds: 600,
     runAsUser: 65532,
     tlsMinVersion: TLSProtocolVersion.TLSV1_2 as TLSProtocolVersion,
     httpsRedirect: true,
     mirrorPercent: 0,
+    serviceAccount: true,
+    tmpVolume: true,
+    ephemeralStorage: true,
+    podDisruptionBudgets: true,
+    peerAuthentication: true,
+    authorizationPolicy: true,
+    /** The gateway's service account when neither it nor the selector's `app` label is given (the chart's default). */
+    gatewayServiceAccount: "istio-ingressgateway",
 } as const;
 
 /** The ranges of CanaryReleaseArgs' integer fields. */
@@ -123,7 +147,11 @@ export interface CanaryReleaseArgs {
     createNamespace?: boolean;
     /** Istio revision for sidecar injection: labels the namespace `istio.io/rev=<rev>` instead of `istio-injection=enabled`. Defaults to none. */
     istioRevision?: string;
-    /** Pod Security level enforced on the namespace; sidecar injection without Istio CNI needs "privileged". Defaults to "privileged". */
+    /**
+     * Pod Security level enforced on the namespace. The pods this component renders meet "restricted"; sidecar
+     * injection without Istio CNI adds an init container with NET_ADMIN and NET_RAW, which needs "privileged".
+     * Defaults to "restricted".
+     */
     podSecurityEnforce?: PodSecurityLevel;
     /** What the stable track runs. */
     stable: pulumi.Input<TrackArgs>;
@@ -147,12 +175,40 @@ export interface CanaryReleaseArgs {
     env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** HTTP path of the readiness and liveness probes. Defaults to "/". */
     probePath?: string;
-    /** Container resources. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
+    /** Container resources. Defaults to requests 100m/128Mi/64Mi (CPU, memory, ephemeral storage), limits 500m/256Mi/512Mi. */
     resources?: ResourceArgs;
     /** Seconds `pulumi up` waits for a Deployment rollout before failing (annotation pulumi.com/timeoutSeconds). Defaults to 600. */
     rolloutTimeoutSeconds?: number;
     /** UID the container runs as (non-root). Defaults to 65532. */
     runAsUser?: number;
+    /**
+     * Create a ServiceAccount `<app>` with automountServiceAccountToken false and run the pods as it (no API token
+     * in them; their mesh identity is their own). Set false to run them as the namespace's default account. Defaults
+     * to true.
+     */
+    serviceAccount?: boolean;
+    /** Mount an emptyDir at /tmp: the one writable path beside the read-only root filesystem. Defaults to true. */
+    tmpVolume?: boolean;
+    /** Give the container ephemeral-storage requests and limits (see `resources`). Defaults to true. */
+    ephemeralStorage?: boolean;
+    /**
+     * A PodDisruptionBudget per track: evictions (node drains) take stable pods one at a time and may take every
+     * canary pod; written as maxUnavailable, so it holds at any replica count and never holds back a rollback.
+     * Defaults to true.
+     */
+    podDisruptionBudgets?: boolean;
+    /** A PeerAuthentication that makes the app's pods accept mutual TLS only (STRICT). Defaults to true. */
+    peerAuthentication?: boolean;
+    /**
+     * An AuthorizationPolicy that lets only the gateway's service account and `allowedPrincipals` call the app's
+     * pods; any other caller is denied. Defaults to true.
+     */
+    authorizationPolicy?: boolean;
+    /**
+     * Callers allowed besides the gateway, as Istio principals such as "cluster.local/ns/shop/sa/frontend" (the
+     * mesh's own callers of the app's Service). Defaults to none.
+     */
+    allowedPrincipals?: string[];
     /** External hosts served through the gateway, e.g. ["app.example.com"]. */
     hosts: pulumi.Input<pulumi.Input<string>[]>;
     /** Gateway TLS: `cert` and `key`, or `secretName`. */

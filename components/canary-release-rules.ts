@@ -33,6 +33,7 @@ import {
     retryOnProblems,
     VERSION_ACCEPTS,
 } from "./validation";
+import { principalProblems } from "./mesh-security";
 
 /** The Args fields validation messages can name (dotted for nested ones). */
 export type CanaryReleaseField =
@@ -131,6 +132,7 @@ const RULES: readonly Rule[] = [
                 oneOfProblem(name("protocol"), a.protocol, APP_PROTOCOLS),
                 oneOfProblem(name("podSecurityEnforce"), a.podSecurityEnforce, POD_SECURITY_LEVELS),
                 oneOfProblem(name("tlsMinVersion"), a.tlsMinVersion, TLS_MIN_VERSIONS),
+                ...principalProblems(name("allowedPrincipals"), a.allowedPrincipals ?? []),
                 Number.isFinite(mirror) && mirror >= 0 && mirror <= 100
                     ? undefined
                     : `${name("mirrorPercent")} must be a number from 0 to 100; got ${mirror}`,

@@ -3,8 +3,33 @@ import * as k8s from "@pulumi/kubernetes";
 import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs } from "./canary-release-args";
 import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules";
 import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
-import { appNamespace, appUrl, deploymentName, gatewayRef, serviceHost, tlsSecretName, Track } from "./names";
-import { containerPorts, envVars, restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./pod";
+import {
+    appNamespace,
+    appUrl,
+    deploymentName,
+    gatewayRef,
+    serviceAccountName,
+    serviceHost,
+    tlsSecretName,
+    Track,
+    TRACKS,
+} from "./names";
+import { buildPodDisruptionBudgetSpec } from "./disruption";
+import {
+    buildAuthorizationPolicySpec,
+    buildPeerAuthenticationSpec,
+    ISTIO_SECURITY_API_VERSION,
+    principal,
+} from "./mesh-security";
+import {
+    containerPorts,
+    containerResources,
+    envVars,
+    restrictedContainerSecurityContext,
+    restrictedPodSecurityContext,
+    tmpVolume,
+} from "./pod";
+import { appNamespaceLabels } from "./pod-security";
 import { splitByVersionQuery } from "./promql";
 import {
     buildDestinationRuleSpec,
@@ -17,6 +42,7 @@ import {
     Weights,
 } from "./routing";
 import { describeProblems } from "./validation";
+import { definedOnly } from "./values";
 
 /**
  * One application released in two tracks behind Istio: a namespace with sidecar injection, the gateway's TLS
@@ -84,17 +110,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 new k8s.core.v1.Namespace(
                     `${name}-ns`,
                     {
-                        metadata: {
-                            name: ns,
-                            labels: {
-                                ...(args.istioRevision !== undefined
-                                    ? { "istio.io/rev": args.istioRevision }
-                                    : { "istio-injection": "enabled" }),
-                                "pod-security.kubernetes.io/enforce": enforce,
-                                "pod-security.kubernetes.io/warn": "restricted",
-                                "pod-security.kubernetes.io/audit": "restricted",
-                            },
-                        },
+                        metadata: { name: ns, labels: appNamespaceLabels(enforce, args.istioRevision) },
                     },
                     { parent: this },
                 ),
@@ -126,14 +142,32 @@ export class CanaryRelease extends pulumi.ComponentResource {
             canary: args.canary !== undefined ? canaryIn.apply((t) => t.canary!) : stableIn.apply((t) => t.stable),
         };
         const replicaCount: Record<Track, pulumi.Output<number>> = { stable: replicasIn, canary: this.canaryReplicas };
-        const r = args.resources ?? {};
-        const resources = {
-            requests: {
-                cpu: r.cpuRequest ?? D.resources.cpuRequest,
-                memory: r.memoryRequest ?? D.resources.memoryRequest,
-            },
-            limits: { cpu: r.cpuLimit ?? D.resources.cpuLimit, memory: r.memoryLimit ?? D.resources.memoryLimit },
-        };
+        const r = { ...D.resources, ...definedOnly(args.resources ?? {}) };
+        const storage = args.ephemeralStorage ?? D.ephemeralStorage;
+        const resources = containerResources({
+            ...r,
+            ephemeralStorageRequest: storage ? r.ephemeralStorageRequest : undefined,
+            ephemeralStorageLimit: storage ? r.ephemeralStorageLimit : undefined,
+        });
+        const tmp = tmpVolume(args.tmpVolume ?? D.tmpVolume);
+        // The pods' own identity, without an API token (Istio's proxy has a projected token of its own).
+        const podIdentity: pulumi.Resource[] = [];
+        if (args.serviceAccount ?? D.serviceAccount) {
+            podIdentity.push(
+                new k8s.core.v1.ServiceAccount(
+                    `${name}-sa`,
+                    {
+                        metadata: { name: serviceAccountName(app), namespace: ns, labels: { app } },
+                        automountServiceAccountToken: false,
+                    },
+                    inNs,
+                ),
+            );
+        }
+        const identity =
+            podIdentity.length > 0
+                ? { serviceAccountName: serviceAccountName(app), automountServiceAccountToken: false }
+                : {};
         const probe = {
             httpGet: { path: args.probePath ?? D.probePath, port: containerPort },
             periodSeconds: 5,
@@ -160,7 +194,9 @@ export class CanaryRelease extends pulumi.ComponentResource {
                         template: {
                             metadata: { labels },
                             spec: {
+                                ...identity,
                                 securityContext: restrictedPodSecurityContext(args.runAsUser ?? D.runAsUser),
+                                ...(tmp.volumes.length > 0 ? { volumes: tmp.volumes } : {}),
                                 containers: [
                                     {
                                         name: app,
@@ -171,16 +207,29 @@ export class CanaryRelease extends pulumi.ComponentResource {
                                         livenessProbe: { ...probe, initialDelaySeconds: 10 },
                                         resources,
                                         securityContext: restrictedContainerSecurityContext(),
+                                        ...(tmp.volumeMounts.length > 0 ? { volumeMounts: tmp.volumeMounts } : {}),
                                     },
                                 ],
                             },
                         },
                     },
                 },
-                inNs,
+                { ...inNs, dependsOn: [...namespaceDeps, ...podIdentity] },
             );
         };
         const deployments = { stable: deployment("stable"), canary: deployment("canary") };
+        if (args.podDisruptionBudgets ?? D.podDisruptionBudgets) {
+            for (const track of TRACKS) {
+                new k8s.policy.v1.PodDisruptionBudget(
+                    `${name}-${track}-pdb`,
+                    {
+                        metadata: { name: deploymentName(app, track), namespace: ns, labels: { app } },
+                        spec: buildPodDisruptionBudgetSpec(app, track),
+                    },
+                    inNs,
+                );
+            }
+        }
 
         new k8s.core.v1.Service(
             `${name}-svc`,
@@ -200,11 +249,12 @@ export class CanaryRelease extends pulumi.ComponentResource {
             resourceName: string,
             spec: pulumi.Input<object>,
             dependsOn: pulumi.Resource[] = [],
+            apiVersion: string = ISTIO_NETWORKING_API_VERSION,
         ) =>
             new k8s.apiextensions.CustomResource(
                 `${name}-${role}`,
                 {
-                    apiVersion: ISTIO_NETWORKING_API_VERSION,
+                    apiVersion,
                     kind,
                     metadata: { name: resourceName, namespace: ns, labels: { app } },
                     spec,
@@ -259,6 +309,34 @@ export class CanaryRelease extends pulumi.ComponentResource {
             [deployments.stable, deployments.canary, destinationRule, gateway],
         );
         this.routingUrn = virtualService.urn;
+
+        if (args.peerAuthentication ?? D.peerAuthentication) {
+            istioResource(
+                "peer-auth",
+                "PeerAuthentication",
+                app,
+                buildPeerAuthenticationSpec(app),
+                [],
+                ISTIO_SECURITY_API_VERSION,
+            );
+        }
+        if (args.authorizationPolicy ?? D.authorizationPolicy) {
+            const gatewayPrincipal = pulumi
+                .all([args.gateway.namespace, args.gateway.serviceAccount, args.gateway.selector])
+                .apply(([gatewayNs, account, selector]) =>
+                    principal(gatewayNs, account ?? selector.app ?? D.gatewayServiceAccount),
+                );
+            istioResource(
+                "authz",
+                "AuthorizationPolicy",
+                app,
+                gatewayPrincipal.apply((gw) =>
+                    buildAuthorizationPolicySpec(app, [gw, ...(args.allowedPrincipals ?? [])]),
+                ),
+                [],
+                ISTIO_SECURITY_API_VERSION,
+            );
+        }
 
         this.registerOutputs({
             namespace: this.namespace,

@@ -1,7 +1,9 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { gatewaySelector, istiodReleaseName } from "./names";
+import { POD_SECURITY_LEVELS, PodSecurityLevel } from "./canary-release-args";
+import { gatewaySelector, gatewayServiceAccount, istiodReleaseName } from "./names";
+import { gatewayPodSecurityValues, istiodPodSecurityValues, podSecurityLabels } from "./pod-security";
 import { mergeValues, Values } from "./values";
 import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, FieldNamer, oneOfProblem } from "./validation";
 
@@ -36,6 +38,7 @@ export const ISTIO_MESH_DEFAULTS = {
     gatewayNamespace: "istio-ingress",
     gatewayServiceType: GatewayServiceType.LoadBalancer as GatewayServiceType,
     timeoutSeconds: 600,
+    podSecurityEnforce: "restricted" as PodSecurityLevel,
 } as const;
 
 /**
@@ -78,6 +81,12 @@ export interface IstioMeshArgs {
     gatewayValues?: ChartValues;
     /** Timeout in seconds for each Helm release to become ready. Defaults to 600. */
     timeoutSeconds?: number;
+    /**
+     * Pod Security level enforced on the namespaces this component creates (istiod's and the gateway's). istiod's
+     * and the gateway's pods meet "restricted" with the seccomp profile this component sets in their chart values;
+     * Istio CNI in istiod's namespace needs "privileged". Defaults to "restricted".
+     */
+    podSecurityEnforce?: PodSecurityLevel;
 }
 
 /**
@@ -93,9 +102,13 @@ export function validateIstioMeshArgs(args: IstioMeshArgs, name: FieldNamer<keyo
             problems.push(`${name(field)} must be ${DNS_LABEL_ACCEPTS}; got "${value}"`);
         }
     }
-    const serviceType = oneOfProblem(name("gatewayServiceType"), args.gatewayServiceType, GATEWAY_SERVICE_TYPES);
-    if (serviceType !== undefined) {
-        problems.push(serviceType);
+    for (const problem of [
+        oneOfProblem(name("gatewayServiceType"), args.gatewayServiceType, GATEWAY_SERVICE_TYPES),
+        oneOfProblem(name("podSecurityEnforce"), args.podSecurityEnforce, POD_SECURITY_LEVELS),
+    ]) {
+        if (problem !== undefined) {
+            problems.push(problem);
+        }
     }
     if (install && args.chartDir === undefined && (args.version === undefined || args.version === "")) {
         problems.push(
@@ -117,6 +130,8 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly gatewayNamespace: pulumi.Output<string>;
     /** Labels of the ingress gateway pods, for a Gateway's selector. */
     public readonly gatewaySelector: pulumi.Output<Record<string, string>>;
+    /** Service account of the ingress gateway pods: the identity an app's AuthorizationPolicy allows. */
+    public readonly gatewayServiceAccount: pulumi.Output<string>;
     /** Istio revision, if any. */
     public readonly revision: pulumi.Output<string | undefined>;
 
@@ -136,6 +151,7 @@ export class IstioMesh extends pulumi.ComponentResource {
         this.gatewayNamespace = pulumi.output(gatewayNamespace);
         this.revision = pulumi.output(revision);
         this.gatewaySelector = pulumi.output(gatewaySelector(gatewayName, args.gatewayValues));
+        this.gatewayServiceAccount = pulumi.output(gatewayServiceAccount(gatewayName, args.gatewayValues));
 
         if (args.install ?? D.install) {
             const chart = (dir: string) =>
@@ -153,14 +169,15 @@ export class IstioMesh extends pulumi.ComponentResource {
             // upgrade behave the same; custom resources wait for istiod (see CanaryRelease's dependsOn).
             const validation: Values = { base: { validationFailurePolicy: "Fail" } };
 
+            const labels = podSecurityLabels(args.podSecurityEnforce ?? D.podSecurityEnforce);
             const systemNs = new k8s.core.v1.Namespace(
                 `${name}-system-ns`,
-                { metadata: { name: namespace } },
+                { metadata: { name: namespace, labels } },
                 { parent: this },
             );
             const gatewayNs = new k8s.core.v1.Namespace(
                 `${name}-gateway-ns`,
-                { metadata: { name: gatewayNamespace } },
+                { metadata: { name: gatewayNamespace, labels } },
                 { parent: this },
             );
             const base = new k8s.helm.v3.Release(
@@ -184,7 +201,12 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: systemNs.metadata.name,
                     ...chart("istiod"),
                     values: mergeValues(
-                        { ...revisionValues, ...validation, global: { istioNamespace: namespace } },
+                        {
+                            ...revisionValues,
+                            ...validation,
+                            ...istiodPodSecurityValues(),
+                            global: { istioNamespace: namespace },
+                        },
                         args.istiodValues,
                     ),
                     timeout,
@@ -198,7 +220,11 @@ export class IstioMesh extends pulumi.ComponentResource {
                     namespace: gatewayNs.metadata.name,
                     ...chart("gateway"),
                     values: mergeValues(
-                        { ...revisionValues, service: { type: args.gatewayServiceType ?? D.gatewayServiceType } },
+                        {
+                            ...revisionValues,
+                            ...gatewayPodSecurityValues(),
+                            service: { type: args.gatewayServiceType ?? D.gatewayServiceType },
+                        },
                         args.gatewayValues,
                     ),
                     timeout,
@@ -211,6 +237,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             namespace: this.namespace,
             gatewayNamespace: this.gatewayNamespace,
             gatewaySelector: this.gatewaySelector,
+            gatewayServiceAccount: this.gatewayServiceAccount,
             revision: this.revision,
         });
     }

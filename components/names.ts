@@ -18,6 +18,11 @@ export function deploymentName(app: string, track: Track): string {
     return `${app}-${track}`;
 }
 
+/** Name of the ServiceAccount both tracks' pods run as: the app name (their mesh identity). */
+export function serviceAccountName(app: string): string {
+    return app;
+}
+
 /** Fully qualified host of the Service over both tracks. */
 export function serviceHost(app: string, namespace: string): string {
     return `${app}.${namespace}.svc.cluster.local`;
@@ -65,4 +70,20 @@ export function gatewaySelector(
         app: pick("app", releaseName),
         istio: pick("istio", releaseName.replace(/^istio-/, "")),
     };
+}
+
+/**
+ * The service account Istio's gateway chart runs its pods as (chart helper `gateway.serviceAccountName`): the
+ * `serviceAccount.name` value, else the gateway's name (the `name` value, else the release name); "default" when
+ * the chart creates none (`serviceAccount.create: false`) and names none. Its identity is what the ingress gateway
+ * presents to the app.
+ */
+export function gatewayServiceAccount(releaseName: string, gatewayValues?: { [key: string]: unknown }): string {
+    const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    const account = (gatewayValues?.serviceAccount ?? {}) as Record<string, unknown>;
+    const named = text(account.name);
+    if (account.create === false) {
+        return named ?? "default";
+    }
+    return named ?? text(gatewayValues?.name) ?? releaseName;
 }

@@ -43,3 +43,39 @@ export function restrictedPodSecurityContext(runAsUser: number): k8s.types.input
         seccompProfile: { type: "RuntimeDefault" },
     };
 }
+
+/** The writable directory a read-only root filesystem leaves a container: an emptyDir mounted at /tmp. */
+export const TMP_VOLUME = { name: "tmp", mountPath: "/tmp" } as const;
+
+/** The pod's volumes and the container's mounts for {@link TMP_VOLUME} (none when `on` is false). */
+export function tmpVolume(on: boolean): {
+    volumes: k8s.types.input.core.v1.Volume[];
+    volumeMounts: k8s.types.input.core.v1.VolumeMount[];
+} {
+    return on
+        ? { volumes: [{ name: TMP_VOLUME.name, emptyDir: {} }], volumeMounts: [{ ...TMP_VOLUME }] }
+        : { volumes: [], volumeMounts: [] };
+}
+
+/** Quantities of a container's resources; ephemeral storage only where given. */
+export interface ContainerQuantities {
+    cpuRequest: string;
+    memoryRequest: string;
+    cpuLimit: string;
+    memoryLimit: string;
+    ephemeralStorageRequest?: string;
+    ephemeralStorageLimit?: string;
+}
+
+/** A container's requests and limits: CPU, memory and, when given, ephemeral storage (/tmp, logs, writable layer). */
+export function containerResources(q: ContainerQuantities): {
+    requests: Record<string, string>;
+    limits: Record<string, string>;
+} {
+    const storage = (quantity: string | undefined): Record<string, string> =>
+        quantity !== undefined ? { "ephemeral-storage": quantity } : {};
+    return {
+        requests: { cpu: q.cpuRequest, memory: q.memoryRequest, ...storage(q.ephemeralStorageRequest) },
+        limits: { cpu: q.cpuLimit, memory: q.memoryLimit, ...storage(q.ephemeralStorageLimit) },
+    };
+}

@@ -4,6 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 /** A DNS-1123 label: namespace, Deployment and Service names. */
 export const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** A DNS-1123 subdomain: most object names (ServiceAccounts, Secrets). */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** What a DNS-1123 subdomain field accepts, for messages and docs. */
+export const DNS_SUBDOMAIN_ACCEPTS = 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253)';
+
 /** A Kubernetes label value that is not empty (the `version` label). */
 export const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
@@ -18,7 +24,14 @@ export const IMAGE_REF =
     /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** What an image field accepts, for messages and docs. */
-export const IMAGE_ACCEPTS = 'a container image reference such as "ghcr.io/org/app:1.2.3"';
+export const IMAGE_ACCEPTS =
+    'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';
+
+/** A Kubernetes resource quantity: "100m", "128Mi", "1.5Gi". */
+export const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+/** What a quantity field accepts, for messages and docs. */
+export const QUANTITY_ACCEPTS = 'a Kubernetes quantity such as "100m" or "128Mi"';
 
 /** What a version field accepts, for messages and docs. */
 export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-", "_", ".", at most 63)';

@@ -19,3 +19,8 @@ export function mergeValues(base: Values, overrides: Values | undefined): Values
     }
     return out;
 }
+
+/** `o` without its undefined fields (so spreading it over defaults keeps them). */
+export function definedOnly<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

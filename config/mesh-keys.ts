@@ -1,9 +1,15 @@
 /** The Istio keys: read straight into {@link IstioMeshArgs}, with the component's defaults. */
+import { POD_SECURITY_LEVELS } from "../components/canary-release-args";
 import { GATEWAY_SERVICE_TYPES, ISTIO_MESH_DEFAULTS as M, IstioMeshArgs } from "../components/istio-mesh";
+import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_ACCEPTS } from "../components/validation";
 import { Reader } from "./reader";
 
 /** Reads the "Istio" group, and the gateway selector override. */
-export function readMesh(r: Reader): { mesh: IstioMeshArgs; gatewaySelector?: Record<string, string> } {
+export function readMesh(r: Reader): {
+    mesh: IstioMeshArgs;
+    gatewaySelector?: Record<string, string>;
+    gatewayServiceAccount?: string;
+} {
     r.group = "Istio";
     const mesh: IstioMeshArgs = {
         install: r.bool("istioInstall", {
@@ -48,16 +54,28 @@ export function readMesh(r: Reader): { mesh: IstioMeshArgs; gatewaySelector?: Re
             values: GATEWAY_SERVICE_TYPES,
             def: M.gatewayServiceType,
         }),
+        podSecurityEnforce: r.oneOf("istioPodSecurityEnforce", {
+            doc: 'Pod Security level enforced on the namespaces of istiod and the gateway (istioInstall). Their pods meet "restricted"; Istio CNI in istiod\'s namespace needs "privileged".',
+            values: POD_SECURITY_LEVELS,
+            def: M.podSecurityEnforce,
+            field: "mesh.podSecurityEnforce",
+        }),
     };
     const gatewaySelector = r.object("gatewaySelector", {
         doc: "Labels of the gateway pods, when they cannot be derived from gatewayName (Istio installed by others).",
         stringValues: true,
     }) as Record<string, string> | undefined;
+    const gatewayServiceAccount = r.string("gatewayServiceAccount", {
+        doc: "Service account of the gateway pods, whose identity the app's AuthorizationPolicy allows, when it cannot be derived from gatewayName and gatewayValues (Istio installed by others).",
+        accepts: DNS_SUBDOMAIN_ACCEPTS,
+        pattern: DNS_SUBDOMAIN,
+        shown: "gatewayName, as the gateway chart names it",
+    });
     mesh.baseValues = r.object("istioBaseValues", {
         doc: "Extra values for the base chart.",
         field: "mesh.baseValues",
     });
     mesh.istiodValues = r.object("istiodValues", { doc: "Extra values for the istiod chart." });
     mesh.gatewayValues = r.object("gatewayValues", { doc: "Extra values for the gateway chart." });
-    return { mesh, gatewaySelector };
+    return { mesh, gatewaySelector, gatewayServiceAccount };
 }

@@ -21,6 +21,8 @@ export interface ProgramConfig {
     mesh: IstioMeshArgs;
     /** Override of the gateway pods' labels (Istio not installed by us, labels not derivable). */
     gatewaySelector?: Record<string, string>;
+    /** Override of the gateway pods' service account (Istio not installed by us). */
+    gatewayServiceAccount?: string;
     /** Everything of {@link CanaryReleaseValues} except where the gateway runs, which comes from the mesh. */
     release: Omit<CanaryReleaseValues, "gateway">;
     /** How the release bot releases on this stack. */
@@ -55,7 +57,7 @@ function resolveTls(r: Reader, tls: TlsKeys, hosts: string[], warnings: string[]
 /** Reads every key in README order; returns the whole config with its problems recorded in `r`. */
 function readAll(r: Reader): ProgramConfig {
     const { release: keys, tls: tlsKeys, userMirror } = readRelease(r);
-    const { mesh, gatewaySelector } = readMesh(r);
+    const { mesh, gatewaySelector, gatewayServiceAccount } = readMesh(r);
     const policy = readPolicy(r);
     const state = readState(r);
     const warnings: string[] = [];
@@ -80,7 +82,7 @@ function readAll(r: Reader): ProgramConfig {
             ),
         );
     }
-    return { mesh, gatewaySelector, release, policy, state, warnings };
+    return { mesh, gatewaySelector, gatewayServiceAccount, release, policy, state, warnings };
 }
 
 /**

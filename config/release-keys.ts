@@ -10,22 +10,22 @@ import {
     POD_SECURITY_LEVELS,
     TLS_MIN_VERSIONS,
 } from "../components/canary-release-args";
-import { DNS_LABEL_ACCEPTS, IMAGE_ACCEPTS, VERSION_ACCEPTS } from "../components/validation";
+import {
+    DNS_LABEL_ACCEPTS,
+    IMAGE_ACCEPTS,
+    QUANTITY as QUANTITY_PATTERN,
+    QUANTITY_ACCEPTS,
+    VERSION_ACCEPTS,
+} from "../components/validation";
+import { definedOnly } from "../components/values";
+import { HardeningField, readHardening } from "./hardening-keys";
 import { Reader } from "./reader";
 import { TRACK_KEYS } from "./release-state";
 
-const QUANTITY = {
-    accepts: 'a Kubernetes quantity such as "100m" or "128Mi"',
-    pattern: /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/,
-};
+const QUANTITY = { accepts: QUANTITY_ACCEPTS, pattern: QUANTITY_PATTERN };
 const DNS_NAME = { accepts: "a DNS-1123 name", pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/ };
 /** Outlier detection's timings when only its 5xx count is set (Istio's own defaults). */
 const OUTLIER = { interval: "10s", baseEjectionTime: "30s" };
-
-/** `o` without its undefined fields. */
-function definedOnly<T extends object>(o: T): Partial<T> {
-    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** "name=value" split at its first "=". */
 function nameValue(text: string): { name: string; value: string } {
@@ -48,10 +48,23 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
     const application = readApplication(r);
     const { userMirror, ...traffic } = readTraffic(r);
     const { tls, ...tlsOptions } = readTls(r);
-    return { release: { ...application, ...traffic, ...tlsOptions }, tls, userMirror };
+    const { storage, ...hardening } = readHardening(r);
+    return {
+        release: {
+            ...application,
+            resources: { ...application.resources, ...storage },
+            ...traffic,
+            ...tlsOptions,
+            ...hardening,
+        },
+        tls,
+        userMirror,
+    };
 }
 
-function readApplication(r: Reader): Omit<ReleaseKeys, TrafficField | "tlsMinVersion" | "httpsRedirect"> {
+function readApplication(
+    r: Reader,
+): Omit<ReleaseKeys, TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect"> {
     r.group = "Application";
     const app = r.required("app", {
         doc: "Application name: names the Service and the Deployments <app>-stable and <app>-canary.",
@@ -91,7 +104,7 @@ function readApplication(r: Reader): Omit<ReleaseKeys, TrafficField | "tlsMinVer
         def: D.createNamespace,
     });
     const podSecurityEnforce = r.oneOf("podSecurityEnforce", {
-        doc: 'Pod Security level enforced on the namespace ("restricted" needs Istio CNI or no sidecar injection).',
+        doc: 'Pod Security level enforced on the namespace. The pods meet "restricted"; sidecar injection without Istio CNI needs "privileged".',
         values: POD_SECURITY_LEVELS,
         def: D.podSecurityEnforce,
     });

@@ -4,6 +4,7 @@
  */
 import { at, isObject, objectName, podContainers, Props, StackResource, UNKNOWN } from "./kube";
 import { resourcePolicy, ResourceUnderTest, stackPolicy } from "./policy";
+import { parseUrn } from "./release";
 import { resolveSubset, routedSubsets } from "./topology";
 
 export interface ReadyReplicasConfig {
@@ -73,8 +74,10 @@ export const readyReplicasPolicy = stackPolicy<ReadyReplicasConfig>({
 });
 
 export interface ImagesConfig {
-    /** Images must be pinned by digest (`@sha256:...`), not only by tag. */
+    /** Images must be pinned by digest (`@sha256:...`), not only by tag, on every stack. */
     requireDigest: boolean;
+    /** Stacks whose images must be pinned by digest (production), whatever `requireDigest` says. */
+    digestStacks: string[];
     /** Tags that never pin a version. */
     forbiddenTags: string[];
 }
@@ -102,8 +105,15 @@ export function imageViolations(r: ResourceUnderTest, config: ImagesConfig): str
             out.push(
                 `${where} runs image "${c.image}", which ${tag === undefined ? "has no tag (so means :latest)" : `is tagged :${tag}`}; pin a version tag or a digest`,
             );
-        } else if (config.requireDigest && (digest === undefined || !/^sha256:[a-f0-9]{64}$/.test(digest))) {
-            out.push(`${where} runs image "${c.image}"; pin it by digest (image@sha256:...)`);
+        } else if (digest === undefined || !/^sha256:[a-f0-9]{64}$/.test(digest)) {
+            const stack = config.digestStacks.length > 0 ? parseUrn(r.urn).stack : undefined;
+            if (stack !== undefined && config.digestStacks.includes(stack)) {
+                out.push(
+                    `${where} runs image "${c.image}"; on stack ${stack} images must be pinned by digest (image@sha256:...)`,
+                );
+            } else if (config.requireDigest) {
+                out.push(`${where} runs image "${c.image}"; pin it by digest (image@sha256:...)`);
+            }
         }
     }
     return out;
@@ -111,10 +121,19 @@ export function imageViolations(r: ResourceUnderTest, config: ImagesConfig): str
 
 export const imagesPinned = resourcePolicy<ImagesConfig>({
     name: "images-pinned",
-    description: "Workload images are pinned: never :latest or untagged, and by digest where configured.",
-    defaults: { requireDigest: false, forbiddenTags: ["latest"] },
+    description:
+        "Workload images are pinned: never :latest or untagged, and by digest where configured (every stack, or the listed ones).",
+    defaults: { requireDigest: false, digestStacks: [], forbiddenTags: ["latest"] },
     schema: {
-        requireDigest: { type: "boolean", description: "Images must be pinned by digest (image@sha256:...)." },
+        requireDigest: {
+            type: "boolean",
+            description: "Images must be pinned by digest (image@sha256:...) on every stack.",
+        },
+        digestStacks: {
+            type: "array",
+            items: { type: "string" },
+            description: "Stacks (production) whose images must be pinned by digest (image@sha256:...).",
+        },
         forbiddenTags: { type: "array", items: { type: "string" }, description: "Tags that never pin a version." },
     },
     check: imageViolations,

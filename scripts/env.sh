@@ -1,22 +1,38 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Builds (first run) or reuses the whole toolchain and prints `export` lines for it:
-#   eval "$(scripts/env.sh)"
-# PATH gets the Pulumi CLI, its Node.js and YAML language hosts and kubectl; KUBECTL and ISTIO_CHARTS_DIR are set.
-# The local cluster is separate: scripts/cluster/up.sh (it prints KUBECONFIG).
+# Builds (first run) or reuses the toolchain and prints `export` lines for it:
+#   eval "$(scripts/env.sh [demo|e2e|all])"
+# Profiles (default: $ISTIO_CANARY_TOOLCHAIN, else demo), each building only what it needs:
+#   demo  the Pulumi CLI and its Node.js language host, the Kubernetes provider, the local control plane (etcd,
+#         kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok), Istio's charts, istiod and
+#         Debian's Prometheus: what `npm run demo`, the dev stack by hand and `npm run bench:shift` use
+#   e2e   demo + istioctl (`istioctl analyze` after every change) + Pulumi YAML's language host (tests/e2e/07)
+#   all   e2e + the helm CLI (debugging and rendering only)
+# The terminal gets one line per component built (what, how long its last build took, the elapsed time) and one
+# at the end; each component's detail, Go's output included, goes to ~/.cache/istio-canary/logs/<component>.log
+# (TOOLCHAIN_VERBOSE=1 shows it all). PATH gets the Pulumi CLI, its language hosts and kubectl; KUBECTL,
+# ISTIO_CHARTS_DIR (and ISTIOCTL with e2e) are set. The local cluster is separate: scripts/cluster/up.sh.
 set -euo pipefail
 LOG_TAG="env"
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+profile="${1:-${ISTIO_CANARY_TOOLCHAIN:-demo}}"
+case "$profile" in
+  demo | e2e | all) ;;
+  *) die "unknown toolchain profile \"$profile\"; use demo, e2e or all" ;;
+esac
+export ISTIO_CANARY_TOOLCHAIN="$profile"
 t="$(now)"
-"$LIB_DIR/toolchain/pulumi.sh"
-"$LIB_DIR/toolchain/pulumi-yaml.sh"
-kube="$("$LIB_DIR/toolchain/kube.sh")"
+toolchain_part pulumi "$LIB_DIR/toolchain/pulumi.sh"
+if [[ $profile != demo ]]; then
+  toolchain_part pulumi-yaml "$LIB_DIR/toolchain/pulumi-yaml.sh" >/dev/null
+fi
+kube="$(KUBE_TOOLCHAIN_HELM="$([[ $profile == all ]] && echo 1 || echo 0)" toolchain_part kube "$LIB_DIR/toolchain/kube.sh")"
 printf '%s\n' "$kube"
-"$LIB_DIR/toolchain/istio.sh"
-"$LIB_DIR/toolchain/istiod.sh"
-"$LIB_DIR/toolchain/prometheus.sh"
+toolchain_part istio-charts "$LIB_DIR/toolchain/istio.sh"
+toolchain_part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] && echo istioctl)
+toolchain_part prometheus "$LIB_DIR/toolchain/prometheus.sh"
 eval "$kube"
 # shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.
 printf 'export PATH=%q:"$PATH"\n' "$(dirname "$KUBECTL")"
-log "toolchain ready in $(elapsed "$t")s"
+progress "toolchain ($profile) ready in $(minutes "$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%d", b - a }')")"

@@ -53,7 +53,11 @@ export function program(): ProgramOutputs {
         cfg.release.app,
         {
             ...cfg.release,
-            gateway: { namespace: mesh.gatewayNamespace, selector: cfg.gatewaySelector ?? mesh.gatewaySelector },
+            gateway: {
+                namespace: mesh.gatewayNamespace,
+                selector: cfg.gatewaySelector ?? mesh.gatewaySelector,
+                serviceAccount: cfg.gatewayServiceAccount ?? mesh.gatewayServiceAccount,
+            },
         },
         // Istio first: its CRDs come from the base chart and pods must be created after istiod can inject sidecars.
         { dependsOn: mesh },

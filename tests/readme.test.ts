@@ -29,10 +29,11 @@ describe("README", () => {
         }
     });
 
-    it("names, for each of the release bot's guarantees, tests that exist", () => {
-        const table = README.slice(README.indexOf("| situation | what the bot does | proved by"));
+    /** The rows of the table whose header starts with `header`, each proved by tests that must exist. */
+    function assertProofs(header: string, minRows: number): void {
+        const table = README.slice(README.indexOf(header));
         const rows = table.slice(0, table.indexOf("\n\n")).split("\n").slice(2);
-        assert.ok(rows.length >= 15, `rows of the failure table: ${rows.length}`);
+        assert.ok(rows.length >= minRows, `rows of the table "${header}": ${rows.length}`);
         const root = path.join(__dirname, "..");
         const fileOf = (ref: string): string => {
             const e2e = /^e2e (\d\d)$/.exec(ref);
@@ -43,7 +44,8 @@ describe("README", () => {
                 return path.join(dir, found);
             }
             const [dir, name] = ref.includes("/") ? ref.split("/") : ["release", ref];
-            return path.join(root, "tests", dir === "config" ? "" : "stacks", dir, `${name}.test.ts`);
+            const top = ["config", "components", "policies", "mesh"].includes(dir);
+            return path.join(root, "tests", top ? "" : "stacks", dir, `${name}.test.ts`);
         };
         for (const row of rows) {
             const proof = row.split(" | ").at(-1)!;
@@ -60,5 +62,13 @@ describe("README", () => {
                 }
             }
         }
+    }
+
+    it("names, for each of the release bot's guarantees, tests that exist", () => {
+        assertProofs("| situation | what the bot does | proved by", 15);
+    });
+
+    it("names, for each part the pods and the mesh carry, tests that exist", () => {
+        assertProofs("| part | what it is | key (argument) | proved by |", 9);
     });
 });

@@ -15,6 +15,11 @@ export function spiffeId(namespace: string, serviceAccount: string): string {
     return `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
+/** The principal of a SPIFFE identity, as Istio's AuthorizationPolicies name it (without "spiffe://"). */
+export function principalOf(identity: string): string {
+    return identity.replace(/^spiffe:\/\//, "");
+}
+
 /** Files of one workload identity. */
 export interface WorkloadCertFiles {
     /** Leaf certificate (PEM). */

@@ -1,7 +1,8 @@
 /**
  * An xDS client that reads what istiod serves to a given proxy identity, over the Aggregated Discovery Service on
  * istiod's plaintext xDS port (the Unix socket $ISTIOD_XDS_SOCKET). Used with the ingress gateway's identity (a
- * `router~<gateway pod IP>~<pod>.<ns>~<ns>.svc.cluster.local` node id) to read the routes the gateway would get.
+ * `router~<gateway pod IP>~<pod>.<ns>~<ns>.svc.cluster.local` node id) to read the routes the gateway would get;
+ * xds-inbound.ts reads what it gives a proxyless gRPC server in an app pod.
  *
  * The Envoy API protos are the ones @grpc/grpc-js-xds ships (its deps/ directory), decoded with protobufjs.
  */
@@ -12,12 +13,14 @@ import * as protobuf from "protobufjs";
 
 export const LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener";
 export const ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
-const HCM_TYPE =
+export const HCM_TYPE =
     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
 const ADS_METHOD = "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources";
 
 let root: protobuf.Root | undefined;
-function protos(): protobuf.Root {
+/** The Envoy API protos (loaded once). */
+export function protos(): protobuf.Root {
     if (root) {
         return root;
     }
@@ -43,6 +46,8 @@ function protos(): protobuf.Root {
             "envoy/config/listener/v3/listener.proto",
             "envoy/config/route/v3/route.proto",
             "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto",
+            "envoy/extensions/filters/http/rbac/v3/rbac.proto",
+            "envoy/extensions/transport_sockets/tls/v3/tls.proto",
         ],
         { keepCase: true },
     );
@@ -53,7 +58,7 @@ function protos(): protobuf.Root {
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, oneofs: true };
 
 /** The parts of the Envoy messages read here (protobufjs plain objects, field names as in the protos). */
-interface AnyMessage {
+export interface AnyMessage {
     type_url: string;
     value: Uint8Array;
 }
@@ -63,10 +68,15 @@ interface DiscoveryResponse {
 }
 export interface Listener {
     name: string;
-    filter_chains?: { filters?: { name: string; typed_config?: AnyMessage }[] }[];
+    filter_chains?: {
+        name?: string;
+        filters?: { name: string; typed_config?: AnyMessage }[];
+        transport_socket?: { name?: string; typed_config?: AnyMessage };
+    }[];
 }
-interface HttpConnectionManager {
+export interface HttpConnectionManager {
     rds?: { route_config_name?: string };
+    http_filters?: { name: string; typed_config?: AnyMessage }[];
 }
 interface HeaderMatcher {
     name: string;
@@ -86,7 +96,7 @@ export interface RouteConfiguration {
 }
 
 /** Decodes a google.protobuf.Any of a known type to a plain object. */
-function decodeAny<T>(any: AnyMessage): T {
+export function decodeAny<T>(any: AnyMessage): T {
     const name = any.type_url.slice(any.type_url.lastIndexOf("/") + 1);
     const type = protos().lookupType(name);
     return type.toObject(type.decode(any.value), TO_OBJECT) as T;

@@ -14,7 +14,8 @@
 # stdout: only `export NAME=value` lines (eval "$(scripts/toolchain/kube.sh)").
 # stderr: progress and build times.
 #
-# Options: KUBE_TOOLCHAIN_SKIP_HELM=1 skips helm (the cluster does not need it).
+# Options: KUBE_TOOLCHAIN_HELM=1 builds helm too (the cluster does not need it; scripts/env.sh all asks for it);
+# a helm built before is exported either way.
 set -euo pipefail
 
 LOG_TAG=toolchain/kube
@@ -153,7 +154,7 @@ go_build_group kubernetes "$KUBERNETES_VERSION" write_kube_mod "$(kube_ldflags)"
 go_build_group kwok "$KWOK_VERSION" write_kwok_mod "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}" \
   "sigs.k8s.io/kwok/cmd/kwok=>kwok"
 
-if [[ "${KUBE_TOOLCHAIN_SKIP_HELM:-0}" != 1 ]]; then
+if [[ "${KUBE_TOOLCHAIN_HELM:-0}" == 1 ]]; then
   go_build_group helm "$HELM_VERSION" write_helm_mod "$(helm_ldflags)" \
     "helm.sh/helm/v3/cmd/helm=>helm"
 fi

@@ -16,7 +16,7 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const VS = "kubernetes:networking.istio.io/v1:VirtualService";
 const DIGEST = `sha256:${"ab".repeat(32)}`;
 const BAD_IMAGE =
-    'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Not An Image"';
+    'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got "Not An Image"';
 
 const args = releaseArgs;
 
@@ -152,7 +152,7 @@ describe("CanaryRelease argument rules on Outputs", () => {
         const secret = args({ canary: { image: pulumi.secret("Not An Image"), version: "v2" } });
         await assert.rejects(promiseOf(checkedInputs(secret, ["canary"], fail)), {
             message:
-                'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got a secret value (not shown)',
+                'canary.image must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got a secret value (not shown)',
         });
         const good = args({ canaryWeight: later(40), canaryReplicas: 3 });
         assert.deepStrictEqual(await value(checkedInputs(good, ["canaryWeight", "canaryReplicas"], fail)), {

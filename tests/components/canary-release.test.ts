@@ -26,7 +26,7 @@ const deployment = (m: RecordingMocks, track: string) => m.one(DEPLOYMENT, `shop
 const istio = (m: RecordingMocks, kind: string) => m.one(`${ISTIO}:${kind}`).inputs;
 
 describe("CanaryRelease", () => {
-    it("registers exactly the namespace, TLS secret, two Deployments, Service and three Istio resources", async () => {
+    it("registers exactly the namespace, TLS secret, service account, two Deployments and their budgets, Service and five Istio resources", async () => {
         const { mocks } = await deploy(args());
         assert.deepStrictEqual(
             mocks
@@ -39,9 +39,14 @@ describe("CanaryRelease", () => {
                 "kubernetes:core/v1:Namespace shop-ns",
                 "kubernetes:core/v1:Secret shop-tls",
                 "kubernetes:core/v1:Service shop-svc",
+                "kubernetes:core/v1:ServiceAccount shop-sa",
                 `${ISTIO}:DestinationRule shop-dr`,
                 `${ISTIO}:Gateway shop-gw`,
                 `${ISTIO}:VirtualService shop-vs`,
+                "kubernetes:policy/v1:PodDisruptionBudget shop-canary-pdb",
+                "kubernetes:policy/v1:PodDisruptionBudget shop-stable-pdb",
+                "kubernetes:security.istio.io/v1:AuthorizationPolicy shop-authz",
+                "kubernetes:security.istio.io/v1:PeerAuthentication shop-peer-auth",
             ],
         );
         assert.deepStrictEqual(
@@ -65,7 +70,7 @@ describe("CanaryRelease", () => {
         const labels = rev.mocks.one("kubernetes:core/v1:Namespace").inputs.metadata.labels;
         assert.strictEqual(labels["istio.io/rev"], "1-28");
         assert.strictEqual(labels["istio-injection"], undefined);
-        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "privileged");
+        assert.strictEqual(labels["pod-security.kubernetes.io/enforce"], "restricted");
     });
 
     it("uses an existing namespace when asked", async () => {
@@ -141,8 +146,8 @@ describe("CanaryRelease", () => {
         assert.deepStrictEqual(c.readinessProbe, { httpGet: { path: "/healthz", port: 9898 }, periodSeconds: 5 });
         assert.strictEqual(c.livenessProbe.httpGet.path, "/healthz");
         assert.deepStrictEqual(c.resources, {
-            requests: { cpu: "100m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
+            requests: { cpu: "100m", memory: "128Mi", "ephemeral-storage": "64Mi" },
+            limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "512Mi" },
         });
         // The "restricted" Pod Security Standard, field by field.
         assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
@@ -262,8 +267,8 @@ describe("CanaryRelease", () => {
             "shop-ns",
             "shop-stable",
         ]);
-        assert.deepStrictEqual(await deps.of("shop-stable"), ["shop-ns"]);
-        assert.deepStrictEqual(await deps.of("shop-canary"), ["shop-ns"]);
+        assert.deepStrictEqual(await deps.of("shop-stable"), ["shop-ns", "shop-sa"]);
+        assert.deepStrictEqual(await deps.of("shop-canary"), ["shop-ns", "shop-sa"]);
     });
 
     it("rejects invalid arguments with every problem before registering anything", async () => {

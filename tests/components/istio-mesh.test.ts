@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
-import { gatewaySelector } from "../../components/names";
+import { gatewaySelector, gatewayServiceAccount } from "../../components/names";
 import { DependencyRecorder, value, withMocks } from "../harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -94,10 +94,15 @@ describe("IstioMesh", () => {
         });
         assert.deepStrictEqual(istiod.inputs.values, {
             base: { validationFailurePolicy: "Fail" },
+            seccompProfile: { type: "RuntimeDefault" },
             global: { istioNamespace: "istio-system", logAsJson: true },
             pilot: { resources: { requests: { cpu: "50m" } } },
         });
         assert.deepStrictEqual(gateway.inputs.values, {
+            securityContext: {
+                sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+                seccompProfile: { type: "RuntimeDefault" },
+            },
             service: { type: "ClusterIP" },
             autoscaling: { enabled: false },
         });
@@ -138,6 +143,26 @@ describe("IstioMesh", () => {
             ].join("\n"),
         );
         assert.deepStrictEqual(mocks.resources, []);
+    });
+
+    it("reports the gateway's service account, as the gateway chart names it", async () => {
+        assert.strictEqual(
+            await value((await install({ version: "1.28.0" })).mesh.gatewayServiceAccount),
+            "istio-ingressgateway",
+        );
+        const { mesh } = await install({ install: false, gatewayName: "public-gw" });
+        assert.strictEqual(await value(mesh.gatewayServiceAccount), "public-gw");
+    });
+
+    describe("gatewayServiceAccount", () => {
+        it("follows the gateway chart's helper: serviceAccount.name, else the gateway's name, else the release name", () => {
+            assert.strictEqual(gatewayServiceAccount("istio-ingressgateway"), "istio-ingressgateway");
+            assert.strictEqual(gatewayServiceAccount("gw", { name: "edge" }), "edge");
+            assert.strictEqual(gatewayServiceAccount("gw", { name: "edge", serviceAccount: { name: "id" } }), "id");
+            assert.strictEqual(gatewayServiceAccount("gw", { serviceAccount: { name: "" } }), "gw");
+            assert.strictEqual(gatewayServiceAccount("gw", { serviceAccount: { create: false } }), "default");
+            assert.strictEqual(gatewayServiceAccount("gw", { serviceAccount: { create: false, name: "id" } }), "id");
+        });
     });
 
     describe("gatewaySelector", () => {

@@ -107,13 +107,15 @@ describe("parseConfig", () => {
                 return c;
             })(),
             [
-                'stableImage is required: set it to a container image reference such as "ghcr.io/org/app:1.2.3" with `pulumi config set stableImage <value>`',
+                'stableImage is required: set it to a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>" with `pulumi config set stableImage <value>`',
             ],
         ],
         [
             "an image with spaces",
             validConfig({ stableImage: "shop 1.0" }),
-            ['stableImage must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "shop 1.0"'],
+            [
+                'stableImage must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got "shop 1.0"',
+            ],
         ],
         [
             "a bad version label",

@@ -14,8 +14,10 @@ import {
     E2EStack,
     e2eTls,
     E2E_HOST,
+    kubectl,
     live,
     liveWeights,
+    meshClientPrincipal,
     namesIn,
     operations,
     Update,
@@ -25,6 +27,30 @@ import { meshValues } from "./shared-mesh";
 
 const NS = "shop-e2e";
 const VS = "virtualservices.networking.istio.io";
+const PA = "peerauthentications.security.istio.io";
+const AP = "authorizationpolicies.security.istio.io";
+const GATEWAY_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
+
+/** The live pods of a namespace, optionally by label selector. */
+function pods(namespace: string, selector?: string): Record<string, any>[] {
+    const args = ["get", "pods", "-n", namespace, ...(selector ? ["-l", selector] : []), "-o", "json"];
+    return JSON.parse(kubectl(args)).items;
+}
+
+/** Waits until the disruption controller has observed a PodDisruptionBudget; returns it. */
+async function observedBudget(name: string): Promise<Record<string, any>> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        const pdb = live("poddisruptionbudgets.policy", NS, name)!;
+        if (pdb.status?.observedGeneration === pdb.metadata.generation && pdb.status?.expectedPods !== undefined) {
+            return pdb;
+        }
+        if (Date.now() > deadline) {
+            assert.fail(`the disruption controller never observed ${name}: ${JSON.stringify(pdb.status)}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
 
 /** Generation and ReplicaSets of both Deployments: they change only when a Deployment rolls. */
 function rollouts(): string {
@@ -51,9 +77,10 @@ describe("e2e: the program on a live API server", function () {
     it("1. a fresh up on an empty cluster installs Istio and creates every resource", async () => {
         first = await stack.up();
         const changes = first.result.summary.resourceChanges ?? {};
-        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, 2 deployments, service,
-        // destination rule, gateway, virtual service) + the stack itself.
-        assert.strictEqual(changes.create, 16, JSON.stringify(changes));
+        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, service account,
+        // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service, peer
+        // authentication, authorization policy) + the stack itself.
+        assert.strictEqual(changes.create, 21, JSON.stringify(changes));
         const vs = live(VS, NS, "shop")!;
         assert.deepStrictEqual(vs.spec.gateways, [`${NS}/shop`, "mesh"]);
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
@@ -105,7 +132,86 @@ describe("e2e: the program on a live API server", function () {
         assert.deepStrictEqual(outputs.weights.value, { stable: 100, canary: 0 });
     });
 
-    it("1b. an upgrade: changed istiod values are a Helm upgrade of the running installation, and nothing else", async () => {
+    it("1b. Pod Security restricted everywhere: the app's and Istio's namespaces, and their pods were admitted", () => {
+        // The API server's PodSecurity admission refuses a pod that does not meet its namespace's level: the pods
+        // below exist, so the app's pods, istiod's (the chart's Deployment) and the gateway's met "restricted".
+        for (const ns of [NS, "istio-system", "istio-ingress"]) {
+            const labels = live("namespace", "", ns)!.metadata.labels;
+            for (const mode of ["enforce", "warn", "audit"]) {
+                assert.strictEqual(labels[`pod-security.kubernetes.io/${mode}`], "restricted", `${ns} ${mode}`);
+            }
+        }
+        for (const [ns, deployment] of [
+            ["istio-system", "istiod"],
+            ["istio-ingress", "istio-ingressgateway"],
+        ]) {
+            const d = live("deployment", ns, deployment)!;
+            assert.ok(d.status.readyReplicas >= 1, `${ns}/${deployment} has admitted, ready pods`);
+        }
+        const [istiod] = pods("istio-system", "app=istiod");
+        assert.deepStrictEqual(istiod.spec.containers[0].securityContext.seccompProfile, { type: "RuntimeDefault" });
+        const [gateway] = pods("istio-ingress", "app=istio-ingressgateway");
+        assert.deepStrictEqual(gateway.spec.securityContext.seccompProfile, { type: "RuntimeDefault" });
+        assert.deepStrictEqual(gateway.spec.securityContext.sysctls, [
+            { name: "net.ipv4.ip_unprivileged_port_start", value: "0" },
+        ]);
+    });
+
+    it("1c. the pods carry their own service account (no API token), /tmp and ephemeral-storage limits", () => {
+        const sa = live("serviceaccount", NS, "shop")!;
+        assert.strictEqual(sa.automountServiceAccountToken, false);
+        const appPods = pods(NS, "app=shop");
+        assert.strictEqual(appPods.length, 3, "2 stable and 1 canary");
+        for (const pod of appPods) {
+            const name = pod.metadata.name;
+            assert.strictEqual(pod.spec.serviceAccountName, "shop", name);
+            assert.strictEqual(pod.spec.automountServiceAccountToken, false, name);
+            assert.ok(
+                !(pod.spec.volumes ?? []).some((v: { projected?: unknown }) => v.projected !== undefined),
+                `${name}: no API token volume`,
+            );
+            assert.deepStrictEqual(
+                pod.spec.volumes.find((v: { name: string }) => v.name === "tmp"),
+                { name: "tmp", emptyDir: {} },
+                name,
+            );
+            const c = pod.spec.containers[0];
+            assert.deepStrictEqual(c.volumeMounts, [{ name: "tmp", mountPath: "/tmp" }], name);
+            assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true, name);
+            assert.strictEqual(c.resources.requests["ephemeral-storage"], "64Mi", name);
+            assert.strictEqual(c.resources.limits["ephemeral-storage"], "512Mi", name);
+        }
+    });
+
+    it("1d. disruption budgets: a drain may take one stable pod at a time and every canary pod", async () => {
+        const stable = await observedBudget("shop-stable");
+        assert.strictEqual(stable.spec.maxUnavailable, 1);
+        assert.strictEqual(stable.spec.unhealthyPodEvictionPolicy, "AlwaysAllow");
+        assert.strictEqual(stable.status.expectedPods, 2);
+        assert.strictEqual(stable.status.disruptionsAllowed, 1, JSON.stringify(stable.status));
+        const canary = await observedBudget("shop-canary");
+        assert.strictEqual(canary.spec.maxUnavailable, "100%");
+        assert.strictEqual(canary.status.expectedPods, 1);
+        assert.strictEqual(canary.status.disruptionsAllowed, 1, JSON.stringify(canary.status));
+    });
+
+    it("1e. STRICT mutual TLS and an AuthorizationPolicy for the gateway's real identity and the listed principals", () => {
+        const pa = live(PA, NS, "shop")!;
+        assert.deepStrictEqual(pa.spec, { selector: { matchLabels: { app: "shop" } }, mtls: { mode: "STRICT" } });
+        const ap = live(AP, NS, "shop")!;
+        assert.deepStrictEqual(ap.spec, {
+            selector: { matchLabels: { app: "shop" } },
+            action: "ALLOW",
+            rules: [{ from: [{ source: { principals: [GATEWAY_PRINCIPAL, meshClientPrincipal(NS)] } }] }],
+        });
+        // The principal names the service account the gateway's pods really run as.
+        assert.ok(live("serviceaccount", "istio-ingress", "istio-ingressgateway"), "the gateway chart's account");
+        for (const pod of pods("istio-ingress", "app=istio-ingressgateway")) {
+            assert.strictEqual(`cluster.local/ns/istio-ingress/sa/${pod.spec.serviceAccountName}`, GATEWAY_PRINCIPAL);
+        }
+    });
+
+    it("1f. an upgrade: changed istiod values are a Helm upgrade of the running installation, and nothing else", async () => {
         const values = JSON.parse(meshValues().istiodValues) as { env: Record<string, string> };
         values.env = { ...values.env, E2E_UPGRADE: "1" };
         await stack.set({ istiodValues: JSON.stringify(values) });
@@ -179,6 +285,21 @@ describe("e2e: the program on a live API server", function () {
             live(VS, NS, "shop")!.spec.http.map((h: { name: string }) => h.name),
             ["weighted"],
         );
+    });
+
+    it("3b. each part turns off with its key: an up deletes its objects, istioctl analyze stays clean; and back on", async () => {
+        await stack.set({ podDisruptionBudgets: "false", peerAuthentication: "false", authorizationPolicy: "false" });
+        const down = (await stack.up()).result.summary.resourceChanges ?? {};
+        assert.strictEqual(down.delete, 4, JSON.stringify(down));
+        assert.deepStrictEqual(namesIn(NS, `poddisruptionbudgets.policy,${PA},${AP}`), []);
+        await stack.set({
+            podDisruptionBudgets: undefined,
+            peerAuthentication: undefined,
+            authorizationPolicy: undefined,
+        });
+        const back = (await stack.up()).result.summary.resourceChanges ?? {};
+        assert.strictEqual(back.create, 4, JSON.stringify(back));
+        assert.strictEqual(live(PA, NS, "shop")!.spec.mtls.mode, "STRICT");
     });
 
     it("4. an invalid weight fails the up with the message and leaves the live objects unchanged", async () => {
@@ -255,7 +376,8 @@ describe("e2e: the program on a live API server", function () {
         assert.deepStrictEqual(
             namesIn(
                 NS,
-                "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io",
+                "deployments,services,virtualservices.networking.istio.io,destinationrules.networking.istio.io,gateways.networking.istio.io," +
+                    `serviceaccounts,poddisruptionbudgets.policy,${PA},${AP}`,
             ),
             [],
         );

@@ -7,6 +7,11 @@
  *    passes;
  *  - the ingress gateway's routes, as istiod serves them to the gateway's identity over xDS, carry the stack's
  *    canaryWeight, with the header and cookie matches first;
+ *  - the app's PeerAuthentication (STRICT) and AuthorizationPolicy, as istiod serves them to a proxyless gRPC server
+ *    in an app pod (its inbound listener over xDS): mutual TLS required and an ALLOW RBAC filter naming exactly the
+ *    gateway's and the test client's identities; plaintext and no RBAC once both are turned off. The test's
+ *    backends do not ask istiod for that listener (they serve mutual TLS with istiod's CA themselves), so the RBAC
+ *    filter is proved served, not enforced;
  *  - a proxyless gRPC client routed by istiod over xDS, with mutual TLS as the ISTIO_MUTUAL DestinationRule asks,
  *    sends real requests to one backend process per pod: the measured canary share is inside the 99.9% binomial
  *    interval at 10 and 50, none at 0 and after a rollback, all at 100 and with the canary header or cookie;
@@ -23,7 +28,8 @@ import { BatchResult, Mesh, MeshClient, share } from "../../scripts/mesh/mesh";
 import { measureShift, medianPropagation, Propagation } from "../../scripts/mesh/propagation";
 import { binomialInterval } from "../../scripts/mesh/stats";
 import { canaryPercent, gatewayNode, gatewayRoutes, RouteView } from "../../scripts/mesh/xds";
-import { spiffeId } from "../../scripts/mesh/certs";
+import { grpcServerNode, InboundChain, inboundSecurity } from "../../scripts/mesh/xds-inbound";
+import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { successRateQuery } from "../../components/promql";
 
 const NS = "shop-mesh";
@@ -206,6 +212,76 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
                 assert.strictEqual(w.clientConfig.caBundle, process.env.ISTIO_CA_BUNDLE, h.metadata.name);
             }
         }
+    });
+
+    /** Polls what istiod serves a proxyless gRPC server in the first `track` pod until `ok` holds. */
+    async function inboundOf(track: string, ok: (chains: InboundChain[]) => boolean): Promise<InboundChain[]> {
+        const pod = JSON.parse(kubectl(["get", "pods", "-n", NS, "-l", `app=shop,track=${track}`, "-o", "json"]))
+            .items[0];
+        assert.ok(pod?.status?.podIP, `a ${track} pod with an IP`);
+        const node = grpcServerNode({
+            name: pod.metadata.name,
+            namespace: NS,
+            ip: pod.status.podIP,
+            labels: pod.metadata.labels,
+            serviceAccount: pod.spec.serviceAccountName,
+        });
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+            // istiod may not know the pod's Service yet (no listener): asked again until the deadline.
+            let last: string;
+            try {
+                const chains = await inboundSecurity(
+                    `unix://${process.env.ISTIOD_XDS_SOCKET}`,
+                    node,
+                    pod.status.podIP,
+                    8080,
+                );
+                if (ok(chains)) {
+                    return chains;
+                }
+                last = JSON.stringify(chains);
+            } catch (e) {
+                last = (e as Error).message;
+            }
+            if (Date.now() > deadline) {
+                assert.fail(`istiod's inbound listener for ${pod.metadata.name} never settled: ${last}`);
+            }
+            await new Promise((r) => setTimeout(r, 250));
+        }
+    }
+
+    it("STRICT and the AuthorizationPolicy as istiod serves them to a proxyless gRPC server: mutual TLS, RBAC of exactly the gateway and the client", async () => {
+        const allowed = ["spiffe://cluster.local/ns/istio-ingress/sa/istio-ingressgateway", clientIdentity].sort();
+        const strict = (chains: InboundChain[]) => chains.length === 1 && chains[0].name === "inbound-mtls";
+        for (const track of ["stable", "canary"]) {
+            const chains = await inboundOf(track, strict);
+            assert.deepStrictEqual(chains, [
+                {
+                    name: "inbound-mtls",
+                    requireClientCertificate: true,
+                    rbac: [{ action: "ALLOW", policies: [`${NS}-shop-0`], principals: allowed }],
+                },
+            ]);
+        }
+        report.push(`inbound listener (proxyless gRPC server): inbound-mtls, RBAC ALLOW ${allowed.join(", ")}`);
+        // Both off: istiod serves plaintext (PERMISSIVE is plaintext to proxyless gRPC) and no RBAC; then back on.
+        await upAndCheck({ peerAuthentication: "false", authorizationPolicy: "false" });
+        assert.deepStrictEqual(await inboundOf("stable", (c) => c.length === 1 && c[0].name === "inbound-plaintext"), [
+            { name: "inbound-plaintext", requireClientCertificate: false, rbac: [] },
+        ]);
+        await upAndCheck({ peerAuthentication: undefined, authorizationPolicy: undefined });
+        assert.strictEqual((await inboundOf("stable", strict))[0].rbac[0].principals.length, 2);
+    });
+
+    it("real requests succeed with STRICT on: over mutual TLS, from the identity the AuthorizationPolicy lists", async () => {
+        assert.strictEqual(live("peerauthentications.security.istio.io", NS, "shop")!.spec.mtls.mode, "STRICT");
+        const principals = live("authorizationpolicies.security.istio.io", NS, "shop")!.spec.rules[0].from[0].source
+            .principals as string[];
+        assert.ok(principals.includes(principalOf(clientIdentity)), JSON.stringify(principals));
+        const r = await client.batch(200, { concurrency: 16 });
+        assertNoErrors(r, "with STRICT and the AuthorizationPolicy");
+        assert.deepStrictEqual(r.peers, [clientIdentity]);
     });
 
     it("istioctl analyze: only the documented exceptions; the loopback guard passes", async () => {

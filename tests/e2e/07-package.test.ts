@@ -42,7 +42,11 @@ const PROGRAM = {
                 canaryWeight: "${canaryWeight}",
                 hosts: [E2E_HOST],
                 tls: { cert: "${tlsCert}", key: "${tlsKey}" },
-                gateway: { namespace: "${mesh.gatewayNamespace}", selector: "${mesh.gatewaySelector}" },
+                gateway: {
+                    namespace: "${mesh.gatewayNamespace}",
+                    selector: "${mesh.gatewaySelector}",
+                    serviceAccount: "${mesh.gatewayServiceAccount}",
+                },
             },
             options: { dependsOn: ["${mesh}"] },
         },
@@ -147,7 +151,7 @@ describe("e2e: the component package from a Pulumi YAML program", function () {
         assert.notStrictEqual(secret.code, 0, secret.out);
         assert.match(
             secret.out,
-            /canary\.image must be a container image reference such as "ghcr\.io\/org\/app:1\.2\.3"; got a secret value \(not shown\)/,
+            /canary\.image must be a container image reference such as "ghcr\.io\/org\/app:1\.2\.3" or, pinned by digest, "ghcr\.io\/org\/app@sha256:<64 hex digits>"; got a secret value \(not shown\)/,
         );
         assert.ok(!secret.out.includes("Not An Image"), secret.out);
         ok(["config", "rm", "canaryImage", "--stack", "dev"]);

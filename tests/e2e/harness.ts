@@ -13,6 +13,7 @@ import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
+import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 import type { Mesh } from "../../scripts/mesh/mesh";
 import type { ReleaseResult } from "../../stacks/release/result";
@@ -95,11 +96,18 @@ export const FAST_RELEASE_POLICY = {
     releaseHoldLimit: "5",
 };
 
+/** The principal of the test mesh's client in `namespace` (scripts/mesh: Mesh.startClient's default identity). */
+export function meshClientPrincipal(namespace: string, name = "mesh-client"): string {
+    return principalOf(spiffeId(namespace, name));
+}
+
 /**
  * The dev stack's settings for the local cluster. Istio is the suite run's shared installation
  * (tests/e2e/shared-mesh.ts: `istioInstall: false`); a suite that installs it itself sets `istioInstall: "true"`,
  * with the charts from ISTIO_CHARTS_DIR and the same values. Each namespace has a host of its own (suites run side
- * by side, and two gateways may not claim one host: IST0109, IST0145).
+ * by side, and two gateways may not claim one host: IST0109, IST0145). Pod Security, the service account, /tmp,
+ * ephemeral storage, the budgets, STRICT mutual TLS and the AuthorizationPolicy are the defaults; the
+ * AuthorizationPolicy also allows the test mesh's client (the gateway's identity is allowed by default).
  */
 export function baseConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
@@ -109,7 +117,7 @@ export function baseConfig(namespace: string, extra: Record<string, string> = {}
         stableVersion: "v1",
         hosts: `shop.${namespace}.e2e.example.test`,
         replicas: "2",
-        podSecurityEnforce: "restricted",
+        allowedPrincipals: meshClientPrincipal(namespace),
         istioInstall: "false",
         ...meshValues(),
         rolloutTimeoutSeconds: "120",

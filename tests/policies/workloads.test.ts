@@ -87,6 +87,41 @@ describe("policy images-pinned", () => {
         );
         assert.deepStrictEqual(parseImage(`r.test:5000/a/b:1.2@${DIGEST}`), { tag: "1.2", digest: DIGEST });
     });
+
+    it("requires a digest on the stacks of digestStacks only (opt-in: none by default)", async () => {
+        const onStack = async (stack: string, image: string) =>
+            edit(
+                one(await release({}, stack), DEPLOYMENT, "shop-canary"),
+                (p) => (p.spec.template.spec.containers[0].image = image),
+            );
+        const config = { digestStacks: ["prod"] };
+        assert.deepStrictEqual(
+            await runResource(imagesPinned, await onStack("prod", "registry.example.test/shop:2.0.0"), config),
+            [
+                'container "shop" of Deployment prod/shop-canary runs image "registry.example.test/shop:2.0.0"; on stack prod images must be pinned by digest (image@sha256:...)',
+            ],
+        );
+        for (const image of [`registry.example.test/shop@${DIGEST}`, `registry.example.test/shop:2.0.0@${DIGEST}`]) {
+            assert.deepStrictEqual(await runResource(imagesPinned, await onStack("prod", image), config), [], image);
+        }
+        assert.deepStrictEqual(
+            await runResource(imagesPinned, await onStack("staging", "registry.example.test/shop:2.0.0"), config),
+            [],
+            "other stacks keep version tags",
+        );
+        assert.deepStrictEqual(
+            await runResource(imagesPinned, await onStack("prod", "registry.example.test/shop:2.0.0")),
+            [],
+            "no stack by default",
+        );
+        assert.deepStrictEqual(
+            await runResource(imagesPinned, await onStack("prod", "registry.example.test/shop:latest"), config),
+            [
+                'container "shop" of Deployment prod/shop-canary runs image "registry.example.test/shop:latest", which is tagged :latest; pin a version tag or a digest',
+            ],
+            ":latest keeps its own message",
+        );
+    });
 });
 
 describe("policy gateway-min-tls", () => {

@@ -246,7 +246,7 @@ describe("release bot: resume, locks, preflight and options (fake stack and cloc
         const stack = new FakeStack(stackConfig());
         await assert.rejects(b.run(stack, { image: "Registry/App:2" }), {
             message:
-                '--image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Registry/App:2"',
+                '--image must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got "Registry/App:2"',
         });
         await assert.rejects(b.run(stack, { image: V2, version: "v2/beta" }), {
             message:
