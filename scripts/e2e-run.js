@@ -21,14 +21,18 @@ const { timingTables } = require("../tests/count-reporter.js");
 const REPO = path.resolve(__dirname, "..");
 const PLAN_FILE = path.join(REPO, "tests/e2e/plan.json");
 
+/** A wrong plan or file argument: e2e-run exits 2 with its message. */
+class PlanError extends Error {}
 function fail(message) {
-    console.error(`e2e: ${message}`);
-    process.exit(2);
+    throw new PlanError(message);
 }
 
-/** The plan's file names (basename without .test.ts) -> tests/e2e/<name>.test.ts, checked both ways. */
-function loadPlan(selected) {
-    const plan = JSON.parse(fs.readFileSync(PLAN_FILE, "utf8"));
+/**
+ * The files to run, as the plan says: `solo` files and `lanes` (lists of files), each tests/e2e/<name>.test.ts,
+ * the plan checked both ways against the files on disk; `selected` (paths) limits the run to those files.
+ * E2E_LANES=1 makes one lane of all.
+ */
+function loadPlan(selected, plan = JSON.parse(fs.readFileSync(PLAN_FILE, "utf8")), env = process.env) {
     const file = (name) => `tests/e2e/${name}.test.ts`;
     const planned = [...plan.solo, ...plan.lanes.flat()];
     const onDisk = fs
@@ -53,7 +57,7 @@ function loadPlan(selected) {
     }
     const keep = (names) => names.filter((n) => selected.length === 0 || wanted.has(n)).map(file);
     let lanes = plan.lanes.map(keep).filter((l) => l.length > 0);
-    if (process.env.E2E_LANES === "1") {
+    if (env.E2E_LANES === "1") {
         lanes = lanes.length > 0 ? [lanes.flat()] : [];
     }
     return { solo: keep(plan.solo), lanes };
@@ -174,7 +178,11 @@ async function main() {
     process.exit(results.every((r) => r.code === 0) ? 0 : 1);
 }
 
-main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-});
+module.exports = { loadPlan, PlanError };
+
+if (require.main === module) {
+    main().catch((e) => {
+        console.error(e instanceof PlanError ? `e2e: ${e.message}` : e);
+        process.exit(e instanceof PlanError ? 2 : 1);
+    });
+}

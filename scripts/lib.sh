@@ -186,7 +186,9 @@ go_build_group() {
   cleanup_add "$work"
   mkdir -p "$work/mod" "$work/out"
 
-  build_begin "$name" "$name $version (${bins[*]})"
+  local what="${TOOLCHAIN_WHAT[$name]:-$name}"
+  [[ $version == v0.0.0-* ]] || what="$what $version" # a pseudo-version says little
+  build_begin "$name" "$what"
   log "$name $version: writing wrapper module in $work/mod"
   "$write_fn" "$work/mod"
 
@@ -221,7 +223,7 @@ go_build_group() {
 
   install_atomic "$work/out" "$bindir"
   log "$name $version: installed ${bins[*]} in $bindir"
-  build_end "$name" "$name $version"
+  build_end "$name" "$what"
   unlock "$root/.lock"
 }
 
@@ -235,6 +237,13 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="9 min" [langhost]="under a minute" [provider]="19 min" [pulumi-yaml]="3 min" [etcd]="2 min"
   [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="7 min" [istioctl]="3 min" [bridge]="seconds"
+)
+
+# What each component is, for the progress lines.
+declare -A TOOLCHAIN_WHAT=(
+  [etcd]="etcd" [kubernetes]="Kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl)"
+  [kwok]="kwok (fake nodes)" [helm]="the helm CLI" [pulumi-yaml]="Pulumi YAML's language host"
+  [istiod]="istiod (Istio's control plane, pilot-discovery)" [istioctl]="istioctl"
 )
 
 minutes() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%.1f min", s / 60 }'; }
@@ -267,14 +276,23 @@ toolchain_part() {
   return "$rc"
 }
 
-# CPU seconds (user + system) of this shell's finished children so far.
-children_cpu() { times | awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }'; }
+# children_cpu VAR : VAR = CPU seconds (user + system) of this shell's finished children so far. `times` must run in
+# this shell, not in a command substitution's subshell (which has no children of its own).
+children_cpu() {
+  local f
+  f="$(mktemp)"
+  times >"$f"
+  printf -v "$1" '%s' "$(awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }' "$f")"
+  rm -f "$f"
+}
 
 declare -A LIB_BUILD_T=() LIB_BUILD_CPU=()
 build_begin() {
   local key=$1 what=$2 last
   LIB_BUILD_T[$key]=$SECONDS
-  LIB_BUILD_CPU[$key]="$(children_cpu)"
+  local cpu0
+  children_cpu cpu0
+  LIB_BUILD_CPU[$key]=$cpu0
   if [[ -f $TOOLCHAIN_TIMES_DIR/$key ]]; then
     last="last build here took $(minutes "$(cut -d' ' -f1 "$TOOLCHAIN_TIMES_DIR/$key")")"
   else
@@ -283,9 +301,10 @@ build_begin() {
   progress "building $what ($last); elapsed $(minutes $(($(date +%s) - TOOLCHAIN_T0)))${TOOLCHAIN_LOG_FILE:+; log: $TOOLCHAIN_LOG_FILE}"
 }
 build_end() {
-  local key=$1 what=$2 wall cpu
+  local key=$1 what=$2 wall cpu cpu1
   wall=$((SECONDS - ${LIB_BUILD_T[$key]:-$SECONDS}))
-  cpu="$(awk -v a="${LIB_BUILD_CPU[$key]:-0}" -v b="$(children_cpu)" 'BEGIN { printf "%d", b - a }')"
+  children_cpu cpu1
+  cpu="$(awk -v a="${LIB_BUILD_CPU[$key]:-0}" -v b="$cpu1" 'BEGIN { printf "%d", b - a }')"
   mkdir -p "$TOOLCHAIN_TIMES_DIR"
   echo "$wall $cpu" >"$TOOLCHAIN_TIMES_DIR/$key"
   progress "built $what in $(minutes "$wall") ($(minutes "$cpu") of CPU); elapsed $(minutes $(($(date +%s) - TOOLCHAIN_T0)))"

@@ -30,39 +30,41 @@ loopback_url() {
 
 bad=()
 n=0
-# kind name webhook url=<...>|service=<ns/name>
+# Two kubectl calls (each costs a process start and a TLS handshake; the guard runs after every e2e update):
+# the webhook configurations, APIServices and CRDs in one list, one line per webhook, APIService or conversion
+# webhook: "<kind>/<name> [<webhook>] url=<...>|service=<ns/name>|-"; then the `kubernetes` endpoints.
 # shellcheck disable=SC2016 # a Go template, not shell
-webhook_tpl='{{range .items}}{{$n := .metadata.name}}{{range .webhooks}}{{$n}} {{.name}} {{with .clientConfig.url}}url={{.}}{{end}}{{with .clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
+tpl='{{range .items}}{{$k := .kind}}{{$n := .metadata.name}}'
+tpl+='{{if .webhooks}}{{range .webhooks}}{{$k}}/{{$n}} {{.name}} {{with .clientConfig.url}}url={{.}}{{end}}{{with .clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
 {{end}}{{end}}'
-for kind in validatingwebhookconfigurations mutatingwebhookconfigurations; do
-  out="$(k get "$kind" -o go-template="$webhook_tpl")" || cdie "kubectl get $kind failed"
-  while read -r name hook target; do
-    [[ -n "$name" ]] || continue
-    n=$((n + 1))
-    case "$target" in
-      url=*) loopback_url "${target#url=}" || bad+=("$kind/$name webhook $hook calls ${target#url=} (not loopback)") ;;
-      service=*) bad+=("$kind/$name webhook $hook calls Service ${target#service=} (its ClusterIP is not on this host)") ;;
-      *) bad+=("$kind/$name webhook $hook has neither url nor service") ;;
-    esac
-  done <<<"$out"
-done
-
-out="$(k get apiservices -o go-template='{{range .items}}{{.metadata.name}} {{with .spec.service}}{{.namespace}}/{{.name}}{{end}}
-{{end}}')" || cdie "kubectl get apiservices failed"
-while read -r name svc; do
-  [[ -n "$name" ]] || continue
+tpl+='{{if eq $k "APIService"}}{{$k}}/{{$n}} - {{with .spec.service}}service={{.namespace}}/{{.name}}{{else}}-{{end}}
+{{end}}'
+tpl+='{{if eq $k "CustomResourceDefinition"}}{{if .spec.conversion}}{{if .spec.conversion.webhook}}{{$k}}/{{$n}} - {{with .spec.conversion.webhook.clientConfig.url}}url={{.}}{{end}}{{with .spec.conversion.webhook.clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
+{{end}}{{end}}{{end}}{{end}}'
+out="$(k get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices,customresourcedefinitions \
+  -o go-template="$tpl")" || cdie "kubectl get of the webhook configurations, APIServices and CRDs failed"
+while read -r obj hook target; do
+  [[ -n "$obj" ]] || continue
   n=$((n + 1))
-  [[ -z "$svc" ]] || bad+=("apiservice/$name is served by Service $svc (the aggregator would dial it)")
-done <<<"$out"
-
-out="$(k get customresourcedefinitions -o go-template='{{range .items}}{{if .spec.conversion}}{{if .spec.conversion.webhook}}{{.metadata.name}} {{with .spec.conversion.webhook.clientConfig.url}}url={{.}}{{end}}{{with .spec.conversion.webhook.clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
-{{end}}{{end}}{{end}}')" || cdie "kubectl get customresourcedefinitions failed"
-while read -r name target; do
-  [[ -n "$name" ]] || continue
-  n=$((n + 1))
-  case "$target" in
-    url=*) loopback_url "${target#url=}" || bad+=("crd/$name conversion webhook calls ${target#url=} (not loopback)") ;;
-    *) bad+=("crd/$name conversion webhook calls ${target:-nothing} (not a loopback URL)") ;;
+  case "$obj" in
+    APIService/*)
+      [[ "$target" == - ]] || bad+=("${obj,,} is served by Service ${target#service=} (the aggregator would dial it)")
+      ;;
+    CustomResourceDefinition/*)
+      case "$target" in
+        url=*) loopback_url "${target#url=}" || bad+=("crd/${obj#*/} conversion webhook calls ${target#url=} (not loopback)") ;;
+        *) bad+=("crd/${obj#*/} conversion webhook calls ${target:-nothing} (not a loopback URL)") ;;
+      esac
+      ;;
+    *)
+      kind="${obj%%/*}"
+      kind="${kind,,}s/${obj#*/}"
+      case "$target" in
+        url=*) loopback_url "${target#url=}" || bad+=("$kind webhook $hook calls ${target#url=} (not loopback)") ;;
+        service=*) bad+=("$kind webhook $hook calls Service ${target#service=} (its ClusterIP is not on this host)") ;;
+        *) bad+=("$kind webhook $hook has neither url nor service") ;;
+      esac
+      ;;
   esac
 done <<<"$out"
 

@@ -78,11 +78,19 @@ export async function istioctlAnalyze(namespaces?: readonly string[]): Promise<{
     if (![0, 3, 79].includes(r.code) || !r.stdout.trim().startsWith("[")) {
         throw new Error(`istioctl analyze failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
     }
+    return judgeFindings(JSON.parse(r.stdout) as AnalyzerMessage[], namespaces);
+}
+
+/** What analysis findings mean for a suite: see {@link istioctlAnalyze}. */
+export function judgeFindings(
+    findings: AnalyzerMessage[],
+    namespaces?: readonly string[],
+): { unexpected: AnalyzerMessage[]; expected: AnalyzerMessage[]; info: AnalyzerMessage[] } {
     const mine = (m: AnalyzerMessage) => {
         const ns = originNamespace(m.origin);
         return namespaces === undefined || ns === undefined || [...SHARED_NAMESPACES, ...namespaces].includes(ns);
     };
-    const all = (JSON.parse(r.stdout) as AnalyzerMessage[]).filter(mine);
+    const all = findings.filter(mine);
     const info = all.filter((m) => m.level === "Info");
     const rest = all.filter((m) => m.level !== "Info");
     const isExpected = (m: AnalyzerMessage) =>

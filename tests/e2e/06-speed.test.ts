@@ -11,7 +11,7 @@ import { KubeRouting, ROLLBACK_FIELD_MANAGER } from "../../stacks/automation/rou
 import { MetricsSource } from "../../stacks/release/prometheus";
 import { runRelease } from "../../stacks/release/run";
 import { ReleaseResult } from "../../stacks/release/result";
-import { baseConfig, E2EStack, kubectl, liveWeights } from "./harness";
+import { baseConfig, E2EStack, istioChecks, kubectl, liveWeights } from "./harness";
 
 const NS = "shop-speed";
 
@@ -44,6 +44,7 @@ describe("e2e: fast rollback (direct routing patch, then the update that records
     async function failingRelease(routing?: KubeRouting): Promise<ReleaseResult> {
         release++;
         const lines: string[] = [];
+        await istioChecks.idle(); // the bot's updates change the cluster: the last change's check comes first
         const result = await runRelease(
             { image: `registry.example.test/shop:2.0.${release}`, policy: { failureThreshold: 1 } },
             {

@@ -142,15 +142,66 @@ export async function assertIstioClean(after: string): Promise<void> {
     );
 }
 
-/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is followed by {@link assertIstioClean}. */
+/**
+ * {@link assertIstioClean} after every change, off the test's critical path: a check runs in the background while
+ * the test goes on with what changes nothing (assertions, requests, waits), and the next change waits for it
+ * ({@link IstioChecks.idle}), so every state a change leaves is checked before the next change, as before. Every test
+ * ends by settling them (tests/e2e/hooks.ts, a root `afterEach`): a finding fails the test that made the change.
+ */
+class IstioChecks {
+    private running?: Promise<void>;
+    private pending: string[] = [];
+    private failures: string[] = [];
+    /** Checks run so far, and the changes they covered (for the suite's report). */
+    runs = 0;
+    changes = 0;
+
+    /** A change was made (`after` says which): check the cluster once the running check, if any, is done. */
+    request(after: string): void {
+        this.pending.push(after);
+        this.changes++;
+        this.running ??= this.loop();
+    }
+
+    private async loop(): Promise<void> {
+        while (this.pending.length > 0) {
+            const after = this.pending.splice(0).join(", ");
+            this.runs++;
+            try {
+                await assertIstioClean(after);
+            } catch (e) {
+                this.failures.push((e as Error).message);
+            }
+        }
+        this.running = undefined;
+    }
+
+    /** Waits for the check under way, if any (before the next change: it must see the state the last one left). */
+    async idle(): Promise<void> {
+        await this.running;
+    }
+
+    /** Waits for every check asked for so far; throws what any of them found. */
+    async settle(): Promise<void> {
+        await this.running;
+        const failures = this.failures.splice(0);
+        if (failures.length > 0) {
+            throw new Error(failures.join("\n"));
+        }
+    }
+}
+export const istioChecks = new IstioChecks();
+
+/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is checked ({@link istioChecks}). */
 export const E2EStack = {
     create: async (name: string, config: Record<string, string>, workDir?: string) => {
         ownNamespaces.add(config.namespace);
         const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir);
         const up = stack.up.bind(stack);
         stack.up = async (opts) => {
+            await istioChecks.idle();
             const u = await up(opts);
-            await assertIstioClean(`an up of ${name}`);
+            istioChecks.request(`an up of ${name}`);
             return u;
         };
         return stack;
@@ -229,31 +280,38 @@ export function runCli(
     args: string[],
     onOutput?: (stdout: string, child: ChildProcess) => void,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
-            cwd: REPO,
-            env: process.env,
+    return istioChecks
+        .idle()
+        .then(
+            () =>
+                new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+                    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
+                        cwd: REPO,
+                        env: process.env,
+                    });
+                    let stdout = "";
+                    let stderr = "";
+                    child.stdout.on("data", (c: Buffer) => {
+                        stdout += c.toString();
+                        onOutput?.(stdout, child);
+                    });
+                    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+                    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+                }),
+        )
+        .then((r: { code: number; stdout: string; stderr: string }) => {
+            // The tools update stacks (release bot, promotion): Istio has its say after each run.
+            istioChecks.request(script);
+            return r;
         });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (c: Buffer) => {
-            stdout += c.toString();
-            onOutput?.(stdout, child);
-        });
-        child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    }).then(async (r: { code: number; stdout: string; stderr: string }) => {
-        // The tools update stacks (release bot, promotion): Istio has its say after each run.
-        await assertIstioClean(script);
-        return r;
-    });
 }
 
 /**
  * Starts the release CLI in its own process group and SIGKILLs the whole group (bot and any pulumi child) as soon
  * as `killWhen(output so far)` holds (checked on each output and every 50 ms). Resolves once it is dead.
  */
-export function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+export async function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+    await istioChecks.idle();
     const child = spawn(
         process.execPath,
         ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],

@@ -1,0 +1,60 @@
+/**
+ * The end-to-end suite's plan (tests/e2e/plan.json, read by scripts/e2e-run.js): every e2e file runs, once, solo
+ * or in one lane; a file outside the plan, or a plan entry without a file, stops the run before anything starts.
+ */
+import * as assert from "assert";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { loadPlan } = require("../scripts/e2e-run.js") as {
+    loadPlan: (
+        selected: string[],
+        plan?: { solo: string[]; lanes: string[][] },
+        env?: Record<string, string>,
+    ) => { solo: string[]; lanes: string[][] };
+};
+
+describe("the e2e plan", () => {
+    it("names every e2e file exactly once; 01-program runs solo, before the lanes", () => {
+        const { solo, lanes } = loadPlan([]);
+        assert.deepStrictEqual(solo, ["tests/e2e/01-program.test.ts"]);
+        assert.ok(lanes.length >= 2, "lanes side by side");
+        const all = [...solo, ...lanes.flat()];
+        assert.strictEqual(new Set(all).size, all.length);
+    });
+
+    it("runs only the files asked for, keeping their lanes; E2E_LANES=1 makes one lane", () => {
+        const plan = {
+            solo: ["01-program"],
+            lanes: [
+                ["02-release", "05-promql", "04-istio-mesh", "06-speed", "07-package"],
+                ["03-promote", "08-policy", "09-gates", "10-load"],
+            ],
+        };
+        const asked = ["tests/e2e/05-promql.test.ts", "tests/e2e/03-promote.test.ts"];
+        assert.deepStrictEqual(loadPlan(asked, plan, {}), {
+            solo: [],
+            lanes: [["tests/e2e/05-promql.test.ts"], ["tests/e2e/03-promote.test.ts"]],
+        });
+        assert.deepStrictEqual(loadPlan(asked, plan, { E2E_LANES: "1" }).lanes, [
+            ["tests/e2e/05-promql.test.ts", "tests/e2e/03-promote.test.ts"],
+        ]);
+    });
+
+    it("refuses a file outside the plan, a plan entry without a file, and a file named twice", () => {
+        const plan = (lanes: string[][]) => ({ solo: ["01-program"], lanes });
+        const every = [["02-release", "03-promote", "04-istio-mesh", "05-promql", "06-speed"]];
+        const rest = ["07-package", "08-policy", "09-gates", "10-load"];
+        assert.throws(() => loadPlan([], plan(every)), /tests\/e2e\/07-package\.test\.ts must be named exactly once/);
+        assert.throws(
+            () => loadPlan([], plan([...every, rest, ["11-nothing"]])),
+            /names tests\/e2e\/11-nothing\.test\.ts, which does not exist/,
+        );
+        assert.throws(
+            () => loadPlan([], plan([...every, rest, ["02-release"]])),
+            /tests\/e2e\/02-release\.test\.ts must be named exactly once/,
+        );
+        assert.throws(
+            () => loadPlan(["tests/e2e/99-none.test.ts"], plan([...every, rest])),
+            /tests\/e2e\/99-none\.test\.ts is not an end-to-end test file/,
+        );
+    });
+});
