@@ -6,12 +6,13 @@
  * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
  */
 import * as assert from "assert";
-import { ChildProcess, execFile, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
+import { KubeApi } from "../../stacks/automation/kube-api";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
@@ -211,8 +212,9 @@ export type E2EStack = ScratchStack;
 
 /**
  * Polls the live canary weight of each namespace's `shop` VirtualService, and the version label of its canary
- * pods, from `start()` until `stop()`: one round at a time, a second apart, with an asynchronous kubectl (tests
- * that serve metrics from their own process must never block its event loop).
+ * Deployment's pods, from `start()` until `stop()`: one round at a time, a second apart, through one kept-alive
+ * HTTPS connection to the API server (asynchronous: tests that serve metrics from their own process must never block
+ * its event loop; and no kubectl process per read).
  */
 export function pollCanaryWeights(namespaces: string[]): {
     weights: Record<string, number>;
@@ -222,33 +224,24 @@ export function pollCanaryWeights(namespaces: string[]): {
 } {
     const weights: Record<string, number> = Object.fromEntries(namespaces.map((ns) => [ns, 0]));
     const versions: Record<string, string> = Object.fromEntries(namespaces.map((ns) => [ns, "unknown"]));
-    const kubectl = (args: string[]) =>
-        new Promise<string | undefined>((resolve) =>
-            execFile(process.env.KUBECTL!, args, (err, out) => resolve(err ? undefined : out)),
-        );
+    let api: KubeApi | undefined;
+    const get = <T>(apiPath: string) => api!.request<T>("GET", apiPath).catch(() => undefined);
     let running = false;
     const round = async (ns: string) => {
-        const [version, vs] = await Promise.all([
-            kubectl([
-                "get",
-                "deployment",
-                "-n",
-                ns,
-                "shop-canary",
-                "-o",
-                "jsonpath={.spec.template.metadata.labels.version}",
-            ]),
-            kubectl(["get", "virtualservices.networking.istio.io", "-n", ns, "shop", "-o", "json"]),
+        const [deployment, vs] = await Promise.all([
+            get<{ spec: { template: { metadata: { labels?: Record<string, string> } } } }>(
+                `/apis/apps/v1/namespaces/${ns}/deployments/shop-canary`,
+            ),
+            get<{ spec: { http: { name: string; route: { destination: { subset: string }; weight: number }[] }[] } }>(
+                `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/shop`,
+            ),
         ]);
-        if (version !== undefined && version.trim() !== "") {
-            versions[ns] = version.trim();
+        const version = deployment?.spec.template.metadata.labels?.version;
+        if (version !== undefined && version !== "") {
+            versions[ns] = version;
         }
         if (vs !== undefined) {
-            const http = JSON.parse(vs).spec.http as {
-                name: string;
-                route: { destination: { subset: string }; weight: number }[];
-            }[];
-            const weighted = http.find((h) => h.name === "weighted");
+            const weighted = vs.spec.http.find((h) => h.name === "weighted");
             weights[ns] = weighted?.route.find((d) => d.destination.subset === "canary")?.weight ?? 0;
         }
     };
@@ -257,11 +250,14 @@ export function pollCanaryWeights(namespaces: string[]): {
             await Promise.all(namespaces.map(round));
             await new Promise((r) => setTimeout(r, 1000));
         }
+        api?.close();
+        api = undefined;
     };
     return {
         weights,
         versions,
         start: () => {
+            api = KubeApi.fromKubeconfig();
             running = true;
             void loop();
         },
