@@ -26,6 +26,10 @@ export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-"
 /** What a DNS-1123 label field accepts, for messages and docs. */
 export const DNS_LABEL_ACCEPTS = 'a DNS-1123 label (lower-case letters, digits and "-", at most 63)';
 
+/** Control characters (C0 and DEL): never part of a name, a header, a path or a message. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
 /** An HTTP header name (RFC 9110 token). */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

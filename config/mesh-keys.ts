@@ -1,5 +1,6 @@
 /** The Istio keys: read straight into {@link IstioMeshArgs}, with the component's defaults. */
 import { GATEWAY_SERVICE_TYPES, ISTIO_MESH_DEFAULTS as M, IstioMeshArgs } from "../components/istio-mesh";
+import { hasUserInfo } from "../components/redact";
 import { Reader } from "./reader";
 
 /** Reads the "Istio" group, and the gateway selector override. */
@@ -16,7 +17,7 @@ export function readMesh(r: Reader): { mesh: IstioMeshArgs; gatewaySelector?: Re
             field: "mesh.version",
         }),
         repository: r.string("istioChartRepository", {
-            doc: "Helm repository of Istio's charts.",
+            doc: "Helm repository of Istio's charts; one with user:password@ in it must be set with --secret (Helm gets them as a secret username and password).",
             def: M.repository,
             pattern: /^(https?|oci):\/\//,
             accepts: "an http(s):// or oci:// URL",
@@ -49,6 +50,13 @@ export function readMesh(r: Reader): { mesh: IstioMeshArgs; gatewaySelector?: Re
             def: M.gatewayServiceType,
         }),
     };
+    if (mesh.repository !== undefined && hasUserInfo(mesh.repository) && !r.isSecret("istioChartRepository")) {
+        r.problems.push(
+            "istioChartRepository holds credentials (user:password@): set it as a secret so they are encrypted in " +
+                "the stack file and state: `pulumi config set --secret istioChartRepository <url>` (Helm gets them as " +
+                "a secret username and password)",
+        );
+    }
     const gatewaySelector = r.object("gatewaySelector", {
         doc: "Labels of the gateway pods, when they cannot be derived from gatewayName (Istio installed by others).",
         stringValues: true,

@@ -3,7 +3,8 @@
  * services while the canary is judged. Declared here once; read into the {@link ReleasePolicy} by policy.ts.
  * URLs with credentials are refused and shown redacted; the hook secret is a Pulumi secret, never shown.
  */
-import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { redactUrl } from "../components/redact";
+import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 import { Reader } from "./reader";
 
 /** Flagger's hook points: before any traffic, at each analysis, before and after completion, on rollback, every event. */

@@ -2,14 +2,14 @@
  * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
-import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 import { GatePolicy, readGates } from "./policy-gates";
 import { HookPolicy, readHooks } from "./policy-hooks";
 import { ConfigError, KeySpec, Reader } from "./reader";
 
 export { type GatePolicy, parseGates } from "./policy-gates";
 export { HOOK_TYPES, type HookPolicy, type HookSpec, type HookType } from "./policy-hooks";
-export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 
 /** A PromQL check of the canary: passes when the value is within [min, max]. */
 export interface CustomCheck {
@@ -324,8 +324,7 @@ function prometheusUrl(r: Reader): string | undefined {
         flag: { name: "prometheus-url", arg: "<url>" },
     });
     if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
-        r.problems.push(`prometheusUrl must be ${accepts}; got ${JSON.stringify(redactUrl(url))}`);
-        return undefined;
+        return r.bad("prometheusUrl", accepts, url);
     }
     return url;
 }
@@ -346,7 +345,7 @@ export function parsePolicy(
     const r = new Reader(raw, secretKeys);
     const policy = readPolicy(r, o.onlyGiven ? new Set(Object.keys(raw)) : undefined);
     if (r.problems.length > 0) {
-        throw new ConfigError(r.problems);
+        throw new ConfigError(r.redact(r.problems));
     }
     return policy;
 }

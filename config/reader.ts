@@ -15,6 +15,7 @@ import {
     inIntRange,
     intRange,
 } from "../components/validation";
+import { Redactor, secretParts } from "../components/redact";
 import { Values } from "../components/values";
 import { qualify } from "./namespace";
 
@@ -72,6 +73,9 @@ interface StringOptions extends KeyOptions {
     shown?: string;
 }
 
+/** Secret values shorter than this are not searched for in messages (messages never quote them anyway). */
+const MIN_SECRET_SHOWN = 4;
+
 /** Reads typed values from the raw map, recording each key's spec and each problem. */
 export class Reader {
     readonly problems: string[] = [];
@@ -101,8 +105,32 @@ export class Reader {
 
     /** Records the standard problem for `key` and returns undefined. */
     bad(key: string, accepts: string, raw: string): undefined {
-        this.problems.push(`${key} must be ${accepts}; got ${JSON.stringify(raw)}`);
+        this.problems.push(`${key} must be ${accepts}; got ${this.shown(key, raw)}`);
         return undefined;
+    }
+
+    /** True when `key` was set with `--secret`. */
+    isSecret(key: string): boolean {
+        return this.secretKeys.has(key);
+    }
+
+    /** How a message quotes the value `raw` of `key`: never the value of a key set with `--secret`. */
+    shown(key: string, raw: string): string {
+        return this.secretKeys.has(key) ? "a secret value (not shown)" : JSON.stringify(raw);
+    }
+
+    /**
+     * `texts` (problems, warnings) without any part of a value set with `--secret` (the value, the strings of a
+     * JSON value, the tokens of a URL) and without any URL's credentials: what a message may show.
+     */
+    redact(texts: string[]): string[] {
+        const redactor = new Redactor(
+            Object.keys(this.raw)
+                .filter((k) => this.secretKeys.has(k))
+                .flatMap((k) => secretParts(this.raw[k]))
+                .filter((part) => part.length >= MIN_SECRET_SHOWN),
+        );
+        return texts.map((t) => redactor.text(t));
     }
 
     string(key: string, o: StringOptions): string | undefined {

@@ -130,6 +130,9 @@ export const DECISIVE_KEYS: readonly string[] = [
     STATE_KEYS.image,
 ];
 
+/** The longest releaseMessage the bot writes (config/release-transitions.ts's storedMessage). */
+export const MAX_MESSAGE_LENGTH = 300;
+
 const LEASE_ID = /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 /** Who approves: a name, never a secret (letters, digits and -_.@+ and spaces, at most 64). */

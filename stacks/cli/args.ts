@@ -2,6 +2,7 @@
  * What every command-line tool shares: a small, strict flag parser (every flag declared with its help text;
  * unknown flags are errors), the report printer and the entry-point runner.
  */
+import { redactUrl } from "../../components/redact";
 import { PulumiCliMissingError, StackNotFoundError } from "../automation/driver";
 import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { EXIT_CODES, PreflightError, ReleaseResult } from "../release/result";
@@ -120,9 +121,14 @@ export function helpText(usage: string, intro: string, specs: FlagSpec[]): strin
 /** Exit code of a command that failed unexpectedly (distinct from every outcome). */
 export const CRASH_EXIT_CODE = EXIT_CODES.crash;
 
+/** Prints a line of the engine's output (of each update), any URL's credentials redacted. */
+export function printEngineLine(line: string): void {
+    process.stdout.write(`    | ${redactUrl(line)}`);
+}
+
 /** Writes the report and prints the outcome; a report that cannot be written does not change the exit code. */
 export function reportOutcome(result: ReleaseResult, dir: string, headline: string): void {
-    process.stdout.write(`${result.dryRun ? "dry run (nothing changed): " : ""}${headline}\n`);
+    process.stdout.write(`${result.dryRun ? "dry run (nothing changed): " : ""}${redactUrl(headline)}\n`);
     try {
         process.stdout.write(`report: ${writeReport(result, dir).markdown}\n`);
     } catch (e) {

@@ -19,6 +19,7 @@ import {
     helpText,
     interruptSignal,
     parseArgs,
+    printEngineLine,
     reportOutcome,
     runMain,
     UsageError,
@@ -133,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
                 readState,
                 target,
                 signal: interrupt.signal,
-                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+                engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
         );
         const d = result.decision;
@@ -190,7 +191,7 @@ async function approveMain(values: Record<string, string>, switches: Set<string>
             {
                 target,
                 clock: systemClock,
-                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+                engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
         );
         process.stdout.write(`approved: ${a.version} may be promoted to ${values.to} (by ${a.by} at ${a.at})\n`);

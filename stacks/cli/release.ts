@@ -23,6 +23,7 @@ import {
     helpText,
     interruptSignal,
     parseArgs,
+    printEngineLine,
     reportOutcome,
     runMain,
     UsageError,
@@ -297,7 +298,7 @@ export async function main(argv: string[]): Promise<number> {
             stack: driver,
             routing,
             signal: interrupt.signal,
-            engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
+            engineOutput: opts.quiet ? undefined : printEngineLine,
         });
         reportOutcome({ ...result, dryRun: opts.dryRun }, opts.reportDir, `${result.outcome}: ${result.reason}`);
         return exitCode(result);

@@ -4,6 +4,7 @@
  * leaves this file, and a hook is shown by its name and origin only (paths and queries may carry tokens).
  */
 import * as crypto from "crypto";
+import { originOf } from "../../components/redact";
 import { HookSpec, HookType, promDurationMs } from "../../config/policy";
 import { Clock } from "./clock";
 
@@ -89,15 +90,6 @@ export function verifySignature(secret: string, body: string, header: string | u
 /** The wait before retry `n` (1-based): 1 s, 2 s, 4 s, ... at most 30 s. */
 export function backoffMs(n: number): number {
     return Math.min(1000 * 2 ** (n - 1), 30_000);
-}
-
-/** scheme://host[:port] of a URL. */
-export function originOf(url: string): string {
-    try {
-        return new URL(url).origin;
-    } catch {
-        return "(invalid URL)";
-    }
 }
 
 /** One attempt: POST the body, within `timeoutMs`; the status, or why there was none. */

@@ -4,6 +4,7 @@
  */
 import * as http from "http";
 import * as https from "https";
+import { originOf, Redactor, urlSecrets } from "../../components/redact";
 import { ReleasePolicy } from "../../config/policy";
 
 /**
@@ -54,8 +55,25 @@ interface ApiResponse {
     data?: { resultType: string; result: unknown };
 }
 
+/** The longest text of Prometheus's own (an error it answered) a reason quotes. */
+const MAX_QUOTED = 300;
+
 export class PrometheusClient implements MetricsSource {
-    constructor(private readonly opts: PrometheusOptions) {}
+    /** How messages name Prometheus: its origin only (the URL's path or query may hold a token). */
+    private readonly where: string;
+    /** Hides the credentials (and the URL's tokens) in what Prometheus or the network said. */
+    private readonly redactor: Redactor;
+
+    constructor(private readonly opts: PrometheusOptions) {
+        this.where = originOf(opts.url);
+        this.redactor = new Redactor([opts.token, opts.password, ...urlSecrets(opts.url)]);
+    }
+
+    /** Text from the peer (an error message, an answer), safe to quote: no credential, at most 300 characters. */
+    private quote(text: string): string {
+        const safe = this.redactor.text(text.replace(/\s+/g, " ").trim());
+        return safe.length > MAX_QUOTED ? `${safe.slice(0, MAX_QUOTED - 3)}...` : safe;
+    }
 
     private get(pathAndQuery: string): Promise<{ status: number; body: string }> {
         const url = new URL(pathAndQuery, this.opts.url.endsWith("/") ? this.opts.url : `${this.opts.url}/`);
@@ -83,7 +101,7 @@ export class PrometheusClient implements MetricsSource {
     async ping(): Promise<void> {
         const result = await this.query("vector(1)");
         if (result.kind !== "value") {
-            throw new Error(`Prometheus at ${this.opts.url} is not usable: ${result.reason}`);
+            throw new Error(`Prometheus at ${this.where} is not usable: ${result.reason}`);
         }
     }
 
@@ -92,13 +110,16 @@ export class PrometheusClient implements MetricsSource {
         try {
             res = await this.get(`api/v1/query?query=${encodeURIComponent(promql)}`);
         } catch (e) {
-            return { kind: "error", reason: `Prometheus unreachable at ${this.opts.url}: ${(e as Error).message}` };
+            return {
+                kind: "error",
+                reason: `Prometheus unreachable at ${this.where}: ${this.quote((e as Error).message)}`,
+            };
         }
         if (res.status === 401 || res.status === 403) {
             return {
                 kind: "error",
                 reason:
-                    `Prometheus at ${this.opts.url} answered HTTP ${res.status}: unauthorized; check prometheusToken ` +
+                    `Prometheus at ${this.where} answered HTTP ${res.status}: unauthorized; check prometheusToken ` +
                     "(or prometheusUser and prometheusPassword) in stack config, or PROMETHEUS_TOKEN / PROMETHEUS_USER / " +
                     "PROMETHEUS_PASSWORD in the environment",
             };
@@ -111,7 +132,7 @@ export class PrometheusClient implements MetricsSource {
         }
         const api = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Partial<ApiResponse>;
         if (res.status !== 200 || api.status !== "success" || typeof api.data !== "object" || api.data === null) {
-            const error = typeof api.error === "string" ? api.error : "no data field";
+            const error = typeof api.error === "string" ? this.quote(api.error) : "no data field";
             return { kind: "error", reason: `Prometheus answered HTTP ${res.status}: ${error}` };
         }
         return classify(api.data);
