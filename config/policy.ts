@@ -261,7 +261,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         prometheusTimeout:
             r.duration("prometheusTimeout", {
                 ...PROM,
-                doc: "Timeout of each Prometheus query.",
+                doc: "Deadline of each Prometheus query, from its start to the end of its answer (not an idle timeout; answers over 1 MiB are refused).",
                 def: D.prometheusTimeout,
                 field: "policy.prometheusTimeout",
                 flag: { name: "prometheus-timeout", arg: "<duration>" },
