@@ -154,10 +154,16 @@ export function readHooks(r: Reader): HookPolicy {
     });
     const hooks = raw === undefined ? [] : parseHooks(raw, r.problems);
     const hookSecret = r.secret("releaseHookSecret", {
-        doc: "Key of the HMAC-SHA256 signature of each hook call's body (header X-Istio-Canary-Signature-256).",
+        doc: "Key of the HMAC-SHA256 signature of each hook call's timestamp and body (header X-Istio-Canary-Signature: t=...,v1=...); not blank.",
         accepts: "a secret string",
         field: "policy.hookSecret",
     });
+    if (hooks.length > 0 && hookSecret === undefined) {
+        r.warnings.push(
+            "releaseHooks are called unsigned: set releaseHookSecret (`pulumi config set --secret releaseHookSecret " +
+                '"$(openssl rand -hex 32)"`) so that receivers can verify each call and refuse old or replayed ones',
+        );
+    }
     const hookConfirmLimit =
         r.duration("releaseHookConfirmLimit", {
             pattern: PROM_DURATION,

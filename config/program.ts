@@ -80,7 +80,7 @@ function readAll(r: Reader): ProgramConfig {
             ),
         );
     }
-    return { mesh, gatewaySelector, release, policy, state, warnings };
+    return { mesh, gatewaySelector, release, policy, state, warnings: [...r.warnings, ...warnings] };
 }
 
 /**

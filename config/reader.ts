@@ -79,6 +79,8 @@ const MIN_SECRET_SHOWN = 4;
 /** Reads typed values from the raw map, recording each key's spec and each problem. */
 export class Reader {
     readonly problems: string[] = [];
+    /** Findings that do not block (e.g. webhooks without a signature). */
+    readonly warnings: string[] = [];
     readonly specs: KeySpec[] = [];
     /** The README section the next keys belong to. */
     group = "";
@@ -259,6 +261,13 @@ export class Reader {
     /** A value that must be stored as a Pulumi secret (`pulumi config set --secret`). Never quoted in messages. */
     secret(key: string, o: KeyOptions & { accepts: string }): string | undefined {
         const raw = this.declare(key, o.accepts, "none", o, true);
+        if (this.raw[key] !== undefined && this.raw[key].trim() === "") {
+            this.problems.push(
+                `${key} is set but blank: set it to ${o.accepts} with \`pulumi config set --secret ${key} <value>\`, ` +
+                    `or remove it with \`pulumi config rm ${key}\``,
+            );
+            return undefined;
+        }
         if (raw !== undefined && !this.secretKeys.has(key)) {
             this.problems.push(
                 `${key} must be set as a secret so it is encrypted in the stack file and state: ` +

@@ -57,4 +57,31 @@ describe("config: a value set with --secret is never quoted", () => {
             repo,
         );
     });
+
+    it("a blank hook secret is refused, naming the key; so is any blank secret", () => {
+        const hooks = JSON.stringify([{ name: "chat", type: "event", url: "https://chat.example.com/hook" }]);
+        for (const blank of ["", "  ", "\t\n"]) {
+            assert.deepStrictEqual(
+                problems(validConfig({ releaseHooks: hooks, releaseHookSecret: blank }), ["releaseHookSecret"]),
+                [
+                    "releaseHookSecret is set but blank: set it to a secret string with `pulumi config set --secret " +
+                        "releaseHookSecret <value>`, or remove it with `pulumi config rm releaseHookSecret`",
+                ],
+            );
+        }
+        assert.deepStrictEqual(problems(validConfig({ prometheusToken: " " }), ["prometheusToken"]), [
+            "prometheusToken is set but blank: set it to a token with `pulumi config set --secret prometheusToken " +
+                "<value>`, or remove it with `pulumi config rm prometheusToken`",
+        ]);
+    });
+
+    it("hooks configured without releaseHookSecret are called unsigned: a warning says so", () => {
+        const hooks = JSON.stringify([{ name: "chat", type: "event", url: "https://chat.example.com/hook" }]);
+        assert.deepStrictEqual(parseConfig(validConfig({ releaseHooks: hooks }), new Set(SECRET_KEYS)).warnings, [
+            "releaseHooks are called unsigned: set releaseHookSecret (`pulumi config set --secret releaseHookSecret " +
+                '"$(openssl rand -hex 32)"`) so that receivers can verify each call and refuse old or replayed ones',
+        ]);
+        const signed = validConfig({ releaseHooks: hooks, releaseHookSecret: "k3y-value" });
+        assert.deepStrictEqual(parseConfig(signed, new Set([...SECRET_KEYS, "releaseHookSecret"])).warnings, []);
+    });
 });
