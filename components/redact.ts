@@ -106,7 +106,7 @@ export function secretParts(value: string): string[] {
     const visit = (x: unknown): void => {
         if (typeof x === "string") {
             if (x.length >= MIN_TOKEN_LENGTH) {
-                out.push(x, ...urlSecrets(x));
+                out.push(x, ...(/^[a-z][a-z0-9+.-]*:\/\//i.test(x) ? urlSecrets(x) : []));
             }
         } else if (Array.isArray(x)) {
             x.forEach(visit);
@@ -117,27 +117,35 @@ export function secretParts(value: string): string[] {
     try {
         visit(JSON.parse(value));
     } catch {
-        out.push(...urlSecrets(value));
+        out.push(...(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? urlSecrets(value) : []));
     }
     return out;
 }
 
-/** Replaces known secret values in texts (longest first), then redacts every URL's credentials. */
+/**
+ * Replaces known secret values in texts (longest first), then redacts every URL's credentials. Words in `keep`
+ * (the names of config keys) are never cut into, so a message still names its key.
+ */
 export class Redactor {
     private readonly secrets: string[];
+    private readonly keep: string[];
 
-    constructor(values: Iterable<string | undefined>) {
+    constructor(values: Iterable<string | undefined>, keep: Iterable<string> = []) {
         this.secrets = [...new Set([...values].filter((v): v is string => v !== undefined && v.trim() !== ""))].sort(
             (a, b) => b.length - a.length,
         );
+        this.keep = [...keep].sort((a, b) => b.length - a.length);
     }
 
     /** `text` without any known secret value or URL credential. */
     text(text: string): string {
-        let out = text;
+        // Kept words stand aside as markers (control characters, which no message holds) while secrets are replaced.
+        let out = this.keep.reduce((t, word, i) => t.split(word).join(`\u0001${i}\u0002`), text);
         for (const s of this.secrets) {
             out = out.split(s).join(REDACTED);
         }
+        // eslint-disable-next-line no-control-regex
+        out = out.replace(/\u0001(\d+)\u0002/g, (_m, i: string) => this.keep[Number(i)]);
         return redactUrl(out);
     }
 }

@@ -22,7 +22,7 @@ import { IntLimits, intProblem } from "./validation";
 export const MAX_WEIGHT = 100;
 
 /** The range of a canary weight. */
-export const WEIGHT_LIMITS: IntLimits = { min: 0, max: MAX_WEIGHT };
+export const WEIGHT_LIMITS: Required<IntLimits> = { min: 0, max: MAX_WEIGHT };
 
 /** Traffic split of the default route, as percentages that always sum to 100. */
 export interface Weights {

@@ -223,13 +223,13 @@ function requireRelease(v: ReleaseView): TrackValues {
     return { image: v.state.image, version: v.state.version };
 }
 
+const CONTROL_RUNS = new RegExp(`${CONTROL_CHARS.source}+`, "g");
+
 /**
  * A reason as releaseMessage stores it: one line without control characters, without any URL's credentials
  * (a reason may quote what Prometheus or a hook answered), at most {@link MAX_MESSAGE_LENGTH} characters.
  */
 export function storedMessage(text: string): string {
-    const line = redactUrl(text)
-        .replace(new RegExp(`${CONTROL_CHARS.source}+`, "g"), " ")
-        .trim();
+    const line = redactUrl(text).replace(CONTROL_RUNS, " ").trim();
     return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : line;
 }

@@ -8,6 +8,9 @@ import * as fc from "fast-check";
 export const FUZZ_SEED =
     process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 
+/** FUZZ_SCALE multiplies every property's runs (a deeper search than the unit suite's, e.g. FUZZ_SCALE=100). */
+const SCALE = Number(process.env.FUZZ_SCALE ?? "1") || 1;
+
 function report(out: fc.RunDetails<unknown>): void {
     if (out.failed) {
         throw new Error(`${fc.defaultReportMessage(out)}\nreplay with: FUZZ_SEED=${FUZZ_SEED} npm test`);
@@ -16,12 +19,12 @@ function report(out: fc.RunDetails<unknown>): void {
 
 /** Checks `property` over `numRuns` cases from this run's seed. */
 export function fuzz<T>(property: fc.IProperty<[T]>, numRuns: number): void {
-    report(fc.check(property, { numRuns, seed: FUZZ_SEED }) as fc.RunDetails<unknown>);
+    report(fc.check(property, { numRuns: numRuns * SCALE, seed: FUZZ_SEED }) as fc.RunDetails<unknown>);
 }
 
 /** The same for an async property. */
 export async function fuzzAsync<T>(property: fc.IAsyncProperty<[T]>, numRuns: number): Promise<void> {
-    report((await fc.check(property, { numRuns, seed: FUZZ_SEED })) as fc.RunDetails<unknown>);
+    report((await fc.check(property, { numRuns: numRuns * SCALE, seed: FUZZ_SEED })) as fc.RunDetails<unknown>);
 }
 
 /** JSON values as JSON.parse makes them, with the field names a parser trips on ("__proto__", "toString", ...). */

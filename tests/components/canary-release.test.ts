@@ -279,7 +279,7 @@ describe("CanaryRelease", () => {
             error?.message,
             [
                 "canaryWeight must be an integer from 0 to 100; got 150",
-                "replicas must be an integer of at least 1; got 0",
+                "replicas must be an integer from 1 to 2147483647; got 0",
                 'hosts must list at least one host name, such as ["app.example.com"]',
                 "canaryWeight must be 0 while no canary is set (set canary first); got 150",
             ].join("\n"),

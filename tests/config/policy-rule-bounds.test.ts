@@ -123,7 +123,7 @@ describe("release policy rules: bounds, units and the keys each rule reads (exac
             "http://h.example.com/?a=***&b=***",
         );
         assert.deepStrictEqual(problems({ prometheusUrl: " http://u:pw@prom.example.com/" }), [
-            'prometheusUrl must be an http(s):// URL; got " http://***@prom.example.com/"',
+            'prometheusUrl must be an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048); got " http://***@prom.example.com/"',
         ]);
     });
 });

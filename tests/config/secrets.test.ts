@@ -35,7 +35,9 @@ describe("config: a value set with --secret is never quoted", () => {
     it("a key set with --secret is never quoted, whatever the key: its value is not shown", () => {
         assert.deepStrictEqual(
             problems(validConfig({ prometheusUrl: "ftp://prom.example.com/T0KEN-abcdef" }), ["prometheusUrl"]),
-            ["prometheusUrl must be an http(s):// URL; got a secret value (not shown)"],
+            [
+                "prometheusUrl must be an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048); got a secret value (not shown)",
+            ],
         );
         assert.deepStrictEqual(
             parsePolicy({ releaseLoadUrl: "http://gw.example.com/x?key=T0KEN-abcdef" }, new Set(["releaseLoadUrl"]))
@@ -64,13 +66,13 @@ describe("config: a value set with --secret is never quoted", () => {
             assert.deepStrictEqual(
                 problems(validConfig({ releaseHooks: hooks, releaseHookSecret: blank }), ["releaseHookSecret"]),
                 [
-                    "releaseHookSecret is set but blank: set it to a secret string with `pulumi config set --secret " +
+                    "releaseHookSecret is set but blank: set it to a secret string (no control characters, at most 1024) with `pulumi config set --secret " +
                         "releaseHookSecret <value>`, or remove it with `pulumi config rm releaseHookSecret`",
                 ],
             );
         }
         assert.deepStrictEqual(problems(validConfig({ prometheusToken: " " }), ["prometheusToken"]), [
-            "prometheusToken is set but blank: set it to a token with `pulumi config set --secret prometheusToken " +
+            "prometheusToken is set but blank: set it to a bearer token (visible ASCII characters, no spaces, at most 8192) with `pulumi config set --secret prometheusToken " +
                 "<value>`, or remove it with `pulumi config rm prometheusToken`",
         ]);
     });
