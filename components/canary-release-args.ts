@@ -169,6 +169,11 @@ export interface CanaryReleaseArgs {
     canaryCookie?: CookieMatch;
     /** Percentage (0..100) of default-route requests mirrored to the canary. Defaults to 0 (off). */
     mirrorPercent?: number;
+    /**
+     * Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and DestinationRule
+     * (Istio's exportTo), such as those of in-mesh callers; ["*"] for every namespace. Defaults to none.
+     */
+    exportTo?: string[];
     /** Request timeout, e.g. "10s". Defaults to none (Istio's default: none). */
     timeout?: string;
     /** Retry policy. Defaults to none (Istio's default: 2 attempts). */

@@ -114,6 +114,11 @@ const RULES: readonly Rule[] = [
                 : undefined,
             dnsLabel("namespace", a.namespace, name),
             dnsLabel("istioRevision", a.istioRevision, name),
+            ...(a.exportTo ?? []).map((n) =>
+                n === "*" || DNS_LABEL.test(n)
+                    ? undefined
+                    : `${name("exportTo")} must hold namespaces (DNS-1123 labels) or "*"; got "${n}"`,
+            ),
         ],
     },
     track("stable"),

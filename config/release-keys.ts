@@ -235,7 +235,8 @@ type TrafficField =
     | "timeout"
     | "retries"
     | "connectionPool"
-    | "outlierDetection";
+    | "outlierDetection"
+    | "exportTo";
 
 function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror: number } {
     r.group = "Traffic";
@@ -297,6 +298,20 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
         doc: "DestinationRule connection pool: maximum pending HTTP/1.1 requests.",
         limits: { min: 1, max: INT32_MAX },
     });
+    const exportTo = r.list("meshExportTo", {
+        doc:
+            "Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and " +
+            'DestinationRule (Istio\'s exportTo), such as those of in-mesh callers; "*" for every namespace.',
+        required: false,
+        accepts: 'a comma-separated list or a JSON array of namespaces (DNS-1123 labels, each once), or "*" alone',
+        item: { accepts: "", pattern: /^(\*|(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/ },
+        field: "release.exportTo",
+    });
+    if (exportTo !== undefined && exportTo.includes("*") && exportTo.length > 1) {
+        r.problems.push(
+            `meshExportTo must be "*" alone or namespaces without it; got ${JSON.stringify(exportTo.join(","))}`,
+        );
+    }
     const outlier5xx = r.optionalInt("outlierConsecutive5xxErrors", {
         doc: "Outlier detection: consecutive 5xx responses that eject a pod; unset turns it off.",
         limits: { min: 1, max: INT32_MAX },
@@ -318,6 +333,7 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
         canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
         canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,
+        exportTo,
         timeout,
         retries: attempts !== undefined ? { attempts, perTryTimeout, retryOn } : undefined,
         connectionPool:

@@ -191,6 +191,7 @@ describe("CanaryRelease", () => {
         assert.deepStrictEqual(dr.metadata, { name: "shop", namespace: "prod", labels: { app: "shop" } });
         assert.deepStrictEqual(dr.spec, {
             host: HOST,
+            exportTo: ["prod", "istio-ingress"],
             trafficPolicy: {
                 tls: { mode: "ISTIO_MUTUAL" },
                 outlierDetection: { consecutive5xxErrors: 3, interval: "5s", baseEjectionTime: "1m" },
@@ -250,6 +251,27 @@ describe("CanaryRelease", () => {
         assert.strictEqual(
             await value(release.splitQuery),
             'sum by (destination_version) (rate(istio_requests_total{reporter="destination",destination_service="shop.prod.svc.cluster.local"}[1m]))',
+        );
+    });
+
+    it("exports the VirtualService and DestinationRule to the app's and the gateway's namespaces only, unless asked", async () => {
+        const exported = async (a: CanaryReleaseArgs) => {
+            const { mocks } = await deploy(a);
+            return [istio(mocks, "VirtualService").spec.exportTo, istio(mocks, "DestinationRule").spec.exportTo];
+        };
+        assert.deepStrictEqual(await exported(args()), [
+            ["prod", "istio-ingress"],
+            ["prod", "istio-ingress"],
+        ]);
+        const sameNs = { namespace: "prod", selector: { istio: "ingressgateway" } };
+        assert.deepStrictEqual(await exported(args({ gateway: sameNs, exportTo: ["callers"] })), [
+            ["prod", "callers"],
+            ["prod", "callers"],
+        ]);
+        assert.deepStrictEqual(await exported(args({ exportTo: ["*"] })), [["*"], ["*"]]);
+        await assert.rejects(
+            deploy(args({ exportTo: ["Callers"] })),
+            /exportTo must hold namespaces \(DNS-1123 labels\) or "\*"; got "Callers"/,
         );
     });
 

@@ -260,6 +260,13 @@ const KEYS: Record<string, Key> = {
         ok: (v) => v.split(",").every((c) => RETRY_ON.includes(c) || /^[1-5][0-9][0-9]$/.test(c)),
         examples: ["5xx,reset", "503"],
     },
+    meshExportTo: {
+        ok: (v) => {
+            const n = items(v, true);
+            return n !== undefined && n.length > 0 && unique(n) && (n.join() === "*" || n.every(label(63)));
+        },
+        examples: ["*", "callers,ops", '["a"]'],
+    },
     maxConnections: { ok: int(1, INT32), examples: ["100"] },
     maxPendingRequests: { ok: int(1, INT32), examples: ["10"] },
     outlierConsecutive5xxErrors: { ok: int(1, INT32), examples: ["5"] },

@@ -34,6 +34,19 @@ describe("config grammar: what the fuzzer found accepted or crashing (exact mess
         assert.deepStrictEqual(problems({ hosts: "*.example.test" }), []);
     });
 
+    it("meshExportTo: namespaces besides the app's and the gateway's, or * alone", () => {
+        assert.deepStrictEqual(
+            parseConfig(validConfig({ meshExportTo: "callers, ops" }), new Set(SECRET_KEYS)).release.exportTo,
+            ["callers", "ops"],
+        );
+        assert.deepStrictEqual(problems({ meshExportTo: "*,ops" }), [
+            'meshExportTo must be "*" alone or namespaces without it; got "*,ops"',
+        ]);
+        assert.deepStrictEqual(problems({ meshExportTo: "Ops" }), [
+            'meshExportTo must be a comma-separated list or a JSON array of namespaces (DNS-1123 labels, each once), or "*" alone; got "Ops"',
+        ]);
+    });
+
     it("release state keys take only what the bot writes: versions, images, times that exist", () => {
         assert.deepStrictEqual(
             problems({

@@ -35,6 +35,7 @@ describe("release keys", () => {
                 servicePort: 80,
                 protocol: "http",
                 env: undefined,
+                exportTo: undefined,
                 probePath: "/",
                 resources: { cpuRequest: "100m", memoryRequest: "128Mi", cpuLimit: "500m", memoryLimit: "256Mi" },
                 rolloutTimeoutSeconds: 600,

@@ -140,7 +140,7 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
         for (let i = 0; i < 5; i++) {
             client.notify({ ...BASE, event: { kind: "shift", message: `event ${i}` } });
         }
-        assert.ok(Date.now() - t0 < 50, "notify never waits");
+        assert.strictEqual(client.calls.length, 0, "notify returns before any call ends: it never waits");
         await client.flush();
         assert.ok(Date.now() - t0 < 1500, `flush took ${Date.now() - t0} ms (sequential calls took 33 s per event)`);
         assert.strictEqual(client.calls.length, 5);
