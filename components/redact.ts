@@ -139,15 +139,38 @@ export class Redactor {
 
     /** `text` without any known secret value or URL credential. */
     text(text: string): string {
-        // Kept words stand aside as markers (control characters, which no message holds) while secrets are replaced.
-        let out = this.keep.reduce((t, word, i) => t.split(word).join(`\u0001${i}\u0002`), text);
-        for (const s of this.secrets) {
-            out = out.split(s).join(REDACTED);
+        let out = text;
+        for (const secret of this.secrets) {
+            out = this.replace(out, secret);
         }
-        // eslint-disable-next-line no-control-regex
-        out = out.replace(/\u0001(\d+)\u0002/g, (_m, i: string) => this.keep[Number(i)]);
         return redactUrl(out);
     }
+
+    /** `text` with every occurrence of `secret` replaced, but those that lie inside a kept word. */
+    private replace(text: string, secret: string): string {
+        const kept: [number, number][] = this.keep.flatMap((word) =>
+            occurrences(text, word).map((i): [number, number] => [i, i + word.length]),
+        );
+        let out = "";
+        let from = 0;
+        for (const i of occurrences(text, secret)) {
+            const inside = kept.some(([a, b]) => i >= a && i + secret.length <= b);
+            if (i >= from && !inside) {
+                out += text.slice(from, i) + REDACTED;
+                from = i + secret.length;
+            }
+        }
+        return out + text.slice(from);
+    }
+}
+
+/** The start of every occurrence of `word` in `text` (overlapping ones included). */
+function occurrences(text: string, word: string): number[] {
+    const out: number[] = [];
+    for (let i = text.indexOf(word); i >= 0; i = text.indexOf(word, i + 1)) {
+        out.push(i);
+    }
+    return out;
 }
 
 /** Every string of a JSON-like value passed through `redact` (objects and arrays copied, the rest kept). */

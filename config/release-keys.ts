@@ -329,7 +329,7 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     return {
         canaryWeight,
         hosts: hosts ?? [],
-        // Stryker disable next-line StringLiteral: headerValue is never undefined (default "true", no pattern), so the fallback is never used
+        // Stryker disable next-line StringLiteral: headerValue is undefined only when canaryHeaderValue is refused; then a problem is recorded and parseConfig throws, so the fallback never reaches the program
         canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
         canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,

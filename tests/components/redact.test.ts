@@ -53,4 +53,12 @@ describe("redaction: one home for what is never shown", () => {
             b: null,
         });
     });
+
+    it("kept words (key names) are never cut into, but a secret that holds one is still hidden", () => {
+        const r = new Redactor(["canary", "app#"], ["canaryHeader", "app"]);
+        assert.strictEqual(
+            r.text('canaryHeader must be a name; got "app#", and canary is the word'),
+            'canaryHeader must be a name; got "***", and *** is the word',
+        );
+    });
 });

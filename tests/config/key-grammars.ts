@@ -77,7 +77,7 @@ const url = (schemes: string[], userInfo: boolean) => (v: string) => {
         v.length <= 2048 &&
         !/[\s#\\]/.test(v) &&
         noControl(v) &&
-        (userInfo || (u.username === "" && u.password === "" && !/^[a-z]+:\/\/[^/]*@/.test(v)))
+        (userInfo || (u.username === "" && u.password === "" && !/^[a-z]+:\/\/[^/?#]*@/.test(v)))
     );
 };
 const cpu = (v: string) => {
