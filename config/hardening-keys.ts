@@ -3,10 +3,9 @@
  * reference): each is on by default and has a key that turns it off. Defaults are the component's own.
  */
 import { CANARY_RELEASE_DEFAULTS as D, CanaryReleaseValues } from "../components/canary-release-args";
-import { QUANTITY as QUANTITY_PATTERN, QUANTITY_ACCEPTS } from "../components/validation";
+import { PRINCIPAL, PRINCIPAL_ACCEPTS } from "../components/mesh-security";
+import { MEMORY } from "./grammar";
 import { Reader } from "./reader";
-
-const QUANTITY = { accepts: QUANTITY_ACCEPTS, pattern: QUANTITY_PATTERN };
 
 /** The Args fields these keys fill. */
 export type HardeningField =
@@ -38,12 +37,12 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
         }),
         storage: {
             ephemeralStorageRequest: r.string("ephemeralStorageRequest", {
-                ...QUANTITY,
+                ...MEMORY,
                 doc: "Ephemeral-storage request of the container (with ephemeralStorage).",
                 def: D.resources.ephemeralStorageRequest,
             }),
             ephemeralStorageLimit: r.string("ephemeralStorageLimit", {
-                ...QUANTITY,
+                ...MEMORY,
                 doc: "Ephemeral-storage limit of the container: the kubelet evicts a pod that writes more (with ephemeralStorage).",
                 def: D.resources.ephemeralStorageLimit,
             }),
@@ -63,6 +62,8 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
         allowedPrincipals: r.list("allowedPrincipals", {
             doc: 'Callers allowed besides the gateway, as Istio principals such as "cluster.local/ns/shop/sa/frontend" (with authorizationPolicy).',
             required: false,
+            accepts: `a list of ${PRINCIPAL_ACCEPTS}`,
+            item: { accepts: PRINCIPAL_ACCEPTS, pattern: PRINCIPAL },
         }),
     };
 }
