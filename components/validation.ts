@@ -40,12 +40,6 @@ export const IMAGE_REF =
 export const IMAGE_ACCEPTS =
     'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';
 
-/** A Kubernetes resource quantity: "100m", "128Mi", "1.5Gi". */
-export const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
-/** What a quantity field accepts, for messages and docs. */
-export const QUANTITY_ACCEPTS = 'a Kubernetes quantity such as "100m" or "128Mi"';
-
 /** What a version field accepts, for messages and docs. */
 export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-", "_", ".", at most 63)';
 

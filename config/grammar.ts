@@ -3,10 +3,13 @@
  * the README's reference table, and the check that matches those words. A key's declaration names one of them.
  */
 import { MAX_APP_NAME_LENGTH } from "../components/canary-release-args";
+import { PRINCIPAL, PRINCIPAL_ACCEPTS } from "../components/mesh-security";
 import { hasUserInfo } from "../components/redact";
 import {
     DNS_LABEL,
     DNS_LABEL_ACCEPTS,
+    DNS_SUBDOMAIN,
+    DNS_SUBDOMAIN_ACCEPTS,
     HEADER_NAME,
     HEADER_VALUE,
     HEADER_VALUE_ACCEPTS,
@@ -55,11 +58,8 @@ export const APP_NAME: Grammar = {
 
 export const DNS_LABEL_NAME: Grammar = { accepts: DNS_LABEL_ACCEPTS, pattern: DNS_LABEL };
 
-/** A DNS-1123 subdomain: a Secret's name. */
-export const DNS_NAME: Grammar = {
-    accepts: 'a DNS-1123 name (lower-case letters, digits, "-" and ".", at most 253)',
-    pattern: /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-};
+/** A DNS-1123 subdomain: a Secret's or a ServiceAccount's name. */
+export const DNS_SUBDOMAIN_NAME: Grammar = { accepts: DNS_SUBDOMAIN_ACCEPTS, pattern: DNS_SUBDOMAIN };
 
 /** A Helm release name: a DNS label of at most 53 characters. */
 export const HELM_RELEASE_NAME: Grammar = {
@@ -98,8 +98,8 @@ export function cpuMillis(text: string): number | undefined {
     return m === null ? undefined : m[1] !== undefined ? Number(m[1]) : Math.round(Number(text) * 1000);
 }
 
-/** A memory quantity in bytes; undefined when it is not one. */
-export function memoryBytes(text: string): number | undefined {
+/** A quantity of bytes (memory, ephemeral storage); undefined when it is not one. */
+export function quantityBytes(text: string): number | undefined {
     const m = /^((0|[1-9]\d{0,5})(\.\d{1,3})?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)$|^([1-9]\d{0,17})$/.exec(text);
     return m === null ? undefined : m[5] !== undefined ? Number(m[5]) : Number(m[1]) * MEMORY_UNITS[m[4]];
 }
@@ -111,12 +111,42 @@ export const CPU: Grammar = {
     valid: (v) => (cpuMillis(v) ?? 0) >= 1 && (cpuMillis(v) ?? 0) <= 1_000_000,
 };
 
-export const MEMORY: Grammar = {
-    accepts:
-        'a memory quantity such as "128Mi" or "1.5Gi": a number (at most 3 decimals) and a unit Ki, Mi, Gi, Ti, Pi, k, M, G, T or P, or a whole number of bytes; at least 1 byte',
-    pattern: /^((0|[1-9]\d{0,5})(\.\d{1,3})?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)|[1-9]\d{0,17})$/,
-    valid: (v) => (memoryBytes(v) ?? 0) >= 1,
-};
+/** How each kind of a container's resources is compared: millicores, bytes. */
+const QUANTITY_OF = { cpu: cpuMillis, memory: quantityBytes, ephemeralStorage: quantityBytes } as const;
+
+/**
+ * Records in `problems` a request above its limit (keys `<kind>Request` and `<kind>Limit`), which Kubernetes
+ * refuses; nothing when either is unset or no quantity (its own problem is recorded).
+ */
+export function refuseRequestAboveLimit(
+    problems: string[],
+    kind: keyof typeof QUANTITY_OF,
+    resources: Partial<Record<`${keyof typeof QUANTITY_OF}${"Request" | "Limit"}`, string>>,
+): void {
+    const request = resources[`${kind}Request`];
+    const limit = resources[`${kind}Limit`];
+    const [a, b] = [request, limit].map((q) => (q === undefined ? undefined : QUANTITY_OF[kind](q)));
+    if (a !== undefined && b !== undefined && a > b) {
+        problems.push(
+            `${kind}Request (${request}) must not be above ${kind}Limit (${limit}): Kubernetes refuses such a container`,
+        );
+    }
+}
+
+/** A quantity of bytes, such as memory or ephemeral storage (`what`). */
+function bytesGrammar(what: string): Grammar {
+    return {
+        accepts:
+            `${what} such as "128Mi" or "1.5Gi": a number (at most 3 decimals) and a unit Ki, Mi, Gi, Ti, Pi, k, M, ` +
+            "G, T or P, or a whole number of bytes; at least 1 byte",
+        pattern: /^((0|[1-9]\d{0,5})(\.\d{1,3})?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)|[1-9]\d{0,17})$/,
+        valid: (v) => (quantityBytes(v) ?? 0) >= 1,
+    };
+}
+
+export const MEMORY = bytesGrammar("a memory quantity");
+/** Ephemeral storage: /tmp, logs and the writable layer of a container. */
+export const STORAGE = bytesGrammar("an ephemeral-storage quantity");
 
 /** An HTTP path with an optional query, as a probe requests it. */
 export const PROBE_PATH: Grammar = {
@@ -134,6 +164,10 @@ export const HOST: Grammar = {
 export const HOSTS_ACCEPTS =
     'a comma-separated list or a JSON array of host names such as "app.example.com,*.example.com" (lower-case DNS ' +
     'names of at most 253 characters, a wildcard only as the first label, each once; never "*" alone)';
+
+/** One caller of `allowedPrincipals`: an Istio principal. */
+export const PRINCIPAL_ITEM: Grammar = { accepts: PRINCIPAL_ACCEPTS, pattern: PRINCIPAL };
+export const PRINCIPALS_ACCEPTS = `a comma-separated list or a JSON array of ${PRINCIPAL_ACCEPTS}, each once`;
 
 export const HEADER: Grammar = {
     accepts: 'an HTTP header name such as "x-canary" (letters, digits and !#$%&\'*+-.^_`|~, at most 256)',

@@ -1,10 +1,10 @@
 /** The Istio keys: read straight into {@link IstioMeshArgs}, with the component's defaults. */
 import { POD_SECURITY_LEVELS } from "../components/canary-release-args";
 import { GATEWAY_SERVICE_TYPES, ISTIO_MESH_DEFAULTS as M, IstioMeshArgs } from "../components/istio-mesh";
-import { DNS_SUBDOMAIN, DNS_SUBDOMAIN_ACCEPTS } from "../components/validation";
 import { hasUserInfo } from "../components/redact";
 import {
     DNS_LABEL_NAME,
+    DNS_SUBDOMAIN_NAME,
     HELM_RELEASE_NAME,
     LABEL_KEYS,
     LABEL_VALUES,
@@ -96,9 +96,8 @@ export function readMesh(r: Reader): {
         entries: { names: LABEL_KEYS, values: LABEL_VALUES, nonEmpty: true },
     }) as Record<string, string> | undefined;
     const gatewayServiceAccount = r.string("gatewayServiceAccount", {
+        ...DNS_SUBDOMAIN_NAME,
         doc: "Service account of the gateway pods, whose identity the app's AuthorizationPolicy allows, when it cannot be derived from gatewayName and gatewayValues (Istio installed by others).",
-        accepts: DNS_SUBDOMAIN_ACCEPTS,
-        pattern: DNS_SUBDOMAIN,
         shown: "gatewayName, as the gateway chart names it",
     });
     mesh.baseValues = r.object("istioBaseValues", {

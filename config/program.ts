@@ -82,7 +82,15 @@ function readAll(r: Reader): ProgramConfig {
             ),
         );
     }
-    return { mesh, gatewaySelector, gatewayServiceAccount, release, policy, state, warnings: [...r.warnings, ...warnings] };
+    return {
+        mesh,
+        gatewaySelector,
+        gatewayServiceAccount,
+        release,
+        policy,
+        state,
+        warnings: [...r.warnings, ...warnings],
+    };
 }
 
 /**

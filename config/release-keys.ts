@@ -17,9 +17,8 @@ import {
     APP_NAME,
     COOKIE,
     CPU,
-    cpuMillis,
     DNS_LABEL_NAME,
-    DNS_NAME,
+    DNS_SUBDOMAIN_NAME,
     ENV_ACCEPTS,
     ENV_NAMES,
     ENV_VALUES,
@@ -29,9 +28,9 @@ import {
     HOSTS_ACCEPTS,
     IMAGE,
     MEMORY,
-    memoryBytes,
     PEM,
     PROBE_PATH,
+    refuseRequestAboveLimit,
     RETRY_CONDITIONS,
     VERSION,
 } from "./grammar";
@@ -220,19 +219,8 @@ function readResources(r: Reader): ReleaseKeys["resources"] {
             def: D.resources.memoryLimit,
         }),
     };
-    for (const [kind, parse] of [
-        ["cpu", cpuMillis],
-        ["memory", memoryBytes],
-    ] as const) {
-        const request = resources[`${kind}Request`];
-        const limit = resources[`${kind}Limit`];
-        const [a, b] = [request, limit].map((q) => (q === undefined ? undefined : parse(q)));
-        if (a !== undefined && b !== undefined && a > b) {
-            r.problems.push(
-                `${kind}Request (${request}) must not be above ${kind}Limit (${limit}): Kubernetes refuses such a container`,
-            );
-        }
-    }
+    refuseRequestAboveLimit(r.problems, "cpu", resources);
+    refuseRequestAboveLimit(r.problems, "memory", resources);
     return resources;
 }
 
@@ -311,7 +299,8 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     const exportTo = r.list("meshExportTo", {
         doc:
             "Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and " +
-            'DestinationRule (Istio\'s exportTo), such as those of in-mesh callers; "*" for every namespace.',
+            "DestinationRule (Istio's exportTo), such as those of in-mesh callers (whose identities go in " +
+            'allowedPrincipals); "*" for every namespace.',
         required: false,
         accepts: 'a comma-separated list or a JSON array of namespaces (DNS-1123 labels, each once), or "*" alone',
         item: { accepts: "", pattern: /^(\*|(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/ },
@@ -372,7 +361,7 @@ function readTls(r: Reader): Pick<ReleaseKeys, "tlsMinVersion" | "httpsRedirect"
             }),
             key: r.secret("tlsKey", { ...KEY, doc: "Private key of tlsCert (PEM)." }),
             secretName: r.string("tlsSecretName", {
-                ...DNS_NAME,
+                ...DNS_SUBDOMAIN_NAME,
                 doc: "Use this existing kubernetes.io/tls Secret in the gateway namespace instead of tlsCert/tlsKey.",
             }),
         },

@@ -59,9 +59,9 @@ describe("config grammar: what the fuzzer found accepted or crashing (exact mess
             }),
             [
                 'releaseVersion must be a label value such as "v2" (letters, digits, "-", "_", ".", at most 63); got "v 2"',
-                'releaseImage must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Registry/Shop:2"',
+                'releaseImage must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got "Registry/Shop:2"',
                 `releaseMessage must be a text of at most 300 characters without control characters (but tab and line breaks); got "${"x".repeat(197)}..."`,
-                'releasePreviousImage must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "shop:1 "',
+                'releasePreviousImage must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"; got "shop:1 "',
                 'releasePreviousVersion must be a label value such as "v2" (letters, digits, "-", "_", ".", at most 63); got "-v1"',
                 'releaseLeaseExpires must be a UTC time such as "2026-11-30T10:00:00Z"; got "2026-02-30T10:00:00Z"',
             ],

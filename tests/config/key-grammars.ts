@@ -31,16 +31,27 @@ const oneOf =
 const noControl = (v: string) => ![...v].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
 const label = (max: number) => (v: string) => v.length <= max && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(v);
 const labelValue = (v: string) => v.length <= 63 && /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(v);
+/** An image reference, optionally pinned by digest: "@sha256:" and 64 hex digits, at the end. */
 const image = (v: string) =>
     v.length <= 512 &&
     /^[a-z0-9][A-Za-z0-9._/:@-]*$/.test(v) &&
     !/[/:@]$/.test(v) &&
     !v.includes("//") &&
-    v.split("@")[0].split(":").length <= 3;
+    v.split("@")[0].split(":").length <= 3 &&
+    (!v.includes("@") || /^[^@]+@sha256:[0-9a-f]{64}$/.test(v));
 const path = (v: string) => v.length >= 1 && v.length <= 4096 && noControl(v);
 const dnsName = (v: string) =>
     v.length <= 253 && v.split(".").every((l) => l.length <= 63 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(l));
 const host = (v: string) => v !== "*" && dnsName(v.startsWith("*.") ? v.slice(2) : v);
+/** A DNS-1123 subdomain: lower-case labels joined by ".", at most 253 in all. */
+const subdomain = (v: string) =>
+    v.length <= 253 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v);
+/** An Istio principal: no whitespace or control characters; "*" alone, or one "*" at its start or its end. */
+const principal = (v: string) =>
+    v !== "" &&
+    noControl(v) &&
+    !/\s/.test(v) &&
+    (v === "*" || (v.split("*").length <= 2 && !v.slice(1, -1).includes("*")));
 const token = (v: string) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v);
 function parse(v: string): unknown {
     try {
@@ -84,7 +95,7 @@ const cpu = (v: string) => {
     const millis = /^[1-9][0-9]*m$/.test(v) ? parseInt(v, 10) : /^[0-9]+(\.[0-9]{1,3})?$/.test(v) ? +v * 1000 : NaN;
     return millis >= 1 && millis <= 1e6;
 };
-const memory = (v: string) => {
+const bytes = (v: string) => {
     const m = /^([0-9]+(\.[0-9]{1,3})?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/.exec(v);
     return m !== null && (m[3] !== undefined || !m[1].includes(".")) && +m[1] > 0;
 };
@@ -188,7 +199,7 @@ export const KEYS: Record<string, Key> = {
         examples: ["registry.example.test/shop:1.0.0", "ghcr.io/org/app@sha256:" + "a".repeat(64)],
     },
     stableVersion: { ok: labelValue, examples: ["v1", "1.0.0-rc_1"] },
-    canaryImage: { ok: image, examples: ["r.example.test:5000/a/b:2"] },
+    canaryImage: { ok: image, examples: ["r.example.test:5000/a/b:2", `r.example.test/a:2@sha256:${"0f".repeat(32)}`] },
     canaryVersion: { ok: labelValue, examples: ["v2"] },
     replicas: { ok: int(1, INT32), examples: ["1", "2147483647", "2147483648"] },
     canaryReplicas: { ok: int(0, INT32), examples: ["0", "3"] },
@@ -220,9 +231,9 @@ export const KEYS: Record<string, Key> = {
         examples: ["/healthz", "/health?full=1"],
     },
     cpuRequest: { ok: cpu, examples: ["100m", "0.5", "2"] },
-    memoryRequest: { ok: memory, examples: ["128Mi", "1.5Gi", "1000"] },
+    memoryRequest: { ok: bytes, examples: ["128Mi", "1.5Gi", "1000"] },
     cpuLimit: { ok: cpu, examples: ["500m", "1000"] },
-    memoryLimit: { ok: memory, examples: ["256Mi", "1Ti"] },
+    memoryLimit: { ok: bytes, examples: ["256Mi", "1Ti"] },
     rolloutTimeoutSeconds: { ok: int(30, 86400), examples: ["30", "86400"] },
     runAsUser: { ok: int(1, INT32), examples: ["65532"] },
     canaryWeight: { ok: int(0, 100), examples: ["0", "100"] },
@@ -268,12 +279,30 @@ export const KEYS: Record<string, Key> = {
     outlierBaseEjectionTime: { ok: istio, examples: ["30s"] },
     tlsCert: { ok: (v) => v.includes("-----BEGIN CERTIFICATE-----"), examples: [shopPair().cert] },
     tlsKey: { ok: (v) => v.includes("PRIVATE KEY-----"), examples: [shopPair().key] },
-    tlsSecretName: {
-        ok: (v) => v.length <= 253 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(v),
-        examples: ["shop-tls", "a.b"],
-    },
+    tlsSecretName: { ok: subdomain, examples: ["shop-tls", "a.b"] },
     tlsMinVersion: { ok: oneOf("TLSV1_2", "TLSV1_3"), examples: ["TLSV1_3"] },
     httpsRedirect: { ok: bool, examples: ["false"] },
+    serviceAccount: { ok: bool, examples: ["false"] },
+    tmpVolume: { ok: bool, examples: ["false"] },
+    ephemeralStorage: { ok: bool, examples: ["true"] },
+    ephemeralStorageRequest: { ok: bytes, examples: ["64Mi", "100M", "1.5Gi"] },
+    ephemeralStorageLimit: { ok: bytes, examples: ["512Mi", "2Gi", "1000000000"] },
+    podDisruptionBudgets: { ok: bool, examples: ["false"] },
+    peerAuthentication: { ok: bool, examples: ["false"] },
+    authorizationPolicy: { ok: bool, examples: ["false"] },
+    allowedPrincipals: {
+        ok: (v) => {
+            const p = items(v, true);
+            return p !== undefined && p.length > 0 && unique(p) && p.every(principal);
+        },
+        examples: ["cluster.local/ns/shop/sa/frontend", "*/sa/batch, cluster.local/*", '["*"]'],
+        more: jsonOf(
+            fc.array(fc.constantFrom("cluster.local/ns/a/sa/b", "*", "**", "a*b", "*a*", "a b", "", "a\u0000"), {
+                maxLength: 3,
+            }),
+        ),
+        runs: 60,
+    },
     istioInstall: { ok: bool, examples: ["false"] },
     istioVersion: {
         ok: (v) =>
@@ -291,6 +320,7 @@ export const KEYS: Record<string, Key> = {
     gatewayName: { ok: label(53), examples: ["istio-ingressgateway", "g".repeat(53)] },
     gatewayNamespace: { ok: label(63), examples: ["istio-ingress"] },
     gatewayServiceType: { ok: oneOf("LoadBalancer", "ClusterIP", "NodePort"), examples: ["ClusterIP"] },
+    istioPodSecurityEnforce: { ok: oneOf("privileged", "baseline", "restricted"), examples: ["privileged"] },
     gatewaySelector: {
         ok: (v) => {
             const o = parse(v);
@@ -309,6 +339,7 @@ export const KEYS: Record<string, Key> = {
         more: jsonOf(fc.dictionary(names, fc.oneof(fc.constantFrom("ingress", "", "a b"), junk), { maxKeys: 2 })),
         runs: 60,
     },
+    gatewayServiceAccount: { ok: subdomain, examples: ["istio-ingressgateway", "edge.gw-1"] },
     istioBaseValues: { ok: (v) => isObject(parse(v)) && protoFree(parse(v)), examples: ['{"a":{"b":[1]}}'] },
     istiodValues: { ok: (v) => isObject(parse(v)) && protoFree(parse(v)), examples: ["{}"] },
     gatewayValues: {

@@ -42,7 +42,7 @@ const ALONE: Record<string, (v: string) => boolean> = {
 const EXAMPLES: Record<string, string[]> = {
     stack: ["dev", "org/shop/prod"],
     "work-dir": [".", "/tmp/x"],
-    image: ["registry.example.test/shop:2.0.0"],
+    image: ["registry.example.test/shop:2.0.0", `registry.example.test/shop@sha256:${"a1".repeat(32)}`],
     version: ["v2"],
     gate: ["50", "complete"],
     by: ["alice", "ci bot"],
@@ -127,7 +127,9 @@ describe(`the release bot's flags fuzzed (seed ${FUZZ_SEED}: FUZZ_SEED=${FUZZ_SE
                 '--stack must be a stack name such as "dev" or "org/project/dev" (letters, digits, "-", "_" and ".", at most 3 parts); got "dev prod"',
         });
         assert.throws(() => releaseOptionsFromFlags(["--stack", "dev", "--image", "Reg/App:2"]), {
-            message: '--image must be a container image reference such as "ghcr.io/org/app:1.2.3"; got "Reg/App:2"',
+            message:
+                '--image must be a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, ' +
+                '"ghcr.io/org/app@sha256:<64 hex digits>"; got "Reg/App:2"',
         });
         assert.throws(() => releaseOptionsFromFlags(["--stack", "dev", "--version", "v 2"]), {
             message:
