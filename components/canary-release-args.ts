@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionPoolSettings, HTTPRetry, OutlierDetection, TLSProtocolVersion } from "./istio-types";
 import { CookieMatch, HeaderMatch, WEIGHT_LIMITS } from "./routing";
-import { IntLimits } from "./validation";
+import { INT32_MAX, IntLimits } from "./validation";
 
 /** What one track runs. */
 export interface TrackArgs {
@@ -125,14 +125,14 @@ export const CANARY_RELEASE_DEFAULTS = {
 /** The ranges of CanaryReleaseArgs' integer fields. */
 export const CANARY_RELEASE_LIMITS = {
     canaryWeight: WEIGHT_LIMITS,
-    replicas: { min: 1 },
-    canaryReplicas: { min: 0 },
+    replicas: { min: 1, max: INT32_MAX },
+    canaryReplicas: { min: 0, max: INT32_MAX },
     containerPort: { min: 1, max: 65535 },
     servicePort: { min: 1, max: 65535 },
-    runAsUser: { min: 1 },
-    rolloutTimeoutSeconds: { min: 30 },
+    runAsUser: { min: 1, max: INT32_MAX },
+    rolloutTimeoutSeconds: { min: 30, max: 86_400 },
     retryAttempts: { min: 0, max: 100 },
-} as const satisfies Record<string, IntLimits>;
+} as const satisfies Record<string, Required<IntLimits>>;
 
 /** Longest app name: Deployments are named `<app>-stable` and `<app>-canary` (DNS labels of at most 63). */
 export const MAX_APP_NAME_LENGTH = 56;
@@ -225,6 +225,11 @@ export interface CanaryReleaseArgs {
     canaryCookie?: CookieMatch;
     /** Percentage (0..100) of default-route requests mirrored to the canary. Defaults to 0 (off). */
     mirrorPercent?: number;
+    /**
+     * Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and DestinationRule
+     * (Istio's exportTo), such as those of in-mesh callers; ["*"] for every namespace. Defaults to none.
+     */
+    exportTo?: string[];
     /** Request timeout, e.g. "10s". Defaults to none (Istio's default: none). */
     timeout?: string;
     /** Retry policy. Defaults to none (Istio's default: 2 attempts). */

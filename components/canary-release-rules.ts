@@ -20,13 +20,15 @@ import {
     describeProblems,
     DNS_LABEL,
     DNS_LABEL_ACCEPTS,
-    DURATION,
     DURATION_ACCEPTS,
     FieldNamer,
     HEADER_NAME,
+    HEADER_VALUE,
+    HEADER_VALUE_ACCEPTS,
     IMAGE_ACCEPTS,
     IMAGE_REF,
     intProblem,
+    isDuration,
     isKnown,
     LABEL_VALUE,
     oneOfProblem,
@@ -113,6 +115,11 @@ const RULES: readonly Rule[] = [
                 : undefined,
             dnsLabel("namespace", a.namespace, name),
             dnsLabel("istioRevision", a.istioRevision, name),
+            ...(a.exportTo ?? []).map((n) =>
+                n === "*" || DNS_LABEL.test(n)
+                    ? undefined
+                    : `${name("exportTo")} must hold namespaces (DNS-1123 labels) or "*"; got "${n}"`,
+            ),
         ],
     },
     track("stable"),
@@ -158,6 +165,9 @@ const RULES: readonly Rule[] = [
             a.canaryHeader !== undefined && !HEADER_NAME.test(a.canaryHeader.name)
                 ? `${name("canaryHeader")} must be an HTTP header name such as "x-canary"; got "${a.canaryHeader.name}"`
                 : undefined,
+            a.canaryHeader !== undefined && !HEADER_VALUE.test(a.canaryHeader.value)
+                ? `${name("canaryHeader")} value must be ${HEADER_VALUE_ACCEPTS}; got ${JSON.stringify(a.canaryHeader.value)}`
+                : undefined,
             a.canaryCookie !== undefined && !HEADER_NAME.test(a.canaryCookie.name)
                 ? `${name("canaryCookie")} must be name=value with a cookie name such as "version=v2"; got "${a.canaryCookie.name}=${a.canaryCookie.value}"`
                 : undefined,
@@ -167,7 +177,7 @@ const RULES: readonly Rule[] = [
                     ["retries.perTryTimeout", a.retries?.perTryTimeout],
                 ] as const
             ).map(([field, value]) =>
-                value !== undefined && !DURATION.test(value)
+                value !== undefined && !isDuration(value)
                     ? `${name(field)} must be ${DURATION_ACCEPTS}; got "${value}"`
                     : undefined,
             ),

@@ -35,6 +35,7 @@ import {
     buildDestinationRuleSpec,
     buildGatewaySpec,
     buildVirtualServiceSpec,
+    exportNamespaces,
     canaryReplicaCount,
     podLabels,
     selectorLabels,
@@ -262,16 +263,21 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 { ...inNs, dependsOn: [...namespaceDeps, ...dependsOn] },
             );
 
+        // Visible to the app's namespace and the gateway's only (and any the args add), not to every namespace.
+        const exportTo = pulumi.output(args.gateway.namespace).apply((gw) => exportNamespaces(ns, gw, args.exportTo));
         const destinationRule = istioResource(
             "dr",
             "DestinationRule",
             app,
-            buildDestinationRuleSpec({
-                host,
-                app,
-                connectionPool: args.connectionPool,
-                outlierDetection: args.outlierDetection,
-            }),
+            exportTo.apply((e) =>
+                buildDestinationRuleSpec({
+                    host,
+                    app,
+                    connectionPool: args.connectionPool,
+                    outlierDetection: args.outlierDetection,
+                    exportTo: e,
+                }),
+            ),
         );
         const gateway = istioResource(
             "gw",
@@ -292,9 +298,10 @@ export class CanaryRelease extends pulumi.ComponentResource {
             "vs",
             "VirtualService",
             app,
-            pulumi.all([hosts, canaryWeight]).apply(([h, weight]) =>
+            pulumi.all([hosts, canaryWeight, exportTo]).apply(([h, weight, e]) =>
                 buildVirtualServiceSpec({
                     host,
+                    exportTo: e,
                     port: servicePort,
                     hosts: h,
                     gateway: gatewayRef(ns, app),

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { POD_SECURITY_LEVELS, PodSecurityLevel } from "./canary-release-args";
 import { gatewaySelector, gatewayServiceAccount, istiodReleaseName } from "./names";
 import { gatewayPodSecurityValues, istiodPodSecurityValues, podSecurityLabels } from "./pod-security";
+import { hasUserInfo } from "./redact";
 import { mergeValues, Values } from "./values";
 import { DNS_LABEL, DNS_LABEL_ACCEPTS, describeProblems, FieldNamer, oneOfProblem } from "./validation";
 
@@ -25,6 +26,38 @@ export const GATEWAY_SERVICE_TYPES: readonly GatewayServiceType[] = Object.value
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ChartValues = Record<string, any>;
+
+/** Helm's repository options for a chart repository URL. */
+export interface RepositoryOpts {
+    repo: string;
+    username?: pulumi.Output<string>;
+    password?: pulumi.Output<string>;
+}
+
+/**
+ * Helm's repository options for `url`: a URL with user information ("https://user:password@charts.example.com")
+ * becomes the URL without it and the user and password as Pulumi secrets, so the credentials never reach the
+ * Helm releases' inputs (the state) in plain text.
+ */
+export function repositoryOpts(url: string): RepositoryOpts {
+    if (!hasUserInfo(url)) {
+        return { repo: url };
+    }
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@(.*)$/is.exec(url)!;
+    const colon = m[2].indexOf(":");
+    const decode = (text: string) => {
+        try {
+            return decodeURIComponent(text);
+        } catch {
+            return text;
+        }
+    };
+    return {
+        repo: `${m[1]}${m[3]}`,
+        username: pulumi.secret(decode(colon < 0 ? m[2] : m[2].slice(0, colon))),
+        password: pulumi.secret(decode(colon < 0 ? "" : m[2].slice(colon + 1))),
+    };
+}
 
 /** Istio's public Helm chart repository. */
 export const ISTIO_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -56,7 +89,11 @@ export interface IstioMeshArgs {
      * repository; ignored with `chartDir` (the local charts carry their own version).
      */
     version?: string;
-    /** Helm repository of Istio's charts. Defaults to Istio's public repository, https://istio-release.storage.googleapis.com/charts. */
+    /**
+     * Helm repository of Istio's charts. Defaults to Istio's public repository,
+     * https://istio-release.storage.googleapis.com/charts. User information in it (https://user:password@host/...)
+     * is passed to Helm as a secret username and password, never in plain text.
+     */
     repository?: string;
     /**
      * A local directory holding the `base`, `istiod` and `gateway` chart directories, used instead of
@@ -160,7 +197,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     : {
                           chart: dir,
                           version: args.version,
-                          repositoryOpts: { repo: args.repository ?? D.repository },
+                          repositoryOpts: repositoryOpts(args.repository ?? D.repository),
                       };
             const timeout = args.timeoutSeconds ?? D.timeoutSeconds;
             const revisionValues: Values = revision !== undefined ? { revision } : {};

@@ -63,6 +63,8 @@ export interface HTTPRoute {
 /** `VirtualService` spec. */
 export interface VirtualServiceSpec {
     hosts: string[];
+    /** Namespaces whose sidecars and gateways may use it ("*": every namespace). */
+    exportTo?: string[];
     /** `namespace/name` of Gateways, plus `mesh` for sidecars. */
     gateways: string[];
     http: HTTPRoute[];
@@ -118,6 +120,8 @@ export interface TrafficPolicy {
 /** `DestinationRule` spec. */
 export interface DestinationRuleSpec {
     host: string;
+    /** Namespaces whose sidecars and gateways may use it ("*": every namespace). */
+    exportTo?: string[];
     trafficPolicy: TrafficPolicy;
     subsets: Subset[];
 }

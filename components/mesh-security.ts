@@ -18,18 +18,23 @@ export function principal(namespace: string, serviceAccount: string): string {
     return `${LOCAL_TRUST_DOMAIN}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
-/** An AuthorizationPolicy principal: no whitespace, "*" alone or only at its start or its end (Istio's rule). */
-export const PRINCIPAL = /^(\*|\*?[^\s*]+|[^\s*]+\*)$/;
+/**
+ * An AuthorizationPolicy principal: no whitespace or control characters; "*" alone, or one "*" at its start or
+ * its end (Istio's prefix, suffix and presence matches).
+ */
+// eslint-disable-next-line no-control-regex
+export const PRINCIPAL = /^(\*|\*?[^\s*\u0000-\u001f\u007f]+|[^\s*\u0000-\u001f\u007f]+\*)$/;
 
 /** What a principal field accepts, for messages and docs. */
 export const PRINCIPAL_ACCEPTS =
-    'Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace; a "*" only at the start or the end)';
+    'Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace or control characters; "*" alone, ' +
+    'or one "*" at the start or the end)';
 
 /** Problems of a list of principals (empty when each is one), naming `field`. */
 export function principalProblems(field: string, principals: readonly string[]): string[] {
     return principals
         .filter((p) => !PRINCIPAL.test(p))
-        .map((p) => `${field} must hold ${PRINCIPAL_ACCEPTS}; got "${p}"`);
+        .map((p) => `${field} must hold ${PRINCIPAL_ACCEPTS}; got ${JSON.stringify(p)}`);
 }
 
 /** Labels that select every pod of the app, both tracks. */

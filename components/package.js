@@ -1,4 +1,3 @@
-/* global __dirname */
 /**
  * The component package's entry point for the Pulumi plugin host (package.json `main`): the host loads the package
  * with `require(<repo>)`, after @pulumi/pulumi's run-plugin registered ts-node with type checking. Type checking

@@ -22,7 +22,7 @@ import { IntLimits, intProblem } from "./validation";
 export const MAX_WEIGHT = 100;
 
 /** The range of a canary weight. */
-export const WEIGHT_LIMITS: IntLimits = { min: 0, max: MAX_WEIGHT };
+export const WEIGHT_LIMITS: Required<IntLimits> = { min: 0, max: MAX_WEIGHT };
 
 /** Traffic split of the default route, as percentages that always sum to 100. */
 export interface Weights {
@@ -153,6 +153,14 @@ export function buildHttpRoutes(opts: RouteOptions): HTTPRoute[] {
     return routes;
 }
 
+/**
+ * Istio's `exportTo` of a release's VirtualService and DestinationRule: the app's namespace and the gateway's (whose
+ * pods apply the routes), and the namespaces `extra` names; "*" among them exports to every namespace.
+ */
+export function exportNamespaces(appNamespace: string, gatewayNamespace: string, extra: string[] = []): string[] {
+    return extra.includes("*") ? ["*"] : [...new Set([appNamespace, gatewayNamespace, ...extra])];
+}
+
 /** Inputs of the VirtualService spec. */
 export interface VirtualServiceOptions extends RouteOptions {
     /** External hosts served through the gateway. */
@@ -161,6 +169,8 @@ export interface VirtualServiceOptions extends RouteOptions {
     gateway: string;
     /** Also route in-mesh callers of {@link RouteOptions.host} (adds the `mesh` gateway). Defaults to true. */
     mesh?: boolean;
+    /** Namespaces that may use it (Istio's exportTo, see {@link exportNamespaces}); every namespace when unset. */
+    exportTo?: string[];
 }
 
 /** The VirtualService spec: routes bound to the gateway and, by default, the mesh. */
@@ -169,6 +179,7 @@ export function buildVirtualServiceSpec(opts: VirtualServiceOptions): VirtualSer
     return {
         hosts: mesh ? [...opts.hosts, opts.host] : [...opts.hosts],
         gateways: mesh ? [opts.gateway, "mesh"] : [opts.gateway],
+        ...(opts.exportTo !== undefined ? { exportTo: [...opts.exportTo] } : {}),
         http: buildHttpRoutes(opts),
     };
 }
@@ -179,9 +190,12 @@ export function buildDestinationRuleSpec(opts: {
     app: string;
     connectionPool?: ConnectionPoolSettings;
     outlierDetection?: OutlierDetection;
+    /** Namespaces that may use it (Istio's exportTo); every namespace when unset. */
+    exportTo?: string[];
 }): DestinationRuleSpec {
     return {
         host: opts.host,
+        ...(opts.exportTo !== undefined ? { exportTo: [...opts.exportTo] } : {}),
         trafficPolicy: {
             tls: { mode: "ISTIO_MUTUAL" },
             ...(opts.connectionPool ? { connectionPool: opts.connectionPool } : {}),

@@ -13,25 +13,32 @@ export const DNS_SUBDOMAIN_ACCEPTS = 'a DNS-1123 subdomain (lower-case letters, 
 /** A Kubernetes label value that is not empty (the `version` label). */
 export const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 
-/** A duration as Istio and Prometheus write it: "250ms", "5s", "1m", "1h30m". */
-export const DURATION = /^(\d+(ms|s|m|h))+$/;
+/** The largest value of a Kubernetes or Istio int32 field (replicas, connection limits, UIDs). */
+export const INT32_MAX = 2_147_483_647;
+
+/** A duration as Istio writes it: "250ms", "5s", "1m", "1h30m": units h, m, s, ms, each once, largest first. */
+export const DURATION = /^(?=\d)(\d+h)?(\d+m(?!s))?(\d+s)?(\d+ms)?$/;
+
+/** The longest route or outlier duration: a day. */
+export const MAX_DURATION_MS = 24 * 3_600_000;
 
 /** What a duration field accepts, for messages and docs. */
-export const DURATION_ACCEPTS = 'a duration such as "250ms", "5s" or "1m"';
+export const DURATION_ACCEPTS =
+    'a duration such as "250ms", "5s" or "1m30s" (units h, m, s, ms, each once, largest first), from 1ms to 24h';
 
-/** A container image reference: registry/path[:tag][@sha256:digest], no whitespace. */
+/** True when `text` is a {@link DURATION} from 1ms to {@link MAX_DURATION_MS}. */
+export function isDuration(text: string): boolean {
+    const ms = durationMs(text);
+    return ms !== undefined && ms >= 1 && ms <= MAX_DURATION_MS;
+}
+
+/** A container image reference: registry/path[:tag][@sha256:digest], no whitespace, at most 512 characters. */
 export const IMAGE_REF =
-    /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+    /^(?=.{1,512}$)[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /** What an image field accepts, for messages and docs. */
 export const IMAGE_ACCEPTS =
     'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';
-
-/** A Kubernetes resource quantity: "100m", "128Mi", "1.5Gi". */
-export const QUANTITY = /^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
-/** What a quantity field accepts, for messages and docs. */
-export const QUANTITY_ACCEPTS = 'a Kubernetes quantity such as "100m" or "128Mi"';
 
 /** What a version field accepts, for messages and docs. */
 export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-", "_", ".", at most 63)';
@@ -39,8 +46,22 @@ export const VERSION_ACCEPTS = 'a label value such as "v2" (letters, digits, "-"
 /** What a DNS-1123 label field accepts, for messages and docs. */
 export const DNS_LABEL_ACCEPTS = 'a DNS-1123 label (lower-case letters, digits and "-", at most 63)';
 
-/** An HTTP header name (RFC 9110 token). */
-export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Control characters (C0 and DEL): never part of a name, a header, a path or a message. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
+/** Text without control characters (a path, a name, a message). */
+// eslint-disable-next-line no-control-regex
+export const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
+
+/** An HTTP header name (RFC 9110 token), at most 256 characters. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+
+/** An HTTP header value: visible ASCII, spaces only inside, at most 256 characters (no CR, LF or NUL). */
+export const HEADER_VALUE = /^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/;
+
+/** What a header value field accepts, for messages and docs. */
+export const HEADER_VALUE_ACCEPTS = "a header value: visible ASCII characters, spaces only inside, at most 256";
 
 /** Envoy retry conditions Istio accepts in `retryOn`, besides HTTP status codes such as "503". */
 export const RETRY_ON = [

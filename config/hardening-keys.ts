@@ -3,10 +3,8 @@
  * reference): each is on by default and has a key that turns it off. Defaults are the component's own.
  */
 import { CANARY_RELEASE_DEFAULTS as D, CanaryReleaseValues } from "../components/canary-release-args";
-import { QUANTITY as QUANTITY_PATTERN, QUANTITY_ACCEPTS } from "../components/validation";
+import { PRINCIPAL_ITEM, PRINCIPALS_ACCEPTS, refuseRequestAboveLimit, STORAGE } from "./grammar";
 import { Reader } from "./reader";
-
-const QUANTITY = { accepts: QUANTITY_ACCEPTS, pattern: QUANTITY_PATTERN };
 
 /** The Args fields these keys fill. */
 export type HardeningField =
@@ -23,7 +21,7 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
     storage: { ephemeralStorageRequest?: string; ephemeralStorageLimit?: string };
 } {
     r.group = "Pods and mesh hardening";
-    return {
+    const pod = {
         serviceAccount: r.bool("serviceAccount", {
             doc: "Run the pods as a ServiceAccount <app> that mounts no API token (automountServiceAccountToken false); false: the namespace's default account.",
             def: D.serviceAccount,
@@ -36,18 +34,25 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
             doc: "Give the container ephemeral-storage requests and limits (/tmp, logs, the writable layer).",
             def: D.ephemeralStorage,
         }),
-        storage: {
-            ephemeralStorageRequest: r.string("ephemeralStorageRequest", {
-                ...QUANTITY,
-                doc: "Ephemeral-storage request of the container (with ephemeralStorage).",
-                def: D.resources.ephemeralStorageRequest,
-            }),
-            ephemeralStorageLimit: r.string("ephemeralStorageLimit", {
-                ...QUANTITY,
-                doc: "Ephemeral-storage limit of the container: the kubelet evicts a pod that writes more (with ephemeralStorage).",
-                def: D.resources.ephemeralStorageLimit,
-            }),
-        },
+    };
+    const storage = {
+        ephemeralStorageRequest: r.string("ephemeralStorageRequest", {
+            ...STORAGE,
+            doc: "Ephemeral-storage request of the container (with ephemeralStorage); at most ephemeralStorageLimit.",
+            def: D.resources.ephemeralStorageRequest,
+        }),
+        ephemeralStorageLimit: r.string("ephemeralStorageLimit", {
+            ...STORAGE,
+            doc: "Ephemeral-storage limit of the container: the kubelet evicts a pod that writes more (with ephemeralStorage).",
+            def: D.resources.ephemeralStorageLimit,
+        }),
+    };
+    if (pod.ephemeralStorage) {
+        refuseRequestAboveLimit(r.problems, "ephemeralStorage", storage);
+    }
+    return {
+        ...pod,
+        storage,
         podDisruptionBudgets: r.bool("podDisruptionBudgets", {
             doc: "A PodDisruptionBudget per track: evictions (node drains) take stable pods one at a time and may take every canary pod.",
             def: D.podDisruptionBudgets,
@@ -61,8 +66,10 @@ export function readHardening(r: Reader): Pick<CanaryReleaseValues, HardeningFie
             def: D.authorizationPolicy,
         }),
         allowedPrincipals: r.list("allowedPrincipals", {
-            doc: 'Callers allowed besides the gateway, as Istio principals such as "cluster.local/ns/shop/sa/frontend" (with authorizationPolicy).',
+            doc: "Callers allowed besides the gateway, as Istio principals (with authorizationPolicy). A caller outside the app's namespace also needs its namespace in meshExportTo, or its requests reach the Service without the canary routes.",
             required: false,
+            accepts: PRINCIPALS_ACCEPTS,
+            item: PRINCIPAL_ITEM,
         }),
     };
 }

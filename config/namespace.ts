@@ -12,11 +12,10 @@ export function qualify(key: string): string {
 
 /** Our keys without the namespace; keys of other namespaces (kubernetes:, pulumi:) are not ours. */
 export function ownKeys<T>(all: Record<string, T>): Record<string, T> {
-    const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(all)) {
-        if (k.startsWith(PREFIX)) {
-            out[k.slice(PREFIX.length)] = v;
-        }
-    }
-    return out;
+    // Object.fromEntries defines each key (a key named "__proto__" stays a key, to be reported as unknown).
+    return Object.fromEntries(
+        Object.entries(all)
+            .filter(([k]) => k.startsWith(PREFIX))
+            .map(([k, v]) => [k.slice(PREFIX.length), v]),
+    );
 }

@@ -3,7 +3,7 @@
  * reach this stack (a soak time on the source stack, an approval). Declared here once; read into the
  * {@link ReleasePolicy} by policy.ts.
  */
-import { PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
+import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 import { Reader } from "./reader";
 import { COMPLETE_GATE, Gate } from "./release-state";
 
@@ -17,14 +17,13 @@ export interface GatePolicy {
     promotionRequireApproval: boolean;
 }
 
-const GATES_ACCEPTS = 'a comma-separated list of step weights and/or "complete", such as "50,complete"';
+const GATES_ACCEPTS =
+    'a comma-separated list of step weights and/or "complete", such as "50,complete" (each once, no empty item)';
+const SOAK_ACCEPTS = `${PROM_DURATION_ACCEPTS}, from 1s to 365d`;
 
-/** Parses gates ("50, complete" -> ["50", "complete"]); undefined when malformed. */
+/** Parses gates ("50, complete" -> ["50", "complete"]); undefined when malformed (an empty item included). */
 export function parseGates(text: string): Gate[] | undefined {
-    const gates = text
-        .split(",")
-        .map((g) => g.trim())
-        .filter((g) => g !== "");
+    const gates = text.split(",").map((g) => g.trim());
     const ok = gates.every((g) => g === COMPLETE_GATE || /^([1-9]\d?|100)$/.test(g));
     return ok && new Set(gates).size === gates.length ? gates : undefined;
 }
@@ -37,6 +36,7 @@ export function readGates(r: Reader): GatePolicy {
             "Manual gates: before these steps (weights of releaseSteps) and/or before completion (complete), the " +
             "bot records awaiting-approval and stops (exit 10) until `npm run release -- --approve`.",
         accepts: GATES_ACCEPTS,
+        pattern: /[\s\S]*/,
         field: "policy.gates",
         flag: { name: "gates", arg: "<list>" },
     });
@@ -50,8 +50,12 @@ export function readGates(r: Reader): GatePolicy {
             doc:
                 "Promotion to this stack waits until the version has run as stable on the source stack this long " +
                 "(from its completion in the source's stack history).",
-            accepts: PROM_DURATION_ACCEPTS,
+            accepts: SOAK_ACCEPTS,
             pattern: PROM_DURATION,
+            valid: (v) => {
+                const ms = promDurationMs(v) ?? 0;
+                return ms >= 1000 && ms <= 365 * 86_400_000;
+            },
             field: "policy.promotionSoakTime",
         }),
         promotionRequireApproval: r.bool("promotionRequireApproval", {

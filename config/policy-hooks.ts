@@ -3,7 +3,9 @@
  * services while the canary is judged. Declared here once; read into the {@link ReleasePolicy} by policy.ts.
  * URLs with credentials are refused and shown redacted; the hook secret is a Pulumi secret, never shown.
  */
-import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { hasUserInfo, redactUrl } from "../components/redact";
+import { secretText, urlGrammar } from "./grammar";
+import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 import { Reader } from "./reader";
 
 /** Flagger's hook points: before any traffic, at each analysis, before and after completion, on rollback, every event. */
@@ -47,20 +49,26 @@ export const HOOK_DEFAULTS = { timeout: "10s", retries: 2, confirmLimit: "1h" } 
 export const LOAD_DEFAULTS = { rate: 10, maxRequests: 3000, timeout: "5s" } as const;
 
 const HOOKS_ACCEPTS =
-    'a JSON array of {"name", "type", "url", and optionally "timeout", "retries", "metadata"}, type one of ' +
-    HOOK_TYPES.join(", ");
+    'a JSON array of {"name" (lower-case letters, digits and "-", at most 63, each once), "type" (one of ' +
+    HOOK_TYPES.join(", ") +
+    '), "url" (an http(s):// URL without credentials), and optionally "timeout" (1s to 5m), "retries" (0 to 10), ' +
+    '"metadata" (string values)}';
 const HOOK_FIELDS = ["name", "type", "url", "timeout", "retries", "metadata"];
-const URL_ACCEPTS = "an http(s):// URL";
+const URL_ACCEPTS = "an http(s):// URL with a host (no spaces or fragment, at most 2048)";
 
 const HOOK_CREDENTIALS_HINT =
     "hook calls are signed with releaseHookSecret (--secret); set releaseHooks itself with --secret if its URLs carry tokens";
 
+/** A URL the bot calls: http(s), a host, no spaces or fragment (credentials are refused apart, with a hint). */
+const HOOK_SECRET = secretText("a secret string", 1024);
+const CALLED_URL = urlGrammar(["https?"], { accepts: URL_ACCEPTS, userInfo: true });
+
 /** Problems of a URL the bot calls: http(s) only, no credentials (shown redacted; `hint` says what instead). */
 export function urlProblem(what: string, url: string, hint = HOOK_CREDENTIALS_HINT): string | undefined {
-    if (!/^https?:\/\/[^\s/?#]\S*$/.test(url)) {
-        return `${what} must be ${URL_ACCEPTS}; got ${JSON.stringify(redactUrl(url))}`;
+    if (!CALLED_URL.pattern.test(url) || !CALLED_URL.valid!(url)) {
+        return `${what} must be ${URL_ACCEPTS}; got ${JSON.stringify(redactUrl(url.length > 200 ? `${url.slice(0, 197)}...` : url))}`;
     }
-    if (/^[a-z]+:\/\/[^/?#]*@/i.test(url)) {
+    if (hasUserInfo(url)) {
         return `${what} must not contain credentials (${redactUrl(url)}): ${hint}`;
     }
     return undefined;
@@ -106,14 +114,15 @@ function parseHooks(raw: string, problems: string[]): HookSpec[] {
         if (urlIssue !== undefined) {
             problems.push(urlIssue);
         }
-        const timeout = o.timeout ?? HOOK_DEFAULTS.timeout;
+        // A field given as null is not a field left out: only a missing one takes the default.
+        const timeout = o.timeout === undefined ? HOOK_DEFAULTS.timeout : o.timeout;
         const ms = typeof timeout === "string" ? promDurationMs(timeout) : undefined;
         if (ms === undefined || ms < 1000 || ms > 300_000) {
             problems.push(
                 `${at}: timeout must be ${PROM_DURATION_ACCEPTS}, from 1s to 5m; got ${JSON.stringify(timeout)}`,
             );
         }
-        const retries = o.retries ?? HOOK_DEFAULTS.retries;
+        const retries = o.retries === undefined ? HOOK_DEFAULTS.retries : o.retries;
         if (!Number.isInteger(retries) || (retries as number) < 0 || (retries as number) > 10) {
             problems.push(`${at}: retries must be an integer from 0 to 10; got ${JSON.stringify(retries)}`);
         }
@@ -123,9 +132,13 @@ function parseHooks(raw: string, problems: string[]): HookSpec[] {
             (typeof md === "object" &&
                 md !== null &&
                 !Array.isArray(md) &&
-                Object.values(md).every((v) => typeof v === "string"));
+                Object.entries(md).every(
+                    ([k, v]) => k !== "" && k !== "__proto__" && k.length <= 256 && typeof v === "string",
+                ));
         if (!mdOk) {
-            problems.push(`${at}: metadata must be a JSON object of string values`);
+            problems.push(
+                `${at}: metadata must be a JSON object of string values (field names not empty, not "__proto__", at most 256)`,
+            );
         }
         if (problems.length > before) {
             return [];
@@ -147,20 +160,27 @@ function parseHooks(raw: string, problems: string[]): HookSpec[] {
 export function readHooks(r: Reader): HookPolicy {
     r.group = "Hooks";
     const raw = r.string("releaseHooks", {
+        pattern: /[\s\S]*/,
         doc: "Webhooks the bot calls at Flagger's hook points, with a signed JSON payload (see Release bot: hooks).",
         accepts: HOOKS_ACCEPTS,
         field: "policy.hooks",
     });
     const hooks = raw === undefined ? [] : parseHooks(raw, r.problems);
     const hookSecret = r.secret("releaseHookSecret", {
-        doc: "Key of the HMAC-SHA256 signature of each hook call's body (header X-Istio-Canary-Signature-256).",
-        accepts: "a secret string",
+        ...HOOK_SECRET,
+        doc: "Key of the HMAC-SHA256 signature of each hook call's timestamp and body (header X-Istio-Canary-Signature: t=...,v1=...); not blank.",
         field: "policy.hookSecret",
     });
+    if (hooks.length > 0 && hookSecret === undefined) {
+        r.warnings.push(
+            "releaseHooks are called unsigned: set releaseHookSecret (`pulumi config set --secret releaseHookSecret " +
+                '"$(openssl rand -hex 32)"`) so that receivers can verify each call and refuse old or replayed ones',
+        );
+    }
     const hookConfirmLimit =
         r.duration("releaseHookConfirmLimit", {
             pattern: PROM_DURATION,
-            accepts: PROM_DURATION_ACCEPTS,
+            accepts: `${PROM_DURATION_ACCEPTS}, from 1s to 24h`,
             doc: "How long confirm-promotion hooks are asked for a 2xx before the release pauses (exit 9).",
             def: HOOK_DEFAULTS.confirmLimit,
             field: "policy.hookConfirmLimit",
@@ -171,6 +191,7 @@ export function readHooks(r: Reader): HookPolicy {
             "Built-in load: requests to this URL (the gateway's) during each analysis window, for quiet services; " +
             "unset turns it off.",
         accepts: `${URL_ACCEPTS} without credentials`,
+        pattern: /[\s\S]*/,
         field: "policy.loadUrl",
         flag: { name: "load-url", arg: "<url>" },
     });
@@ -206,7 +227,7 @@ export function readHooks(r: Reader): HookPolicy {
         loadTimeout:
             r.duration("releaseLoadTimeout", {
                 pattern: PROM_DURATION,
-                accepts: PROM_DURATION_ACCEPTS,
+                accepts: `${PROM_DURATION_ACCEPTS}, from 100ms to 1m`,
                 doc: "Timeout of each load request.",
                 def: LOAD_DEFAULTS.timeout,
                 field: "policy.loadTimeout",

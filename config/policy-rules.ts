@@ -2,6 +2,7 @@
  * The release policy's rules as a whole: Prometheus's duration grammar and the bounds a policy must keep. Pure;
  * messages name the policy's config keys (declared in policy.ts).
  */
+import { hasUserInfo, redactUrl } from "../components/redact";
 
 /** The fields of a release policy the rules look at (structurally, the ReleasePolicy of policy.ts). */
 export interface PolicyUnderRules {
@@ -157,7 +158,7 @@ export function policyProblems(p: PolicyUnderRules, given?: ReadonlySet<string>)
         }
         seen.add(c.name);
     }
-    if (p.prometheusUrl !== undefined && hasCredentials(p.prometheusUrl)) {
+    if (p.prometheusUrl !== undefined && hasUserInfo(p.prometheusUrl)) {
         problems.push(
             "prometheusUrl",
             `prometheusUrl must not contain credentials (${redactUrl(p.prometheusUrl)}): set prometheusUser and ` +
@@ -169,15 +170,3 @@ export function policyProblems(p: PolicyUnderRules, given?: ReadonlySet<string>)
 
 /** Names of the built-in checks, which custom checks may not reuse. */
 export const BUILT_IN_CHECKS = ["success-rate", "latency-p99", "request-count"];
-
-function hasCredentials(url: string): boolean {
-    return /^[a-z]+:\/\/[^/?#]*@/i.test(url);
-}
-
-/**
- * A URL with any user and password replaced by "***", for messages: the user information after every "://" in
- * the text, wherever the URL starts (" http://u:pw@h" and a URL in another's query are redacted too).
- */
-export function redactUrl(url: string): string {
-    return url.replace(/:\/\/[^/?#]*@/g, "://***@");
-}

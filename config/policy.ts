@@ -2,14 +2,16 @@
  * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
-import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+import { INT32_MAX, PRINTABLE } from "../components/validation";
+import { secretText, TOKEN, urlGrammar, USER } from "./grammar";
+import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 import { GatePolicy, readGates } from "./policy-gates";
 import { HookPolicy, readHooks } from "./policy-hooks";
 import { ConfigError, KeySpec, Reader } from "./reader";
 
 export { type GatePolicy, parseGates } from "./policy-gates";
 export { HOOK_TYPES, type HookPolicy, type HookSpec, type HookType } from "./policy-hooks";
-export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS, redactUrl } from "./policy-rules";
+export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
 
 /** A PromQL check of the canary: passes when the value is within [min, max]. */
 export interface CustomCheck {
@@ -95,11 +97,16 @@ export const RELEASE_POLICY_DEFAULTS = {
 
 const STEPS_ACCEPTS =
     'a comma-separated list of increasing integers from 1 to 100 ending at 100, such as "10,25,50,100"';
-const CHECKS_ACCEPTS = 'a JSON array of {"name", "query", "min" and/or "max"}';
+const CHECKS_ACCEPTS =
+    'a JSON array of {"name" (lower-case letters, digits and "-", at most 63), "query" (PromQL: no control ' +
+    'characters but tab and newline, at most 8192), "min" and/or "max" (numbers)}';
+
+/** Release steps as written: weights without leading zeros, separated by commas (spaces around them allowed). */
+const STEPS = /^\s*[1-9]\d{0,2}(\s*,\s*[1-9]\d{0,2})*\s*$/;
 
 /** Parses release steps; undefined when invalid. */
 export function parseSteps(text: string): number[] | undefined {
-    if (!/^\s*\d+(\s*,\s*\d+)*\s*$/.test(text)) {
+    if (!STEPS.test(text)) {
         return undefined;
     }
     // Number() ignores the whitespace around each weight.
@@ -123,9 +130,11 @@ function isCustomCheck(x: unknown): x is CustomCheck {
     return (
         Object.keys(c).every((k) => ["name", "query", "min", "max"].includes(k)) &&
         typeof c.name === "string" &&
-        /^[a-z0-9][-a-z0-9]*$/.test(c.name) &&
+        /^[a-z0-9][-a-z0-9]{0,62}$/.test(c.name) &&
         typeof c.query === "string" &&
         c.query.trim() !== "" &&
+        c.query.length <= 8192 &&
+        PRINTABLE.test(c.query.replace(/[\t\n\r]/g, " ")) &&
         num(c.min) &&
         num(c.max) &&
         (c.min !== undefined || c.max !== undefined)
@@ -144,6 +153,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
     const stepsText = r.string("releaseSteps", {
         doc: "Canary weights the release bot steps through.",
         accepts: STEPS_ACCEPTS,
+        pattern: /[\s\S]*/,
         def: D.steps,
         field: "policy.steps",
         flag: { name: "steps", arg: "<list>" },
@@ -156,7 +166,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         steps: steps ?? parseSteps(D.steps)!,
         interval:
             r.duration("releaseInterval", {
-                ...PROM,
+                ...INTERVAL,
                 doc: "Wait between a shift and its analysis.",
                 def: D.interval,
                 field: "policy.interval",
@@ -164,7 +174,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
             }) ?? D.interval,
         metricWindow:
             r.duration("releaseMetricWindow", {
-                ...PROM,
+                ...WINDOW,
                 doc: "Range of rate() in the built-in checks.",
                 def: D.metricWindow,
                 field: "policy.metricWindow",
@@ -190,7 +200,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         maxLatencyMs: offWhenZero(
             r.int("releaseMaxLatencyMs", {
                 doc: "Maximum p99 request duration of the canary in ms; 0 turns the check off.",
-                limits: { min: 0 },
+                limits: { min: 0, max: 3_600_000 },
                 def: D.maxLatencyMs,
                 field: "policy.maxLatencyMs",
                 flag: { name: "max-latency-ms", arg: "<ms>" },
@@ -221,7 +231,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         }),
         minRequests: r.int("releaseMinRequests", {
             doc: "Requests the canary must have served in the metric window for its metrics to count as data.",
-            limits: { min: 0 },
+            limits: { min: 0, max: INT32_MAX },
             def: D.minRequests,
             field: "policy.minRequests",
             flag: { name: "min-requests", arg: "<n>" },
@@ -260,40 +270,43 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         prometheusUrl: prometheusUrl(r),
         prometheusTimeout:
             r.duration("prometheusTimeout", {
-                ...PROM,
-                doc: "Timeout of each Prometheus query.",
+                ...SECOND_TO_DAY,
+                doc: "Deadline of each Prometheus query, from its start to the end of its answer (not an idle timeout; answers over 1 MiB are refused).",
                 def: D.prometheusTimeout,
                 field: "policy.prometheusTimeout",
                 flag: { name: "prometheus-timeout", arg: "<duration>" },
             }) ?? D.prometheusTimeout,
         scrapeInterval:
             r.duration("prometheusScrapeInterval", {
-                ...PROM,
+                ...SECOND_TO_DAY,
                 doc: "Prometheus's scrape interval (releaseMetricWindow must span at least two).",
                 def: D.scrapeInterval,
                 field: "policy.scrapeInterval",
                 flag: { name: "scrape-interval", arg: "<duration>" },
             }) ?? D.scrapeInterval,
         prometheusUser: r.string("prometheusUser", {
+            ...USER,
             doc: "Basic-auth user for Prometheus (with prometheusPassword).",
             field: "policy.prometheusUser",
         }),
         prometheusPassword: r.secret("prometheusPassword", {
+            ...PASSWORD,
             doc: "Basic-auth password for Prometheus.",
-            accepts: "a password",
             field: "policy.prometheusPassword",
         }),
         prometheusToken: r.secret("prometheusToken", {
+            ...TOKEN,
             doc: "Bearer token for Prometheus.",
-            accepts: "a token",
             field: "policy.prometheusToken",
         }),
         policyPack: r.path("releasePolicyPack", {
+            kind: "directory",
             doc: "Policy pack the bot and promotion run on every preview and update (e.g. policies); a violation stops the release. Relative to the project directory.",
             field: "policy.policyPack",
             flag: { name: "policy-pack", arg: "<dir>" },
         }),
         policyPackConfig: r.path("releasePolicyPackConfig", {
+            kind: "file",
             doc: "JSON file configuring releasePolicyPack's policies (pulumi's --policy-pack-config). Relative to the project directory.",
             field: "policy.policyPackConfig",
             flag: { name: "policy-pack-config", arg: "<file>" },
@@ -312,22 +325,26 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
     return policy;
 }
 
-const PROM = { pattern: PROM_DURATION, accepts: PROM_DURATION_ACCEPTS };
+/** A Prometheus duration within `range` (the bounds policyProblems checks, with their own messages). */
+const prom = (range: string) => ({ pattern: PROM_DURATION, accepts: `${PROM_DURATION_ACCEPTS}, ${range}` });
+const INTERVAL = prom("from 10s to 24h");
+const WINDOW = prom("at most releaseInterval and at least two prometheusScrapeInterval");
+const SECOND_TO_DAY = prom("from 1s to 24h");
 
-/** The Prometheus URL; a malformed one is reported without its credentials. */
+const PROMETHEUS_URL = urlGrammar(["https?"], {
+    accepts: "an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048)",
+    userInfo: true,
+});
+const PASSWORD = secretText("a password", 1024);
+
+/** The Prometheus URL (credentials in it are refused by policyProblems, with what to do instead). */
 function prometheusUrl(r: Reader): string | undefined {
-    const accepts = "an http(s):// URL";
-    const url = r.string("prometheusUrl", {
+    return r.string("prometheusUrl", {
+        ...PROMETHEUS_URL,
         doc: "Prometheus the release bot queries (credentials go in prometheusUser/prometheusPassword or prometheusToken).",
-        accepts,
         field: "policy.prometheusUrl",
         flag: { name: "prometheus-url", arg: "<url>" },
     });
-    if (url !== undefined && !/^https?:\/\/[^\s]+$/.test(url)) {
-        r.problems.push(`prometheusUrl must be ${accepts}; got ${JSON.stringify(redactUrl(url))}`);
-        return undefined;
-    }
-    return url;
 }
 
 function offWhenZero(n: number): number | undefined {
@@ -346,7 +363,7 @@ export function parsePolicy(
     const r = new Reader(raw, secretKeys);
     const policy = readPolicy(r, o.onlyGiven ? new Set(Object.keys(raw)) : undefined);
     if (r.problems.length > 0) {
-        throw new ConfigError(r.problems);
+        throw new ConfigError(r.redact(r.problems));
     }
     return policy;
 }

@@ -82,7 +82,15 @@ function readAll(r: Reader): ProgramConfig {
             ),
         );
     }
-    return { mesh, gatewaySelector, gatewayServiceAccount, release, policy, state, warnings };
+    return {
+        mesh,
+        gatewaySelector,
+        gatewayServiceAccount,
+        release,
+        policy,
+        state,
+        warnings: [...r.warnings, ...warnings],
+    };
 }
 
 /**
@@ -93,9 +101,9 @@ export function parseConfig(raw: Record<string, string>, secretKeys: ReadonlySet
     const r = new Reader(raw, secretKeys);
     const config = readAll(r);
     if (r.problems.length > 0) {
-        throw new ConfigError(r.problems);
+        throw new ConfigError(r.redact(r.problems));
     }
-    return config;
+    return { ...config, warnings: r.redact(config.warnings) };
 }
 
 /** The documented keys, in declaration order (README config reference, CLI flags). */

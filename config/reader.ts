@@ -14,9 +14,15 @@ import {
     IntLimits,
     inIntRange,
     intRange,
+    isDuration,
+    PRINTABLE,
 } from "../components/validation";
+import { Redactor, secretParts } from "../components/redact";
 import { Values } from "../components/values";
+import { Grammar, hasProtoField, parseJson } from "./grammar";
 import { qualify } from "./namespace";
+
+export type { Grammar } from "./grammar";
 
 /** One documented config key. */
 export interface KeySpec {
@@ -64,17 +70,20 @@ export interface KeyOptions {
     flag?: FlagDeclaration;
 }
 
-interface StringOptions extends KeyOptions {
-    accepts?: string;
-    pattern?: RegExp;
+interface StringOptions extends KeyOptions, Grammar {
     def?: string;
     /** Default as shown in the reference, when it is not a literal ("the app name"). */
     shown?: string;
 }
 
+/** Secret values shorter than this are not searched for in messages (messages never quote them anyway). */
+const MIN_SECRET_SHOWN = 4;
+
 /** Reads typed values from the raw map, recording each key's spec and each problem. */
 export class Reader {
     readonly problems: string[] = [];
+    /** Findings that do not block (e.g. webhooks without a signature). */
+    readonly warnings: string[] = [];
     readonly specs: KeySpec[] = [];
     /** The README section the next keys belong to. */
     group = "";
@@ -101,52 +110,84 @@ export class Reader {
 
     /** Records the standard problem for `key` and returns undefined. */
     bad(key: string, accepts: string, raw: string): undefined {
-        this.problems.push(`${key} must be ${accepts}; got ${JSON.stringify(raw)}`);
+        this.problems.push(`${key} must be ${accepts}; got ${this.shown(key, raw)}`);
         return undefined;
     }
 
-    string(key: string, o: StringOptions): string | undefined {
-        const accepts = o.accepts ?? "a string";
-        const raw = this.declare(key, accepts, o.shown ?? o.def ?? "none", o);
-        if (raw === undefined) {
-            return o.def;
-        }
-        return o.pattern && !o.pattern.test(raw) ? this.bad(key, accepts, raw) : raw;
+    /** True when `key` was set with `--secret`. */
+    isSecret(key: string): boolean {
+        return this.secretKeys.has(key);
     }
 
-    required(key: string, o: KeyOptions & { accepts: string; pattern?: RegExp }): string | undefined {
+    /**
+     * How a message quotes the value `raw` of `key`: never the value of a key set with `--secret`; a long value
+     * cut at 200 characters.
+     */
+    shown(key: string, raw: string): string {
+        return this.secretKeys.has(key)
+            ? "a secret value (not shown)"
+            : JSON.stringify(raw.length > 200 ? `${raw.slice(0, 197)}...` : raw);
+    }
+
+    /**
+     * `texts` (problems, warnings) without any part of a value set with `--secret` (the value, the strings of a
+     * JSON value, the tokens of a URL) and without any URL's credentials: what a message may show.
+     */
+    redact(texts: string[]): string[] {
+        const redactor = new Redactor(
+            Object.keys(this.raw)
+                .filter((k) => this.secretKeys.has(k))
+                .flatMap((k) => secretParts(this.raw[k]))
+                .filter((part) => part.length >= MIN_SECRET_SHOWN),
+            this.specs.map((spec) => spec.key),
+        );
+        return texts.map((t) => redactor.text(t));
+    }
+
+    string(key: string, o: StringOptions): string | undefined {
+        const raw = this.declare(key, o.accepts, o.shown ?? o.def ?? "none", o);
+        return raw === undefined ? o.def : this.check(key, o, raw);
+    }
+
+    required(key: string, o: KeyOptions & Grammar): string | undefined {
         const raw = this.declare(key, o.accepts, undefined, o);
         if (raw === undefined) {
             this.problems.push(`${key} is required: set it to ${o.accepts} with \`pulumi config set ${key} <value>\``);
             return undefined;
         }
-        return o.pattern && !o.pattern.test(raw) ? this.bad(key, o.accepts, raw) : raw;
+        return this.check(key, o, raw);
     }
 
-    private parseInt(key: string, raw: string, limits: IntLimits): number | undefined {
-        const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    /** `raw` when it is in the grammar, else the standard problem. */
+    private check(key: string, g: Grammar, raw: string): string | undefined {
+        return g.pattern.test(raw) && (g.valid?.(raw) ?? true) ? raw : this.bad(key, g.accepts, raw);
+    }
+
+    private parseInt(key: string, raw: string, limits: Required<IntLimits>): number | undefined {
+        // Decimal digits only: no sign, space, leading zero, exponent or fraction ("1e3", "010", " 5").
+        const n = /^(0|[1-9]\d{0,15})$/.test(raw) ? Number(raw) : NaN;
         return inIntRange(n, limits) ? n : this.bad(key, intRange(limits), raw);
     }
 
     /** An integer within `limits`, else `def`. */
-    int(key: string, o: KeyOptions & { limits: IntLimits; def: number }): number {
+    int(key: string, o: KeyOptions & { limits: Required<IntLimits>; def: number }): number {
         const raw = this.declare(key, intRange(o.limits), String(o.def), o);
         return raw === undefined ? o.def : (this.parseInt(key, raw, o.limits) ?? o.def);
     }
 
     /** An integer within `limits`, or undefined when unset. */
-    optionalInt(key: string, o: KeyOptions & { limits: IntLimits }): number | undefined {
+    optionalInt(key: string, o: KeyOptions & { limits: Required<IntLimits> }): number | undefined {
         const raw = this.declare(key, intRange(o.limits), "none", o);
         return raw === undefined ? undefined : this.parseInt(key, raw, o.limits);
     }
 
     number(key: string, o: KeyOptions & { min: number; max: number; def: number }): number {
-        const accepts = `a number from ${o.min} to ${o.max}`;
+        const accepts = `a number from ${o.min} to ${o.max} (decimal digits, at most 6 after the point)`;
         const raw = this.declare(key, accepts, String(o.def), o);
         if (raw === undefined) {
             return o.def;
         }
-        const n = /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : NaN;
+        const n = /^(0|[1-9]\d{0,15})(\.\d{1,6})?$/.test(raw) ? Number(raw) : NaN;
         return n >= o.min && n <= o.max ? n : (this.bad(key, accepts, raw) ?? o.def);
     }
 
@@ -168,53 +209,92 @@ export class Reader {
         return (o.values as readonly string[]).includes(raw) ? (raw as T) : this.bad(key, accepts, raw);
     }
 
-    /** A filesystem path; a leading "~/" is the user's home directory. */
-    path(key: string, o: KeyOptions): string | undefined {
-        const value = this.string(key, { ...o, accepts: 'a directory path (a leading "~/" is the home directory)' });
+    /** A filesystem path (of a directory or a file); a leading "~/" is the user's home directory. */
+    path(key: string, o: KeyOptions & { kind: "directory" | "file" }): string | undefined {
+        const value = this.string(key, {
+            ...o,
+            accepts: `a ${o.kind} path (no control characters, at most 4096; a leading "~/" is the home directory)`,
+            pattern: PRINTABLE,
+            valid: (v) => v.length <= 4096,
+        });
         return value?.startsWith("~/") ? os.homedir() + value.slice(1) : value;
     }
 
-    duration(key: string, o: KeyOptions & { def?: string; pattern?: RegExp; accepts?: string }): string | undefined {
-        return this.string(key, { pattern: DURATION, accepts: DURATION_ACCEPTS, ...o });
+    /** A duration: Istio's grammar from 1ms to 24h, unless the key gives its own. */
+    duration(key: string, o: KeyOptions & Partial<Grammar> & { def?: string }): string | undefined {
+        const istio =
+            o.pattern === undefined ? { pattern: DURATION, accepts: DURATION_ACCEPTS, valid: isDuration } : {};
+        return this.string(key, { ...istio, ...o } as StringOptions);
     }
 
-    /** A list: a JSON array of strings (`pulumi config set --path 'key[0]' x`) or a comma-separated string. */
-    list(key: string, o: KeyOptions & { required: boolean }): string[] | undefined {
-        const accepts = 'a comma-separated list or a JSON array of strings, such as "app.example.com,www.example.com"';
-        const raw = this.declare(key, accepts, o.required ? undefined : "none", o);
+    /**
+     * A list: a JSON array of strings (`pulumi config set --path 'key[0]' x`) or a comma-separated string (spaces
+     * around the commas ignored); every item in `item`'s grammar, none empty, none twice.
+     */
+    list(
+        key: string,
+        o: KeyOptions & {
+            required: boolean;
+            accepts: string;
+            item: Grammar;
+            refuse?: (item: string) => string | undefined;
+        },
+    ): string[] | undefined {
+        const raw = this.declare(key, o.accepts, o.required ? undefined : "none", o);
         if (raw === undefined) {
             if (o.required) {
                 this.problems.push(
-                    `${key} is required: set it to ${accepts} with \`pulumi config set ${key} <value>\``,
+                    `${key} is required: set it to ${o.accepts} with \`pulumi config set ${key} <value>\``,
                 );
             }
             return undefined;
         }
-        if (!raw.trim().startsWith("[")) {
-            return raw
-                .split(",")
-                .map((s) => s.trim())
-                .filter((s) => s !== "");
+        const parsed = raw.trim().startsWith("[") ? parseJson(raw) : raw.split(",").map((s) => s.trim());
+        const items = Array.isArray(parsed) && parsed.every((x) => typeof x === "string") ? parsed : undefined;
+        const refused = items?.map((x) => o.refuse?.(x)).find((m) => m !== undefined);
+        if (refused !== undefined) {
+            this.problems.push(refused);
+            return undefined;
         }
-        const parsed = parseJson(raw);
-        return Array.isArray(parsed) && parsed.every((x) => typeof x === "string")
-            ? parsed
-            : this.bad(key, accepts, raw);
+        const ok =
+            items !== undefined &&
+            items.length > 0 &&
+            new Set(items).size === items.length &&
+            items.every((x) => o.item.pattern.test(x) && (o.item.valid?.(x) ?? true));
+        return ok ? items : this.bad(key, o.accepts, raw);
     }
 
-    /** A JSON object (`pulumi config set --path key.a.b value`, or a JSON string). */
-    object(key: string, o: KeyOptions & { stringValues?: boolean }): Values | undefined {
-        const accepts = o.stringValues ? "a JSON object of string values" : "a JSON object";
+    /**
+     * A JSON object (`pulumi config set --path key.a.b value`, or a JSON string): with `entries`, a flat object
+     * whose field names and string values are in their grammars. A field named "__proto__" is refused at any depth
+     * (JavaScript would drop it, or take it for the object's prototype).
+     */
+    object(
+        key: string,
+        o: KeyOptions & { accepts?: string; entries?: { names: Grammar; values: Grammar; nonEmpty: boolean } },
+    ): Values | undefined {
+        const accepts = o.accepts ?? 'a JSON object (no field named "__proto__")';
         const raw = this.declare(key, accepts, "none", o);
         if (raw === undefined) {
             return undefined;
         }
         const parsed = parseJson(raw);
+        const e = o.entries;
         const ok =
             typeof parsed === "object" &&
             parsed !== null &&
             !Array.isArray(parsed) &&
-            (!o.stringValues || Object.values(parsed).every((v) => typeof v === "string"));
+            !hasProtoField(parsed) &&
+            (e === undefined ||
+                ((!e.nonEmpty || Object.keys(parsed).length > 0) &&
+                    Object.entries(parsed).every(
+                        ([k, v]) =>
+                            e.names.pattern.test(k) &&
+                            (e.names.valid?.(k) ?? true) &&
+                            typeof v === "string" &&
+                            e.values.pattern.test(v) &&
+                            (e.values.valid?.(v) ?? true),
+                    )));
         return ok ? (parsed as Values) : this.bad(key, accepts, raw);
     }
 
@@ -225,12 +305,26 @@ export class Reader {
             return undefined;
         }
         const parsed = parseJson(raw);
-        return o.valid(parsed) ? parsed : this.bad(key, o.accepts, raw);
+        return !hasProtoField(parsed) && o.valid(parsed) ? parsed : this.bad(key, o.accepts, raw);
     }
 
-    /** A value that must be stored as a Pulumi secret (`pulumi config set --secret`). Never quoted in messages. */
-    secret(key: string, o: KeyOptions & { accepts: string }): string | undefined {
+    /**
+     * A value that must be stored as a Pulumi secret (`pulumi config set --secret`), in `pattern`'s grammar and not
+     * blank. Never quoted in messages.
+     */
+    secret(key: string, o: KeyOptions & Grammar): string | undefined {
         const raw = this.declare(key, o.accepts, "none", o, true);
+        if (this.raw[key] !== undefined && this.raw[key].trim() === "") {
+            this.problems.push(
+                `${key} is set but blank: set it to ${o.accepts} with \`pulumi config set --secret ${key} <value>\`, ` +
+                    `or remove it with \`pulumi config rm ${key}\``,
+            );
+            return undefined;
+        }
+        if (raw !== undefined && !o.pattern.test(raw)) {
+            this.problems.push(`${key} must be ${o.accepts}; got a secret value (not shown)`);
+            return undefined;
+        }
         if (raw !== undefined && !this.secretKeys.has(key)) {
             this.problems.push(
                 `${key} must be set as a secret so it is encrypted in the stack file and state: ` +
@@ -274,14 +368,6 @@ export class Reader {
             const parts = this.specs.filter((s) => s.field?.startsWith(`${full}.`));
             return parts.length > 0 ? parts.map((s) => s.key).join(" and ") : field;
         };
-    }
-}
-
-function parseJson(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return undefined;
     }
 }
 

@@ -10,20 +10,32 @@ import {
     POD_SECURITY_LEVELS,
     TLS_MIN_VERSIONS,
 } from "../components/canary-release-args";
-import {
-    DNS_LABEL_ACCEPTS,
-    IMAGE_ACCEPTS,
-    QUANTITY as QUANTITY_PATTERN,
-    QUANTITY_ACCEPTS,
-    VERSION_ACCEPTS,
-} from "../components/validation";
+import { INT32_MAX } from "../components/validation";
 import { definedOnly } from "../components/values";
 import { HardeningField, readHardening } from "./hardening-keys";
+import {
+    APP_NAME,
+    COOKIE,
+    CPU,
+    DNS_LABEL_NAME,
+    DNS_SUBDOMAIN_NAME,
+    ENV_ACCEPTS,
+    ENV_NAMES,
+    ENV_VALUES,
+    HEADER,
+    HEADER_VALUE_TEXT,
+    HOST,
+    HOSTS_ACCEPTS,
+    IMAGE,
+    MEMORY,
+    PEM,
+    PROBE_PATH,
+    refuseRequestAboveLimit,
+    RETRY_CONDITIONS,
+    VERSION,
+} from "./grammar";
 import { Reader } from "./reader";
 import { TRACK_KEYS } from "./release-state";
-
-const QUANTITY = { accepts: QUANTITY_ACCEPTS, pattern: QUANTITY_PATTERN };
-const DNS_NAME = { accepts: "a DNS-1123 name", pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/ };
 /** Outlier detection's timings when only its 5xx count is set (Istio's own defaults). */
 const OUTLIER = { interval: "10s", baseEjectionTime: "30s" };
 
@@ -32,6 +44,15 @@ function nameValue(text: string): { name: string; value: string } {
     const at = text.indexOf("=");
     return { name: text.slice(0, at), value: text.slice(at + 1) };
 }
+
+const CERT = PEM("a PEM certificate");
+const KEY = PEM("a PEM private key");
+
+/** Why `hosts` may not hold "*". */
+const ANY_HOST =
+    'hosts must not hold "*": it binds the routes to every host the gateway serves and, on the mesh gateway, to ' +
+    "requests for any host from every namespace the VirtualService is exported to; list the hosts, or a wildcard " +
+    'such as "*.example.com"';
 
 /** The release's Args as its keys give them, before cross-key rules (TLS is resolved by the program). */
 export type ReleaseKeys = Omit<CanaryReleaseValues, "gateway" | "tls" | "istioRevision" | "mirrorPercent">;
@@ -67,14 +88,14 @@ function readApplication(
 ): Omit<ReleaseKeys, TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect"> {
     r.group = "Application";
     const app = r.required("app", {
+        ...APP_NAME,
         doc: "Application name: names the Service and the Deployments <app>-stable and <app>-canary.",
-        accepts: DNS_LABEL_ACCEPTS,
     });
     const track = (name: "stable" | "canary", required: boolean) => {
         const imageKey = TRACK_KEYS[`${name}Image`];
         const versionKey = TRACK_KEYS[`${name}Version`];
-        const image = { accepts: IMAGE_ACCEPTS, field: `release.${name}.image` };
-        const version = { accepts: VERSION_ACCEPTS, field: `release.${name}.version` };
+        const image = { ...IMAGE, field: `release.${name}.image` };
+        const version = { ...VERSION, field: `release.${name}.version` };
         return required
             ? {
                   image: r.required(imageKey, { ...image, doc: "Image of the stable track." }),
@@ -95,8 +116,8 @@ function readApplication(
               };
     };
     const namespace = r.string("namespace", {
+        ...DNS_LABEL_NAME,
         doc: "Namespace of the application.",
-        accepts: DNS_LABEL_ACCEPTS,
         shown: "the app name",
     });
     const createNamespace = r.bool("createNamespace", {
@@ -150,36 +171,17 @@ function readApplication(
             values: APP_PROTOCOLS,
             def: D.protocol,
         }),
-        env: r.object("env", { doc: "Container environment variables.", stringValues: true }) as
-            Record<string, string> | undefined,
+        env: r.object("env", {
+            doc: "Container environment variables.",
+            accepts: ENV_ACCEPTS,
+            entries: { names: ENV_NAMES, values: ENV_VALUES, nonEmpty: false },
+        }) as Record<string, string> | undefined,
         probePath: r.string("probePath", {
+            ...PROBE_PATH,
             doc: "HTTP path of the readiness and liveness probes.",
             def: D.probePath,
-            pattern: /^\//,
-            accepts: 'a path starting with "/"',
         }),
-        resources: {
-            cpuRequest: r.string("cpuRequest", {
-                ...QUANTITY,
-                doc: "CPU request of the container.",
-                def: D.resources.cpuRequest,
-            }),
-            memoryRequest: r.string("memoryRequest", {
-                ...QUANTITY,
-                doc: "Memory request of the container.",
-                def: D.resources.memoryRequest,
-            }),
-            cpuLimit: r.string("cpuLimit", {
-                ...QUANTITY,
-                doc: "CPU limit of the container.",
-                def: D.resources.cpuLimit,
-            }),
-            memoryLimit: r.string("memoryLimit", {
-                ...QUANTITY,
-                doc: "Memory limit of the container.",
-                def: D.resources.memoryLimit,
-            }),
-        },
+        resources: readResources(r),
         rolloutTimeoutSeconds: r.int("rolloutTimeoutSeconds", {
             doc: "How long `pulumi up` waits for a Deployment rollout before failing it (a canary that never gets ready).",
             limits: L.rolloutTimeoutSeconds,
@@ -193,6 +195,35 @@ function readApplication(
     };
 }
 
+/** The container's resources; a request above its limit is refused (Kubernetes would refuse the pods). */
+function readResources(r: Reader): ReleaseKeys["resources"] {
+    const resources = {
+        cpuRequest: r.string("cpuRequest", {
+            ...CPU,
+            doc: "CPU request of the container.",
+            def: D.resources.cpuRequest,
+        }),
+        memoryRequest: r.string("memoryRequest", {
+            ...MEMORY,
+            doc: "Memory request of the container.",
+            def: D.resources.memoryRequest,
+        }),
+        cpuLimit: r.string("cpuLimit", {
+            ...CPU,
+            doc: "CPU limit of the container.",
+            def: D.resources.cpuLimit,
+        }),
+        memoryLimit: r.string("memoryLimit", {
+            ...MEMORY,
+            doc: "Memory limit of the container.",
+            def: D.resources.memoryLimit,
+        }),
+    };
+    refuseRequestAboveLimit(r.problems, "cpu", resources);
+    refuseRequestAboveLimit(r.problems, "memory", resources);
+    return resources;
+}
+
 /** The keys of the "Traffic" group. */
 type TrafficField =
     | "canaryWeight"
@@ -202,7 +233,8 @@ type TrafficField =
     | "timeout"
     | "retries"
     | "connectionPool"
-    | "outlierDetection";
+    | "outlierDetection"
+    | "exportTo";
 
 function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror: number } {
     r.group = "Traffic";
@@ -211,20 +243,26 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
         limits: L.canaryWeight,
         def: D.canaryWeight,
     });
-    const hosts = r.list("hosts", { doc: "External hosts served by the Gateway and VirtualService.", required: true });
+    const hosts = r.list("hosts", {
+        doc: "External hosts served by the Gateway and VirtualService.",
+        required: true,
+        accepts: HOSTS_ACCEPTS,
+        item: HOST,
+        refuse: (host) => (host === "*" ? ANY_HOST : undefined),
+    });
     const header = r.string("canaryHeader", {
+        ...HEADER,
         doc: "Requests carrying this header (with canaryHeaderValue) go to the canary.",
-        accepts: 'an HTTP header name such as "x-canary"',
     });
     const headerValue = r.string("canaryHeaderValue", {
+        ...HEADER_VALUE_TEXT,
         doc: "Exact value canaryHeader must have.",
         def: "true",
         field: "release.canaryHeader.value",
     });
     const cookie = r.string("canaryCookie", {
+        ...COOKIE,
         doc: "Requests carrying this cookie go to the canary.",
-        accepts: 'name=value, such as "version=v2"',
-        pattern: /^[^=;\s]+=[^;\s]*$/,
     });
     const userMirror = r.number("mirrorPercent", {
         doc: "Percentage of default-route requests mirrored (copied) to the canary; 0 is off.",
@@ -243,6 +281,7 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
         field: "release.retries.perTryTimeout",
     });
     const retryOn = r.string("retryOn", {
+        ...RETRY_CONDITIONS,
         doc: 'Envoy retry conditions, e.g. "5xx,reset,connect-failure" (needs retryAttempts).',
         field: "release.retries.retryOn",
     });
@@ -251,15 +290,30 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     }
     const maxConnections = r.optionalInt("maxConnections", {
         doc: "DestinationRule connection pool: maximum TCP connections per host.",
-        limits: { min: 1 },
+        limits: { min: 1, max: INT32_MAX },
     });
     const maxPendingRequests = r.optionalInt("maxPendingRequests", {
         doc: "DestinationRule connection pool: maximum pending HTTP/1.1 requests.",
-        limits: { min: 1 },
+        limits: { min: 1, max: INT32_MAX },
     });
+    const exportTo = r.list("meshExportTo", {
+        doc:
+            "Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and " +
+            "DestinationRule (Istio's exportTo), such as those of in-mesh callers (whose identities go in " +
+            'allowedPrincipals); "*" for every namespace.',
+        required: false,
+        accepts: 'a comma-separated list or a JSON array of namespaces (DNS-1123 labels, each once), or "*" alone',
+        item: { accepts: "", pattern: /^(\*|(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/ },
+        field: "release.exportTo",
+    });
+    if (exportTo !== undefined && exportTo.includes("*") && exportTo.length > 1) {
+        r.problems.push(
+            `meshExportTo must be "*" alone or namespaces without it; got ${JSON.stringify(exportTo.join(","))}`,
+        );
+    }
     const outlier5xx = r.optionalInt("outlierConsecutive5xxErrors", {
         doc: "Outlier detection: consecutive 5xx responses that eject a pod; unset turns it off.",
-        limits: { min: 1 },
+        limits: { min: 1, max: INT32_MAX },
     });
     const outlier = {
         interval: r.duration("outlierInterval", {
@@ -274,10 +328,11 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     return {
         canaryWeight,
         hosts: hosts ?? [],
-        // Stryker disable next-line StringLiteral: headerValue is never undefined (default "true", no pattern), so the fallback is never used
+        // Stryker disable next-line StringLiteral: headerValue is undefined only when canaryHeaderValue is refused; then a problem is recorded and parseConfig throws, so the fallback never reaches the program
         canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
         canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,
+        exportTo,
         timeout,
         retries: attempts !== undefined ? { attempts, perTryTimeout, retryOn } : undefined,
         connectionPool:
@@ -301,12 +356,12 @@ function readTls(r: Reader): Pick<ReleaseKeys, "tlsMinVersion" | "httpsRedirect"
     return {
         tls: {
             cert: r.secret("tlsCert", {
+                ...CERT,
                 doc: "Gateway certificate (PEM); stored in a kubernetes.io/tls Secret in the gateway namespace.",
-                accepts: "a PEM certificate",
             }),
-            key: r.secret("tlsKey", { doc: "Private key of tlsCert (PEM).", accepts: "a PEM private key" }),
+            key: r.secret("tlsKey", { ...KEY, doc: "Private key of tlsCert (PEM)." }),
             secretName: r.string("tlsSecretName", {
-                ...DNS_NAME,
+                ...DNS_SUBDOMAIN_NAME,
                 doc: "Use this existing kubernetes.io/tls Secret in the gateway namespace instead of tlsCert/tlsKey.",
             }),
         },

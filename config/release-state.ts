@@ -17,7 +17,8 @@
  * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
 import { TrackValues } from "../components/canary-release-args";
-import { IMAGE_ACCEPTS, LABEL_VALUE, VERSION_ACCEPTS } from "../components/validation";
+import { LABEL_VALUE, PRINTABLE } from "../components/validation";
+import { IMAGE, isUtcTime, UTC_TIME, VERSION } from "./grammar";
 import { Reader } from "./reader";
 
 /** Lifecycle of a release as the bot records it in stack config. */
@@ -130,8 +131,17 @@ export const DECISIVE_KEYS: readonly string[] = [
     STATE_KEYS.image,
 ];
 
+/** The longest releaseMessage the bot writes (config/release-transitions.ts's storedMessage). */
+export const MAX_MESSAGE_LENGTH = 300;
+
+/** What releaseMessage holds: one line (older bots wrote line breaks too) of at most 300 characters. */
+const MESSAGE = {
+    accepts: `a text of at most ${MAX_MESSAGE_LENGTH} characters without control characters (but tab and line breaks)`,
+    pattern: new RegExp(`^[\\s\\S]{1,${MAX_MESSAGE_LENGTH}}$`),
+    valid: (v: string) => PRINTABLE.test(v.replace(/[\t\n\r]/g, " ")),
+};
+
 const LEASE_ID = /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/;
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 /** Who approves: a name, never a secret (letters, digits and -_.@+ and spaces, at most 64). */
 export const APPROVER = /^[A-Za-z0-9][-A-Za-z0-9_.@+ ]{0,63}$/;
 export const APPROVER_ACCEPTS = "a name (letters, digits and -_.@+ and spaces, at most 64)";
@@ -149,7 +159,8 @@ function isApproval(x: unknown): x is Approval {
         str(x.version, LABEL_VALUE) &&
         (GATE_DECISIONS as readonly unknown[]).includes(x.decision) &&
         str(x.by, APPROVER) &&
-        str(x.at, ISO_TIME)
+        typeof x.at === "string" &&
+        isUtcTime(x.at)
     );
 }
 
@@ -157,7 +168,11 @@ const isApprovalList = (x: unknown): x is Approval[] => Array.isArray(x) && x.ev
 
 function isPromotionApproval(x: unknown): x is PromotionApproval {
     return (
-        fields(x, ["version", "by", "at"]) && str(x.version, LABEL_VALUE) && str(x.by, APPROVER) && str(x.at, ISO_TIME)
+        fields(x, ["version", "by", "at"]) &&
+        str(x.version, LABEL_VALUE) &&
+        str(x.by, APPROVER) &&
+        typeof x.at === "string" &&
+        isUtcTime(x.at)
     );
 }
 
@@ -169,20 +184,17 @@ export function readState(r: Reader): ReleaseState {
         status:
             r.oneOf(K.status, { doc: "Where the last release stands.", values: RELEASE_STATUSES, def: "idle" }) ??
             "idle",
-        version: r.string(K.version, {
-            doc: "Version of the release in progress or last released.",
-            accepts: VERSION_ACCEPTS,
-        }),
-        image: r.string(K.image, { doc: "Image of the release in progress or last released.", accepts: IMAGE_ACCEPTS }),
+        version: r.string(K.version, { ...VERSION, doc: "Version of the release in progress or last released." }),
+        image: r.string(K.image, { ...IMAGE, doc: "Image of the release in progress or last released." }),
         phase: r.oneOf(K.phase, { doc: "Phase of the release in progress.", values: RELEASE_PHASES }),
-        message: r.string(K.message, { doc: "Why the last release ended as it did." }),
+        message: r.string(K.message, { ...MESSAGE, doc: "Why the last release ended as it did." }),
         previousImage: r.string(K.previousImage, {
+            ...IMAGE,
             doc: "Stable image when the release started (rollback target).",
-            accepts: IMAGE_ACCEPTS,
         }),
         previousVersion: r.string(K.previousVersion, {
+            ...VERSION,
             doc: "Stable version when the release started (rollback target).",
-            accepts: VERSION_ACCEPTS,
         }),
         owner: r.string(K.owner, {
             doc: "Lease id of the release bot running the release (host:pid:nonce).",
@@ -190,9 +202,8 @@ export function readState(r: Reader): ReleaseState {
             pattern: LEASE_ID,
         }),
         leaseExpires: r.string(K.leaseExpires, {
+            ...UTC_TIME,
             doc: "When the owner's lease expires unless renewed (UTC, ISO 8601).",
-            accepts: 'a UTC time such as "2026-11-30T10:00:00Z"',
-            pattern: ISO_TIME,
         }),
         gate: r.string(K.gate, {
             doc: 'The manual gate the release waits at: a step weight or "complete".',

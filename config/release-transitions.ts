@@ -3,7 +3,17 @@
  * {@link TRANSITION_FROM}, each a pure function from one {@link ReleaseView} to the next.
  */
 import { TrackValues } from "../components/canary-release-args";
-import { Approval, Lease, ReleaseStatus, ReleaseView, StagePosition, RELEASE_STATUSES } from "./release-state";
+import { redactUrl } from "../components/redact";
+import { CONTROL_CHARS } from "../components/validation";
+import {
+    Approval,
+    Lease,
+    MAX_MESSAGE_LENGTH,
+    ReleaseStatus,
+    ReleaseView,
+    StagePosition,
+    RELEASE_STATUSES,
+} from "./release-state";
 
 /** The names of the transitions, and the statuses each may start from. */
 export const TRANSITION_FROM = {
@@ -154,7 +164,7 @@ export const transitions = {
             ...v,
             canaryWeight: 0,
             stable,
-            state: { ...s, status: "rolling-back", phase: undefined, gate: undefined, message: truncate(reason) },
+            state: { ...s, status: "rolling-back", phase: undefined, gate: undefined, message: storedMessage(reason) },
         };
     },
 
@@ -213,6 +223,13 @@ function requireRelease(v: ReleaseView): TrackValues {
     return { image: v.state.image, version: v.state.version };
 }
 
-function truncate(text: string): string {
-    return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+const CONTROL_RUNS = new RegExp(`${CONTROL_CHARS.source}+`, "g");
+
+/**
+ * A reason as releaseMessage stores it: one line without control characters, without any URL's credentials
+ * (a reason may quote what Prometheus or a hook answered), at most {@link MAX_MESSAGE_LENGTH} characters.
+ */
+export function storedMessage(text: string): string {
+    const line = redactUrl(text).replace(CONTROL_RUNS, " ").trim();
+    return line.length > MAX_MESSAGE_LENGTH ? `${line.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : line;
 }

@@ -1,4 +1,4 @@
-/* global __dirname, Buffer */
+/* global Buffer */
 // How `pulumi up` loads the TypeScript program (main.js): a `.ts` require hook that transpiles each file with sucrase
 // (pure JavaScript, no type checking: CI type-checks with `npm run lint`) and keeps the output in a disk cache,
 // node_modules/.cache/istio-canary/ts, keyed by the sucrase version, the file's path and its source. An update whose

@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryRelease, IstioMesh } from "../components";
+import { redactUrl } from "../components/redact";
 import { TrackValues } from "../components/canary-release-args";
 import { Weights } from "../components/routing";
 import { parseConfig } from "../config/program";
@@ -69,7 +70,8 @@ export function program(): ProgramOutputs {
         namespace: app.namespace,
         stable: { ...cfg.release.stable, ...digestOf(cfg.release.stable.image) },
         canary: app.canaryReplicas.apply((replicas) => ({ ...(cfg.release.canary ?? cfg.release.stable), replicas })),
-        release: cfg.state,
+        // A message written by an older bot may quote a URL with its credentials: never exported as such.
+        release: cfg.state.message === undefined ? cfg.state : { ...cfg.state, message: redactUrl(cfg.state.message) },
         splitQuery: app.splitQuery,
         gatewayNamespace: mesh.gatewayNamespace,
         routingUrn: app.routingUrn,

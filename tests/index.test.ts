@@ -165,6 +165,19 @@ describe("program (index.ts) under mocks", function () {
         assert.ok(!JSON.stringify(r.exports).includes(keyBody));
     });
 
+    it("the releaseMessage stack output never shows a URL's credentials, even as an older bot stored them", async () => {
+        const r = await run(
+            validConfig({
+                releaseStatus: "rolled-back",
+                releaseMessage: "unreachable at https://u:pw@prom.example.com/?token=T0KEN",
+            }),
+        );
+        assert.strictEqual(
+            (r.exports?.release as { message: string }).message,
+            "unreachable at https://***@prom.example.com/?token=***",
+        );
+    });
+
     it("mirrors releaseMirrorPercent to the canary while the release bot is in its mirror phase, and only then", async () => {
         const phase = (p: string) =>
             releaseConfig(0, {

@@ -2,15 +2,22 @@
 import * as path from "path";
 import { selfSignedCertificate } from "../automation/dev-tls";
 import { readStackConfig, selectStack, writeStackConfig } from "../automation/local-stack";
-import { FlagSpec, helpText, parseArgs, runMain, UsageError } from "./args";
+import { FlagSpec, helpText, LOCAL_PATH, parseArgs, runMain, STACK_NAME, UsageError } from "./args";
 
 const FLAGS: FlagSpec[] = [
-    { name: "stack", kind: "value", arg: "<name>", help: "Stack whose config gets the pair (required)." },
+    {
+        name: "stack",
+        kind: "value",
+        arg: "<name>",
+        help: "Stack whose config gets the pair (required).",
+        grammar: STACK_NAME,
+    },
     {
         name: "work-dir",
         kind: "value",
         arg: "<dir>",
         help: "Pulumi project directory. Defaults to the current directory.",
+        grammar: LOCAL_PATH,
     },
     { name: "days", kind: "value", arg: "<n>", help: "Validity in days. Defaults to 365." },
     { name: "help", kind: "switch", help: "Show this help." },
@@ -33,9 +40,9 @@ export async function main(argv: string[]): Promise<number> {
         if (values.stack === undefined) {
             throw new UsageError("--stack is required, e.g. --stack dev");
         }
-        const days = Number(values.days ?? "365");
-        if (!Number.isInteger(days) || days < 1 || days > 3650) {
-            throw new UsageError(`--days must be an integer from 1 to 3650; got "${values.days}"`);
+        const days = /^[1-9]\d{0,3}$/.test(values.days ?? "365") ? Number(values.days ?? "365") : NaN;
+        if (!(days >= 1 && days <= 3650)) {
+            throw new UsageError(`--days must be an integer from 1 to 3650; got ${JSON.stringify(values.days)}`);
         }
         const stack = await selectStack(values.stack, path.resolve(values["work-dir"] ?? "."));
         const hostsRaw = (await readStackConfig(stack)).values.hosts;

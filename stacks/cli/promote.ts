@@ -18,21 +18,38 @@ import {
     FlagSpec,
     helpText,
     interruptSignal,
+    LOCAL_PATH,
     parseArgs,
+    printEngineLine,
     reportOutcome,
     runMain,
+    STACK_NAME,
     UsageError,
+    VERSION_LABEL,
 } from "./args";
 
 export const PROMOTE_FLAGS: FlagSpec[] = [
-    { name: "from", kind: "value", arg: "<stack>", help: "Source stack, e.g. staging (required)." },
-    { name: "to", kind: "value", arg: "<stack>", help: "Target stack, e.g. prod (required)." },
-    { name: "version", kind: "value", arg: "<label>", help: "Version to promote. Defaults to what the source runs." },
+    {
+        name: "from",
+        kind: "value",
+        arg: "<stack>",
+        help: "Source stack, e.g. staging (required).",
+        grammar: STACK_NAME,
+    },
+    { name: "to", kind: "value", arg: "<stack>", help: "Target stack, e.g. prod (required).", grammar: STACK_NAME },
+    {
+        name: "version",
+        kind: "value",
+        arg: "<label>",
+        help: "Version to promote. Defaults to what the source runs.",
+        grammar: VERSION_LABEL,
+    },
     {
         name: "work-dir",
         kind: "value",
         arg: "<dir>",
         help: "Pulumi project directory. Defaults to the current directory.",
+        grammar: LOCAL_PATH,
     },
     {
         name: "approve",
@@ -52,6 +69,7 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
         kind: "value",
         arg: "<dir>",
         help: "Where the target's release report goes. Defaults to reports.",
+        grammar: LOCAL_PATH,
     },
     { name: "quiet", kind: "switch", help: "Do not stream the engine output of each update." },
     { name: "help", kind: "switch", help: "Show this help." },
@@ -133,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
                 readState,
                 target,
                 signal: interrupt.signal,
-                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+                engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
         );
         const d = result.decision;
@@ -190,7 +208,7 @@ async function approveMain(values: Record<string, string>, switches: Set<string>
             {
                 target,
                 clock: systemClock,
-                engineOutput: switches.has("quiet") ? undefined : (line) => process.stdout.write(`    | ${line}`),
+                engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
         );
         process.stdout.write(`approved: ${a.version} may be promoted to ${values.to} (by ${a.by} at ${a.at})\n`);

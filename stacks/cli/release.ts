@@ -7,6 +7,7 @@ import * as path from "path";
 import { ConfigError, KeySpec } from "../../config/reader";
 import { parsePolicy, policyKeySpecs, promDurationMs, PROM_DURATION_ACCEPTS, ReleasePolicy } from "../../config/policy";
 import { MAX_WAIT_MS } from "../../config/policy-rules";
+import { IMAGE_ACCEPTS, IMAGE_REF } from "../../components/validation";
 import { APPROVER, APPROVER_ACCEPTS, GATE_PATTERN } from "../../config/release-state";
 import { InlineStack } from "../automation/inline-stack";
 import { requirePulumiCli } from "../automation/local-stack";
@@ -22,10 +23,14 @@ import {
     FlagSpec,
     helpText,
     interruptSignal,
+    LOCAL_PATH,
     parseArgs,
+    printEngineLine,
     reportOutcome,
     runMain,
+    STACK_NAME,
     UsageError,
+    VERSION_LABEL,
 } from "./args";
 
 /** Policy flags, declared with their keys in config/policy.ts: each overrides one key of the stack config. */
@@ -43,19 +48,27 @@ const POLICY_FLAGS: (FlagSpec & { spec: KeySpec })[] = policyKeySpecs()
 const policyField = (spec: KeySpec) => spec.field!.replace(/^policy\./, "") as keyof ReleasePolicy;
 
 export const RELEASE_FLAGS: FlagSpec[] = [
-    { name: "stack", kind: "value", arg: "<name>", help: "Stack to release on (required)." },
+    { name: "stack", kind: "value", arg: "<name>", help: "Stack to release on (required).", grammar: STACK_NAME },
     {
         name: "work-dir",
         kind: "value",
         arg: "<dir>",
         help: "Pulumi project directory. Defaults to the current directory.",
+        grammar: LOCAL_PATH,
     },
-    { name: "image", kind: "value", arg: "<ref>", help: "Image of the new version (required unless --resume)." },
+    {
+        name: "image",
+        kind: "value",
+        arg: "<ref>",
+        help: "Image of the new version (required unless --resume).",
+        grammar: { accepts: IMAGE_ACCEPTS, valid: (v) => IMAGE_REF.test(v) },
+    },
     {
         name: "version",
         kind: "value",
         arg: "<label>",
         help: "Version label of the new version. Defaults to the image tag.",
+        grammar: VERSION_LABEL,
     },
     { name: "resume", kind: "switch", help: "Continue the release (or rollback) in progress from the deployed state." },
     {
@@ -103,7 +116,13 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         arg: "<n>",
         help: "With --step-size: the last weight before 100. Defaults to 50.",
     },
-    ...POLICY_FLAGS.map(({ name, kind, arg, help }): FlagSpec => ({ name, kind, arg, help })),
+    ...POLICY_FLAGS.map(({ name, kind, arg, help, spec }): FlagSpec => ({
+        name,
+        kind,
+        arg,
+        help,
+        ...(spec.flag?.file ? { grammar: LOCAL_PATH } : {}),
+    })),
     {
         name: "no-targeted-rollback",
         kind: "switch",
@@ -114,6 +133,7 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         kind: "value",
         arg: "<dir>",
         help: "Where the report goes (Markdown, JSON, SVG). Defaults to reports.",
+        grammar: LOCAL_PATH,
     },
     { name: "quiet", kind: "switch", help: "Do not stream the engine output of each update." },
     { name: "help", kind: "switch", help: "Show this help." },
@@ -170,11 +190,13 @@ export function releaseOptionsFromFlags(
         const size = decimal(values["step-size"]);
         const max = decimal(values["max-weight"] ?? "50");
         if (!Number.isInteger(size) || size < 1 || size > 99) {
-            throw new UsageError(`--step-size must be an integer from 1 to 99; got "${values["step-size"]}"`);
+            throw new UsageError(
+                `--step-size must be an integer from 1 to 99; got ${JSON.stringify(values["step-size"])}`,
+            );
         }
         if (!Number.isInteger(max) || max < size || max > 100) {
             throw new UsageError(
-                `--max-weight must be an integer from --step-size to 100; got "${values["max-weight"] ?? "50"}"` +
+                `--max-weight must be an integer from --step-size to 100; got ${JSON.stringify(values["max-weight"] ?? "50")}` +
                     (values["max-weight"] === undefined ? " (the default)" : ""),
             );
         }
@@ -240,13 +262,13 @@ function decisionFromFlags(values: Record<string, string>, switches: Set<string>
         throw new UsageError(
             kind === "abort"
                 ? "--gate is for --approve: --abort rolls back from any state"
-                : `--gate must be a step weight or "complete"; got "${values.gate}"`,
+                : `--gate must be a step weight or "complete"; got ${JSON.stringify(values.gate)}`,
         );
     }
     const by = values.by ?? process.env.GITHUB_ACTOR ?? process.env.USER ?? "";
     if (!APPROVER.test(by)) {
         throw new UsageError(
-            `--by must be ${APPROVER_ACCEPTS}; got "${by}"${values.by === undefined ? " (from $GITHUB_ACTOR or $USER)" : ""}`,
+            `--by must be ${APPROVER_ACCEPTS}; got ${JSON.stringify(by)}${values.by === undefined ? " (from $GITHUB_ACTOR or $USER)" : ""}`,
         );
     }
     return { kind, by, ...(values.gate !== undefined ? { gate: values.gate } : {}) };
@@ -260,7 +282,9 @@ function waitFromFlags(values: Record<string, string>): { waitForApprovalMs?: nu
     }
     const ms = promDurationMs(text);
     if (ms === undefined || ms < 1000 || ms > MAX_WAIT_MS) {
-        throw new UsageError(`--wait-for-approval must be ${PROM_DURATION_ACCEPTS}, from 1s to 24h; got "${text}"`);
+        throw new UsageError(
+            `--wait-for-approval must be ${PROM_DURATION_ACCEPTS}, from 1s to 24h; got ${JSON.stringify(text)}`,
+        );
     }
     return { waitForApprovalMs: ms };
 }
@@ -297,7 +321,7 @@ export async function main(argv: string[]): Promise<number> {
             stack: driver,
             routing,
             signal: interrupt.signal,
-            engineOutput: opts.quiet ? undefined : (line) => process.stdout.write(`    | ${line}`),
+            engineOutput: opts.quiet ? undefined : printEngineLine,
         });
         reportOutcome({ ...result, dryRun: opts.dryRun }, opts.reportDir, `${result.outcome}: ${result.reason}`);
         return exitCode(result);

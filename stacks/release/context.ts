@@ -4,6 +4,7 @@
  * typed transition of config/release-state.ts, written (after the lease is compared) as a config change, then
  * previewed with a saved plan and checked, then applied with exactly that plan.
  */
+import { redactUrl } from "../../components/redact";
 import { ReleasePolicy } from "../../config/policy";
 import {
     ConfigChanges,
@@ -221,7 +222,7 @@ export class ReleaseRun {
     }
 
     log(line: string): void {
-        (this.deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+        (this.deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(redactUrl(line));
     }
 
     /** Throws {@link LeaseLostError} unless stack config still names this bot as the release's owner. */

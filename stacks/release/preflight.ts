@@ -94,7 +94,7 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                     "(a minimum request count alone says nothing about health)",
             );
         }
-        const metrics = deps.metrics ?? prometheusFor(policy);
+        const metrics = deps.metrics ?? prometheusFor(policy, deps.signal);
         await checkMetrics(metrics, checks);
         return {
             policy,
@@ -234,7 +234,7 @@ function started(release: { image: string; version: string }, view: ReleaseView,
 }
 
 /** The Prometheus client the policy describes. */
-function prometheusFor(policy: ReleasePolicy): MetricsSource {
+function prometheusFor(policy: ReleasePolicy, signal?: AbortSignal): MetricsSource {
     if (policy.prometheusUrl === undefined) {
         throw new PreflightError(
             "no Prometheus to judge the canary: set prometheusUrl in stack config or pass --prometheus-url",
@@ -246,5 +246,6 @@ function prometheusFor(policy: ReleasePolicy): MetricsSource {
         token: policy.prometheusToken,
         user: policy.prometheusUser,
         password: policy.prometheusPassword,
+        signal,
     });
 }

@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { redactDeep } from "../../components/redact";
 import { describeCheck } from "./analysis";
 import { describeLoad } from "./load";
 import { PromotionAudit, ReleaseResult } from "./result";
@@ -181,8 +182,12 @@ export function latestReport(dir: string, stack: string, version: string): strin
 const reportBase = (stack: string, version: string, startedAt: string) =>
     `${stack}-${version}-${startedAt.replace(/[:.]/g, "-")}`.replace(/[^A-Za-z0-9_.-]/g, "_");
 
-/** Writes `<dir>/<stack>-<version>-<time>.{json,md,svg}` and returns their paths. */
-export function writeReport(r: ReleaseResult, dir: string): { json: string; markdown: string; svg: string } {
+/**
+ * Writes `<dir>/<stack>-<version>-<time>.{json,md,svg}` and returns their paths. Every text of the result is
+ * written with its URLs' credentials redacted (a reason may quote what a peer answered).
+ */
+export function writeReport(result: ReleaseResult, dir: string): { json: string; markdown: string; svg: string } {
+    const r = redactDeep(result);
     fs.mkdirSync(dir, { recursive: true });
     const base = reportBase(r.stack, r.version, r.startedAt);
     const files = {

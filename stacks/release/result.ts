@@ -2,7 +2,8 @@
 import { Approval, PromotionApproval, ReleasePhase } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
-import { HookCall, originOf } from "./hooks";
+import { originOf } from "../../components/redact";
+import { HookCall } from "./hooks";
 import { LoadStats } from "./load";
 
 /** How a release ended. */
@@ -37,7 +38,10 @@ export interface ReleaseEvent {
     load?: LoadStats;
 }
 
-/** The policy as reported: without its secrets, and hooks by name, type and origin only (URLs may hold tokens). */
+/**
+ * The policy as reported: without its secrets; hooks by name, type and origin only, Prometheus and the load by
+ * their origin only (a URL's path or query may hold a token).
+ */
 export type PublicPolicy = Omit<ReleasePolicy, "prometheusPassword" | "prometheusToken" | "hookSecret" | "hooks"> & {
     hooks: { name: string; type: string; target: string }[];
 };
@@ -45,7 +49,12 @@ export type PublicPolicy = Omit<ReleasePolicy, "prometheusPassword" | "prometheu
 /** The policy as reported. */
 export function publicPolicy(policy: ReleasePolicy): PublicPolicy {
     const { prometheusPassword: _p, prometheusToken: _t, hookSecret: _s, hooks, ...rest } = policy;
-    return { ...rest, hooks: hooks.map((h) => ({ name: h.name, type: h.type, target: originOf(h.url) })) };
+    return {
+        ...rest,
+        ...(rest.prometheusUrl !== undefined ? { prometheusUrl: originOf(rest.prometheusUrl) } : {}),
+        ...(rest.loadUrl !== undefined ? { loadUrl: originOf(rest.loadUrl) } : {}),
+        hooks: hooks.map((h) => ({ name: h.name, type: h.type, target: originOf(h.url) })),
+    };
 }
 
 /** A promotion's audit trail: what went where, when and why (in the target release's report). */

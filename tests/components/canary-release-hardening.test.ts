@@ -173,13 +173,20 @@ describe("CanaryRelease: what the pods and the mesh carry", () => {
     });
 
     it("rejects principals Istio would refuse, naming the field and what it accepts", async () => {
-        await assert.rejects(deploy({ allowedPrincipals: ["cluster.local/ns/a/sa/b", "a*b", "*/ns/*", "x y"] }), {
-            message: [
-                'allowedPrincipals must hold Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace; a "*" only at the start or the end); got "a*b"',
-                'allowedPrincipals must hold Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace; a "*" only at the start or the end); got "*/ns/*"',
-                'allowedPrincipals must hold Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace; a "*" only at the start or the end); got "x y"',
-            ].join("\n"),
-        });
+        const accepts =
+            'allowedPrincipals must hold Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace ' +
+            'or control characters; "*" alone, or one "*" at the start or the end); got';
+        await assert.rejects(
+            deploy({ allowedPrincipals: ["cluster.local/ns/a/sa/b", "a*b", "*/ns/*", "x y", "td/ns/a/sa/\u0000"] }),
+            {
+                message: [
+                    `${accepts} "a*b"`,
+                    `${accepts} "*/ns/*"`,
+                    `${accepts} "x y"`,
+                    `${accepts} "td/ns/a/sa/\\u0000"`,
+                ].join("\n"),
+            },
+        );
     });
 
     it('principals: the local trust domain, each once, in order; a "*" alone or at one end', () => {
@@ -191,7 +198,7 @@ describe("CanaryRelease: what the pods and the mesh carry", () => {
         for (const ok of ["*", "*/sa/x", "cluster.local/*", "td/ns/a/sa/b"]) {
             assert.ok(PRINCIPAL.test(ok), ok);
         }
-        for (const bad of ["", "**", "a**", "*a*", "a*b", " a", "a\tb"]) {
+        for (const bad of ["", "**", "a**", "*a*", "a*b", " a", "a\tb", "a\u0000", "\u007f*"]) {
             assert.ok(!PRINCIPAL.test(bad), bad);
         }
     });

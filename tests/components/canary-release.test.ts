@@ -196,6 +196,7 @@ describe("CanaryRelease", () => {
         assert.deepStrictEqual(dr.metadata, { name: "shop", namespace: "prod", labels: { app: "shop" } });
         assert.deepStrictEqual(dr.spec, {
             host: HOST,
+            exportTo: ["prod", "istio-ingress"],
             trafficPolicy: {
                 tls: { mode: "ISTIO_MUTUAL" },
                 outlierDetection: { consecutive5xxErrors: 3, interval: "5s", baseEjectionTime: "1m" },
@@ -258,6 +259,27 @@ describe("CanaryRelease", () => {
         );
     });
 
+    it("exports the VirtualService and DestinationRule to the app's and the gateway's namespaces only, unless asked", async () => {
+        const exported = async (a: CanaryReleaseArgs) => {
+            const { mocks } = await deploy(a);
+            return [istio(mocks, "VirtualService").spec.exportTo, istio(mocks, "DestinationRule").spec.exportTo];
+        };
+        assert.deepStrictEqual(await exported(args()), [
+            ["prod", "istio-ingress"],
+            ["prod", "istio-ingress"],
+        ]);
+        const sameNs = { namespace: "prod", selector: { istio: "ingressgateway" } };
+        assert.deepStrictEqual(await exported(args({ gateway: sameNs, exportTo: ["callers"] })), [
+            ["prod", "callers"],
+            ["prod", "callers"],
+        ]);
+        assert.deepStrictEqual(await exported(args({ exportTo: ["*"] })), [["*"], ["*"]]);
+        await assert.rejects(
+            deploy(args({ exportTo: ["Callers"] })),
+            /exportTo must hold namespaces \(DNS-1123 labels\) or "\*"; got "Callers"/,
+        );
+    });
+
     it("moves traffic only after both Deployments, the subsets and the gateway exist", async () => {
         const { deps } = await deploy(args());
         assert.deepStrictEqual(await deps.of("shop-vs"), [
@@ -284,7 +306,7 @@ describe("CanaryRelease", () => {
             error?.message,
             [
                 "canaryWeight must be an integer from 0 to 100; got 150",
-                "replicas must be an integer of at least 1; got 0",
+                "replicas must be an integer from 1 to 2147483647; got 0",
                 'hosts must list at least one host name, such as ["app.example.com"]',
                 "canaryWeight must be 0 while no canary is set (set canary first); got 150",
             ].join("\n"),

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { IstioMesh, IstioMeshArgs } from "../../components/istio-mesh";
 import { gatewaySelector, gatewayServiceAccount } from "../../components/names";
-import { DependencyRecorder, value, withMocks } from "../harness";
+import { DependencyRecorder, isSecretValue, plain, value, withMocks } from "../harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
@@ -106,6 +106,26 @@ describe("IstioMesh", () => {
             service: { type: "ClusterIP" },
             autoscaling: { enabled: false },
         });
+    });
+
+    it("a chart repository's user:password go to Helm as secrets, never in the releases' plain inputs", async () => {
+        const { mocks } = await install({
+            version: "1.28.0",
+            repository: "https://bot:pa55%40word@charts.example.com/istio",
+        });
+        const releases = mocks.ofType(RELEASE);
+        assert.strictEqual(releases.length, 3);
+        for (const r of releases) {
+            // The SDK makes the whole repositoryOpts a secret, as it holds secrets: encrypted in the state.
+            assert.ok(isSecretValue(r.inputs.repositoryOpts), "the repository options are a secret");
+            assert.deepStrictEqual(plain(r.inputs.repositoryOpts), {
+                repo: "https://charts.example.com/istio",
+                username: "bot",
+                password: "pa55@word",
+            });
+            const visible = JSON.stringify(r.inputs, (_k, v: unknown) => (isSecretValue(v) ? "[secret]" : v));
+            assert.ok(!visible.includes("pa55"), visible);
+        }
     });
 
     it("installs a revision with revisioned release names and no default revision", async () => {

@@ -5,6 +5,7 @@ import {
     buildGatewaySpec,
     buildHttpRoutes,
     buildVirtualServiceSpec,
+    exportNamespaces,
     canaryReplicaCount,
     cookieRegex,
     podLabels,
@@ -255,6 +256,20 @@ describe("routing (pure)", () => {
             });
             assert.deepStrictEqual(edgeOnly.gateways, ["prod/shop"]);
             assert.deepStrictEqual(edgeOnly.hosts, ["shop.example.test"]);
+            assert.strictEqual(spec.exportTo, undefined, "exported to every namespace unless told");
+            const scoped = buildVirtualServiceSpec({
+                ...base,
+                hosts: ["a.example.test"],
+                gateway: "prod/shop",
+                exportTo: ["prod"],
+            });
+            assert.deepStrictEqual(scoped.exportTo, ["prod"]);
+        });
+
+        it("exportNamespaces: the app's and the gateway's namespaces, once each, and those asked for; * alone for all", () => {
+            assert.deepStrictEqual(exportNamespaces("prod", "istio-ingress"), ["prod", "istio-ingress"]);
+            assert.deepStrictEqual(exportNamespaces("prod", "prod", ["a", "prod"]), ["prod", "a"]);
+            assert.deepStrictEqual(exportNamespaces("prod", "gw", ["a", "*"]), ["*"]);
         });
 
         it("selector labels never carry the version; pod labels do", () => {

@@ -61,12 +61,41 @@ describe("hardening keys", () => {
                 .allowedPrincipals,
             ["cluster.local/ns/a/sa/b", "*/sa/c"],
         );
-        assert.deepStrictEqual(problems(validConfig({ allowedPrincipals: '["a*b"]' })), [
-            'allowedPrincipals must hold Istio principals such as "cluster.local/ns/shop/sa/frontend" (no whitespace; a "*" only at the start or the end); got "a*b"',
+        const principals =
+            'allowedPrincipals must be a comma-separated list or a JSON array of Istio principals such as "cluster.local/ns/shop/sa/frontend" ' +
+            '(no whitespace or control characters; "*" alone, or one "*" at the start or the end), each once; got ';
+        assert.deepStrictEqual(problems(validConfig({ allowedPrincipals: '["a*b"]' })), [`${principals}"[\\"a*b\\"]"`]);
+        assert.deepStrictEqual(problems(validConfig({ allowedPrincipals: "*/sa/a,*/sa/a" })), [
+            `${principals}"*/sa/a,*/sa/a"`,
         ]);
-        assert.deepStrictEqual(problems(validConfig({ ephemeralStorageLimit: "lots" })), [
-            'ephemeralStorageLimit must be a Kubernetes quantity such as "100m" or "128Mi"; got "lots"',
+        assert.deepStrictEqual(problems(validConfig({ allowedPrincipals: "cluster.local/ns/a/sa/\u0007" })), [
+            `${principals}"cluster.local/ns/a/sa/\\u0007"`,
         ]);
+    });
+
+    it("ephemeral storage: quantities of bytes, the request not above the limit (exact messages)", () => {
+        const storage =
+            'an ephemeral-storage quantity such as "128Mi" or "1.5Gi": a number (at most 3 decimals) and a unit Ki, ' +
+            "Mi, Gi, Ti, Pi, k, M, G, T or P, or a whole number of bytes; at least 1 byte";
+        assert.deepStrictEqual(problems(validConfig({ ephemeralStorageLimit: "lots", ephemeralStorageRequest: "0" })), [
+            `ephemeralStorageRequest must be ${storage}; got "0"`,
+            `ephemeralStorageLimit must be ${storage}; got "lots"`,
+        ]);
+        assert.deepStrictEqual(problems(validConfig({ ephemeralStorageRequest: "1Gi" })), [
+            "ephemeralStorageRequest (1Gi) must not be above ephemeralStorageLimit (512Mi): Kubernetes refuses such a container",
+        ]);
+        assert.deepStrictEqual(
+            problems(validConfig({ ephemeralStorageRequest: "600M", ephemeralStorageLimit: "0.5Gi" })),
+            [
+                "ephemeralStorageRequest (600M) must not be above ephemeralStorageLimit (0.5Gi): Kubernetes refuses such a container",
+            ],
+        );
+        assert.deepStrictEqual(problems(validConfig({ ephemeralStorageRequest: "512Mi" })), []);
+        // Turned off, the quantities go into no container: Kubernetes never compares them.
+        assert.deepStrictEqual(
+            problems(validConfig({ ephemeralStorage: "false", ephemeralStorageRequest: "1Gi" })),
+            [],
+        );
     });
 
     it("the Istio namespaces' level and the gateway's service account: defaults, overrides, messages", () => {

@@ -11,16 +11,16 @@ const hook = (more: Record<string, unknown>) => ({ name: "a", type: "event", url
 describe("release policy: each hook entry, at its bounds (exact messages)", () => {
     it("a URL is http(s) from its first character to its last, with a host", () => {
         assert.deepStrictEqual(hookProblems([hook({ url: "xhttp://h.example.com/x" })]), [
-            'releaseHooks[0] (a): url must be an http(s):// URL; got "xhttp://h.example.com/x"',
+            'releaseHooks[0] (a): url must be an http(s):// URL with a host (no spaces or fragment, at most 2048); got "xhttp://h.example.com/x"',
         ]);
         assert.deepStrictEqual(hookProblems([hook({ url: "http://h.example.com/a b" })]), [
-            'releaseHooks[0] (a): url must be an http(s):// URL; got "http://h.example.com/a b"',
+            'releaseHooks[0] (a): url must be an http(s):// URL with a host (no spaces or fragment, at most 2048); got "http://h.example.com/a b"',
         ]);
         assert.deepStrictEqual(hookProblems([hook({ url: "http:///x" })]), [
-            'releaseHooks[0] (a): url must be an http(s):// URL; got "http:///x"',
+            'releaseHooks[0] (a): url must be an http(s):// URL with a host (no spaces or fragment, at most 2048); got "http:///x"',
         ]);
         assert.deepStrictEqual(hookProblems([hook({ url: undefined })]), [
-            "releaseHooks[0] (a): url must be an http(s):// URL",
+            "releaseHooks[0] (a): url must be an http(s):// URL with a host (no spaces or fragment, at most 2048)",
         ]);
     });
 
@@ -82,7 +82,10 @@ describe("release policy: each hook entry, at its bounds (exact messages)", () =
         const bad = [{ env: "prod", n: 1 }, "text", ["x"], null, 5];
         assert.deepStrictEqual(
             hookProblems(bad.map((m, i) => hook({ name: `h${i}`, metadata: m }))),
-            bad.map((_, i) => `releaseHooks[${i}] (h${i}): metadata must be a JSON object of string values`),
+            bad.map(
+                (_, i) =>
+                    `releaseHooks[${i}] (h${i}): metadata must be a JSON object of string values (field names not empty, not "__proto__", at most 256)`,
+            ),
         );
     });
 

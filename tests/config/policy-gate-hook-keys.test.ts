@@ -70,10 +70,10 @@ describe("release policy: gate, promotion, hook and load keys (fields, flags, ga
         });
     });
 
-    it("a gate list: weights from 1 to 100 and complete, empty items ignored, each once", () => {
-        assert.deepStrictEqual(parseGates("5, 50,,complete,"), ["5", "50", "complete"]);
+    it("a gate list: weights from 1 to 100 and complete, each once, no empty item", () => {
+        assert.deepStrictEqual(parseGates("5, 50 ,complete"), ["5", "50", "complete"]);
         assert.deepStrictEqual(parseGates("100"), ["100"]);
-        for (const bad of ["150", "123", "0", "05", "5x", "x5"]) {
+        for (const bad of ["150", "123", "0", "05", "5x", "x5", "5, 50,,complete", "50,", ",", " ", "50,50"]) {
             assert.strictEqual(parseGates(bad), undefined, bad);
         }
     });
@@ -82,7 +82,7 @@ describe("release policy: gate, promotion, hook and load keys (fields, flags, ga
         const r = new Reader({ releaseGates: "150" });
         assert.deepStrictEqual(readGates(r).gates, []);
         assert.deepStrictEqual(r.problems, [
-            'releaseGates must be a comma-separated list of step weights and/or "complete", such as "50,complete"; got "150"',
+            'releaseGates must be a comma-separated list of step weights and/or "complete", such as "50,complete" (each once, no empty item); got "150"',
         ]);
     });
 });

@@ -46,7 +46,8 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
     });
 
     it("gates: a list of steps' weights and complete, each once", () => {
-        const accepts = 'a comma-separated list of step weights and/or "complete", such as "50,complete"';
+        const accepts =
+            'a comma-separated list of step weights and/or "complete", such as "50,complete" (each once, no empty item)';
         assert.deepStrictEqual(problems({ releaseGates: "50,finish" }), [
             `releaseGates must be ${accepts}; got "50,finish"`,
         ]);
@@ -59,7 +60,7 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
     it("hooks: JSON shape, names, types, URLs without credentials, timeout and retry bounds", () => {
         const hooks = (h: unknown) => problems({ releaseHooks: JSON.stringify(h) });
         assert.deepStrictEqual(problems({ releaseHooks: "not json" }), [
-            'releaseHooks must be a JSON array of {"name", "type", "url", and optionally "timeout", "retries", "metadata"}, type one of pre-rollout, rollout, confirm-promotion, post-rollout, rollback, event; got text that is not a JSON array',
+            'releaseHooks must be a JSON array of {"name" (lower-case letters, digits and "-", at most 63, each once), "type" (one of pre-rollout, rollout, confirm-promotion, post-rollout, rollback, event), "url" (an http(s):// URL without credentials), and optionally "timeout" (1s to 5m), "retries" (0 to 10), "metadata" (string values)}; got text that is not a JSON array',
         ]);
         assert.deepStrictEqual(
             hooks([{ name: "a", type: "pre-rollout", url: "https://user:pw@hooks.example.com/x", extra: 1 }]),
@@ -71,7 +72,7 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
         assert.deepStrictEqual(hooks([{ name: "Bad Name", type: "later", url: "ftp://x" }, "x"]), [
             "releaseHooks[0] (Bad Name): name must be lower-case letters, digits and -, at most 63",
             'releaseHooks[0] (Bad Name): type must be one of pre-rollout, rollout, confirm-promotion, post-rollout, rollback, event; got "later"',
-            'releaseHooks[0] (Bad Name): url must be an http(s):// URL; got "ftp://x"',
+            'releaseHooks[0] (Bad Name): url must be an http(s):// URL with a host (no spaces or fragment, at most 2048); got "ftp://x"',
             'releaseHooks[1] must be an object {"name", "type", "url", ...}',
         ]);
         assert.deepStrictEqual(
@@ -82,7 +83,7 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
             [
                 `releaseHooks[0] (a): timeout must be ${DURATION}, from 1s to 5m; got "500ms"`,
                 "releaseHooks[0] (a): retries must be an integer from 0 to 10; got 11",
-                "releaseHooks[0] (a): metadata must be a JSON object of string values",
+                'releaseHooks[0] (a): metadata must be a JSON object of string values (field names not empty, not "__proto__", at most 256)',
                 'releaseHooks[1] (a): the name "a" is used twice; hook names must be unique',
             ],
         );
@@ -103,7 +104,7 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
             "releaseLoadUrl must not contain credentials (http://***@gw.example.com/): the load goes to the service as its users' requests do, without credentials",
         ]);
         assert.deepStrictEqual(problems({ releaseLoadUrl: "gw.example.com" }), [
-            'releaseLoadUrl must be an http(s):// URL; got "gw.example.com"',
+            'releaseLoadUrl must be an http(s):// URL with a host (no spaces or fragment, at most 2048); got "gw.example.com"',
         ]);
         assert.deepStrictEqual(problems({ releaseLoadRate: "0" }), [
             'releaseLoadRate must be an integer from 1 to 1000; got "0"',
@@ -112,7 +113,7 @@ describe("release policy: gates, hooks and load (exact messages)", () => {
             'releaseLoadTimeout must be from 100ms to 1m; got "2m"',
         ]);
         assert.deepStrictEqual(problems({ promotionSoakTime: "1 day" }), [
-            `promotionSoakTime must be ${DURATION}; got "1 day"`,
+            `promotionSoakTime must be ${DURATION}, from 1s to 365d; got "1 day"`,
         ]);
     });
 });

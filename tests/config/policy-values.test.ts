@@ -2,7 +2,9 @@ import * as assert from "assert";
 import { parsePolicy, parseSteps } from "../../config/policy";
 import { policyConfigProblems as problems } from "./policy-problems";
 
-const CHECKS_ACCEPTS = 'a JSON array of {"name", "query", "min" and/or "max"}';
+const CHECKS_ACCEPTS =
+    'a JSON array of {"name" (lower-case letters, digits and "-", at most 63), "query" (PromQL: no control ' +
+    'characters but tab and newline, at most 8192), "min" and/or "max" (numbers)}';
 
 describe("release policy values: steps, checks, URL and the rules across keys (exact results)", () => {
     it("steps: increasing integers from 1 to 100 ending at 100, whitespace around each allowed", () => {
@@ -77,7 +79,7 @@ describe("release policy values: steps, checks, URL and the rules across keys (e
         assert.strictEqual(parsePolicy({}).prometheusUrl, undefined);
         for (const bad of ["http://prom:9090 x", "see http://prom:9090", "prom:9090"]) {
             assert.deepStrictEqual(problems({ prometheusUrl: bad }), [
-                `prometheusUrl must be an http(s):// URL; got ${JSON.stringify(bad)}`,
+                `prometheusUrl must be an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048); got ${JSON.stringify(bad)}`,
             ]);
         }
     });

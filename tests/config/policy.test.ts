@@ -24,7 +24,7 @@ describe("release policy rules", () => {
             assert.strictEqual(promDurationMs(bad), undefined, bad);
         }
         assert.deepStrictEqual(problems({ releaseInterval: "1m1m" }), [
-            'releaseInterval must be a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first); got "1m1m"',
+            'releaseInterval must be a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first), from 10s to 24h; got "1m1m"',
         ]);
     });
 
@@ -80,7 +80,9 @@ describe("release policy rules", () => {
             "prometheusUrl must not contain credentials (https://***@prom.example.test/): set prometheusUser and prometheusPassword (--secret) or prometheusToken (--secret), or PROMETHEUS_* in the environment",
         ]);
         const malformed = problems({ prometheusUrl: "ftp://bot:hunter2@prom" });
-        assert.deepStrictEqual(malformed, ['prometheusUrl must be an http(s):// URL; got "ftp://***@prom"']);
+        assert.deepStrictEqual(malformed, [
+            'prometheusUrl must be an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048); got "ftp://***@prom"',
+        ]);
         assert.ok(!JSON.stringify([found, malformed]).includes("hunter2"));
     });
 

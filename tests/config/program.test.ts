@@ -127,12 +127,14 @@ describe("parseConfig", () => {
         [
             "an app name with capitals",
             validConfig({ app: "Shop" }),
-            ['app must be a DNS-1123 label (lower-case letters, digits and "-", at most 63); got "Shop"'],
+            [
+                'app must be a DNS-1123 label of at most 56 characters (lower-case letters, digits and "-"; the Deployments add "-stable" and "-canary"); got "Shop"',
+            ],
         ],
         [
             "zero stable replicas",
             validConfig({ replicas: "0" }),
-            ['replicas must be an integer of at least 1; got "0"'],
+            ['replicas must be an integer from 1 to 2147483647; got "0"'],
         ],
         ["a boolean typo", validConfig({ canaryScaling: "yes" }), ['canaryScaling must be true or false; got "yes"']],
         [
@@ -143,23 +145,27 @@ describe("parseConfig", () => {
         [
             "a duration without unit",
             validConfig({ timeout: "10" }),
-            ['timeout must be a duration such as "250ms", "5s" or "1m"; got "10"'],
+            [
+                'timeout must be a duration such as "250ms", "5s" or "1m30s" (units h, m, s, ms, each once, largest first), from 1ms to 24h; got "10"',
+            ],
         ],
         [
             "mirroring above 100",
             validConfig({ mirrorPercent: "150" }),
-            ['mirrorPercent must be a number from 0 to 100; got "150"'],
+            ['mirrorPercent must be a number from 0 to 100 (decimal digits, at most 6 after the point); got "150"'],
         ],
         [
             "a cookie without value",
             validConfig({ canaryCookie: "version" }),
-            ['canaryCookie must be name=value, such as "version=v2"; got "version"'],
+            [
+                'canaryCookie must be name=value, such as "version=v2": a cookie name (an HTTP token, at most 256) and a value of visible ASCII characters other than " , ; and \\ (at most 1024); got "version"',
+            ],
         ],
         [
             "an unknown retry condition",
             validConfig({ retryAttempts: "2", retryOn: "5xx,sometimes" }),
             [
-                'retryOn must be a comma-separated list of 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable or HTTP status codes; got unknown "sometimes"',
+                'retryOn must be a comma-separated list without spaces of 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable or HTTP status codes such as 503; got "5xx,sometimes"',
             ],
         ],
         [
@@ -224,7 +230,9 @@ describe("parseConfig", () => {
         [
             "a bad env map",
             validConfig({ env: '{"A": 1}' }),
-            ['env must be a JSON object of string values; got "{\\"A\\": 1}"'],
+            [
+                'env must be a JSON object of environment variables: names of letters, digits, "_", "-" and "." not starting with a digit (at most 256; not RELEASE_TRACK, which the program sets), string values without NUL; got "{\\"A\\": 1}"',
+            ],
         ],
     ];
     for (const [what, raw, expected] of invalid) {
@@ -247,9 +255,9 @@ describe("parseConfig", () => {
         assert.throws(() => parseConfig(raw, secrets), {
             name: "ConfigError",
             message: [
-                'replicas must be an integer of at least 1; got "0"',
+                'replicas must be an integer from 1 to 2147483647; got "0"',
                 'canaryWeight must be an integer from 0 to 100; got "x"',
-                'timeout must be a duration such as "250ms", "5s" or "1m"; got "soon"',
+                'timeout must be a duration such as "250ms", "5s" or "1m30s" (units h, m, s, ms, each once, largest first), from 1ms to 24h; got "soon"',
             ].join("\n"),
         });
     });

@@ -4,6 +4,7 @@ import { readMesh } from "../../config/mesh-keys";
 import { readRelease } from "../../config/release-keys";
 
 const doc = "What the key does.";
+const any = { accepts: "anything", pattern: /[\s\S]*/ };
 
 describe("Reader: key names in messages", () => {
     it("editDistance is the Levenshtein distance", () => {
@@ -25,7 +26,7 @@ describe("Reader: key names in messages", () => {
 
     it("reports unknown keys sorted, with the nearest declared key or none", () => {
         const r = new Reader({ zzz: "1", hots: "a", weight: "5", host: "a" });
-        r.string("host", { doc });
+        r.string("host", { ...any, doc });
         assert.deepStrictEqual(r.unknownKeys(), [
             "istio-canary:hots is not a config key of this program; did you mean host? (see the config reference in README.md)",
             "istio-canary:weight is not a config key of this program (see the config reference in README.md)",
@@ -35,11 +36,11 @@ describe("Reader: key names in messages", () => {
 
     describe("fieldNamer", () => {
         const r = new Reader({});
-        r.string("image", { doc, field: "release.canary.image" });
-        r.string("version", { doc, field: "release.canary.version" });
-        r.string("headerValue", { doc, field: "release.header.value" });
-        r.string("altHeaderValue", { doc, field: "release.header.value" });
-        r.string("app", { doc });
+        r.string("image", { ...any, doc, field: "release.canary.image" });
+        r.string("version", { ...any, doc, field: "release.canary.version" });
+        r.string("headerValue", { ...any, doc, field: "release.header.value" });
+        r.string("altHeaderValue", { ...any, doc, field: "release.header.value" });
+        r.string("app", { ...any, doc });
         const name = r.fieldNamer("release");
 
         it("names a field by every key that declares it", () => {
@@ -53,8 +54,8 @@ describe("Reader: key names in messages", () => {
         });
         it("names a field by its parts' keys, not by a key of the same name that fills another field", () => {
             const q = new Reader({});
-            q.string("canary", { doc, field: "release.tag" });
-            q.string("canaryImage", { doc, field: "release.canary.image" });
+            q.string("canary", { ...any, doc, field: "release.tag" });
+            q.string("canaryImage", { ...any, doc, field: "release.canary.image" });
             assert.strictEqual(q.fieldNamer("release")("canary"), "canaryImage");
         });
         it("names a field no key fills by the field", () => {

@@ -35,6 +35,7 @@ describe("release keys", () => {
                 servicePort: 80,
                 protocol: "http",
                 env: undefined,
+                exportTo: undefined,
                 probePath: "/",
                 resources: {
                     cpuRequest: "100m",
@@ -101,22 +102,30 @@ describe("release keys", () => {
         [
             "a probe path not starting with /",
             validConfig({ probePath: "health/z" }),
-            ['probePath must be a path starting with "/"; got "health/z"'],
+            [
+                'probePath must be a URL path such as "/healthz" or "/health?full=1": "/" then letters, digits and -._~!$&\'()*+,;=:@%/ (and ? after the first ?), at most 1024; got "health/z"',
+            ],
         ],
         [
             "a cookie after another attribute",
             validConfig({ canaryCookie: "a;version=v2" }),
-            ['canaryCookie must be name=value, such as "version=v2"; got "a;version=v2"'],
+            [
+                'canaryCookie must be name=value, such as "version=v2": a cookie name (an HTTP token, at most 256) and a value of visible ASCII characters other than " , ; and \\ (at most 1024); got "a;version=v2"',
+            ],
         ],
         [
             "a cookie followed by a space",
             validConfig({ canaryCookie: "version=v2 x" }),
-            ['canaryCookie must be name=value, such as "version=v2"; got "version=v2 x"'],
+            [
+                'canaryCookie must be name=value, such as "version=v2": a cookie name (an HTTP token, at most 256) and a value of visible ASCII characters other than " , ; and \\ (at most 1024); got "version=v2 x"',
+            ],
         ],
         [
             "a chart repository URL not at the start",
             validConfig({ istioChartRepository: "git+https://charts.example.test" }),
-            ['istioChartRepository must be an http(s):// or oci:// URL; got "git+https://charts.example.test"'],
+            [
+                'istioChartRepository must be an http(s):// or oci:// URL with a host (no spaces or fragment, at most 2048; user:password@ only when set with --secret); got "git+https://charts.example.test"',
+            ],
         ],
         [
             "an Istio namespace that is no DNS label",

@@ -66,6 +66,17 @@ describe("release transitions: messages and edge cases", () => {
         assert.strictEqual(reasonAfter(`${"b".repeat(297)}cdef`), `${"b".repeat(297)}...`);
     });
 
+    it("a rollback's reason is stored in releaseMessage on one line, without any URL's credentials", () => {
+        const message = transitions.rollBack(
+            running,
+            "Prometheus unreachable at https://bot:pw@prom.example.com/?token=T0KEN:\nsocket hang up\u0000",
+        ).state.message;
+        assert.strictEqual(
+            message,
+            "Prometheus unreachable at https://***@prom.example.com/?token=***: socket hang up",
+        );
+    });
+
     it("completion records its time in the message; promoting with no release recorded says what is unset", () => {
         const done = transitions.recordCompletion(running, new Date("2026-11-30T11:00:00.000Z"));
         assert.strictEqual(done.state.message, "completed 2026-11-30T11:00:00.000Z");

@@ -109,7 +109,7 @@ describe("command line", () => {
         });
         assert.throws(flags("--interval", "1m1m"), {
             message:
-                '--interval must be a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first); got "1m1m"',
+                '--interval must be a Prometheus duration such as "30s", "2m" or "1m30s" (units y, w, d, h, m, s, ms, each once, largest first), from 10s to 24h; got "1m1m"',
         });
         assert.throws(flags("--interval", "5s"), { message: '--interval must be at least 10s; got "5s"' });
         assert.throws(flags("--prometheus-url", "http://u:s3cr3tpw@prom:9090"), (e: Error) => {

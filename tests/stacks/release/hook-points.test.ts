@@ -147,9 +147,14 @@ describe("release bot: webhooks at Flagger's hook points (hook server on 127.0.0
         const stack = stackWith([{ name: "notify", type: "event", retries: 0 }]);
         const r = await b.bot(stack);
         assert.strictEqual(r.outcome, "completed");
-        const events = server.to("/notify").map((x) => x.payload.event?.kind);
+        // Sent concurrently: they may arrive out of order, and carry their sequence number to be ordered by.
+        const received = server.to("/notify").sort((x, y) => (x.payload.sequence ?? 0) - (y.payload.sequence ?? 0));
         assert.deepStrictEqual(
-            events,
+            received.map((x) => x.payload.sequence),
+            r.events.map((_e, i) => i + 1),
+        );
+        assert.deepStrictEqual(
+            received.map((x) => x.payload.event?.kind),
             r.events.map((e) => e.kind),
         );
         assert.ok(server.to("/notify").every((x) => x.signed === true));

@@ -4,9 +4,17 @@ import { AddressInfo } from "net";
 import * as crypto from "crypto";
 import { HookPayload, SIGNATURE_HEADER } from "../../../stacks/release/hooks";
 
-/** The receiver's own check (not the bot's code): `sha256=<hex HMAC-SHA256 of the raw body>`. */
+/**
+ * The receiver's own check, as the README tells receivers (not the bot's code): `t=<unix seconds>,v1=<hex>`,
+ * v1 the HMAC-SHA256 of `<t>.<raw body>`, t within 5 minutes of now.
+ */
 function signedWith(secret: string, body: string, header: string | undefined): boolean {
-    return header === `sha256=${crypto.createHmac("sha256", secret).update(body).digest("hex")}`;
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+    if (m === null || Math.abs(Date.now() / 1000 - Number(m[1])) > 300) {
+        return false;
+    }
+    const expected = crypto.createHmac("sha256", secret).update(`${m[1]}.${body}`).digest("hex");
+    return crypto.timingSafeEqual(Buffer.from(m[2]), Buffer.from(expected));
 }
 
 /** One request the server received. */
@@ -19,13 +27,22 @@ export interface Received {
     signed?: boolean;
 }
 
-/** What to answer: a status (and body), after a delay; or hang up without one. */
-export type HookAnswer = { status: number; body?: string; delayMs?: number } | { hangUp: true };
+/**
+ * What to answer: a status (and body), after a delay; a status and this text again and again, never ending; no
+ * answer at all (until the server stops); or hang up without one.
+ */
+export type HookAnswer =
+    | { status: number; body?: string; delayMs?: number }
+    | { status: number; endless: string }
+    | { never: true }
+    | { hangUp: true };
 
 export class HookServer {
     readonly received: Received[] = [];
     /** Decides the answer of the n-th request (0-based) to a path. */
     answer: (n: number, path: string) => HookAnswer = () => ({ status: 200 });
+    /** Bytes sent of endless answers. */
+    streamed = 0;
     /** When set, requests whose signature does not match this secret get 401. GETs (load) carry no payload. */
     secret?: string;
     private server?: http.Server;
@@ -52,6 +69,21 @@ export class HookServer {
                 const a: HookAnswer = signed === false ? { status: 401, body: "bad signature" } : this.answer(n, path);
                 if ("hangUp" in a) {
                     req.socket.destroy();
+                    return;
+                }
+                if ("never" in a) {
+                    return;
+                }
+                if ("endless" in a) {
+                    res.writeHead(a.status, { "Content-Type": "text/plain" });
+                    const chunk = a.endless.repeat(Math.ceil(65536 / a.endless.length));
+                    const more = () => {
+                        while (!res.destroyed && res.write(chunk)) {
+                            this.streamed += chunk.length;
+                        }
+                    };
+                    res.on("drain", more);
+                    more();
                     return;
                 }
                 const reply = () => {

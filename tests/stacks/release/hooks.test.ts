@@ -45,7 +45,7 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
     });
     afterEach(() => server.stop());
 
-    it("POSTs the JSON payload signed with HMAC-SHA256 over the body; the receiver verifies it", async () => {
+    it("POSTs the JSON payload signed with HMAC-SHA256 over a timestamp and the body; the receiver verifies it", async () => {
         server.secret = SECRET;
         const client = new HookClient([], SECRET, clock);
         const c = await client.call(hook("/smoke", { metadata: { team: "shop" } }), BASE);
@@ -54,8 +54,13 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
         assert.strictEqual(c.attempts, 1);
         const [r] = server.received;
         assert.strictEqual(r.signed, true);
-        assert.strictEqual(r.headers[SIGNATURE_HEADER.toLowerCase()], signature(SECRET, r.body));
-        assert.match(r.headers[SIGNATURE_HEADER.toLowerCase()] as string, /^sha256=[0-9a-f]{64}$/);
+        const header = r.headers[SIGNATURE_HEADER.toLowerCase()] as string;
+        assert.match(header, /^t=\d+,v1=[0-9a-f]{64}$/);
+        const t = Number(/^t=(\d+)/.exec(header)![1]);
+        assert.ok(Math.abs(t - Date.now() / 1000) < 5, "signed at the time it is sent");
+        assert.strictEqual(header, signature(SECRET, t, r.body));
+        assert.strictEqual(verifySignature(SECRET, r.body, header), true);
+        assert.strictEqual(r.headers["x-istio-canary-signature-256"], undefined, "the unsigned-time header is gone");
         assert.strictEqual(r.headers["content-type"], "application/json");
         const { id, time, ...rest } = r.payload;
         assert.strictEqual(r.headers[DELIVERY_HEADER.toLowerCase()], id);
@@ -83,9 +88,70 @@ describe("webhooks: calls against a hook server on 127.0.0.1 (slow, failing, fla
             [false, false],
         );
         assert.strictEqual(verifySignature(SECRET, server.received[0].body, undefined), false);
+        const now = Math.floor(Date.now() / 1000);
         assert.strictEqual(
-            verifySignature(SECRET, `${server.received[0].body} `, signature(SECRET, server.received[0].body)),
+            verifySignature(SECRET, `${server.received[0].body} `, signature(SECRET, now, server.received[0].body)),
             false,
+        );
+    });
+
+    it("the signature covers a timestamp: a receiver refuses an old, future or replayed-with-another-time delivery", () => {
+        const body = '{"id":"d1"}';
+        const t = 1_800_000_000;
+        const header = signature(SECRET, t, body);
+        const at = (seconds: number) => ({ nowMs: (t + seconds) * 1000 });
+        assert.strictEqual(verifySignature(SECRET, body, header, at(0)), true);
+        assert.strictEqual(verifySignature(SECRET, body, header, at(300)), true);
+        assert.strictEqual(verifySignature(SECRET, body, header, at(301)), false, "older than 5 minutes");
+        assert.strictEqual(verifySignature(SECRET, body, header, at(-301)), false, "from the future");
+        assert.strictEqual(verifySignature(SECRET, body, header.replace(`t=${t}`, `t=${t + 60}`), at(60)), false);
+        assert.strictEqual(verifySignature(SECRET, body, `${header},v1=${"0".repeat(64)}`, at(0)), true, "rotation");
+        assert.strictEqual(verifySignature(SECRET, body, `t=${t}`, at(0)), false);
+        assert.strictEqual(verifySignature(SECRET, body, "v1=abc,t=x", at(0)), false);
+        assert.strictEqual(verifySignature("another", body, header, at(0)), false);
+    });
+
+    it("a receiver's endless answer is never read whole: at most 1 KiB of it, quoted without the URL's token", async () => {
+        server.answer = () => ({ status: 500, endless: "boom /hooks/T0KEN-abcdef " });
+        const t0 = Date.now();
+        const c = await new HookClient([], undefined, clock).call(
+            hook("/hooks/T0KEN-abcdef", { retries: 0, timeout: "5s" }),
+            BASE,
+        );
+        assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
+        assert.strictEqual(c.ok, false);
+        assert.strictEqual(c.status, 500);
+        assert.strictEqual(c.error, `HTTP 500: ${"boom /hooks/*** ".repeat(12).trim().slice(0, 160)}`);
+        assert.ok(server.streamed < 16 * 1024 * 1024, `${server.streamed} bytes sent before the bot hung up`);
+    });
+
+    it("event hooks are sent concurrently within a short total deadline: a receiver that never answers delays nothing", async () => {
+        server.answer = () => ({ never: true });
+        const client = new HookClient(
+            [hook("/events", { type: "event", timeout: "10s", retries: 2 })],
+            undefined,
+            clock,
+            undefined,
+            {
+                eventDeadlineMs: 400,
+            },
+        );
+        const t0 = Date.now();
+        for (let i = 0; i < 5; i++) {
+            client.notify({ ...BASE, event: { kind: "shift", message: `event ${i}` } });
+        }
+        assert.strictEqual(client.calls.length, 0, "notify returns before any call ends: it never waits");
+        await client.flush();
+        assert.ok(Date.now() - t0 < 1500, `flush took ${Date.now() - t0} ms (sequential calls took 33 s per event)`);
+        assert.strictEqual(client.calls.length, 5);
+        assert.ok(
+            client.calls.every((c) => !c.ok && c.error === "no answer within the deadline of 400 ms"),
+            JSON.stringify(client.calls),
+        );
+        assert.deepStrictEqual(
+            server.received.map((r) => r.payload.sequence).sort(),
+            [1, 2, 3, 4, 5],
+            "each event carries its sequence number",
         );
     });
 
