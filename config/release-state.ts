@@ -212,6 +212,11 @@ export function readState(r: Reader): ReleaseState {
     };
 }
 
+/** The release state in raw config values (lenient: a malformed key reads as unset). */
+export function stateIn(values: Record<string, string>): ReleaseState {
+    return readState(new Reader(values));
+}
+
 /**
  * The mirror percentage the program routes with: during the bot's mirror phase, the policy's
  * `releaseMirrorPercent`; otherwise the user's own `mirrorPercent` (which the bot never touches).
@@ -265,12 +270,6 @@ export interface StagePosition {
 export interface Lease {
     owner: string;
     expires: string;
-}
-
-/** The lease a view records, if any. */
-export function leaseOf(v: ReleaseView): Lease | undefined {
-    const { owner, leaseExpires } = v.state;
-    return owner === undefined ? undefined : { owner, expires: leaseExpires ?? new Date(0).toISOString() };
 }
 
 /** True when `lease` is held at `now` (not expired). */

@@ -8,7 +8,7 @@ import { Approval, Lease, ReleaseStatus, ReleaseView, StagePosition, RELEASE_STA
 /** The names of the transitions, and the statuses each may start from. */
 export const TRANSITION_FROM = {
     acquire: RELEASE_STATUSES,
-    release: RELEASE_STATUSES,
+    letGo: RELEASE_STATUSES,
     start: ["idle", "completed", "rolled-back", "failed"],
     stage: ["in-progress"],
     awaitApproval: ["in-progress"],
@@ -65,9 +65,9 @@ export const transitions = {
         return { ...v, state: { ...v.state, owner: lease.owner, leaseExpires: lease.expires } };
     },
 
-    /** The bot lets go of the release (it stopped, and another bot may resume it). */
-    release(v: ReleaseView): ReleaseView {
-        guard("release", v);
+    /** The bot lets go of its lease on the release (it stopped, and another bot may resume it). */
+    letGo(v: ReleaseView): ReleaseView {
+        guard("letGo", v);
         return { ...v, state: { ...v.state, owner: undefined, leaseExpires: undefined } };
     },
 

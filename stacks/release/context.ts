@@ -79,6 +79,11 @@ export interface ReleaseDeps {
     identity?: LeaseIdentity;
 }
 
+/** Where a release's lines go: `deps.log`, or stdout. */
+export function logOf(deps: Pick<ReleaseDeps, "log">): (line: string) => void {
+    return deps.log ?? ((line) => process.stdout.write(`${line}\n`));
+}
+
 /** What preflight established. */
 export interface Prepared {
     policy: ReleasePolicy;
@@ -103,14 +108,14 @@ export interface Prepared {
 
 /** What the next step of a release is. */
 export type Next =
-    | { next: "continue" }
-    | { next: "rollback"; reason: string; cause: RollbackCause }
-    | { next: "finish"; result: ReleaseResult };
+    | { kind: "continue" }
+    | { kind: "rollback"; reason: string; cause: RollbackCause }
+    | { kind: "finish"; result: ReleaseResult };
 
 /** How a release ends: a result, or a rollback to run. */
-export type End = Exclude<Next, { next: "continue" }>;
+export type End = Exclude<Next, { kind: "continue" }>;
 
-export const CONTINUE: Next = { next: "continue" };
+export const CONTINUE: Next = { kind: "continue" };
 
 /** A preview showed changes the step may not make: nothing was applied. */
 export class PlanGuardError extends Error {
@@ -221,7 +226,7 @@ export class ReleaseRun {
     }
 
     log(line: string): void {
-        (this.deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+        logOf(this.deps)(line);
     }
 
     /** Throws {@link LeaseLostError} unless stack config still names this bot as the release's owner. */
@@ -351,7 +356,7 @@ export class ReleaseRun {
         await this.letGo().catch(() => undefined);
         const steps = manualSteps ?? [`npm run release -- --stack ${this.stack.name} --resume`];
         return {
-            next: "finish",
+            kind: "finish",
             result: this.finish(outcome, reason, { trafficMoved: this.trafficMoved, manualSteps: steps }),
         };
     }
@@ -371,13 +376,13 @@ export class ReleaseRun {
         }
         if (e instanceof LeaseLostError) {
             this.record({ kind: "stop", message: e.message });
-            return { next: "finish", result: this.finish("paused", e.message, { trafficMoved: this.trafficMoved }) };
+            return { kind: "finish", result: this.finish("paused", e.message, { trafficMoved: this.trafficMoved }) };
         }
         if (e instanceof PlanGuardError || e instanceof PlanMismatchError) {
             return this.stop("paused", `${where}: ${e.message}; nothing was applied`);
         }
         return {
-            next: "rollback",
+            kind: "rollback",
             reason: `pulumi up failed ${where}: ${firstLine((e as Error).message)}`,
             cause: "update-failed",
         };

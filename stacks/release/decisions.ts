@@ -5,17 +5,15 @@
  * lease and continues (or rolls back) the release itself (run.ts).
  */
 import { parsePolicy } from "../../config/policy";
-import { ConfigError, Reader } from "../../config/reader";
-import { Approval, configChanges, readState, ReleaseState, ReleaseView } from "../../config/release-state";
+import { ConfigError } from "../../config/reader";
+import { Approval, configChanges, ReleaseView, stateIn } from "../../config/release-state";
 import { transitions } from "../../config/release-transitions";
 import { systemClock } from "./clock";
-import { ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem, describeGate } from "./gates";
+import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
+import { decisionProblem, describeGate } from "./manual-gate";
 import { blockingLease, leaseIn, processIdentity } from "./lease";
 import { recordInStack } from "./recording";
 import { PreflightError, publicPolicy, ReleaseResult } from "./result";
-
-const stateIn = (values: Record<string, string>): ReleaseState => readState(new Reader(values));
 
 /**
  * Records `opts.decision` for a bot that waits at a gate and returns the result; undefined when no live bot holds
@@ -74,7 +72,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     const reason =
         `${d.kind} at the gate ${describeGate(decision.gate)} of ${decision.version} recorded (by ${d.by}); ` +
         `the bot waiting there (${holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
-    (deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(reason);
+    logOf(deps)(reason);
     return {
         stack: stack.name,
         image: state.image ?? "",

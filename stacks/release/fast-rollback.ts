@@ -1,7 +1,7 @@
 /**
  * The fast rollback (`releaseRollback: fast`): all of the default route on stable with one direct server-side
  * apply of the live VirtualService, before any `pulumi up`; then, once the stack records the same routes, our
- * field manager lets go of them (stacks/automation/routing-patch.ts).
+ * field manager hands them back (stacks/automation/routing-patch.ts).
  */
 import { CANARY_RELEASE_DEFAULTS } from "../../components/canary-release-args";
 import { appNamespace } from "../../components/names";
@@ -53,21 +53,21 @@ export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTa
     }
 }
 
-/** Once the stack holds the same routes: our field manager lets go of them, so Pulumi alone manages them again. */
-export async function releaseRoutes(run: ReleaseRun, target: RouteTarget): Promise<void> {
+/** Once the stack holds the same routes: our field manager hands them back, so Pulumi alone manages them again. */
+export async function handBackRoutes(run: ReleaseRun, target: RouteTarget): Promise<void> {
     try {
-        await run.deps.routing?.release(target);
+        await run.deps.routing?.handBack(target);
     } catch (e) {
-        run.record({ kind: "error", message: `routing patch not released: ${firstLine((e as Error).message)}` });
+        run.record({ kind: "error", message: `routing patch not handed back: ${firstLine((e as Error).message)}` });
     }
 }
 
 /**
- * Before a release moves traffic: lets go of any routes our field manager still claims (a bot killed between its
- * patch and its release of them), so that no stage's server-side apply conflicts with them.
+ * Before a release moves traffic: hands back any routes our field manager still claims (a bot killed between its
+ * patch and its hand-back), so that no stage's server-side apply conflicts with them.
  */
-export async function releaseLeftoverRoutes(run: ReleaseRun): Promise<void> {
+export async function handBackLeftoverRoutes(run: ReleaseRun): Promise<void> {
     if (run.deps.routing !== undefined && !run.opts.dryRun) {
-        await releaseRoutes(run, routeTarget(run));
+        await handBackRoutes(run, routeTarget(run));
     }
 }

@@ -5,6 +5,7 @@
  */
 import { PROTOCOL_KEYS, STATE_KEYS } from "../../config/release-state";
 import { ResourceChange } from "../automation/driver";
+import { shown } from "./wording";
 
 /** Resource types of the objects that route traffic. */
 export const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -75,8 +76,6 @@ export function stackChanges(
     deployed: Record<string, string | undefined>,
 ): string[] {
     return WATCHED_KEYS.filter((k) => (expected[k] ?? "") !== (deployed[k] ?? "")).map(
-        (k) => `${k}: deployed ${show(deployed[k])}, the bot deployed ${show(expected[k])}`,
+        (k) => `${k}: deployed ${shown(deployed[k])}, the bot deployed ${shown(expected[k])}`,
     );
 }
-
-const show = (v: string | undefined) => (v === undefined ? "unset" : JSON.stringify(v));

@@ -26,7 +26,7 @@ export async function preRollout(run: ReleaseRun): Promise<Next> {
             if (run.interrupted) {
                 return run.stop("interrupted", `interrupted during the pre-rollout hook ${spec.name}`);
             }
-            return { next: "rollback", reason: `pre-rollout hook ${describeCall(c)}`, cause: "hook" };
+            return { kind: "rollback", reason: `pre-rollout hook ${describeCall(c)}`, cause: "hook" };
         }
     }
     return CONTINUE;

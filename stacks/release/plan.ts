@@ -1,4 +1,4 @@
-/** The plan of a release: its stages, where a resumed release picks up, and the version an image implies. */
+/** The plan of a release: its stages, and where a resumed release picks up. */
 import { ReleasePhase, StagePosition } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 
@@ -54,13 +54,4 @@ export function describeStage(stage: Stage, policy: ReleasePolicy): string {
         default:
             return `shifted: stable ${100 - stage.weight} / canary ${stage.weight}`;
     }
-}
-
-/** The tag of an image reference ("reg/app:1.2" -> "1.2"), or undefined. */
-export function imageTag(image: string): string | undefined {
-    const noDigest = image.split("@")[0];
-    const lastSlash = noDigest.lastIndexOf("/");
-    // Stryker disable next-line ArithmeticOperator: differs only for a ":" right before the last "/", which IMAGE_REF rejects first
-    const colon = noDigest.indexOf(":", lastSlash + 1);
-    return colon === -1 ? undefined : noDigest.slice(colon + 1);
 }

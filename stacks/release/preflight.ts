@@ -5,17 +5,16 @@
  * problem is a {@link PreflightError}, and the stack config is left as it was.
  */
 import { appNamespace, deploymentName } from "../../components/names";
-import { IMAGE_ACCEPTS, IMAGE_REF, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
+import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
 import { policyProblems, promDurationMs, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
 import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem } from "./gates";
+import { decisionProblem } from "./manual-gate";
 import { acquireLease, processIdentity, restoreIfOurs } from "./lease";
-import { startingPoint } from "./origin";
-import { imageTag } from "./plan";
+import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
 
@@ -115,22 +114,6 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
         await restoreIfOurs(stack, before, written);
         throw e;
     }
-}
-
-/** `values` with `changes` applied (undefined removes a key). */
-export function withChanges(
-    values: Record<string, string>,
-    changes: Record<string, string | undefined>,
-): Record<string, string> {
-    const out = { ...values };
-    for (const [k, v] of Object.entries(changes)) {
-        if (v === undefined) {
-            delete out[k];
-        } else {
-            out[k] = v;
-        }
-    }
-    return out;
 }
 
 /**

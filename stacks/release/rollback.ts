@@ -8,7 +8,7 @@ import { transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
 import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
-import { fastRouteOff, releaseRoutes, seconds } from "./fast-rollback";
+import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
 import { ReleaseResult, RollbackCause } from "./result";
 
@@ -53,7 +53,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
             changes: s.resourceChanges,
         });
         if (patched) {
-            await releaseRoutes(run, patched);
+            await handBackRoutes(run, patched);
         }
     } catch (e) {
         if (e instanceof LeaseLostError) {

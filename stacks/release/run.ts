@@ -13,7 +13,7 @@ import { transitions } from "../../config/release-transitions";
 import { complete } from "./complete";
 import { CONTINUE, Next, ReleaseDeps, ReleaseOptions, ReleaseRun } from "./context";
 import { decideForWaitingBot } from "./decisions";
-import { atGate, describeGate, gateBefore, stagesFromGate } from "./gates";
+import { atGate, describeGate, gateBefore, stagesFromGate } from "./manual-gate";
 import { afterRelease, confirmPromotion, preRollout } from "./hook-points";
 import { planStages, resumeStages, Stage } from "./plan";
 import { preflight } from "./preflight";
@@ -80,31 +80,31 @@ async function drive(run: ReleaseRun): Promise<ReleaseResult> {
     if (opts.decision?.kind === "approve") {
         next = await approve(run);
     }
-    if (next.next === "continue" && !run.trafficMoved && stages.length > 0) {
+    if (next.kind === "continue" && !run.trafficMoved && stages.length > 0) {
         next = await preRollout(run);
     }
     next = await runStages(run, stages, next);
-    if (next.next === "continue" && run.policy.gates.includes(COMPLETE_GATE)) {
+    if (next.kind === "continue" && run.policy.gates.includes(COMPLETE_GATE)) {
         next = await atGate(run, COMPLETE_GATE);
     }
-    if (next.next === "continue") {
+    if (next.kind === "continue") {
         next = await confirmPromotion(run);
     }
-    if (next.next === "continue") {
+    if (next.kind === "continue") {
         next = await complete(run);
     }
-    return next.next === "rollback" ? rollback(run, next.reason, next.cause) : next.result;
+    return next.kind === "rollback" ? rollback(run, next.reason, next.cause) : next.result;
 }
 
 /** Each stage, with the manual gate before it where the policy has one. */
 async function runStages(run: ReleaseRun, stages: Stage[], next: Next): Promise<Next> {
     for (const [i, stage] of stages.entries()) {
-        if (next.next !== "continue") {
+        if (next.kind !== "continue") {
             break;
         }
         const gate = gateBefore(run.policy.gates, stage);
         next = gate === undefined ? CONTINUE : await atGate(run, gate);
-        if (next.next === "continue") {
+        if (next.kind === "continue") {
             next = await runStage(run, stage, i === 0);
         }
     }
@@ -135,10 +135,10 @@ async function applyRecorded(run: ReleaseRun): Promise<ReleaseResult> {
     const { status, message } = run.view.state;
     run.record({ kind: "resume", message: `applying the recorded ${status} of ${run.prepared.version}` });
     try {
-        await run.transition(transitions.release(run.view), `resume: ${status}`);
+        await run.transition(transitions.letGo(run.view), `resume: ${status}`);
     } catch (e) {
         const next = await run.onTransitionError(e, `while applying the recorded ${status}`);
-        return next.next === "finish"
+        return next.kind === "finish"
             ? next.result
             : run.finish("paused", next.reason, { trafficMoved: run.trafficMoved });
     }

@@ -3,7 +3,7 @@ import { transitions } from "../../config/release-transitions";
 import { promDurationMs } from "../../config/policy";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { releaseLeftoverRoutes } from "./fast-rollback";
+import { handBackLeftoverRoutes } from "./fast-rollback";
 import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
@@ -12,7 +12,7 @@ import { describeStage, Stage } from "./plan";
 /** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
-    await releaseLeftoverRoutes(run);
+    await handBackLeftoverRoutes(run);
     if (run.opts.resume) {
         run.record({ kind: "resume", message: `resuming ${version} (${image}) from the deployed state` });
         return CONTINUE;
@@ -23,7 +23,7 @@ export async function start(run: ReleaseRun): Promise<Next> {
             message: `stack ${run.stack.name} already runs ${version} (${image}); nothing to do`,
         });
         await run.letGo();
-        return { next: "finish", result: run.finish("no-op", `already running ${version}`) };
+        return { kind: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
         const s = await run.transition(
@@ -74,7 +74,7 @@ async function checkResumedCanary(run: ReleaseRun): Promise<Next> {
         return CONTINUE;
     }
     return {
-        next: "rollback",
+        kind: "rollback",
         reason:
             `the deployed canary runs ${canary?.version ?? "?"} (${canary?.image ?? "?"}), not the release's ` +
             `${version} (${image}); it will not be analysed`,
@@ -89,7 +89,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
     }
     try {
         const checked = await checkStack(run);
-        if (checked.next !== "continue") {
+        if (checked.kind !== "continue") {
             return checked;
         }
         const t0 = Date.now();
@@ -118,7 +118,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
     }
     if (first && run.opts.resume) {
         const canary = await checkResumedCanary(run);
-        if (canary.next !== "continue") {
+        if (canary.kind !== "continue") {
             return canary;
         }
     }
@@ -156,7 +156,7 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
                     .map(describeCheck)
                     .join("; ");
                 return {
-                    next: "rollback",
+                    kind: "rollback",
                     reason: `${errors} consecutive analyses could not query the metrics (limit ${policy.errorLimit}) at ${stage.phase} ${stage.weight}: ${why}`,
                     cause: "metrics",
                 };
@@ -175,7 +175,7 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
         run.failures++;
         if (run.failures >= policy.failureThreshold) {
             return {
-                next: "rollback",
+                kind: "rollback",
                 reason:
                     `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
                     a.checks

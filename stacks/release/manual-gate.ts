@@ -7,10 +7,8 @@
  * A decision (approve or abort) names who and when, and is for one gate of one version: a decision for another
  * stack, a gate the release already left or another version is refused with the reason.
  */
-import { COMPLETE_GATE, Gate, ReleaseState, ReleaseView } from "../../config/release-state";
+import { COMPLETE_GATE, Gate, ReleaseState, ReleaseView, stateIn } from "../../config/release-state";
 import { decisionAtGate, transitions } from "../../config/release-transitions";
-import { readState } from "../../config/release-state";
-import { Reader } from "../../config/reader";
 import { StackLockedError } from "../automation/driver";
 import { CONTINUE, Next, ReleaseRun } from "./context";
 import { Stage } from "./plan";
@@ -83,15 +81,10 @@ export function gateCommands(stack: string, version: string, gate: Gate): string
     ];
 }
 
-/** The release state in raw config values (lenient: a malformed key reads as unset). */
-function stateIn(values: Record<string, string> | undefined): ReleaseState | undefined {
-    return values === undefined ? undefined : readState(new Reader(values));
-}
-
 /** A decision for `view`'s gate recorded in stack config or in the deployed config (another process's). */
 async function recordedDecision(run: ReleaseRun, view: ReleaseView) {
-    for (const values of [(await run.stack.getConfig()).values, await run.stack.deployedConfig()]) {
-        const approvals = stateIn(values)?.approvals;
+    for (const values of [(await run.stack.getConfig()).values, (await run.stack.deployedConfig()) ?? {}]) {
+        const { approvals } = stateIn(values);
         const d = decisionAtGate({ ...view, state: { ...view.state, approvals } });
         if (d !== undefined) {
             return { d, approvals: approvals! };
@@ -121,7 +114,7 @@ async function act(run: ReleaseRun, view: ReleaseView, gate: Gate): Promise<Next
     const d = decisionAtGate(view)!;
     run.record({ kind: "gate", message: `gate ${describeGate(gate)}: ${d.decision} by ${d.by} at ${d.at}` });
     if (d.decision === "abort") {
-        return { next: "rollback", reason: `aborted by ${d.by} at the gate ${describeGate(gate)}`, cause: "aborted" };
+        return { kind: "rollback", reason: `aborted by ${d.by} at the gate ${describeGate(gate)}`, cause: "aborted" };
     }
     return view.state.status === "awaiting-approval" ? pass(run, view, gate) : CONTINUE;
 }
