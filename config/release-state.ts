@@ -10,10 +10,11 @@
  *   idle | completed | rolled-back | failed --start--> in-progress --stage--> in-progress
  *   in-progress --awaitApproval--> awaiting-approval --recordDecision--> awaiting-approval --passGate--> in-progress
  *   in-progress --promoteStable, routeToStable--> in-progress (phase complete) --recordCompletion--> completed
- *   in-progress | awaiting-approval | rolling-back --rollBack--> rolling-back --finishRollback--> rolled-back
+ *   in-progress | awaiting-approval | rolling-back --rollBack(reason, cause)--> rolling-back --finishRollback--> rolled-back
  *
  * "rolling-back" is written before the routing update of a rollback, so a bot killed during a rollback resumes
- * the rollback (and a plain `pulumi up` of that config finishes its routing part). "awaiting-approval" is a
+ * the rollback (and a plain `pulumi up` of that config finishes its routing part) with the cause it recorded
+ * (`releaseCause`: the exit code a resumed rollback reports comes from it, never from the message's wording). "awaiting-approval" is a
  * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
 import { TrackValues } from "../components/canary-release-args";
@@ -63,6 +64,13 @@ export interface PromotionApproval {
     at: string;
 }
 
+/**
+ * Why a release was rolled back: the canary failed its checks, a pre-rollout hook failed, the metrics could not be
+ * read (query errors, Prometheus down), an update failed, or a person aborted it (`--abort`).
+ */
+export const ROLLBACK_CAUSES = ["unhealthy", "hook", "metrics", "update-failed", "aborted"] as const;
+export type RollbackCause = (typeof ROLLBACK_CAUSES)[number];
+
 /** Phases of a release in progress. */
 export const RELEASE_PHASES = ["mirror", "header", "steps", "complete"] as const;
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
@@ -75,6 +83,8 @@ export interface ReleaseState {
     phase?: ReleasePhase;
     /** Why the last release ended as it did. */
     message?: string;
+    /** Why the release was rolled back (status "rolling-back" or "rolled-back"). */
+    cause?: RollbackCause;
     /** What stable ran when the release started: a rollback puts it back. */
     previousImage?: string;
     previousVersion?: string;
@@ -97,6 +107,7 @@ export const STATE_KEYS = {
     image: "releaseImage",
     phase: "releasePhase",
     message: "releaseMessage",
+    cause: "releaseCause",
     previousImage: "releasePreviousImage",
     previousVersion: "releasePreviousVersion",
     owner: "releaseOwner",
@@ -161,6 +172,11 @@ function isPromotionApproval(x: unknown): x is PromotionApproval {
     );
 }
 
+/** `{ [key]: value }`, or nothing when the value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 /** Reads the release state's keys (group "Release state"). */
 export function readState(r: Reader): ReleaseState {
     r.group = "Release state (written by the release bot)";
@@ -176,6 +192,14 @@ export function readState(r: Reader): ReleaseState {
         image: r.string(K.image, { doc: "Image of the release in progress or last released.", accepts: IMAGE_ACCEPTS }),
         phase: r.oneOf(K.phase, { doc: "Phase of the release in progress.", values: RELEASE_PHASES }),
         message: r.string(K.message, { doc: "Why the last release ended as it did." }),
+        // Only when recorded: a state without a rollback has no cause field at all (the program exports the state).
+        ...optional(
+            "cause",
+            r.oneOf(K.cause, {
+                doc: "Why the last release was rolled back; a resumed rollback reports it (and its exit code).",
+                values: ROLLBACK_CAUSES,
+            }),
+        ),
         previousImage: r.string(K.previousImage, {
             doc: "Stable image when the release started (rollback target).",
             accepts: IMAGE_ACCEPTS,
@@ -210,6 +234,14 @@ export function readState(r: Reader): ReleaseState {
             valid: isPromotionApproval,
         }),
     };
+}
+
+/**
+ * The cause a rollback recorded; one recorded without it (by hand, or by a bot from before `releaseCause`) counts as
+ * a failed update.
+ */
+export function recordedCause(state: ReleaseState): RollbackCause {
+    return state.cause ?? "update-failed";
 }
 
 /** The release state in raw config values (lenient: a malformed key reads as unset). */

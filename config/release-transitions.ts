@@ -3,7 +3,15 @@
  * {@link TRANSITION_FROM}, each a pure function from one {@link ReleaseView} to the next.
  */
 import { TrackValues } from "../components/canary-release-args";
-import { Approval, Lease, ReleaseStatus, ReleaseView, StagePosition, RELEASE_STATUSES } from "./release-state";
+import {
+    Approval,
+    Lease,
+    ReleaseStatus,
+    ReleaseView,
+    RollbackCause,
+    StagePosition,
+    RELEASE_STATUSES,
+} from "./release-state";
 
 /** The names of the transitions, and the statuses each may start from. */
 export const TRANSITION_FROM = {
@@ -136,11 +144,11 @@ export const transitions = {
     },
 
     /**
-     * Rollback, first update: all traffic on stable, recorded as "rolling-back" (so a kill here resumes the
-     * rollback). Stable goes back to the version the release started from only if this release changed it (a
+     * Rollback, first update: all traffic on stable, recorded as "rolling-back" with its reason and cause (so a kill
+     * here resumes the rollback, and reports the same cause). Stable goes back to the version the release started from only if this release changed it (a
      * failed completion); a stable changed by someone else during the release (a hotfix) stays.
      */
-    rollBack(v: ReleaseView, reason: string): ReleaseView {
+    rollBack(v: ReleaseView, reason: string, cause: RollbackCause): ReleaseView {
         guard("rollBack", v);
         const s = v.state;
         const released =
@@ -154,7 +162,14 @@ export const transitions = {
             ...v,
             canaryWeight: 0,
             stable,
-            state: { ...s, status: "rolling-back", phase: undefined, gate: undefined, message: truncate(reason) },
+            state: {
+                ...s,
+                status: "rolling-back",
+                phase: undefined,
+                gate: undefined,
+                message: truncate(reason),
+                cause,
+            },
         };
     },
 

@@ -12,6 +12,7 @@ import {
     PROTOCOL_KEYS,
     ReleasePhase,
     ReleaseView,
+    RollbackCause,
     STATE_KEYS,
 } from "../../config/release-state";
 import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
@@ -23,7 +24,7 @@ import { HookClient, PayloadBase } from "./hooks";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, leaseChanges, restoreIfOurs } from "./lease";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
-import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, RollbackCause } from "./result";
+import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult } from "./result";
 
 export { type Clock, systemClock } from "./clock";
 

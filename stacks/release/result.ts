@@ -1,5 +1,5 @@
 /** How a release ends: its outcome, its story (events) and the exit code a command-line tool reports. */
-import { Approval, PromotionApproval, ReleasePhase } from "../../config/release-state";
+import { Approval, PromotionApproval, ReleasePhase, RollbackCause } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
 import { HookCall, originOf } from "./hooks";
@@ -16,11 +16,7 @@ export type Outcome =
     | "interrupted"
     | "no-op";
 
-/**
- * Why a release was rolled back: the canary failed its checks, a pre-rollout hook failed, the metrics could not be
- * read (query errors, Prometheus down), an update failed, or a person aborted it (`--abort`).
- */
-export type RollbackCause = "unhealthy" | "hook" | "metrics" | "update-failed" | "aborted";
+export { type RollbackCause } from "../../config/release-state";
 
 /** One entry of the release's story. */
 export interface ReleaseEvent {

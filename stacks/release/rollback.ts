@@ -10,7 +10,8 @@ import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
 import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
-import { ReleaseResult, RollbackCause } from "./result";
+import { RollbackCause } from "../../config/release-state";
+import { ReleaseResult } from "./result";
 
 /** The commands that finish a rollback by hand. */
 function manualRollback(stack: string, urn: string | undefined, locked: boolean): string[] {
@@ -37,7 +38,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
         const to =
             run.view.state.status === "rolling-back" && run.view.canaryWeight === 0
                 ? run.view // resumed: the rollback is already recorded; apply it
-                : transitions.rollBack(run.view, reason);
+                : transitions.rollBack(run.view, reason, cause);
         const s = await run.transition(to, "rollback (routing)", {
             targets: urn ? [urn] : undefined,
             restoreOnLock: false,

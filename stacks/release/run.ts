@@ -8,7 +8,7 @@
  * the deployed state. Time and the stack are injected: unit tests run the whole state machine with a fake clock
  * and an in-memory stack.
  */
-import { Approval, COMPLETE_GATE } from "../../config/release-state";
+import { Approval, COMPLETE_GATE, recordedCause } from "../../config/release-state";
 import { transitions } from "../../config/release-transitions";
 import { complete } from "./complete";
 import { CONTINUE, Next, ReleaseDeps, ReleaseOptions, ReleaseRun } from "./context";
@@ -17,23 +17,9 @@ import { atGate, describeGate, gateBefore, stagesFromGate } from "./manual-gate"
 import { afterRelease, confirmPromotion, preRollout } from "./hook-points";
 import { planStages, resumeStages, Stage } from "./plan";
 import { preflight } from "./preflight";
-import { ReleaseResult, RollbackCause } from "./result";
+import { ReleaseResult } from "./result";
 import { rollback } from "./rollback";
 import { runStage, start } from "./stage";
-
-/** Why a recorded rollback happened, from its message (a resumed rollback reports the original cause). */
-export function causeOf(message: string | undefined): RollbackCause {
-    if (message !== undefined && /could not query the metrics/.test(message)) {
-        return "metrics";
-    }
-    if (message !== undefined && /^aborted by /.test(message)) {
-        return "aborted";
-    }
-    if (message !== undefined && /^pre-rollout hook /.test(message)) {
-        return "hook";
-    }
-    return message !== undefined && /failed analyses/.test(message) ? "unhealthy" : "update-failed";
-}
 
 /** Runs a release to its end. Throws {@link PreflightError} (nothing changed) or returns the result. */
 export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promise<ReleaseResult> {
@@ -57,7 +43,7 @@ async function drive(run: ReleaseRun): Promise<ReleaseResult> {
         const reason = `aborted by ${opts.decision.by} at ${run.clock.now().toISOString()}`;
         run.record({ kind: "gate", message: `${reason} (release ${state.status})` });
         return state.status === "rolling-back"
-            ? rollback(run, state.message ?? reason, causeOf(state.message))
+            ? rollback(run, state.message ?? reason, recordedCause(state))
             : rollback(run, reason, "aborted");
     }
     if (opts.resume && state.status === "rolling-back") {
@@ -65,7 +51,7 @@ async function drive(run: ReleaseRun): Promise<ReleaseResult> {
             kind: "resume",
             message: `resuming the rollback of ${run.prepared.version}: ${state.message ?? ""}`,
         });
-        return rollback(run, state.message ?? "rollback resumed", causeOf(state.message));
+        return rollback(run, state.message ?? "rollback resumed", recordedCause(state));
     }
     if (opts.resume && (state.status === "completed" || state.status === "rolled-back")) {
         return applyRecorded(run);
@@ -132,7 +118,8 @@ async function approve(run: ReleaseRun): Promise<Next> {
 
 /** Resuming a final write (completed, rolled back) that a killed bot never deployed: deploy it. */
 async function applyRecorded(run: ReleaseRun): Promise<ReleaseResult> {
-    const { status, message } = run.view.state;
+    const { state } = run.view;
+    const { status, message } = state;
     run.record({ kind: "resume", message: `applying the recorded ${status} of ${run.prepared.version}` });
     try {
         await run.transition(transitions.letGo(run.view), `resume: ${status}`);
@@ -144,5 +131,5 @@ async function applyRecorded(run: ReleaseRun): Promise<ReleaseResult> {
     }
     return status === "completed"
         ? run.finish("completed", message ?? "completed")
-        : run.finish("rolled-back", message ?? "rolled back", { cause: causeOf(message) });
+        : run.finish("rolled-back", message ?? "rolled back", { cause: recordedCause(state) });
 }
