@@ -27,6 +27,8 @@ export interface ProgramConfig {
     policy: ReleasePolicy;
     /** What the release bot last recorded. */
     state: ReleaseState;
+    /** The user's own mirrorPercent: what the program routes whenever no release is in its mirror phase. */
+    userMirrorPercent: number;
     /** Non-blocking findings (e.g. a certificate that does not cover a host). */
     warnings: string[];
 }
@@ -80,7 +82,7 @@ function readAll(r: Reader): ProgramConfig {
             ),
         );
     }
-    return { mesh, gatewaySelector, release, policy, state, warnings };
+    return { mesh, gatewaySelector, release, policy, state, userMirrorPercent: userMirror, warnings };
 }
 
 /**

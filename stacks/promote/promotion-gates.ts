@@ -5,7 +5,7 @@
  * on the target with who and when (`npm run promote -- --approve --to prod --version v2`). What was checked is
  * kept as the promotion's audit trail, for its report.
  */
-import { parsePolicy, promDurationMs } from "../../config/policy";
+import { durationMs, parsePolicy } from "../../config/policy";
 import { ConfigError } from "../../config/reader";
 import {
     ACTIVE_STATUSES,
@@ -86,7 +86,7 @@ export function checkPromotionGates(
         },
     };
     if (gates.soak !== undefined) {
-        const need = promDurationMs(gates.soak) ?? 0;
+        const need = durationMs(gates.soak);
         if (done === undefined) {
             return {
                 refuse:

@@ -4,7 +4,7 @@
  * typed transition of config/release-state.ts, written (after the lease is compared) as a config change, then
  * previewed with a saved plan and checked, then applied with exactly that plan.
  */
-import { ReleasePolicy } from "../../config/policy";
+import { PolicyTimes, ReleasePolicy } from "../../config/policy";
 import {
     ConfigChanges,
     configChanges,
@@ -16,10 +16,10 @@ import {
     STATE_KEYS,
 } from "../../config/release-state";
 import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
-import { RoutingControl } from "../automation/routing-patch";
+import { RouteTarget, RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
-import { planViolations, StepKind } from "./guard";
+import { PlanGuardError, planViolations, StepKind } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, leaseChanges, restoreIfOurs } from "./lease";
 import { ConfigSource } from "./origin";
@@ -100,10 +100,12 @@ export interface Prepared {
     target: CanaryTarget;
     /** The app, and the header that routes a request to the canary (for hooks and load). */
     app: string;
+    /** The release's VirtualService, and the mirror the program routes once no release is in its mirror phase. */
+    routes: { virtualService: RouteTarget; userMirrorPercent: number };
     canaryHeader?: { name: string; value: string };
     metrics: MetricsSource;
-    /** Wait between a shift and its analysis, in ms. */
-    intervalMs: number;
+    /** The policy's waits and timeouts, in ms. */
+    times: PolicyTimes;
     identity: LeaseIdentity;
 }
 
@@ -117,14 +119,6 @@ export type Next =
 export type End = Exclude<Next, { kind: "continue" }>;
 
 export const CONTINUE: Next = { kind: "continue" };
-
-/** A preview showed changes the step may not make: nothing was applied. */
-export class PlanGuardError extends Error {
-    constructor(readonly violations: string[]) {
-        super(`the preview shows changes this step may not make: ${violations.join("; ")}`);
-        this.name = "PlanGuardError";
-    }
-}
 
 /** Options of one transition. */
 export interface TransitionOptions {

@@ -3,17 +3,9 @@
  * apply of the live VirtualService, before any `pulumi up`; then, once the stack records the same routes, our
  * field manager hands them back (stacks/automation/routing-patch.ts).
  */
-import { CANARY_RELEASE_DEFAULTS } from "../../components/canary-release-args";
-import { appNamespace } from "../../components/names";
 import { RouteTarget } from "../automation/routing-patch";
 import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
-
-/** The release's VirtualService. */
-const routeTarget = (run: ReleaseRun): RouteTarget => {
-    const { app, namespace } = run.prepared.config;
-    return { name: app, namespace: appNamespace(app, namespace) };
-};
 
 export function seconds(ms: number): string {
     return `${(ms / 1000).toFixed(3)} s`;
@@ -29,12 +21,10 @@ export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTa
     if (run.policy.rollback !== "fast" || routing === undefined || run.opts.dryRun) {
         return undefined;
     }
-    const { mirrorPercent } = run.prepared.config;
-    const target = routeTarget(run);
-    // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
-    const mirror = mirrorPercent !== undefined ? Number(mirrorPercent) : CANARY_RELEASE_DEFAULTS.mirrorPercent;
+    const { virtualService: target, userMirrorPercent } = run.prepared.routes;
     try {
-        const r = await routing.routeToStable(target, mirror);
+        // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
+        const r = await routing.routeToStable(target, userMirrorPercent);
         const ms = Date.now() - t0;
         run.record({
             kind: "rollback",
@@ -68,6 +58,6 @@ export async function handBackRoutes(run: ReleaseRun, target: RouteTarget): Prom
  */
 export async function handBackLeftoverRoutes(run: ReleaseRun): Promise<void> {
     if (run.deps.routing !== undefined && !run.opts.dryRun) {
-        await handBackRoutes(run, routeTarget(run));
+        await handBackRoutes(run, run.prepared.routes.virtualService);
     }
 }

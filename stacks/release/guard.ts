@@ -32,6 +32,14 @@ function describe(c: ResourceChange): string {
     return `${c.op} ${c.type.split(":").at(-1)} ${resourceName(c.urn)}${c.paths.length > 0 ? ` (${c.paths.join(", ")})` : ""}`;
 }
 
+/** A preview showed changes the step may not make: nothing was applied. */
+export class PlanGuardError extends Error {
+    constructor(readonly violations: string[]) {
+        super(`the preview shows changes this step may not make: ${violations.join("; ")}`);
+        this.name = "PlanGuardError";
+    }
+}
+
 /**
  * Changes a step may not make, described; empty when the plan is fine. A stage may update only the
  * VirtualService, and a Deployment's replica count (canary scaling). The start and the completion may update

@@ -4,7 +4,7 @@
  * leaves this file, and a hook is shown by its name and origin only (paths and queries may carry tokens).
  */
 import * as crypto from "crypto";
-import { HookSpec, HookType, promDurationMs } from "../../config/policy";
+import { durationMs, HookSpec, HookType } from "../../config/policy";
 import { Clock } from "./clock";
 
 /** Header with `sha256=<hex>`: HMAC-SHA256 of the raw body with releaseHookSecret (as GitHub's X-Hub-Signature-256). */
@@ -174,7 +174,7 @@ export class HookClient {
             [HOOK_TYPE_HEADER]: spec.type,
             ...(this.secret !== undefined ? { [SIGNATURE_HEADER]: signature(this.secret, body) } : {}),
         };
-        const timeoutMs = promDurationMs(spec.timeout) ?? 10_000;
+        const timeoutMs = durationMs(spec.timeout);
         const pause = o.pause ?? ((ms: number) => this.clock.sleep(ms, this.signal).then(() => !this.aborted));
         let attempts = 0;
         let last: { status?: number; error?: string } = {};

@@ -6,7 +6,7 @@
  */
 import { appNamespace, deploymentName } from "../../components/names";
 import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
-import { policyProblems, promDurationMs, ReleasePolicy } from "../../config/policy";
+import { policyProblems, policyTimes, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
 import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
@@ -93,7 +93,8 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                     "(a minimum request count alone says nothing about health)",
             );
         }
-        const metrics = deps.metrics ?? prometheusFor(policy);
+        const times = policyTimes(policy);
+        const metrics = deps.metrics ?? prometheusFor(policy, times.prometheusTimeoutMs);
         await checkMetrics(metrics, checks);
         return {
             policy,
@@ -105,9 +106,10 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             checks,
             target,
             app,
+            routes: { virtualService: { name: app, namespace }, userMirrorPercent: cfg.userMirrorPercent },
             canaryHeader: cfg.release.canaryHeader,
             metrics,
-            intervalMs: promDurationMs(policy.interval) ?? 60_000,
+            times,
             identity,
         };
     } catch (e) {
@@ -217,7 +219,7 @@ function started(release: { image: string; version: string }, view: ReleaseView,
 }
 
 /** The Prometheus client the policy describes. */
-function prometheusFor(policy: ReleasePolicy): MetricsSource {
+function prometheusFor(policy: ReleasePolicy, timeoutMs: number): MetricsSource {
     if (policy.prometheusUrl === undefined) {
         throw new PreflightError(
             "no Prometheus to judge the canary: set prometheusUrl in stack config or pass --prometheus-url",
@@ -225,7 +227,7 @@ function prometheusFor(policy: ReleasePolicy): MetricsSource {
     }
     return new PrometheusClient({
         url: policy.prometheusUrl,
-        timeoutMs: promDurationMs(policy.prometheusTimeout) ?? 10_000,
+        timeoutMs,
         token: policy.prometheusToken,
         user: policy.prometheusUser,
         password: policy.prometheusPassword,

@@ -1,6 +1,5 @@
 /** The steps of a release between preflight and its end: start (or resume), then each stage and its analyses. */
 import { transitions } from "../../config/release-transitions";
-import { promDurationMs } from "../../config/policy";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
 import { handBackLeftoverRoutes } from "./fast-rollback";
@@ -128,12 +127,12 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
 /** Analyses the canary every interval until a verdict: pass moves on; failures and errors past their limits roll back. */
 async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
     const { policy } = run;
-    const { metrics, checks, target, intervalMs } = run.prepared;
+    const { metrics, checks, target, times } = run.prepared;
     let held = 0;
     let errors = 0;
     for (;;) {
         const load = windowLoad(run);
-        const waited = await run.wait(intervalMs);
+        const waited = await run.wait(times.intervalMs);
         const loadStats = await load?.stop();
         if (!waited) {
             return run.stop("interrupted", `interrupted while waiting to analyse ${stage.phase} ${stage.weight}`);
@@ -200,7 +199,7 @@ function windowLoad(run: ReleaseRun): RunningLoad | undefined {
             url: p.loadUrl,
             rate: p.loadRate,
             maxRequests: p.loadMaxRequests,
-            timeoutMs: promDurationMs(p.loadTimeout) ?? 5000,
+            timeoutMs: run.prepared.times.loadTimeoutMs,
             headers: header ? { [header.name]: header.value } : {},
         },
         run.clock,
