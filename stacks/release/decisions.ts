@@ -10,10 +10,11 @@ import { Approval, configChanges, ReleaseView, stateIn } from "../../config/rele
 import { transitions } from "../../config/release-transitions";
 import { systemClock } from "./clock";
 import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem, describeGate } from "./manual-gate";
-import { blockingLease, leaseIn, processIdentity } from "./lease";
+import { decisionProblem } from "./manual-gate";
+import { describeGate } from "./wording";
+import { liveHolder, processIdentity } from "./lease";
 import { recordInStack } from "./recording";
-import { PreflightError, publicPolicy, ReleaseResult } from "./result";
+import { PreflightError, publicPolicy, ReleaseResult, resultOf } from "./result";
 
 /**
  * Records `opts.decision` for a bot that waits at a gate and returns the result; undefined when no live bot holds
@@ -28,10 +29,9 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     const now = clock.now();
     const { values: local, secretKeys } = await stack.getConfig();
     const deployed = await stack.deployedConfig();
-    const holder =
-        blockingLease(leaseIn(local), me, now, false) ?? blockingLease(leaseIn(deployed ?? {}), me, now, false);
+    const held = liveHolder({ local, deployed }, me, now);
     const state = stateIn(deployed ?? local);
-    if (holder === undefined || state.status !== "awaiting-approval") {
+    if (held === undefined || state.status !== "awaiting-approval") {
         return undefined;
     }
     const problem = decisionProblem(stack.name, state, d, opts.version);
@@ -71,18 +71,16 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     });
     const reason =
         `${d.kind} at the gate ${describeGate(decision.gate)} of ${decision.version} recorded (by ${d.by}); ` +
-        `the bot waiting there (${holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
+        `the bot waiting there (${held.holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
     logOf(deps)(reason);
-    return {
-        stack: stack.name,
-        image: state.image ?? "",
-        version: decision.version,
-        outcome: "decision-recorded",
-        reason,
-        startedAt,
-        finishedAt: clock.now().toISOString(),
-        policy,
-        events: [],
-        approvals: [...(state.approvals ?? []), decision],
-    };
+    return resultOf(
+        { stack: stack.name, image: state.image ?? "", version: decision.version, startedAt, policy },
+        {
+            outcome: "decision-recorded",
+            reason,
+            finishedAt: clock.now().toISOString(),
+            events: [],
+            approvals: [...(state.approvals ?? []), decision],
+        },
+    );
 }

@@ -12,6 +12,7 @@ import { decisionAtGate, transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
 import { CONTINUE, Next, ReleaseRun } from "./context";
 import { Stage } from "./plan";
+import { describeGate, gateCommands, gateSteps } from "./wording";
 
 /** How often a bot waiting at a gate looks for a decision. */
 export const DECISION_POLL_MS = 5000;
@@ -28,11 +29,6 @@ export function stagesFromGate(stages: Stage[], gate: Gate): Stage[] | undefined
     }
     const i = stages.findIndex((s) => s.phase === "steps" && String(s.weight) === gate);
     return i < 0 ? undefined : stages.slice(i);
-}
-
-/** "before step 50" or "before completion". */
-export function describeGate(gate: Gate): string {
-    return gate === COMPLETE_GATE ? "before completion" : `before step ${gate}`;
 }
 
 /**
@@ -71,14 +67,6 @@ export function decisionProblem(
         );
     }
     return undefined;
-}
-
-/** The commands a person runs at a gate. */
-export function gateCommands(stack: string, version: string, gate: Gate): string[] {
-    return [
-        `npm run release -- --stack ${stack} --approve --version ${version} --gate ${gate}`,
-        `npm run release -- --stack ${stack} --abort --version ${version}`,
-    ];
 }
 
 /** A decision for `view`'s gate recorded in stack config or in the deployed config (another process's). */
@@ -144,8 +132,8 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
             return run.onTransitionError(e, `at the gate ${describeGate(gate)}`);
         }
     }
-    const commands = gateCommands(run.stack.name, version, gate);
-    run.record({ kind: "gate", message: `awaiting approval ${describeGate(gate)}: ${commands[0]}` });
+    const [approve] = gateCommands(run.stack.name, version, gate);
+    run.record({ kind: "gate", message: `awaiting approval ${describeGate(gate)}: ${approve}` });
     const limit = run.opts.waitForApprovalMs;
     if (limit !== undefined && limit > 0) {
         const until = run.clock.now().getTime() + limit;
@@ -160,8 +148,9 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
         }
     }
     const waited = limit ? ` (no decision within the ${Math.round(limit / 1000)} s it waited)` : "";
-    return run.stop("awaiting-approval", `release ${version} waits for approval ${describeGate(gate)}${waited}`, [
-        `${commands[0]}   # approve and continue`,
-        `${commands[1]}   # roll back`,
-    ]);
+    return run.stop(
+        "awaiting-approval",
+        `release ${version} waits for approval ${describeGate(gate)}${waited}`,
+        gateSteps(run.stack.name, version, gate),
+    );
 }

@@ -13,7 +13,7 @@ import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
 import { decisionProblem } from "./manual-gate";
-import { acquireLease, processIdentity, restoreIfOurs } from "./lease";
+import { ConfigLease, processIdentity } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
@@ -56,19 +56,11 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
     const { app } = cfg.release;
     const namespace = appNamespace(app, cfg.release.namespace);
 
-    const identity = deps.identity ?? processIdentity();
-    const clock = deps.clock ?? systemClock;
-    const { before, written } = await acquireLease(stack, {
-        me: identity,
-        clock,
-        local,
-        deployed,
-        takeOver: opts.takeOver ?? false,
-        extra: adopted,
-    });
+    const lease = new ConfigLease(stack, deps.identity ?? processIdentity(), deps.clock ?? systemClock);
+    const undo = await lease.acquire({ local, deployed, takeOver: opts.takeOver ?? false, alongside: adopted });
     try {
         const leased = (await stack.getConfig()).values;
-        view.state = { ...view.state, owner: identity.id, leaseExpires: leased[STATE_KEYS.leaseExpires] };
+        view.state = { ...view.state, owner: lease.holder, leaseExpires: leased[STATE_KEYS.leaseExpires] };
         const pendingDeploy = PROTOCOL_KEYS.some(
             (k) =>
                 k !== STATE_KEYS.owner &&
@@ -110,10 +102,10 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             canaryHeader: cfg.release.canaryHeader,
             metrics,
             times,
-            identity,
+            lease,
         };
     } catch (e) {
-        await restoreIfOurs(stack, before, written);
+        await undo();
         throw e;
     }
 }

@@ -88,6 +88,30 @@ export interface ReleaseResult {
     promotion?: PromotionAudit;
 }
 
+/** What every result of one release says first: which release, on which stack, since when, under which policy. */
+export type ResultBase = Pick<ReleaseResult, "stack" | "image" | "version" | "startedAt" | "policy">;
+
+/** How a release ended: its outcome and why, when, its story, the decisions at its gates. */
+export type ResultEnd = Pick<ReleaseResult, "outcome" | "reason" | "finishedAt" | "events" | "approvals">;
+
+/** The result of a release: the one place a {@link ReleaseResult} is put together (`extra` adds what an end has). */
+export function resultOf(base: ResultBase, end: ResultEnd, extra: Partial<ReleaseResult> = {}): ReleaseResult {
+    const { approvals, ...ended } = end;
+    return {
+        stack: base.stack,
+        image: base.image,
+        version: base.version,
+        outcome: ended.outcome,
+        reason: ended.reason,
+        startedAt: base.startedAt,
+        finishedAt: ended.finishedAt,
+        policy: base.policy,
+        events: ended.events,
+        ...(approvals ? { approvals } : {}),
+        ...extra,
+    };
+}
+
 /**
  * Every exit code of the command-line tools, with what it means: the one source of the codes, of `exitCode` and
  * of the tools' help.

@@ -12,20 +12,7 @@ import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
 import { RollbackCause } from "../../config/release-state";
 import { ReleaseResult } from "./result";
-
-/** The commands that finish a rollback by hand. */
-function manualRollback(stack: string, urn: string | undefined, locked: boolean): string[] {
-    return [
-        ...(locked
-            ? [`wait for the update holding the lock, or release it: pulumi cancel --stack ${stack} --yes`]
-            : []),
-        `pulumi config set canaryWeight 0 --stack ${stack}`,
-        `pulumi config set releaseStatus rolling-back --stack ${stack}`,
-        `pulumi config rm releasePhase --stack ${stack}`,
-        urn ? `pulumi up --stack ${stack} --yes --target '${urn}'` : `pulumi up --stack ${stack} --yes`,
-        `npm run release -- --stack ${stack} --resume   # finishes the rollback (or: pulumi up --stack ${stack} --yes)`,
-    ];
-}
+import { rollbackSteps } from "./wording";
 
 /** Rolls back and returns the result: "rolled-back", or "rollback-failed" with the commands to finish by hand. */
 export async function rollback(run: ReleaseRun, reason: string, cause: RollbackCause): Promise<ReleaseResult> {
@@ -63,7 +50,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
                 trafficMoved: run.trafficMoved,
             });
         }
-        const steps = manualRollback(stack.name, urn, e instanceof StackLockedError);
+        const steps = rollbackSteps(stack.name, urn, e instanceof StackLockedError);
         run.record({ kind: "error", message: `ROLLBACK FAILED: ${firstLine((e as Error).message)}` });
         run.log(
             patched
@@ -88,7 +75,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
             kind: "error",
             message: `canary cleanup failed (traffic is on stable; --resume finishes it): ${firstLine((e as Error).message)}`,
         });
-        await run.letGo().catch(() => undefined);
+        await run.store.letGo().catch(() => undefined);
     }
     return run.finish("rolled-back", reason, { cause });
 }

@@ -21,7 +21,7 @@ export async function start(run: ReleaseRun): Promise<Next> {
             kind: "start",
             message: `stack ${run.stack.name} already runs ${version} (${image}); nothing to do`,
         });
-        await run.letGo();
+        await run.store.letGo();
         return { kind: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
@@ -49,7 +49,7 @@ export async function checkStack(run: ReleaseRun): Promise<Next> {
     if (run.opts.dryRun) {
         return CONTINUE;
     }
-    const changed = stackChanges(run.deployed, (await run.stack.deployedConfig()) ?? {});
+    const changed = stackChanges(run.store.deployed, (await run.stack.deployedConfig()) ?? {});
     if (changed.length > 0) {
         return run.stop(
             "paused",
