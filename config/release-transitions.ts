@@ -5,7 +5,9 @@
 import { TrackValues } from "../components/canary-release-args";
 import {
     Approval,
+    GateDecisionKind,
     Lease,
+    ReleaseState,
     ReleaseStatus,
     ReleaseView,
     RollbackCause,
@@ -63,6 +65,11 @@ const sameTrack = (a: TrackValues | undefined, b: TrackValues | undefined) =>
 export function decisionAtGate(v: ReleaseView): Approval | undefined {
     const { gate, version, approvals } = v.state;
     return [...(approvals ?? [])].reverse().find((a) => a.gate === gate && a.version === version);
+}
+
+/** A person's decision `by` someone at the gate `state` waits at, for its version, taken `at`. */
+export function decisionFor(state: ReleaseState, decision: GateDecisionKind, by: string, at: Date): Approval {
+    return { gate: state.gate!, version: state.version!, decision, by, at: at.toISOString() };
 }
 
 /** The typed transitions of a release. Each returns a new view; none changes its input. */

@@ -12,6 +12,7 @@ import { Clock, systemClock } from "./clock";
 import { PlanGuardError } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
+import { RunEntry } from "./entry";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
 import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, resultOf } from "./result";
@@ -101,6 +102,8 @@ export interface Prepared {
     times: PolicyTimes;
     /** The release lease, taken by preflight. */
     lease: ReleaseLease;
+    /** Where this run enters the release (entry.ts). */
+    entry: RunEntry;
 }
 
 /** What the next step of a release is. */
@@ -143,11 +146,26 @@ export class ReleaseRun {
         );
         this.at = {
             weight: Number(deployed.canaryWeight ?? view.canaryWeight),
-            phase: opts.resume ? (view.state.phase ?? "steps") : undefined,
+            phase: prepared.entry.kind === "fresh" ? undefined : (view.state.phase ?? "steps"),
         };
         // A dry run changes nothing and tells no one: no hook is called.
-        const hooks = opts.dryRun ? [] : policy.hooks;
+        const hooks = this.dryRun ? [] : policy.hooks;
         this.hooks = new HookClient(hooks, policy.hookSecret, this.clock, deps.signal);
+    }
+
+    /** Where this run entered the release. */
+    get entry(): RunEntry {
+        return this.prepared.entry;
+    }
+
+    /** A resumed run (any entry but a fresh release): its first stage converges and checks the deployed canary. */
+    get resumed(): boolean {
+        return this.entry.kind !== "fresh";
+    }
+
+    /** A dry run: its stack previews instead of updating; it waits for nothing, analyses nothing, calls no hook. */
+    get dryRun(): boolean {
+        return this.opts.dryRun ?? false;
     }
 
     get stack(): StackDriver {

@@ -6,11 +6,11 @@
  */
 import { parsePolicy } from "../../config/policy";
 import { ConfigError } from "../../config/reader";
-import { Approval, configChanges, ReleaseView, stateIn } from "../../config/release-state";
-import { transitions } from "../../config/release-transitions";
+import { configChanges, ReleaseView, stateIn } from "../../config/release-state";
+import { decisionFor, transitions } from "../../config/release-transitions";
 import { systemClock } from "./clock";
 import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem } from "./manual-gate";
+import { decisionProblem } from "./entry";
 import { describeGate } from "./wording";
 import { liveHolder, processIdentity } from "./lease";
 import { recordInStack } from "./recording";
@@ -38,13 +38,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     if (problem !== undefined) {
         throw new PreflightError(problem);
     }
-    const decision: Approval = {
-        gate: state.gate!,
-        version: state.version!,
-        decision: d.kind,
-        by: d.by,
-        at: now.toISOString(),
-    };
+    const decision = decisionFor(state, d.kind, d.by, now);
     const startedAt = now.toISOString();
     let policy;
     try {

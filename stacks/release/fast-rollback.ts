@@ -18,7 +18,7 @@ export function seconds(ms: number): string {
  */
 export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTarget | undefined> {
     const routing = run.deps.routing;
-    if (run.policy.rollback !== "fast" || routing === undefined || run.opts.dryRun) {
+    if (run.policy.rollback !== "fast" || routing === undefined || run.dryRun) {
         return undefined;
     }
     const { virtualService: target, userMirrorPercent } = run.prepared.routes;
@@ -57,7 +57,7 @@ export async function handBackRoutes(run: ReleaseRun, target: RouteTarget): Prom
  * patch and its hand-back), so that no stage's server-side apply conflicts with them.
  */
 export async function handBackLeftoverRoutes(run: ReleaseRun): Promise<void> {
-    if (run.deps.routing !== undefined && !run.opts.dryRun) {
+    if (run.deps.routing !== undefined && !run.dryRun) {
         await handBackRoutes(run, run.prepared.routes.virtualService);
     }
 }

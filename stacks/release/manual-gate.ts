@@ -5,92 +5,49 @@
  * `--wait-for-approval`, it waits in its process, holding its lease, for a decision another process records.
  *
  * A decision (approve or abort) names who and when, and is for one gate of one version: a decision for another
- * stack, a gate the release already left or another version is refused with the reason.
+ * stack, a gate the release already left or another version is refused with the reason (entry.ts).
  */
-import { COMPLETE_GATE, Gate, ReleaseState, ReleaseView, stateIn } from "../../config/release-state";
-import { decisionAtGate, transitions } from "../../config/release-transitions";
+import { Approval, Gate, ReleaseView, stateIn } from "../../config/release-state";
+import { decisionAtGate, decisionFor, transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { Stage } from "./plan";
 import { describeGate, gateCommands, gateSteps } from "./wording";
 
 /** How often a bot waiting at a gate looks for a decision. */
 export const DECISION_POLL_MS = 5000;
 
-/** The gate before a stage, if the policy has one there. */
-export function gateBefore(gates: Gate[], stage: Stage): Gate | undefined {
-    return stage.phase === "steps" && gates.includes(String(stage.weight)) ? String(stage.weight) : undefined;
-}
-
-/** The stages left after a gate: from the gated step on, or none before completion. */
-export function stagesFromGate(stages: Stage[], gate: Gate): Stage[] | undefined {
-    if (gate === COMPLETE_GATE) {
-        return [];
-    }
-    const i = stages.findIndex((s) => s.phase === "steps" && String(s.weight) === gate);
-    return i < 0 ? undefined : stages.slice(i);
-}
-
-/**
- * Why a decision cannot be taken on this release, or undefined when it can: wrong stack (no release there),
- * a release that moved on (another gate, no longer waiting), another version.
- */
-export function decisionProblem(
-    stack: string,
-    state: ReleaseState,
-    d: { kind: "approve" | "abort"; gate?: string },
-    version?: string,
-): string | undefined {
-    const active = ["in-progress", "awaiting-approval", "rolling-back"].includes(state.status);
-    if (!active) {
-        return (
-            `stack ${stack} has no release ${d.kind === "approve" ? "waiting for approval" : "to abort"} ` +
-            `(releaseStatus is "${state.status}"${state.version ? `, last release ${state.version}` : ""}): wrong stack?`
-        );
-    }
-    if (version !== undefined && version !== state.version) {
-        return `the release on stack ${stack} is ${state.version ?? "?"}, not ${version}: a decision is for one version`;
-    }
-    if (d.kind === "abort") {
-        return undefined;
-    }
-    if (state.status !== "awaiting-approval") {
-        return (
-            `the release of ${state.version ?? "?"} on stack ${stack} is not waiting for approval (it is ` +
-            `${state.status}${state.phase ? `, ${state.phase}` : ""}): it moved on`
-        );
-    }
-    if (d.gate !== undefined && d.gate !== state.gate) {
-        return (
-            `the release of ${state.version ?? "?"} on stack ${stack} waits ${describeGate(state.gate ?? "?")}, ` +
-            `not ${describeGate(d.gate)}: it moved on`
-        );
-    }
-    return undefined;
-}
-
-/** A decision for `view`'s gate recorded in stack config or in the deployed config (another process's). */
-async function recordedDecision(run: ReleaseRun, view: ReleaseView) {
+/** The release `view` with the decisions for its gate that stack config or the deployed config (another process's) holds. */
+async function withRecordedDecision(run: ReleaseRun, view: ReleaseView): Promise<ReleaseView | undefined> {
     for (const values of [(await run.stack.getConfig()).values, (await run.stack.deployedConfig()) ?? {}]) {
-        const { approvals } = stateIn(values);
-        const d = decisionAtGate({ ...view, state: { ...view.state, approvals } });
-        if (d !== undefined) {
-            return { d, approvals: approvals! };
+        const decided = { ...view, state: { ...view.state, approvals: stateIn(values).approvals } };
+        if (decisionAtGate(decided) !== undefined) {
+            return decided;
         }
     }
     return undefined;
 }
 
-/** Applies an approval at the gate the release waits at (an update: the next stage starts from it). */
-async function pass(run: ReleaseRun, view: ReleaseView, gate: Gate): Promise<Next> {
+/** `--approve`: the decision recorded and the gate passed by one update; the release goes on from the gate. */
+export function approveGate(run: ReleaseRun, by: string): Promise<Next> {
+    const approval = decisionFor(run.view.state, "approve", by, run.clock.now());
+    return passGate(run, transitions.recordDecision(run.view, approval), approval);
+}
+
+/**
+ * Passes the gate `decided` waits at, approved by `d` (recorded there by this process or another one), with one
+ * guarded update. A locked stack is tried again twice: the process that recorded a decision may hold the lock for
+ * a moment.
+ */
+async function passGate(run: ReleaseRun, decided: ReleaseView, d: Approval): Promise<Next> {
     for (let tries = 1; ; tries++) {
         try {
-            await run.transition(transitions.passGate(view), `gate ${gate} approved`, { guard: "stage" });
+            await run.transition(transitions.passGate(decided), `gate ${d.gate} approved by ${d.by}`, {
+                guard: "stage",
+            });
             return CONTINUE;
         } catch (e) {
-            // The process that recorded the decision may still hold the stack's lock for a moment.
             if (!(e instanceof StackLockedError) || tries >= 3) {
-                return run.onTransitionError(e, `passing gate ${gate}`);
+                return run.onTransitionError(e, `approving the gate ${describeGate(d.gate)}`);
             }
             await run.clock.sleep(2000, run.deps.signal);
         }
@@ -104,7 +61,7 @@ async function act(run: ReleaseRun, view: ReleaseView, gate: Gate): Promise<Next
     if (d.decision === "abort") {
         return { kind: "rollback", reason: `aborted by ${d.by} at the gate ${describeGate(gate)}`, cause: "aborted" };
     }
-    return view.state.status === "awaiting-approval" ? pass(run, view, gate) : CONTINUE;
+    return view.state.status === "awaiting-approval" ? passGate(run, view, d) : CONTINUE;
 }
 
 /**
@@ -113,7 +70,7 @@ async function act(run: ReleaseRun, view: ReleaseView, gate: Gate): Promise<Next
  */
 export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
     const { version } = run.prepared;
-    if (run.opts.dryRun) {
+    if (run.dryRun) {
         run.record({ kind: "gate", message: `would wait for approval ${describeGate(gate)}` });
         return CONTINUE;
     }
@@ -138,9 +95,9 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
     if (limit !== undefined && limit > 0) {
         const until = run.clock.now().getTime() + limit;
         while (run.clock.now().getTime() < until) {
-            const found = await recordedDecision(run, run.view);
-            if (found !== undefined) {
-                return act(run, { ...run.view, state: { ...run.view.state, approvals: found.approvals } }, gate);
+            const decided = await withRecordedDecision(run, run.view);
+            if (decided !== undefined) {
+                return act(run, decided, gate);
             }
             if (!(await run.wait(Math.min(DECISION_POLL_MS, until - run.clock.now().getTime())))) {
                 return run.stop("interrupted", `interrupted while waiting for approval ${describeGate(gate)}`);

@@ -1,6 +1,7 @@
-/** The plan of a release: its stages, and where a resumed release picks up. */
-import { ReleasePhase, StagePosition } from "../../config/release-state";
+/** The plan of a release: its stages, the gates before them, and where a run picks up (its entry). */
 import { ReleasePolicy } from "../../config/policy";
+import { COMPLETE_GATE, Gate, ReleasePhase, StagePosition } from "../../config/release-state";
+import { RolloutEntry } from "./entry";
 
 /** A stage of the plan: the canary at a phase and weight, then analyses until it passes. */
 export type Stage = StagePosition;
@@ -42,6 +43,36 @@ export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: numbe
     }
     // Stryker disable next-line ConditionalExpression,EqualityOperator: weight is no step's weight here, and every non-step stage (weight 0) comes before the steps
     return [{ phase, weight }, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
+}
+
+/** The gate before a stage, if the policy has one there. */
+export function gateBefore(gates: Gate[], stage: Stage): Gate | undefined {
+    return stage.phase === "steps" && gates.includes(String(stage.weight)) ? String(stage.weight) : undefined;
+}
+
+/** The stages left after a gate: from the gated step on, or none before completion; undefined for no such step. */
+export function stagesFromGate(stages: Stage[], gate: Gate | undefined): Stage[] | undefined {
+    if (gate === COMPLETE_GATE) {
+        return [];
+    }
+    const i = stages.findIndex((s) => s.phase === "steps" && String(s.weight) === gate);
+    return i < 0 ? undefined : stages.slice(i);
+}
+
+/**
+ * The stages a run goes through from its entry (entry.ts): all of them for a fresh release; from the gate for one
+ * waiting at a gate; otherwise (or for a gate that is no step of the plan) from the stage it is at.
+ */
+export function stagesFrom(
+    entry: RolloutEntry,
+    stages: Stage[],
+    at: { phase?: ReleasePhase; weight: number },
+): Stage[] {
+    if (entry.kind === "fresh") {
+        return stages;
+    }
+    const fromGate = entry.kind === "from-gate" ? stagesFromGate(stages, entry.gate) : undefined;
+    return fromGate ?? resumeStages(stages, at.phase ?? "steps", at.weight);
 }
 
 /** What a stage does, for the log and the report. */

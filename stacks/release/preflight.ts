@@ -8,11 +8,11 @@ import { appNamespace, deploymentName } from "../../components/names";
 import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
 import { policyProblems, policyTimes, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
-import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem } from "./manual-gate";
+import { entryOf } from "./entry";
 import { ConfigLease, processIdentity } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
@@ -68,15 +68,11 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                 deployed !== undefined &&
                 (values[k] ?? "") !== (deployed[k] ?? ""),
         );
-        if (opts.decision !== undefined) {
-            const problem = decisionProblem(stack.name, view.state, opts.decision, opts.version);
-            if (problem !== undefined) {
-                throw new PreflightError(problem);
-            }
+        const entry = entryOf(stack.name, view, opts, pendingDeploy);
+        if (entry.kind === "refused") {
+            throw new PreflightError(entry.reason);
         }
-        const { image, version } = opts.resume
-            ? resumed(opts, view, stack.name, pendingDeploy)
-            : started(release!, view, stack.name);
+        const { image, version } = entry.kind === "fresh" ? release! : resumed(opts, view);
         const target: CanaryTarget = { namespace, workload: deploymentName(app, "canary"), version };
         const checks = buildChecks(policy, target);
         if (checks.length === 0) {
@@ -103,6 +99,7 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             metrics,
             times,
             lease,
+            entry,
         };
     } catch (e) {
         await undo();
@@ -137,39 +134,24 @@ async function checkMetrics(metrics: MetricsSource, checks: Check[]): Promise<vo
     }
 }
 
-/** What resuming continues: the release (or rollback) in progress, or a final write that was never deployed. */
-function resumed(
-    opts: ReleaseOptions,
-    view: ReleaseView,
-    stack: string,
-    pendingDeploy: boolean,
-): { image: string; version: string } {
-    const state = view.state;
-    const finishing = (state.status === "completed" || state.status === "rolled-back") && pendingDeploy;
-    if (
-        !(ACTIVE_STATUSES.includes(state.status) || finishing) ||
-        state.image === undefined ||
-        state.version === undefined
-    ) {
+/** The release a resumed run continues (entry.ts found one): the one the flags and the canary track name. */
+function resumed(opts: ReleaseOptions, view: ReleaseView): { image: string; version: string } {
+    const { state, canary } = view;
+    const release = { image: state.image!, version: state.version! };
+    if (opts.image !== undefined && opts.image !== release.image) {
         throw new PreflightError(
-            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress", "awaiting-approval" or "rolling-back"`,
+            `--image ${opts.image} does not match the release in progress (${release.image}); omit --image to resume it`,
         );
     }
-    if (opts.image !== undefined && opts.image !== state.image) {
-        throw new PreflightError(
-            `--image ${opts.image} does not match the release in progress (${state.image}); omit --image to resume it`,
-        );
-    }
-    const canary = view.canary;
     const releasing = state.status === "in-progress" || state.status === "awaiting-approval";
-    if (releasing && (canary?.image !== state.image || canary?.version !== state.version)) {
+    if (releasing && (canary?.image !== release.image || canary?.version !== release.version)) {
         throw new PreflightError(
             `the canary track is configured to run ${canary?.version ?? "the stable version"} ` +
-                `(${canary?.image ?? "canaryImage unset"}), not the release's ${state.version} (${state.image}); ` +
+                `(${canary?.image ?? "canaryImage unset"}), not the release's ${release.version} (${release.image}); ` +
                 "it will not be analysed. Put it back (canaryImage, canaryVersion) or roll back by hand",
         );
     }
-    return { image: state.image, version: state.version };
+    return release;
 }
 
 /** The release that `--image` and `--version` ask for, checked. */
@@ -190,24 +172,6 @@ function requestedRelease(opts: ReleaseOptions): { image: string; version: strin
         );
     }
     return { image: opts.image, version };
-}
-
-/** How a refusal names each active status. */
-const ACTIVE_WORDS: Partial<Record<ReleaseView["state"]["status"], string>> = {
-    "in-progress": "in progress",
-    "awaiting-approval": "waiting for approval",
-    "rolling-back": "rolling back",
-};
-
-/** A new release: refused while one is in progress, waiting at a gate or rolling back on the stack. */
-function started(release: { image: string; version: string }, view: ReleaseView, stack: string) {
-    if (ACTIVE_STATUSES.includes(view.state.status)) {
-        throw new PreflightError(
-            `a release is already ${ACTIVE_WORDS[view.state.status]} on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
-                `${view.canaryWeight}. Resume it with --resume (only if no other bot is running it).`,
-        );
-    }
-    return release;
 }
 
 /** The Prometheus client the policy describes. */

@@ -1,21 +1,15 @@
-/** The steps of a release between preflight and its end: start (or resume), then each stage and its analyses. */
+/** The steps of a release between its entry and its end: the start, then each stage and its analyses. */
 import { transitions } from "../../config/release-transitions";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { handBackLeftoverRoutes } from "./fast-rollback";
 import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
 
-/** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
+/** A fresh release: deploys the canary at weight 0 and records the release as in progress. */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
-    await handBackLeftoverRoutes(run);
-    if (run.opts.resume) {
-        run.record({ kind: "resume", message: `resuming ${version} (${image}) from the deployed state` });
-        return CONTINUE;
-    }
     if (run.view.stable.image === image && run.view.stable.version === version) {
         run.record({
             kind: "start",
@@ -46,7 +40,7 @@ export async function start(run: ReleaseRun): Promise<Next> {
  * or the live routing objects drifted (someone edited them); neither is overwritten nor ignored.
  */
 export async function checkStack(run: ReleaseRun): Promise<Next> {
-    if (run.opts.dryRun) {
+    if (run.dryRun) {
         return CONTINUE;
     }
     const changed = stackChanges(run.store.deployed, (await run.stack.deployedConfig()) ?? {});
@@ -96,7 +90,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
         // and the update), so the first stage may also deploy the canary. A dry run applies nothing, so each of
         // its previews also shows the start's changes.
         const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`, {
-            guard: (first && run.opts.resume) || run.opts.dryRun ? "start" : "stage",
+            guard: (first && run.resumed) || run.dryRun ? "start" : "stage",
         });
         run.record({
             kind: "shift",
@@ -107,7 +101,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
     } catch (e) {
         return run.onTransitionError(e, `at ${stage.phase} ${stage.weight}`);
     }
-    if (run.opts.dryRun) {
+    if (run.dryRun) {
         run.record({
             kind: "analysis",
             verdict: "pass",
@@ -115,7 +109,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
         });
         return CONTINUE;
     }
-    if (first && run.opts.resume) {
+    if (first && run.resumed) {
         const canary = await checkResumedCanary(run);
         if (canary.kind !== "continue") {
             return canary;
