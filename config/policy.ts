@@ -77,12 +77,9 @@ export function parseSteps(text: string): number[] | undefined {
     return increasing && steps.at(-1) === 100 ? steps : undefined;
 }
 
+/** A check as JSON gives it. A number, string or boolean fails the key and name tests like any other non-check. */
 function isCustomCheck(x: unknown): x is CustomCheck {
-    if (
-        x === null ||
-        // Stryker disable next-line ConditionalExpression: x is a parsed JSON value, and a number, string or boolean fails the name check below anyway
-        typeof x !== "object"
-    ) {
+    if (x === null) {
         return false;
     }
     const c = x as Record<string, unknown>;

@@ -261,8 +261,8 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     return {
         canaryWeight,
         hosts: hosts ?? [],
-        // Stryker disable next-line StringLiteral: headerValue is never undefined (default "true", no pattern), so the fallback is never used
-        canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
+        // headerValue has a default and no pattern: it is never undefined.
+        canaryHeader: header !== undefined ? { name: header, value: headerValue! } : undefined,
         canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,
         timeout,

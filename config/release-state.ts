@@ -278,18 +278,32 @@ export function toConfig(v: ReleaseView): ConfigChanges {
         [TRACK_KEYS.canaryImage]: v.canary?.image,
         [TRACK_KEYS.canaryVersion]: v.canary?.version,
     };
+    return { ...out, ...stateConfig(v.state) };
+}
+
+/** The config of a release state, every state key present (undefined where unset). */
+function stateConfig(s: ReleaseState): ConfigChanges {
+    const out: ConfigChanges = {};
     for (const [field, key] of Object.entries(STATE_KEYS)) {
-        const value = v.state[field as keyof ReleaseState];
+        const value = s[field as keyof ReleaseState];
         out[key] = typeof value === "object" ? JSON.stringify(value) : value;
     }
     return out;
 }
 
+/** The keys of config `to` whose values differ from config `from`, with their values in `to`. */
+function changed(from: ConfigChanges, to: ConfigChanges): ConfigChanges {
+    return Object.fromEntries(Object.entries(to).filter(([k, v]) => from[k] !== v));
+}
+
 /** The keys that differ between `from` and `to`, with their values in `to`. */
 export function configChanges(from: ReleaseView, to: ReleaseView): ConfigChanges {
-    const a = toConfig(from);
-    const b = toConfig(to);
-    return Object.fromEntries(Object.entries(b).filter(([k, v]) => a[k] !== v));
+    return changed(toConfig(from), toConfig(to));
+}
+
+/** The state keys that differ between two release states (a change that moves nothing), with their values in `to`. */
+export function stateChanges(from: ReleaseState, to: ReleaseState): ConfigChanges {
+    return changed(stateConfig(from), stateConfig(to));
 }
 
 /** A stage of a release: a phase and the canary weight it runs at. */

@@ -52,7 +52,7 @@ export class DecisionMismatchError extends Error {
     }
 }
 
-function guard(name: TransitionName, v: ReleaseView): void {
+function guard(name: TransitionName, v: Pick<ReleaseView, "state">): void {
     if (!(TRANSITION_FROM[name] as readonly ReleaseStatus[]).includes(v.state.status)) {
         throw new TransitionError(name, v.state.status);
     }
@@ -124,9 +124,10 @@ export const transitions = {
 
     /**
      * A person's decision at the gate the release waits at, recorded (the status stays: the bot that holds the
-     * release acts on it). Throws {@link DecisionMismatchError} for another gate or version.
+     * release acts on it). Only the state changes: a state alone (`{ state }`) may be given. Throws
+     * {@link DecisionMismatchError} for another gate or version.
      */
-    recordDecision(v: ReleaseView, d: Approval): ReleaseView {
+    recordDecision<V extends Pick<ReleaseView, "state">>(v: V, d: Approval): V {
         guard("recordDecision", v);
         if (d.version !== v.state.version) {
             throw new DecisionMismatchError(

@@ -6,7 +6,7 @@
  */
 import { parsePolicy } from "../../config/policy";
 import { ConfigError } from "../../config/reader";
-import { configChanges, ReleaseView, stateIn } from "../../config/release-state";
+import { stateChanges, stateIn } from "../../config/release-state";
 import { decisionFor, transitions } from "../../config/release-transitions";
 import { systemClock } from "./clock";
 import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
@@ -58,9 +58,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
             if (problem !== undefined || here.gate !== decision.gate) {
                 throw new PreflightError(problem ?? `the gate changed while recording: ${here.gate ?? "none"}`);
             }
-            // Stryker disable next-line StringLiteral: configChanges compares this view with its recordDecision, which keeps stable as is
-            const view: ReleaseView = { state: here, canaryWeight: 0, stable: { image: "", version: "" } };
-            return configChanges(view, transitions.recordDecision(view, decision));
+            return stateChanges(here, transitions.recordDecision({ state: here }, decision).state);
         },
     });
     const reason =

@@ -41,8 +41,8 @@ export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: numbe
     if (here >= 0) {
         return stages.slice(here);
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: weight is no step's weight here, and every non-step stage (weight 0) comes before the steps
-    return [{ phase, weight }, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
+    // Then the steps above it (every stage before the steps has weight 0).
+    return [{ phase, weight }, ...stages.filter((s) => s.weight > weight)];
 }
 
 /** The gate before a stage, if the policy has one there. */
