@@ -11,8 +11,8 @@ import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
 import { PlanGuardError } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
-import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
 import { RunEntry } from "./entry";
+import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
 import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, resultOf } from "./result";
@@ -146,7 +146,7 @@ export class ReleaseRun {
         );
         this.at = {
             weight: Number(deployed.canaryWeight ?? view.canaryWeight),
-            phase: prepared.entry.kind === "fresh" ? undefined : (view.state.phase ?? "steps"),
+            phase: this.resumed ? (view.state.phase ?? "steps") : undefined,
         };
         // A dry run changes nothing and tells no one: no hook is called.
         const hooks = this.dryRun ? [] : policy.hooks;

@@ -29,22 +29,21 @@ export interface LeaseIdentity {
     isGone(owner: string): boolean;
 }
 
-/** This process: `<host>:<pid>:<nonce>`; an owner on this host is gone when its pid no longer runs. */
-export function processIdentity(): LeaseIdentity {
-    const host =
-        os
-            .hostname()
-            .replace(/[^-A-Za-z0-9_.]/g, "_")
-            .slice(0, 64) || "host";
+/**
+ * This process (or the process `pid` of host `hostname`): `<host>:<pid>:<nonce>`; an owner on this host is gone when
+ * its pid no longer runs.
+ */
+export function processIdentity(hostname = os.hostname(), pid = process.pid): LeaseIdentity {
+    const host = hostname.replace(/[^-A-Za-z0-9_.]/g, "_").slice(0, 64) || "host";
     return {
-        id: `${host}:${process.pid}:${crypto.randomBytes(4).toString("hex")}`,
+        id: `${host}:${pid}:${crypto.randomBytes(4).toString("hex")}`,
         isGone(owner) {
-            const [h, pid] = owner.split(":");
-            if (h !== host || !/^\d+$/.test(pid ?? "")) {
+            const [h, ownerPid] = owner.split(":");
+            if (h !== host || !/^\d+$/.test(String(ownerPid))) {
                 return false;
             }
             try {
-                process.kill(Number(pid), 0);
+                process.kill(Number(ownerPid), 0);
                 return false;
             } catch (e) {
                 return (e as NodeJS.ErrnoException).code === "ESRCH";

@@ -45,9 +45,13 @@ export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: numbe
     return [{ phase, weight }, ...stages.filter((s) => s.weight > weight)];
 }
 
-/** The gate before a stage, if the policy has one there. */
+/**
+ * The gate before a stage, if the policy has one there: a gate is a step's weight (every stage before the steps has
+ * weight 0, which is no gate).
+ */
 export function gateBefore(gates: Gate[], stage: Stage): Gate | undefined {
-    return stage.phase === "steps" && gates.includes(String(stage.weight)) ? String(stage.weight) : undefined;
+    const weight = String(stage.weight);
+    return gates.includes(weight) ? weight : undefined;
 }
 
 /** The stages left after a gate: from the gated step on, or none before completion; undefined for no such step. */
@@ -55,8 +59,8 @@ export function stagesFromGate(stages: Stage[], gate: Gate | undefined): Stage[]
     if (gate === COMPLETE_GATE) {
         return [];
     }
-    const i = stages.findIndex((s) => s.phase === "steps" && String(s.weight) === gate);
-    return i < 0 ? undefined : stages.slice(i);
+    const gated = stages.findIndex((s) => String(s.weight) === gate);
+    return gated === -1 ? undefined : stages.slice(gated);
 }
 
 /**

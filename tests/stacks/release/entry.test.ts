@@ -154,6 +154,36 @@ const TABLE: [string, ReleaseView, EntryRequest, boolean, Entry][] = [
         refused(NOTHING("awaiting-approval")),
     ],
     [
+        "a release under way with no version recorded says '?' for it",
+        release("in-progress", { version: undefined }),
+        FRESH,
+        false,
+        refused(
+            "a release is already in progress on stack dev: ? at canaryWeight 25. Resume it with --resume (only if no other bot is running it).",
+        ),
+    ],
+    [
+        "a decision for a version, on a release with none recorded",
+        release("awaiting-approval", { version: undefined }),
+        { ...APPROVE, version: "v3" },
+        false,
+        refused("the release on stack dev is ?, not v3: a decision is for one version"),
+    ],
+    [
+        "an approval of a release with no version recorded that is not at a gate",
+        release("in-progress", { version: undefined, phase: "steps" }),
+        APPROVE,
+        false,
+        refused("the release of ? on stack dev is not waiting for approval (it is in-progress, steps): it moved on"),
+    ],
+    [
+        "an approval for gate 25 of a release waiting with no gate nor version recorded",
+        release("awaiting-approval", { version: undefined, gate: undefined }),
+        { ...APPROVE, decision: { kind: "approve", by: "alice", gate: "25" } },
+        false,
+        refused("the release of ? on stack dev waits before step ?, not before step 25: it moved on"),
+    ],
+    [
         "a decision without --resume resumes all the same",
         release("awaiting-approval"),
         { decision: { kind: "approve", by: "alice" } },
