@@ -27,6 +27,7 @@ describe("release lease: identities, holders and refusals", () => {
         assert.strictEqual(me.isGone(`there:${NO_SUCH_PID}:n`), false, "another host's: unknown");
         assert.strictEqual(me.isGone(`here:${process.pid}:n`), false, "runs");
         assert.strictEqual(me.isGone("here:1:n"), false, "runs (or is not ours to signal)");
+        assert.strictEqual(me.isGone("here:2147483648:n"), false, "a pid the system cannot even ask about: unknown");
         for (const pid of [` ${NO_SUCH_PID}`, `${NO_SUCH_PID} `, `${NO_SUCH_PID}x`, "", "x"]) {
             assert.strictEqual(me.isGone(`here:${pid}:n`), false, `pid ${JSON.stringify(pid)} is no pid`);
         }
