@@ -1,8 +1,9 @@
 /**
  * Preflight: everything the release needs is checked before anything changes. The stack's config is read with
  * the deployed release state (origin.ts), the whole of it validated with the bot's overrides, the owner lease
- * taken (lease.ts), the release to start or resume checked, and every query run once against Prometheus. Any
- * problem is a {@link PreflightError}, and the stack config is left as it was.
+ * taken (lease.ts), where the run enters the release decided (entry.ts) and the release it starts or resumes
+ * checked, and every query run once against Prometheus. Any problem is a {@link PreflightError}, and the stack
+ * config is left as it was.
  */
 import { appNamespace, deploymentName } from "../../components/names";
 import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
