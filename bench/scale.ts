@@ -81,7 +81,7 @@ export async function measureScale(sizes: number[], dir: string, gatewayNamespac
                     await timed(async () => {
                         await stack.setConfig("weight", { value: "0" });
                         await stack.up();
-                        await routing.release(target);
+                        await routing.handBack(target);
                     }),
                 );
             }

@@ -36,6 +36,14 @@ export function isDuration(text: string): boolean {
 export const IMAGE_REF =
     /^(?=.{1,512}$)[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
+/** The tag of an image reference ("reg:5000/app:1.2@sha256:..." -> "1.2"), or undefined when it has none. */
+export function imageTag(image: string): string | undefined {
+    const [withoutDigest] = image.split("@");
+    // The tag follows the last path part's ":" (a ":" before a "/" is a registry's port).
+    const [, tag] = withoutDigest.split("/").pop()!.split(":");
+    return tag;
+}
+
 /** What an image field accepts, for messages and docs. */
 export const IMAGE_ACCEPTS =
     'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';

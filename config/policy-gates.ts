@@ -1,21 +1,12 @@
 /**
  * The release policy's say for people: manual gates in a release, and what promotion asks before a version may
- * reach this stack (a soak time on the source stack, an approval). Declared here once; read into the
- * {@link ReleasePolicy} by policy.ts.
+ * reach this stack (a soak time on the source stack, an approval): their keys, declared here once and read into
+ * the release policy's {@link GatePolicy} fields (config/policy-type.ts).
  */
 import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
+import { GatePolicy } from "./policy-type";
 import { Reader } from "./reader";
 import { COMPLETE_GATE, Gate } from "./release-state";
-
-/** The policy's gate and promotion fields. */
-export interface GatePolicy {
-    /** Manual gates: before these step weights ("50") and/or before completion ("complete"). */
-    gates: Gate[];
-    /** How long a version must have run as stable on the source stack before promotion to this stack. */
-    promotionSoakTime?: string;
-    /** Each version needs an approval recorded on this stack before promotion releases it here. */
-    promotionRequireApproval: boolean;
-}
 
 const GATES_ACCEPTS =
     'a comma-separated list of step weights and/or "complete", such as "50,complete" (each once, no empty item)';

@@ -1,49 +1,14 @@
 /**
  * The release policy's say for other systems: webhooks at Flagger's hook points, and built-in load for quiet
- * services while the canary is judged. Declared here once; read into the {@link ReleasePolicy} by policy.ts.
- * URLs with credentials are refused and shown redacted; the hook secret is a Pulumi secret, never shown.
+ * services while the canary is judged: their keys, declared here once and read into the release policy's
+ * {@link HookPolicy} fields (config/policy-type.ts). URLs with credentials are refused and shown redacted; the hook
+ * secret is a Pulumi secret, never shown.
  */
 import { hasUserInfo, redactUrl } from "../components/redact";
 import { secretText, urlGrammar } from "./grammar";
 import { promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
+import { HOOK_TYPES, HookPolicy, HookSpec, HookType } from "./policy-type";
 import { Reader } from "./reader";
-
-/** Flagger's hook points: before any traffic, at each analysis, before and after completion, on rollback, every event. */
-export const HOOK_TYPES = ["pre-rollout", "rollout", "confirm-promotion", "post-rollout", "rollback", "event"] as const;
-export type HookType = (typeof HOOK_TYPES)[number];
-
-/** One webhook. */
-export interface HookSpec {
-    name: string;
-    type: HookType;
-    /** http(s) URL the JSON payload is POSTed to. */
-    url: string;
-    /** Timeout of each attempt (a Prometheus-style duration). */
-    timeout: string;
-    /** Attempts after the first when one fails (non-2xx, timeout, connection error), with exponential backoff. */
-    retries: number;
-    /** Extra fields passed in the payload as `metadata`. */
-    metadata?: Record<string, string>;
-}
-
-/** The policy's hook and load fields. */
-export interface HookPolicy {
-    hooks: HookSpec[];
-    /** Secret: key of the HMAC-SHA256 signature over each call's body. */
-    hookSecret?: string;
-    /** How long confirm-promotion hooks are asked for a 2xx before the release pauses. */
-    hookConfirmLimit: string;
-    /** Load while judging: sent to this URL during each analysis window, when set. */
-    loadUrl?: string;
-    /** Requests per second. */
-    loadRate: number;
-    /** At most this many requests per analysis window. */
-    loadMaxRequests: number;
-    /** Timeout of each load request. */
-    loadTimeout: string;
-    /** Send the canary header (canaryHeader, canaryHeaderValue) with the load, so it reaches the canary. */
-    loadCanaryHeader: boolean;
-}
 
 export const HOOK_DEFAULTS = { timeout: "10s", retries: 2, confirmLimit: "1h" } as const;
 export const LOAD_DEFAULTS = { rate: 10, maxRequests: 3000, timeout: "5s" } as const;

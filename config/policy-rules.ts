@@ -1,23 +1,25 @@
 /**
- * The release policy's rules as a whole: Prometheus's duration grammar and the bounds a policy must keep. Pure;
- * messages name the policy's config keys (declared in policy.ts).
+ * The release policy's rules as a whole: Prometheus's duration grammar, the bounds a policy must keep, and its
+ * durations in milliseconds once it keeps them. Pure; messages name the policy's config keys (declared in
+ * policy.ts and its siblings).
  */
 import { hasUserInfo, redactUrl } from "../components/redact";
+import { ReleasePolicy } from "./policy-type";
 
-/** The fields of a release policy the rules look at (structurally, the ReleasePolicy of policy.ts). */
-export interface PolicyUnderRules {
-    interval: string;
-    metricWindow: string;
-    scrapeInterval: string;
-    prometheusTimeout: string;
-    prometheusUrl?: string;
-    checks: { name: string; min?: number; max?: number }[];
-    steps: number[];
-    /** Manual gates: step weights or "complete". */
-    gates: string[];
-    hookConfirmLimit: string;
-    loadTimeout: string;
-}
+/** The fields of a release policy the rules look at. */
+export type PolicyUnderRules = Pick<
+    ReleasePolicy,
+    | "interval"
+    | "metricWindow"
+    | "scrapeInterval"
+    | "prometheusTimeout"
+    | "prometheusUrl"
+    | "checks"
+    | "steps"
+    | "gates"
+    | "hookConfirmLimit"
+    | "loadTimeout"
+>;
 
 /**
  * A duration in Prometheus's grammar: integers with units y, w, d, h, m, s, ms, each at most once and in that
@@ -47,6 +49,42 @@ export function promDurationMs(text: string): number | undefined {
         total += Number(m[1]) * UNIT_MS[m[2]];
     }
     return total;
+}
+
+/**
+ * A duration that was checked already (a policy without problems, a hook the policy accepted), in milliseconds.
+ * Throws for text that is not one: that is a bug, a value used before it was checked.
+ */
+export function durationMs(text: string): number {
+    const ms = promDurationMs(text);
+    if (ms === undefined) {
+        throw new Error(`"${text}" is not a Prometheus duration: it was used before it was checked`);
+    }
+    return ms;
+}
+
+/** The policy's waits and timeouts in milliseconds, parsed once (the policy keeps them as written, for reports). */
+export interface PolicyTimes {
+    /** Wait between a shift and its analysis (releaseInterval). */
+    intervalMs: number;
+    /** Timeout of each Prometheus query (prometheusTimeout). */
+    prometheusTimeoutMs: number;
+    /** How long confirm-promotion hooks are asked for a 2xx (releaseHookConfirmLimit). */
+    hookConfirmLimitMs: number;
+    /** Timeout of each load request (releaseLoadTimeout). */
+    loadTimeoutMs: number;
+}
+
+/** The durations of a policy without problems ({@link policyProblems}), in milliseconds. */
+export function policyTimes(
+    p: Pick<ReleasePolicy, "interval" | "prometheusTimeout" | "hookConfirmLimit" | "loadTimeout">,
+): PolicyTimes {
+    return {
+        intervalMs: durationMs(p.interval),
+        prometheusTimeoutMs: durationMs(p.prometheusTimeout),
+        hookConfirmLimitMs: durationMs(p.hookConfirmLimit),
+        loadTimeoutMs: durationMs(p.loadTimeout),
+    };
 }
 
 /** The longest wait the bot accepts: longer ones overflow a Node.js timer (2^31-1 ms, about 24.8 days). */

@@ -4,77 +4,44 @@
  */
 import { INT32_MAX, PRINTABLE } from "../components/validation";
 import { secretText, TOKEN, urlGrammar, USER } from "./grammar";
+import { readGates } from "./policy-gates";
+import { readHooks } from "./policy-hooks";
 import { policyProblems, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
-import { GatePolicy, readGates } from "./policy-gates";
-import { HookPolicy, readHooks } from "./policy-hooks";
+import {
+    CustomCheck,
+    GatePolicy,
+    HookPolicy,
+    NO_DATA_POLICIES,
+    NoDataPolicy,
+    ReleasePolicy,
+    ROLLBACK_MODES,
+    RollbackMode,
+} from "./policy-type";
 import { ConfigError, KeySpec, Reader } from "./reader";
 
-export { type GatePolicy, parseGates } from "./policy-gates";
-export { HOOK_TYPES, type HookPolicy, type HookSpec, type HookType } from "./policy-hooks";
-export { policyProblems, promDurationMs, PROM_DURATION, PROM_DURATION_ACCEPTS } from "./policy-rules";
-
-/** A PromQL check of the canary: passes when the value is within [min, max]. */
-export interface CustomCheck {
-    name: string;
-    query: string;
-    min?: number;
-    max?: number;
-}
-
-/** What a check with no data (empty result or NaN) means. */
-export const NO_DATA_POLICIES = ["fail", "hold", "pass"] as const;
-export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
-
-/** How the bot rolls back: a direct routing patch then the recording update, or the update alone. */
-export const ROLLBACK_MODES = ["fast", "update"] as const;
-export type RollbackMode = (typeof ROLLBACK_MODES)[number];
-
-/**
- * Release policy: read by the release bot, validated by the program so a bad policy fails `pulumi preview`. Gates
- * and promotion (policy-gates.ts), hooks and load (policy-hooks.ts) are declared in files of their own.
- */
-export interface ReleasePolicy extends GatePolicy, HookPolicy {
-    /** Canary weights, increasing, ending at 100. */
-    steps: number[];
-    /** Wait between a shift and its analysis. */
-    interval: string;
-    /** Range of the rate() windows in the built-in queries. */
-    metricWindow: string;
-    /** Failed analyses before rollback. */
-    failureThreshold: number;
-    /** Minimum request success rate of the canary, in percent; undefined turns the check off. */
-    minSuccessRate?: number;
-    /** Maximum p99 latency of the canary, in milliseconds; undefined turns the check off. */
-    maxLatencyMs?: number;
-    /** Extra PromQL checks. */
-    checks: CustomCheck[];
-    noData: NoDataPolicy;
-    /** Consecutive held analyses before no data counts as a failure. */
-    holdLimit: number;
-    /** Minimum requests the canary must have served in the metric window for its metrics to count as data. */
-    minRequests: number;
-    /** Consecutive analyses with query errors (or Prometheus down) before rollback. */
-    errorLimit: number;
-    /** Percentage of traffic mirrored to the canary in a phase before the first shift; 0 skips the phase. */
-    mirrorPercent: number;
-    /** Run a phase before the first shift where only requests with the canary header reach the canary. */
-    headerPhase: boolean;
-    /** How the bot moves traffic back to stable on a rollback. */
-    rollback: RollbackMode;
-    prometheusUrl?: string;
-    prometheusTimeout: string;
-    /** Prometheus's scrape interval: the metric window must span at least two. */
-    scrapeInterval: string;
-    prometheusUser?: string;
-    /** Secret. */
-    prometheusPassword?: string;
-    /** Secret. */
-    prometheusToken?: string;
-    /** Policy pack (a directory with PulumiPolicy.yaml) run on every preview and update of the release. */
-    policyPack?: string;
-    /** JSON file configuring the policy pack (`--policy-pack-config`). */
-    policyPackConfig?: string;
-}
+export { parseGates } from "./policy-gates";
+export {
+    durationMs,
+    policyProblems,
+    policyTimes,
+    type PolicyTimes,
+    promDurationMs,
+    PROM_DURATION,
+    PROM_DURATION_ACCEPTS,
+} from "./policy-rules";
+export {
+    type CustomCheck,
+    type GatePolicy,
+    type HookPolicy,
+    type HookSpec,
+    type HookType,
+    HOOK_TYPES,
+    NO_DATA_POLICIES,
+    type NoDataPolicy,
+    type ReleasePolicy,
+    ROLLBACK_MODES,
+    type RollbackMode,
+} from "./policy-type";
 
 /** The policy's defaults; 0 for a check's threshold turns the check off. */
 export const RELEASE_POLICY_DEFAULTS = {
@@ -116,12 +83,9 @@ export function parseSteps(text: string): number[] | undefined {
     return increasing && steps.at(-1) === 100 ? steps : undefined;
 }
 
+/** A check as JSON gives it. A number, string or boolean fails the key and name tests like any other non-check. */
 function isCustomCheck(x: unknown): x is CustomCheck {
-    if (
-        x === null ||
-        // Stryker disable next-line ConditionalExpression: x is a parsed JSON value, and a number, string or boolean fails the name check below anyway
-        typeof x !== "object"
-    ) {
+    if (x === null) {
         return false;
     }
     const c = x as Record<string, unknown>;

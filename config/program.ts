@@ -29,6 +29,8 @@ export interface ProgramConfig {
     policy: ReleasePolicy;
     /** What the release bot last recorded. */
     state: ReleaseState;
+    /** The user's own mirrorPercent: what the program routes whenever no release is in its mirror phase. */
+    userMirrorPercent: number;
     /** Non-blocking findings (e.g. a certificate that does not cover a host). */
     warnings: string[];
 }
@@ -66,7 +68,8 @@ function readAll(r: Reader): ProgramConfig {
     const release: Omit<CanaryReleaseValues, "gateway"> = {
         ...keys,
         istioRevision: mesh.revision,
-        // Stryker disable next-line ObjectLiteral,StringLiteral: a placeholder only when resolveTls recorded TLS_REQUIRED; then no rule runs, parseConfig throws and configKeySpecs keeps only the specs
+        // A placeholder only when TLS_REQUIRED is recorded: then no rule runs, and parseConfig throws.
+        // Stryker disable next-line ObjectLiteral,StringLiteral
         tls: tls ?? { secretName: "" },
         mirrorPercent: routedMirrorPercent(state, policy.mirrorPercent, userMirror),
     };
@@ -76,7 +79,8 @@ function readAll(r: Reader): ProgramConfig {
         r.problems.push(...validateIstioMeshArgs(mesh, r.fieldNamer("mesh")));
         r.problems.push(
             ...validateCanaryReleaseArgs(
-                // Stryker disable next-line StringLiteral: no rule reads the gateway (a pass-through field; only checked for being an Output)
+                // No rule reads the gateway (a pass-through field, only checked for being an Output).
+                // Stryker disable next-line StringLiteral
                 { ...release, gateway: { namespace: "", selector: {} } },
                 r.fieldNamer("release"),
             ),
@@ -89,6 +93,7 @@ function readAll(r: Reader): ProgramConfig {
         release,
         policy,
         state,
+        userMirrorPercent: userMirror,
         warnings: [...r.warnings, ...warnings],
     };
 }

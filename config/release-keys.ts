@@ -328,8 +328,9 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     return {
         canaryWeight,
         hosts: hosts ?? [],
-        // Stryker disable next-line StringLiteral: headerValue is undefined only when canaryHeaderValue is refused; then a problem is recorded and parseConfig throws, so the fallback never reaches the program
-        canaryHeader: header !== undefined ? { name: header, value: headerValue ?? "true" } : undefined,
+        // headerValue has a default: it is undefined only when canaryHeaderValue was refused, and then a problem is
+        // recorded and parseConfig throws.
+        canaryHeader: header !== undefined ? { name: header, value: headerValue! } : undefined,
         canaryCookie: cookie !== undefined ? nameValue(cookie) : undefined,
         userMirror,
         exportTo,

@@ -10,10 +10,11 @@
  *   idle | completed | rolled-back | failed --start--> in-progress --stage--> in-progress
  *   in-progress --awaitApproval--> awaiting-approval --recordDecision--> awaiting-approval --passGate--> in-progress
  *   in-progress --promoteStable, routeToStable--> in-progress (phase complete) --recordCompletion--> completed
- *   in-progress | awaiting-approval | rolling-back --rollBack--> rolling-back --finishRollback--> rolled-back
+ *   in-progress | awaiting-approval | rolling-back --rollBack(reason, cause)--> rolling-back --finishRollback--> rolled-back
  *
  * "rolling-back" is written before the routing update of a rollback, so a bot killed during a rollback resumes
- * the rollback (and a plain `pulumi up` of that config finishes its routing part). "awaiting-approval" is a
+ * the rollback (and a plain `pulumi up` of that config finishes its routing part) with the cause it recorded
+ * (`releaseCause`: the exit code a resumed rollback reports comes from it, never from the message's wording). "awaiting-approval" is a
  * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
 import { TrackValues } from "../components/canary-release-args";
@@ -64,6 +65,13 @@ export interface PromotionApproval {
     at: string;
 }
 
+/**
+ * Why a release was rolled back: the canary failed its checks, a pre-rollout hook failed, the metrics could not be
+ * read (query errors, Prometheus down), an update failed, or a person aborted it (`--abort`).
+ */
+export const ROLLBACK_CAUSES = ["unhealthy", "hook", "metrics", "update-failed", "aborted"] as const;
+export type RollbackCause = (typeof ROLLBACK_CAUSES)[number];
+
 /** Phases of a release in progress. */
 export const RELEASE_PHASES = ["mirror", "header", "steps", "complete"] as const;
 export type ReleasePhase = (typeof RELEASE_PHASES)[number];
@@ -76,6 +84,8 @@ export interface ReleaseState {
     phase?: ReleasePhase;
     /** Why the last release ended as it did. */
     message?: string;
+    /** Why the release was rolled back (status "rolling-back" or "rolled-back"). */
+    cause?: RollbackCause;
     /** What stable ran when the release started: a rollback puts it back. */
     previousImage?: string;
     previousVersion?: string;
@@ -98,6 +108,7 @@ export const STATE_KEYS = {
     image: "releaseImage",
     phase: "releasePhase",
     message: "releaseMessage",
+    cause: "releaseCause",
     previousImage: "releasePreviousImage",
     previousVersion: "releasePreviousVersion",
     owner: "releaseOwner",
@@ -176,6 +187,11 @@ function isPromotionApproval(x: unknown): x is PromotionApproval {
     );
 }
 
+/** `{ [key]: value }`, or nothing when the value is undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
 /** Reads the release state's keys (group "Release state"). */
 export function readState(r: Reader): ReleaseState {
     r.group = "Release state (written by the release bot)";
@@ -188,6 +204,14 @@ export function readState(r: Reader): ReleaseState {
         image: r.string(K.image, { ...IMAGE, doc: "Image of the release in progress or last released." }),
         phase: r.oneOf(K.phase, { doc: "Phase of the release in progress.", values: RELEASE_PHASES }),
         message: r.string(K.message, { ...MESSAGE, doc: "Why the last release ended as it did." }),
+        // Only when recorded: a state without a rollback has no cause field at all (the program exports the state).
+        ...optional(
+            "cause",
+            r.oneOf(K.cause, {
+                doc: "Why the last release was rolled back; a resumed rollback reports it (and its exit code).",
+                values: ROLLBACK_CAUSES,
+            }),
+        ),
         previousImage: r.string(K.previousImage, {
             ...IMAGE,
             doc: "Stable image when the release started (rollback target).",
@@ -224,6 +248,19 @@ export function readState(r: Reader): ReleaseState {
 }
 
 /**
+ * The cause a rollback recorded; one recorded without it (by hand, or by a bot from before `releaseCause`) counts as
+ * a failed update.
+ */
+export function recordedCause(state: ReleaseState): RollbackCause {
+    return state.cause ?? "update-failed";
+}
+
+/** The release state in raw config values (lenient: a malformed key reads as unset). */
+export function stateIn(values: Record<string, string>): ReleaseState {
+    return readState(new Reader(values));
+}
+
+/**
  * The mirror percentage the program routes with: during the bot's mirror phase, the policy's
  * `releaseMirrorPercent`; otherwise the user's own `mirrorPercent` (which the bot never touches).
  */
@@ -252,18 +289,32 @@ export function toConfig(v: ReleaseView): ConfigChanges {
         [TRACK_KEYS.canaryImage]: v.canary?.image,
         [TRACK_KEYS.canaryVersion]: v.canary?.version,
     };
+    return { ...out, ...stateConfig(v.state) };
+}
+
+/** The config of a release state, every state key present (undefined where unset). */
+function stateConfig(s: ReleaseState): ConfigChanges {
+    const out: ConfigChanges = {};
     for (const [field, key] of Object.entries(STATE_KEYS)) {
-        const value = v.state[field as keyof ReleaseState];
+        const value = s[field as keyof ReleaseState];
         out[key] = typeof value === "object" ? JSON.stringify(value) : value;
     }
     return out;
 }
 
+/** The keys of config `to` whose values differ from config `from`, with their values in `to`. */
+function changed(from: ConfigChanges, to: ConfigChanges): ConfigChanges {
+    return Object.fromEntries(Object.entries(to).filter(([k, v]) => from[k] !== v));
+}
+
 /** The keys that differ between `from` and `to`, with their values in `to`. */
 export function configChanges(from: ReleaseView, to: ReleaseView): ConfigChanges {
-    const a = toConfig(from);
-    const b = toConfig(to);
-    return Object.fromEntries(Object.entries(b).filter(([k, v]) => a[k] !== v));
+    return changed(toConfig(from), toConfig(to));
+}
+
+/** The state keys that differ between two release states (a change that moves nothing), with their values in `to`. */
+export function stateChanges(from: ReleaseState, to: ReleaseState): ConfigChanges {
+    return changed(stateConfig(from), stateConfig(to));
 }
 
 /** A stage of a release: a phase and the canary weight it runs at. */
@@ -276,12 +327,6 @@ export interface StagePosition {
 export interface Lease {
     owner: string;
     expires: string;
-}
-
-/** The lease a view records, if any. */
-export function leaseOf(v: ReleaseView): Lease | undefined {
-    const { owner, leaseExpires } = v.state;
-    return owner === undefined ? undefined : { owner, expires: leaseExpires ?? new Date(0).toISOString() };
 }
 
 /** True when `lease` is held at `now` (not expired). */

@@ -7,10 +7,13 @@ import { redactUrl } from "../components/redact";
 import { CONTROL_CHARS } from "../components/validation";
 import {
     Approval,
+    GateDecisionKind,
     Lease,
     MAX_MESSAGE_LENGTH,
+    ReleaseState,
     ReleaseStatus,
     ReleaseView,
+    RollbackCause,
     StagePosition,
     RELEASE_STATUSES,
 } from "./release-state";
@@ -18,7 +21,7 @@ import {
 /** The names of the transitions, and the statuses each may start from. */
 export const TRANSITION_FROM = {
     acquire: RELEASE_STATUSES,
-    release: RELEASE_STATUSES,
+    letGo: RELEASE_STATUSES,
     start: ["idle", "completed", "rolled-back", "failed"],
     stage: ["in-progress"],
     awaitApproval: ["in-progress"],
@@ -52,7 +55,7 @@ export class DecisionMismatchError extends Error {
     }
 }
 
-function guard(name: TransitionName, v: ReleaseView): void {
+function guard(name: TransitionName, v: Pick<ReleaseView, "state">): void {
     if (!(TRANSITION_FROM[name] as readonly ReleaseStatus[]).includes(v.state.status)) {
         throw new TransitionError(name, v.state.status);
     }
@@ -67,6 +70,11 @@ export function decisionAtGate(v: ReleaseView): Approval | undefined {
     return [...(approvals ?? [])].reverse().find((a) => a.gate === gate && a.version === version);
 }
 
+/** A person's decision `by` someone at the gate `state` waits at, for its version, taken `at`. */
+export function decisionFor(state: ReleaseState, decision: GateDecisionKind, by: string, at: Date): Approval {
+    return { gate: state.gate!, version: state.version!, decision, by, at: at.toISOString() };
+}
+
 /** The typed transitions of a release. Each returns a new view; none changes its input. */
 export const transitions = {
     /** A bot takes (or renews) the lease on the release; nothing else changes. */
@@ -75,9 +83,9 @@ export const transitions = {
         return { ...v, state: { ...v.state, owner: lease.owner, leaseExpires: lease.expires } };
     },
 
-    /** The bot lets go of the release (it stopped, and another bot may resume it). */
-    release(v: ReleaseView): ReleaseView {
-        guard("release", v);
+    /** The bot lets go of its lease on the release (it stopped, and another bot may resume it). */
+    letGo(v: ReleaseView): ReleaseView {
+        guard("letGo", v);
         return { ...v, state: { ...v.state, owner: undefined, leaseExpires: undefined } };
     },
 
@@ -119,9 +127,10 @@ export const transitions = {
 
     /**
      * A person's decision at the gate the release waits at, recorded (the status stays: the bot that holds the
-     * release acts on it). Throws {@link DecisionMismatchError} for another gate or version.
+     * release acts on it). Only the state changes: a state alone (`{ state }`) may be given. Throws
+     * {@link DecisionMismatchError} for another gate or version.
      */
-    recordDecision(v: ReleaseView, d: Approval): ReleaseView {
+    recordDecision<V extends Pick<ReleaseView, "state">>(v: V, d: Approval): V {
         guard("recordDecision", v);
         if (d.version !== v.state.version) {
             throw new DecisionMismatchError(
@@ -146,11 +155,11 @@ export const transitions = {
     },
 
     /**
-     * Rollback, first update: all traffic on stable, recorded as "rolling-back" (so a kill here resumes the
-     * rollback). Stable goes back to the version the release started from only if this release changed it (a
+     * Rollback, first update: all traffic on stable, recorded as "rolling-back" with its reason and cause (so a kill
+     * here resumes the rollback, and reports the same cause). Stable goes back to the version the release started from only if this release changed it (a
      * failed completion); a stable changed by someone else during the release (a hotfix) stays.
      */
-    rollBack(v: ReleaseView, reason: string): ReleaseView {
+    rollBack(v: ReleaseView, reason: string, cause: RollbackCause): ReleaseView {
         guard("rollBack", v);
         const s = v.state;
         const released =
@@ -164,7 +173,14 @@ export const transitions = {
             ...v,
             canaryWeight: 0,
             stable,
-            state: { ...s, status: "rolling-back", phase: undefined, gate: undefined, message: storedMessage(reason) },
+            state: {
+                ...s,
+                status: "rolling-back",
+                phase: undefined,
+                gate: undefined,
+                message: storedMessage(reason),
+                cause,
+            },
         };
     },
 

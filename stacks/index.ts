@@ -49,4 +49,4 @@ export {
     type PromotionResult,
     type PromotionState,
 } from "./promote/promote";
-export { approvePromotion } from "./promote/gates";
+export { approvePromotion } from "./promote/promotion-gates";

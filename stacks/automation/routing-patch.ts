@@ -6,7 +6,7 @@
  * routes with the weighted route at stable 100 / canary 0 (and, after a mirror phase, the mirror the program
  * routes once the release is rolled back). That is exactly what the recording update applies next, so the
  * Kubernetes provider's apply does not conflict with ours; it shares ownership of the same values, and then our
- * field manager gives its share up ({@link KubeRouting.release}), leaving the object as Pulumi alone manages it.
+ * field manager hands its share back ({@link KubeRouting.handBack}), leaving the object as Pulumi alone manages it.
  * The patch is refused (and the bot falls back to the update) unless the live routes are the ones Pulumi applied.
  */
 import { ISTIO_NETWORKING_API_VERSION, HTTPRoute } from "../../components/istio-types";
@@ -35,8 +35,8 @@ export interface RoutingControl {
      * rollback (0 removes it), or undefined to leave the mirror as it is. Throws when it cannot.
      */
     routeToStable(target: RouteTarget, mirrorPercent?: number): Promise<RouteOff>;
-    /** Gives up our field manager's ownership, once Pulumi's apply holds the same routes. */
-    release(target: RouteTarget): Promise<void>;
+    /** Hands our field manager's ownership back, once Pulumi's apply holds the same routes. */
+    handBack(target: RouteTarget): Promise<void>;
 }
 
 interface ManagedFields {
@@ -138,7 +138,7 @@ export class KubeRouting implements RoutingControl {
         return { changed: true };
     }
 
-    async release(t: RouteTarget): Promise<void> {
+    async handBack(t: RouteTarget): Promise<void> {
         const live = await this.api.request<LiveVirtualService>("GET", this.path(t));
         const ours = live.metadata.managedFields?.some((m) => m.manager === ROLLBACK_FIELD_MANAGER);
         if (!ours) {
@@ -147,7 +147,7 @@ export class KubeRouting implements RoutingControl {
         // Applying nothing removes our claims; fields no other manager holds would be removed with them.
         if (httpAppliers(live.metadata.managedFields).length === 0) {
             throw new Error(
-                `Pulumi does not hold the routes of ${t.namespace}/${t.name} yet; run \`pulumi up\`, then roll back again to release them`,
+                `Pulumi does not hold the routes of ${t.namespace}/${t.name} yet; run \`pulumi up\`, then roll back again to hand them back`,
             );
         }
         await this.apply(t, undefined);

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
-import { approvePromotion } from "../promote/gates";
+import { approvePromotion } from "../promote/promotion-gates";
 import { promote, promotionState } from "../promote/promote";
 import { systemClock } from "../release/clock";
 import { latestReport } from "../release/report";

@@ -2,14 +2,14 @@
  * Promotion between stack-per-environment: a version moves dev -> staging -> prod only after it completed a
  * release on the stack before. The source stack's outputs say what it runs and how its last release ended; the
  * target's own config holds its release policy, so the bot releases there as strictly as that environment asks,
- * after its promotion gates (soak time, approval: gates.ts) pass.
+ * after its promotion gates (soak time, approval: promotion-gates.ts) pass.
  */
 import { StackDriver } from "../automation/driver";
 import { systemClock } from "../release/clock";
 import { ReleaseDeps, ReleaseOptions } from "../release/context";
-import { checkPromotionGates, PromotionState, targetGates } from "./gates";
+import { checkPromotionGates, PromotionState, targetGates } from "./promotion-gates";
 
-export { promotionState, type PromotionState } from "./gates";
+export { promotionState, type PromotionState } from "./promotion-gates";
 import { ReleaseResult } from "../release/result";
 import { runRelease } from "../release/run";
 

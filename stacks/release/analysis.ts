@@ -121,9 +121,8 @@ export async function analyse(
 ): Promise<Analysis> {
     const results: CheckResult[] = [];
     if (policy.minRequests > 0) {
-        const count = await safeQuery(source, requestCountQuery(targetQuery(target, policy.metricWindow)));
-        // Stryker disable next-line StringLiteral: judge never reads a check's query; the count's query ran before
-        const enough = judge({ name: "request-count", query: "", min: policy.minRequests }, count);
+        const query = requestCountQuery(targetQuery(target, policy.metricWindow));
+        const enough = judge({ name: "request-count", query, min: policy.minRequests }, await safeQuery(source, query));
         if (enough.verdict !== "pass") {
             const verdict = enough.verdict === "fail" ? "no-data" : enough.verdict;
             results.push({

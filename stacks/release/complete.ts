@@ -34,5 +34,5 @@ export async function complete(run: ReleaseRun): Promise<End> {
     } catch (e) {
         return run.onTransitionError(e, "while completing");
     }
-    return { next: "finish", result: run.finish("completed", `all steps passed; stable runs ${version}`) };
+    return { kind: "finish", result: run.finish("completed", `all steps passed; stable runs ${version}`) };
 }

@@ -1,32 +1,27 @@
 /**
- * What every step of a release shares: the stack, the clock, the log, the story so far, the lease, and the
- * release as stack config holds it. A step changes the release only through {@link ReleaseRun.transition}: a
- * typed transition of config/release-state.ts, written (after the lease is compared) as a config change, then
- * previewed with a saved plan and checked, then applied with exactly that plan.
+ * What every step of a release shares: the options, the stack, the clock, the log, and one {@link ReleaseRun}:
+ * the run's story (its events) and its position (where traffic is). The release's state and lease change only
+ * through the run's store (store.ts), by typed transitions ({@link ReleaseRun.transition}).
  */
 import { redactUrl } from "../../components/redact";
-import { ReleasePolicy } from "../../config/policy";
-import {
-    ConfigChanges,
-    configChanges,
-    GateDecisionKind,
-    PROTOCOL_KEYS,
-    ReleasePhase,
-    ReleaseView,
-    STATE_KEYS,
-} from "../../config/release-state";
+import { PolicyTimes, ReleasePolicy } from "../../config/policy";
+import { GateDecisionKind, ReleasePhase, ReleaseView, RollbackCause } from "../../config/release-state";
 import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
-import { RoutingControl } from "../automation/routing-patch";
+import { RouteTarget, RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
 import { Clock, systemClock } from "./clock";
-import { planViolations, StepKind } from "./guard";
+import { PlanGuardError } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
-import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, leaseChanges, restoreIfOurs } from "./lease";
+import { RunEntry } from "./entry";
+import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
-import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, RollbackCause } from "./result";
+import { Outcome, publicPolicy, ReleaseEvent, ReleaseResult, resultOf } from "./result";
+import { ReleaseStore, TransitionOptions } from "./store";
+import { eventLine, lockedSteps, resumeCommand } from "./wording";
 
 export { type Clock, systemClock } from "./clock";
+export { type TransitionOptions } from "./store";
 
 /** What to release and how. */
 export interface ReleaseOptions {
@@ -80,6 +75,12 @@ export interface ReleaseDeps {
     identity?: LeaseIdentity;
 }
 
+/** Where a release's lines go: `deps.log`, or stdout; never with a URL's credentials (a line may quote one). */
+export function logOf(deps: Pick<ReleaseDeps, "log">): (line: string) => void {
+    const write = deps.log ?? ((line) => process.stdout.write(`${line}\n`));
+    return (line) => write(redactUrl(line));
+}
+
 /** What preflight established. */
 export interface Prepared {
     policy: ReleasePolicy;
@@ -95,59 +96,41 @@ export interface Prepared {
     target: CanaryTarget;
     /** The app, and the header that routes a request to the canary (for hooks and load). */
     app: string;
+    /** The release's VirtualService, and the mirror the program routes once no release is in its mirror phase. */
+    routes: { virtualService: RouteTarget; userMirrorPercent: number };
     canaryHeader?: { name: string; value: string };
     metrics: MetricsSource;
-    /** Wait between a shift and its analysis, in ms. */
-    intervalMs: number;
-    identity: LeaseIdentity;
+    /** The policy's waits and timeouts, in ms. */
+    times: PolicyTimes;
+    /** The release lease, taken by preflight. */
+    lease: ReleaseLease;
+    /** Where this run enters the release (entry.ts). */
+    entry: RunEntry;
 }
 
 /** What the next step of a release is. */
 export type Next =
-    | { next: "continue" }
-    | { next: "rollback"; reason: string; cause: RollbackCause }
-    | { next: "finish"; result: ReleaseResult };
+    | { kind: "continue" }
+    | { kind: "rollback"; reason: string; cause: RollbackCause }
+    | { kind: "finish"; result: ReleaseResult };
 
 /** How a release ends: a result, or a rollback to run. */
-export type End = Exclude<Next, { next: "continue" }>;
+export type End = Exclude<Next, { kind: "continue" }>;
 
-export const CONTINUE: Next = { next: "continue" };
+export const CONTINUE: Next = { kind: "continue" };
 
-/** A preview showed changes the step may not make: nothing was applied. */
-export class PlanGuardError extends Error {
-    constructor(readonly violations: string[]) {
-        super(`the preview shows changes this step may not make: ${violations.join("; ")}`);
-        this.name = "PlanGuardError";
-    }
-}
-
-/** Options of one transition. */
-export interface TransitionOptions {
-    targets?: string[];
-    /** Put the config back when the stack is locked (default true; a rollback keeps its config). */
-    restoreOnLock?: boolean;
-    /** Preview with a saved plan, check it for this kind of step, and apply exactly that plan. */
-    guard?: StepKind;
-}
-
-/** One release in progress: its context, its story and its position. */
+/** One release in progress: its context, its story and its position. The store writes its state. */
 export class ReleaseRun {
     readonly events: ReleaseEvent[] = [];
     readonly clock: Clock;
     readonly startedAt: string;
-    /** The release as stack config holds it (updated when config is written). */
-    view: ReleaseView;
-    /** The raw config values the bot knows of (updated when config is written). */
-    private readonly config: Record<string, string | undefined>;
-    /** The protocol keys of the last update this bot ran (or, before it, as deployed at preflight). */
-    deployed: Record<string, string | undefined>;
-    /** Where traffic is: the weight and phase of the last update that succeeded. */
-    weight: number;
-    phase: ReleasePhase | undefined;
+    /** The one writer of the release's state and lease. */
+    readonly store: ReleaseStore;
     /** Failed analyses so far, over every stage. */
     failures = 0;
     /** The policy's webhooks; every call is kept for the report. */
     readonly hooks: HookClient;
+    private at: { weight: number; phase?: ReleasePhase };
 
     constructor(
         readonly opts: ReleaseOptions,
@@ -156,14 +139,35 @@ export class ReleaseRun {
     ) {
         this.clock = deps.clock ?? systemClock;
         this.startedAt = this.clock.now().toISOString();
-        this.view = prepared.view;
-        this.config = { ...prepared.config };
-        this.deployed = { ...prepared.deployed };
-        this.weight = Number(prepared.deployed.canaryWeight ?? prepared.view.canaryWeight);
-        this.phase = opts.resume ? (prepared.view.state.phase ?? "steps") : undefined;
+        const { view, config: values, deployed, lease, policy, version } = prepared;
+        this.store = new ReleaseStore(
+            deps.stack,
+            lease,
+            { view, values, deployed },
+            { version, onOutput: deps.engineOutput, ...policyPacks(opts.policyPacks, policy) },
+        );
+        this.at = {
+            weight: Number(deployed.canaryWeight ?? view.canaryWeight),
+            phase: this.resumed ? (view.state.phase ?? "steps") : undefined,
+        };
         // A dry run changes nothing and tells no one: no hook is called.
-        const hooks = opts.dryRun ? [] : prepared.policy.hooks;
-        this.hooks = new HookClient(hooks, prepared.policy.hookSecret, this.clock, deps.signal);
+        const hooks = this.dryRun ? [] : policy.hooks;
+        this.hooks = new HookClient(hooks, policy.hookSecret, this.clock, deps.signal);
+    }
+
+    /** Where this run entered the release. */
+    get entry(): RunEntry {
+        return this.prepared.entry;
+    }
+
+    /** A resumed run (any entry but a fresh release): its first stage converges and checks the deployed canary. */
+    get resumed(): boolean {
+        return this.entry.kind !== "fresh";
+    }
+
+    /** A dry run: its stack previews instead of updating; it waits for nothing, analyses nothing, calls no hook. */
+    get dryRun(): boolean {
+        return this.opts.dryRun ?? false;
     }
 
     get stack(): StackDriver {
@@ -174,8 +178,19 @@ export class ReleaseRun {
         return this.prepared.policy;
     }
 
-    get me(): string {
-        return this.prepared.identity.id;
+    /** The release as stack config holds it (the store's). */
+    get view(): ReleaseView {
+        return this.store.view;
+    }
+
+    /** Where traffic is: the canary's weight in the last update that succeeded. */
+    get weight(): number {
+        return this.at.weight;
+    }
+
+    /** The phase of the last update that succeeded, while a release is in progress. */
+    get phase(): ReleasePhase | undefined {
+        return this.at.phase;
     }
 
     /** True once SIGTERM/SIGINT arrived. */
@@ -198,9 +213,7 @@ export class ReleaseRun {
         };
         this.events.push(event);
         this.hooks.notify(this.hookBase({ event: { kind: event.kind, message: event.message } }));
-        this.log(
-            `${event.time}  ${(this.phase ?? "-").padEnd(6)} weight ${String(this.weight).padStart(3)}  ${event.message}`,
-        );
+        this.log(eventLine(event));
     }
 
     /** What every hook call says about the release now (the checks of the last analysis included). */
@@ -222,15 +235,7 @@ export class ReleaseRun {
     }
 
     log(line: string): void {
-        (this.deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(redactUrl(line));
-    }
-
-    /** Throws {@link LeaseLostError} unless stack config still names this bot as the release's owner. */
-    async checkLease(what: string): Promise<void> {
-        const owner = (await this.stack.getConfig()).values[STATE_KEYS.owner];
-        if (owner !== this.me) {
-            throw new LeaseLostError(owner, what);
-        }
+        logOf(this.deps)(line);
     }
 
     /**
@@ -248,121 +253,60 @@ export class ReleaseRun {
             }
             await this.clock.sleep(Math.min(left, HEARTBEAT_MS), this.deps.signal);
             if (!this.interrupted && until - this.clock.now().getTime() > 0) {
-                await this.checkLease("renewing it");
-                await this.write(leaseChanges(this.me, this.clock.now()));
+                await this.store.renewLease();
             }
         }
     }
 
-    private async write(changes: ConfigChanges): Promise<void> {
-        await this.stack.setConfig(changes);
-        Object.assign(this.config, changes);
-    }
-
-    /**
-     * Compares the lease, writes the config of `to` (with the lease renewed), then runs `up`; with `guard`, first
-     * previews with a saved plan, refuses changes the step may not make, and applies exactly that plan. When
-     * nothing was applied (a lock, a refused plan), the config is put back where it is still what this bot wrote
-     * (`restoreOnLock`; a rollback keeps its config, so that any later `up` finishes it).
-     */
+    /** Writes a transition through the store (see {@link ReleaseStore.write}); once applied, traffic is where it says. */
     async transition(to: ReleaseView, what: string, o: TransitionOptions = {}): Promise<UpSummary> {
-        await this.checkLease(what);
-        const from = this.view;
-        const renewed =
-            to.state.owner === undefined
-                ? to
-                : {
-                      ...to,
-                      state: { ...to.state, leaseExpires: leaseChanges(this.me, this.clock.now()).releaseLeaseExpires },
-                  };
-        const changes = configChanges(from, renewed);
-        const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, this.config[k]]));
-        await this.write(changes);
-        this.view = renewed;
-        const putBack = async () => {
-            await restoreIfOurs(this.stack, before, changes);
-            Object.assign(this.config, before);
-            this.view = from;
-        };
-        const common = {
-            targets: o.targets,
-            onOutput: this.deps.engineOutput,
-            ...policyPacks(this.opts.policyPacks, this.policy),
-        };
-        let plan: string | undefined;
-        if (o.guard !== undefined) {
-            const preview = await this.stack.preview({ ...common, savePlan: true });
-            const violations = planViolations(o.guard, preview.changes);
-            if (violations.length > 0) {
-                await putBack();
-                throw new PlanGuardError(violations);
-            }
-            plan = preview.plan;
-        }
-        try {
-            const summary = await this.stack.up({
-                ...common,
-                plan,
-                message: `release ${this.prepared.version}: ${what}`,
-            });
-            this.weight = renewed.canaryWeight;
-            this.phase = renewed.state.status === "in-progress" ? renewed.state.phase : undefined;
-            this.deployed = Object.fromEntries(PROTOCOL_KEYS.map((k) => [k, this.config[k]]));
-            return summary;
-        } catch (e) {
-            if ((e instanceof StackLockedError && (o.restoreOnLock ?? true)) || e instanceof PlanMismatchError) {
-                await putBack();
-            }
-            throw e;
-        }
-    }
-
-    /** Lets go of the lease (where stack config still holds this bot's), so another bot may resume. */
-    async letGo(): Promise<void> {
-        const current = (await this.stack.getConfig()).values;
-        if (current[STATE_KEYS.owner] === this.me) {
-            await this.write({ [STATE_KEYS.owner]: undefined, [STATE_KEYS.leaseExpires]: undefined });
-        }
+        const summary = await this.store.write(to, what, o);
+        const { canaryWeight, state } = this.store.view;
+        this.at = { weight: canaryWeight, phase: state.status === "in-progress" ? state.phase : undefined };
+        return summary;
     }
 
     /** The result of the release. */
     finish(outcome: Outcome, reason: string, extra: Partial<ReleaseResult> = {}): ReleaseResult {
-        return {
+        const { image, version } = this.prepared;
+        const base = {
             stack: this.stack.name,
-            image: this.prepared.image,
-            version: this.prepared.version,
+            image,
+            version,
+            startedAt: this.startedAt,
+            policy: publicPolicy(this.policy),
+        };
+        const end = {
             outcome,
             reason,
-            startedAt: this.startedAt,
             finishedAt: this.clock.now().toISOString(),
-            policy: publicPolicy(this.policy),
             events: this.events,
-            ...(this.view.state.approvals ? { approvals: this.view.state.approvals } : {}),
-            ...extra,
+            approvals: this.view.state.approvals,
         };
+        return resultOf(base, end, extra);
     }
 
     /** Stops without rolling back (the release stays resumable): paused, or interrupted. */
     async stop(
         outcome: "paused" | "interrupted" | "awaiting-approval",
         reason: string,
-        manualSteps?: string[],
+        manualSteps = [resumeCommand(this.stack.name)],
     ): Promise<End> {
         this.record({ kind: "stop", message: `${outcome}: ${reason}` });
-        await this.letGo().catch(() => undefined);
-        const steps = manualSteps ?? [`npm run release -- --stack ${this.stack.name} --resume`];
+        await this.store.letGo().catch(() => undefined);
         return {
-            next: "finish",
-            result: this.finish(outcome, reason, { trafficMoved: this.trafficMoved, manualSteps: steps }),
+            kind: "finish",
+            result: this.finish(outcome, reason, { trafficMoved: this.trafficMoved, manualSteps }),
         };
     }
 
     /** Paused: another update holds the stack; resume when it is done. */
     paused(where: string, e: Error): Promise<End> {
-        return this.stop("paused", `stack locked by another update ${where}: ${e.message}`, [
-            `wait for the other update, then: npm run release -- --stack ${this.stack.name} --resume`,
-            `if no update is running (one was killed), release its lock: pulumi cancel --stack ${this.stack.name} --yes`,
-        ]);
+        return this.stop(
+            "paused",
+            `stack locked by another update ${where}: ${e.message}`,
+            lockedSteps(this.stack.name),
+        );
     }
 
     /** What an error of a transition means for the release: stop (lock, lost lease, refused plan) or roll back. */
@@ -372,13 +316,13 @@ export class ReleaseRun {
         }
         if (e instanceof LeaseLostError) {
             this.record({ kind: "stop", message: e.message });
-            return { next: "finish", result: this.finish("paused", e.message, { trafficMoved: this.trafficMoved }) };
+            return { kind: "finish", result: this.finish("paused", e.message, { trafficMoved: this.trafficMoved }) };
         }
         if (e instanceof PlanGuardError || e instanceof PlanMismatchError) {
             return this.stop("paused", `${where}: ${e.message}; nothing was applied`);
         }
         return {
-            next: "rollback",
+            kind: "rollback",
             reason: `pulumi up failed ${where}: ${firstLine((e as Error).message)}`,
             cause: "update-failed",
         };

@@ -5,17 +5,16 @@
  * lease and continues (or rolls back) the release itself (run.ts).
  */
 import { parsePolicy } from "../../config/policy";
-import { ConfigError, Reader } from "../../config/reader";
-import { Approval, configChanges, readState, ReleaseState, ReleaseView } from "../../config/release-state";
-import { transitions } from "../../config/release-transitions";
+import { ConfigError } from "../../config/reader";
+import { stateChanges, stateIn } from "../../config/release-state";
+import { decisionFor, transitions } from "../../config/release-transitions";
 import { systemClock } from "./clock";
-import { ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem, describeGate } from "./gates";
-import { blockingLease, leaseIn, processIdentity } from "./lease";
+import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
+import { decisionProblem } from "./entry";
+import { describeGate } from "./wording";
+import { liveHolder, processIdentity } from "./lease";
 import { recordInStack } from "./recording";
-import { PreflightError, publicPolicy, ReleaseResult } from "./result";
-
-const stateIn = (values: Record<string, string>): ReleaseState => readState(new Reader(values));
+import { PreflightError, publicPolicy, ReleaseResult, resultOf } from "./result";
 
 /**
  * Records `opts.decision` for a bot that waits at a gate and returns the result; undefined when no live bot holds
@@ -30,23 +29,16 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     const now = clock.now();
     const { values: local, secretKeys } = await stack.getConfig();
     const deployed = await stack.deployedConfig();
-    const holder =
-        blockingLease(leaseIn(local), me, now, false) ?? blockingLease(leaseIn(deployed ?? {}), me, now, false);
+    const held = liveHolder({ local, deployed }, me, now);
     const state = stateIn(deployed ?? local);
-    if (holder === undefined || state.status !== "awaiting-approval") {
+    if (held === undefined || state.status !== "awaiting-approval") {
         return undefined;
     }
     const problem = decisionProblem(stack.name, state, d, opts.version);
     if (problem !== undefined) {
         throw new PreflightError(problem);
     }
-    const decision: Approval = {
-        gate: state.gate!,
-        version: state.version!,
-        decision: d.kind,
-        by: d.by,
-        at: now.toISOString(),
-    };
+    const decision = decisionFor(state, d.kind, d.by, now);
     const startedAt = now.toISOString();
     let policy;
     try {
@@ -66,25 +58,21 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
             if (problem !== undefined || here.gate !== decision.gate) {
                 throw new PreflightError(problem ?? `the gate changed while recording: ${here.gate ?? "none"}`);
             }
-            // Stryker disable next-line StringLiteral: configChanges compares this view with its recordDecision, which keeps stable as is
-            const view: ReleaseView = { state: here, canaryWeight: 0, stable: { image: "", version: "" } };
-            return configChanges(view, transitions.recordDecision(view, decision));
+            return stateChanges(here, transitions.recordDecision({ state: here }, decision).state);
         },
     });
     const reason =
         `${d.kind} at the gate ${describeGate(decision.gate)} of ${decision.version} recorded (by ${d.by}); ` +
-        `the bot waiting there (${holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
-    (deps.log ?? ((l: string) => process.stdout.write(`${l}\n`)))(reason);
-    return {
-        stack: stack.name,
-        image: state.image ?? "",
-        version: decision.version,
-        outcome: "decision-recorded",
-        reason,
-        startedAt,
-        finishedAt: clock.now().toISOString(),
-        policy,
-        events: [],
-        approvals: [...(state.approvals ?? []), decision],
-    };
+        `the bot waiting there (${held.holder}) ${d.kind === "approve" ? "continues the release" : "rolls it back"}`;
+    logOf(deps)(reason);
+    return resultOf(
+        { stack: stack.name, image: state.image ?? "", version: decision.version, startedAt, policy },
+        {
+            outcome: "decision-recorded",
+            reason,
+            finishedAt: clock.now().toISOString(),
+            events: [],
+            approvals: [...(state.approvals ?? []), decision],
+        },
+    );
 }

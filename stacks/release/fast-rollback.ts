@@ -1,19 +1,11 @@
 /**
  * The fast rollback (`releaseRollback: fast`): all of the default route on stable with one direct server-side
  * apply of the live VirtualService, before any `pulumi up`; then, once the stack records the same routes, our
- * field manager lets go of them (stacks/automation/routing-patch.ts).
+ * field manager hands them back (stacks/automation/routing-patch.ts).
  */
-import { CANARY_RELEASE_DEFAULTS } from "../../components/canary-release-args";
-import { appNamespace } from "../../components/names";
 import { RouteTarget } from "../automation/routing-patch";
 import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
-
-/** The release's VirtualService. */
-const routeTarget = (run: ReleaseRun): RouteTarget => {
-    const { app, namespace } = run.prepared.config;
-    return { name: app, namespace: appNamespace(app, namespace) };
-};
 
 export function seconds(ms: number): string {
     return `${(ms / 1000).toFixed(3)} s`;
@@ -26,15 +18,13 @@ export function seconds(ms: number): string {
  */
 export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTarget | undefined> {
     const routing = run.deps.routing;
-    if (run.policy.rollback !== "fast" || routing === undefined || run.opts.dryRun) {
+    if (run.policy.rollback !== "fast" || routing === undefined || run.dryRun) {
         return undefined;
     }
-    const { mirrorPercent } = run.prepared.config;
-    const target = routeTarget(run);
-    // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
-    const mirror = mirrorPercent !== undefined ? Number(mirrorPercent) : CANARY_RELEASE_DEFAULTS.mirrorPercent;
+    const { virtualService: target, userMirrorPercent } = run.prepared.routes;
     try {
-        const r = await routing.routeToStable(target, mirror);
+        // After the rollback the program routes the user's own mirror (the bot's mirror phase is over).
+        const r = await routing.routeToStable(target, userMirrorPercent);
         const ms = Date.now() - t0;
         run.record({
             kind: "rollback",
@@ -53,21 +43,21 @@ export async function fastRouteOff(run: ReleaseRun, t0: number): Promise<RouteTa
     }
 }
 
-/** Once the stack holds the same routes: our field manager lets go of them, so Pulumi alone manages them again. */
-export async function releaseRoutes(run: ReleaseRun, target: RouteTarget): Promise<void> {
+/** Once the stack holds the same routes: our field manager hands them back, so Pulumi alone manages them again. */
+export async function handBackRoutes(run: ReleaseRun, target: RouteTarget): Promise<void> {
     try {
-        await run.deps.routing?.release(target);
+        await run.deps.routing?.handBack(target);
     } catch (e) {
-        run.record({ kind: "error", message: `routing patch not released: ${firstLine((e as Error).message)}` });
+        run.record({ kind: "error", message: `routing patch not handed back: ${firstLine((e as Error).message)}` });
     }
 }
 
 /**
- * Before a release moves traffic: lets go of any routes our field manager still claims (a bot killed between its
- * patch and its release of them), so that no stage's server-side apply conflicts with them.
+ * Before a release moves traffic: hands back any routes our field manager still claims (a bot killed between its
+ * patch and its hand-back), so that no stage's server-side apply conflicts with them.
  */
-export async function releaseLeftoverRoutes(run: ReleaseRun): Promise<void> {
-    if (run.deps.routing !== undefined && !run.opts.dryRun) {
-        await releaseRoutes(run, routeTarget(run));
+export async function handBackLeftoverRoutes(run: ReleaseRun): Promise<void> {
+    if (run.deps.routing !== undefined && !run.dryRun) {
+        await handBackRoutes(run, run.prepared.routes.virtualService);
     }
 }

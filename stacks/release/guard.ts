@@ -5,6 +5,7 @@
  */
 import { PROTOCOL_KEYS, STATE_KEYS } from "../../config/release-state";
 import { ResourceChange } from "../automation/driver";
+import { shown } from "./wording";
 
 /** Resource types of the objects that route traffic. */
 export const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
@@ -29,6 +30,14 @@ export const resourceName = (urn: string) => urn.split("::").at(-1) ?? urn;
 
 function describe(c: ResourceChange): string {
     return `${c.op} ${c.type.split(":").at(-1)} ${resourceName(c.urn)}${c.paths.length > 0 ? ` (${c.paths.join(", ")})` : ""}`;
+}
+
+/** A preview showed changes the step may not make: nothing was applied. */
+export class PlanGuardError extends Error {
+    constructor(readonly violations: string[]) {
+        super(`the preview shows changes this step may not make: ${violations.join("; ")}`);
+        this.name = "PlanGuardError";
+    }
 }
 
 /**
@@ -75,8 +84,6 @@ export function stackChanges(
     deployed: Record<string, string | undefined>,
 ): string[] {
     return WATCHED_KEYS.filter((k) => (expected[k] ?? "") !== (deployed[k] ?? "")).map(
-        (k) => `${k}: deployed ${show(deployed[k])}, the bot deployed ${show(expected[k])}`,
+        (k) => `${k}: deployed ${shown(deployed[k])}, the bot deployed ${shown(expected[k])}`,
     );
 }
-
-const show = (v: string | undefined) => (v === undefined ? "unset" : JSON.stringify(v));

@@ -7,7 +7,6 @@
  * - post-rollout (after completion) and rollback (after a rollback): told, their answer changes nothing;
  * - event: every event of the story (context.ts queues them).
  */
-import { promDurationMs } from "../../config/policy";
 import { Analysis, CheckResult, verdictOf } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
 import { describeCall, HookCall } from "./hooks";
@@ -26,7 +25,7 @@ export async function preRollout(run: ReleaseRun): Promise<Next> {
             if (run.interrupted) {
                 return run.stop("interrupted", `interrupted during the pre-rollout hook ${spec.name}`);
             }
-            return { next: "rollback", reason: `pre-rollout hook ${describeCall(c)}`, cause: "hook" };
+            return { kind: "rollback", reason: `pre-rollout hook ${describeCall(c)}`, cause: "hook" };
         }
     }
     return CONTINUE;
@@ -57,7 +56,7 @@ export async function withRolloutHooks(run: ReleaseRun, a: Analysis, held: numbe
 
 /** Before completion: each confirm-promotion hook is asked until it answers 2xx, up to the limit; else a pause. */
 export async function confirmPromotion(run: ReleaseRun): Promise<Next> {
-    const limit = promDurationMs(run.policy.hookConfirmLimit) ?? 3_600_000;
+    const limit = run.prepared.times.hookConfirmLimitMs;
     for (const spec of run.hooks.of("confirm-promotion")) {
         const until = run.clock.now().getTime() + limit;
         const c = await run.hooks.call(spec, run.hookBase(), { until, pause: (ms) => run.wait(ms) });

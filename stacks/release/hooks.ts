@@ -9,7 +9,7 @@
 import * as crypto from "crypto";
 import { performance } from "perf_hooks";
 import { originOf, Redactor, urlSecrets } from "../../components/redact";
-import { HookSpec, HookType, promDurationMs } from "../../config/policy";
+import { durationMs, HookSpec, HookType } from "../../config/policy";
 import { Clock } from "./clock";
 
 /**
@@ -280,7 +280,7 @@ export class HookClient {
         const body = JSON.stringify(payload);
         const redactor = new Redactor([this.secret, ...urlSecrets(spec.url)]);
         const quote = (text: string) => redactor.text(text.replace(/\s+/g, " ").trim()).slice(0, MAX_QUOTED);
-        const timeoutMs = promDurationMs(spec.timeout) ?? 10_000;
+        const timeoutMs = durationMs(spec.timeout);
         const left = () => (o.deadlineMs === undefined ? Infinity : o.deadlineMs - (performance.now() - started));
         const pause =
             o.pause ??

@@ -1,14 +1,16 @@
 /**
- * The owner lease: one bot at a time runs a stack's release. The lease is an id and an expiry in stack config
- * (`releaseOwner`, `releaseLeaseExpires`), taken before preflight with a compare step (write, wait, read back),
- * renewed on every write and while waiting, compared before every write, and let go when the bot stops.
+ * The owner lease: one bot at a time runs a stack's release. A bot takes it in preflight, compares it before every
+ * write, renews it with every write and while it waits, and lets go of it when it stops. A run sees it only as a
+ * {@link ReleaseLease}; {@link ConfigLease} keeps it in stack config (`releaseOwner`, `releaseLeaseExpires`),
+ * taken with a compare step (write, wait, read back).
  *
  * A lease whose time ran out, or whose owner was a process of this host that no longer runs (a killed bot), is
  * free; a live one is taken over only when asked (`--take-over`).
  */
 import * as os from "os";
 import * as crypto from "crypto";
-import { ConfigChanges, Lease, leaseHeld, STATE_KEYS } from "../../config/release-state";
+import { ConfigChanges, Lease, leaseHeld, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
 import { StackDriver } from "../automation/driver";
 import { Clock } from "./clock";
 import { PreflightError } from "./result";
@@ -27,22 +29,21 @@ export interface LeaseIdentity {
     isGone(owner: string): boolean;
 }
 
-/** This process: `<host>:<pid>:<nonce>`; an owner on this host is gone when its pid no longer runs. */
-export function processIdentity(): LeaseIdentity {
-    const host =
-        os
-            .hostname()
-            .replace(/[^-A-Za-z0-9_.]/g, "_")
-            .slice(0, 64) || "host";
+/**
+ * This process (or the process `pid` of host `hostname`): `<host>:<pid>:<nonce>`; an owner on this host is gone when
+ * its pid no longer runs.
+ */
+export function processIdentity(hostname = os.hostname(), pid = process.pid): LeaseIdentity {
+    const host = hostname.replace(/[^-A-Za-z0-9_.]/g, "_").slice(0, 64) || "host";
     return {
-        id: `${host}:${process.pid}:${crypto.randomBytes(4).toString("hex")}`,
+        id: `${host}:${pid}:${crypto.randomBytes(4).toString("hex")}`,
         isGone(owner) {
-            const [h, pid] = owner.split(":");
-            if (h !== host || !/^\d+$/.test(pid ?? "")) {
+            const [h, ownerPid] = owner.split(":");
+            if (h !== host || !/^\d+$/.test(String(ownerPid))) {
                 return false;
             }
             try {
-                process.kill(Number(pid), 0);
+                process.kill(Number(ownerPid), 0);
                 return false;
             } catch (e) {
                 return (e as NodeJS.ErrnoException).code === "ESRCH";
@@ -91,46 +92,128 @@ export function blockingLease(
     return lease.owner;
 }
 
+/** Where a lease was read from: stack config and the deployed stack's config (undefined before any update). */
+export interface LeaseSightings {
+    local: Record<string, string>;
+    deployed?: Record<string, string>;
+}
+
 /**
- * Takes the lease: refuses while another live bot holds it (in the local config or in the deployed one), writes
- * it with `extra` changes, waits, and reads it back. Returns what it wrote and the values it replaced (to put
- * back if preflight then refuses).
+ * The live bot other than `me` that holds the lease, in stack config or in the deployed stack, and where; undefined
+ * when the lease is free for `me`.
  */
-export async function acquireLease(
-    stack: StackDriver,
-    o: {
-        me: LeaseIdentity;
-        clock: Clock;
-        local: Record<string, string>;
-        deployed?: Record<string, string>;
-        takeOver: boolean;
-        extra?: ConfigChanges;
-    },
-): Promise<{ before: ConfigChanges; written: ConfigChanges }> {
-    const now = o.clock.now();
+export function liveHolder(
+    seen: LeaseSightings,
+    me: LeaseIdentity,
+    now: Date,
+    takeOver = false,
+): { holder: string; where: string; lease: Lease } | undefined {
     for (const [where, config] of [
-        ["stack config", o.local],
-        ["the deployed stack", o.deployed ?? {}],
+        ["stack config", seen.local],
+        ["the deployed stack", seen.deployed ?? {}],
     ] as const) {
-        const holder = blockingLease(leaseIn(config), o.me, now, o.takeOver);
+        const lease = leaseIn(config);
+        const holder = blockingLease(lease, me, now, takeOver);
         if (holder !== undefined) {
-            throw new PreflightError(
-                `another release bot holds the release lease of stack ${stack.name} (${holder}, in ${where}, until ` +
-                    `${leaseIn(config)!.expires}); wait for it to finish, or if it is gone, pass --take-over`,
-            );
+            return { holder, where, lease: lease! };
         }
     }
-    const changes = { ...(o.extra ?? {}), ...leaseChanges(o.me.id, now) };
-    const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, o.local[k]]));
-    await stack.setConfig(changes);
-    await o.clock.sleep(SETTLE_MS);
-    const after = (await stack.getConfig()).values;
-    if (after[K.owner] !== o.me.id) {
-        throw new PreflightError(
-            `another release bot took the release lease of stack ${stack.name} at the same time (${after[K.owner] ?? "removed"}); nothing was started`,
-        );
+    return undefined;
+}
+
+/** What taking the lease needs: where it was seen, whether to take it from a live bot, what to write with it. */
+export interface LeaseRequest extends LeaseSightings {
+    takeOver: boolean;
+    /** Config changes written in the same step as the lease (the release state adopted from the deployed stack). */
+    alongside?: ConfigChanges;
+}
+
+/**
+ * What a release run sees of its lease. Today's lease lives in stack config ({@link ConfigLease}); one kept
+ * elsewhere (a Kubernetes Lease with compare-and-swap and its own renew timer) implements the same five steps.
+ */
+export interface ReleaseLease {
+    /** This bot's lease id: the release's recorded owner. */
+    readonly holder: string;
+    /**
+     * Takes the lease; throws a {@link PreflightError} while another live bot holds it (or took it at the same
+     * time). Returns what puts back what it wrote, for a preflight that then refuses.
+     */
+    acquire(request: LeaseRequest): Promise<() => Promise<void>>;
+    /** Throws {@link LeaseLostError} unless this bot still holds the lease: compared before every write. */
+    check(before: string): Promise<void>;
+    /** The release state a write records, with this bot's hold renewed in it (unless the write lets go). */
+    renewedIn(to: ReleaseView): ReleaseView;
+    /** Extends the hold from now (a waiting bot's heartbeat); throws {@link LeaseLostError} when it was lost. */
+    renew(): Promise<void>;
+    /** Lets go of the lease where it is still this bot's, so that another bot may resume the release. */
+    letGo(): Promise<void>;
+}
+
+/** The lease in stack config: `releaseOwner` and `releaseLeaseExpires`, written with the release state. */
+export class ConfigLease implements ReleaseLease {
+    constructor(
+        private readonly stack: StackDriver,
+        private readonly me: LeaseIdentity,
+        private readonly clock: Clock,
+    ) {}
+
+    get holder(): string {
+        return this.me.id;
     }
-    return { before, written: changes };
+
+    /**
+     * Refuses while another live bot holds the lease (in stack config or the deployed stack), writes it with the
+     * `alongside` changes, waits, and reads it back.
+     */
+    async acquire(o: LeaseRequest): Promise<() => Promise<void>> {
+        const now = this.clock.now();
+        const held = liveHolder(o, this.me, now, o.takeOver);
+        if (held !== undefined) {
+            throw new PreflightError(
+                `another release bot holds the release lease of stack ${this.stack.name} (${held.holder}, in ${held.where}, until ` +
+                    `${held.lease.expires}); wait for it to finish, or if it is gone, pass --take-over`,
+            );
+        }
+        const changes = { ...(o.alongside ?? {}), ...leaseChanges(this.holder, now) };
+        const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, o.local[k]]));
+        await this.stack.setConfig(changes);
+        await this.clock.sleep(SETTLE_MS);
+        const after = (await this.stack.getConfig()).values;
+        if (after[K.owner] !== this.holder) {
+            throw new PreflightError(
+                `another release bot took the release lease of stack ${this.stack.name} at the same time (${after[K.owner] ?? "removed"}); nothing was started`,
+            );
+        }
+        return () => restoreIfOurs(this.stack, before, changes);
+    }
+
+    async check(before: string): Promise<void> {
+        const owner = (await this.stack.getConfig()).values[K.owner];
+        if (owner !== this.holder) {
+            throw new LeaseLostError(owner, before);
+        }
+    }
+
+    renewedIn(to: ReleaseView): ReleaseView {
+        if (to.state.owner === undefined) {
+            return to;
+        }
+        const expires = leaseChanges(this.holder, this.clock.now())[K.leaseExpires]!;
+        return transitions.acquire(to, { owner: this.holder, expires });
+    }
+
+    async renew(): Promise<void> {
+        await this.check("renewing it");
+        await this.stack.setConfig(leaseChanges(this.holder, this.clock.now()));
+    }
+
+    async letGo(): Promise<void> {
+        const current = (await this.stack.getConfig()).values;
+        if (current[K.owner] === this.holder) {
+            await this.stack.setConfig({ [K.owner]: undefined, [K.leaseExpires]: undefined });
+        }
+    }
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { ConfigChanges, DECISIVE_KEYS, PROTOCOL_KEYS, STATE_KEYS } from "../../config/release-state";
 import { PreflightError } from "./result";
+import { shown } from "./wording";
 
 /** Which side wins when the checkout and the deployed stack disagree. */
 export const CONFIG_SOURCES = ["deployed", "checkout"] as const;
@@ -36,10 +37,9 @@ export function startingPoint(
     }
     const decisive = DECISIVE_KEYS.filter((k) => norm(local, k) !== norm(deployed, k));
     if (decisive.length > 0 && side === undefined) {
-        const show = (v: string | undefined) => (v === undefined ? "unset" : `"${v}"`);
         throw new PreflightError(
             `the checkout's config of stack ${stack} disagrees with what is deployed: ` +
-                decisive.map((k) => `${k} is ${show(local[k])} here, ${show(deployed[k])} deployed`).join("; ") +
+                decisive.map((k) => `${k} is ${shown(local[k])} here, ${shown(deployed[k])} deployed`).join("; ") +
                 ". Nothing was changed. Start from the deployed release state with --config-from deployed (a " +
                 "fresh CI checkout), or keep this checkout's with --config-from checkout (it holds a write that " +
                 "was never deployed, e.g. a bot killed between a config write and its update)",
@@ -48,4 +48,17 @@ export function startingPoint(
     return Object.fromEntries(
         ADOPTED_KEYS.filter((k) => norm(local, k) !== norm(deployed, k)).map((k) => [k, deployed[k]]),
     );
+}
+
+/** `values` with `changes` applied (undefined removes a key). */
+export function withChanges(values: Record<string, string>, changes: ConfigChanges): Record<string, string> {
+    const out = { ...values };
+    for (const [k, v] of Object.entries(changes)) {
+        if (v === undefined) {
+            delete out[k];
+        } else {
+            out[k] = v;
+        }
+    }
+    return out;
 }

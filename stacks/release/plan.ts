@@ -1,6 +1,7 @@
-/** The plan of a release: its stages, where a resumed release picks up, and the version an image implies. */
-import { ReleasePhase, StagePosition } from "../../config/release-state";
+/** The plan of a release: its stages, the gates before them, and where a run picks up (its entry). */
 import { ReleasePolicy } from "../../config/policy";
+import { COMPLETE_GATE, Gate, ReleasePhase, StagePosition } from "../../config/release-state";
+import { RolloutEntry } from "./entry";
 
 /** A stage of the plan: the canary at a phase and weight, then analyses until it passes. */
 export type Stage = StagePosition;
@@ -40,8 +41,42 @@ export function resumeStages(stages: Stage[], phase: ReleasePhase, weight: numbe
     if (here >= 0) {
         return stages.slice(here);
     }
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: weight is no step's weight here, and every non-step stage (weight 0) comes before the steps
-    return [{ phase, weight }, ...stages.filter((s) => s.phase === "steps" && s.weight > weight)];
+    // Then the steps above it (every stage before the steps has weight 0).
+    return [{ phase, weight }, ...stages.filter((s) => s.weight > weight)];
+}
+
+/**
+ * The gate before a stage, if the policy has one there: a gate is a step's weight (every stage before the steps has
+ * weight 0, which is no gate).
+ */
+export function gateBefore(gates: Gate[], stage: Stage): Gate | undefined {
+    const weight = String(stage.weight);
+    return gates.includes(weight) ? weight : undefined;
+}
+
+/** The stages left after a gate: from the gated step on, or none before completion; undefined for no such step. */
+export function stagesFromGate(stages: Stage[], gate: Gate | undefined): Stage[] | undefined {
+    if (gate === COMPLETE_GATE) {
+        return [];
+    }
+    const gated = stages.findIndex((s) => String(s.weight) === gate);
+    return gated === -1 ? undefined : stages.slice(gated);
+}
+
+/**
+ * The stages a run goes through from its entry (entry.ts): all of them for a fresh release; from the gate for one
+ * waiting at a gate; otherwise (or for a gate that is no step of the plan) from the stage it is at.
+ */
+export function stagesFrom(
+    entry: RolloutEntry,
+    stages: Stage[],
+    at: { phase?: ReleasePhase; weight: number },
+): Stage[] {
+    if (entry.kind === "fresh") {
+        return stages;
+    }
+    const fromGate = entry.kind === "from-gate" ? stagesFromGate(stages, entry.gate) : undefined;
+    return fromGate ?? resumeStages(stages, at.phase ?? "steps", at.weight);
 }
 
 /** What a stage does, for the log and the report. */
@@ -54,13 +89,4 @@ export function describeStage(stage: Stage, policy: ReleasePolicy): string {
         default:
             return `shifted: stable ${100 - stage.weight} / canary ${stage.weight}`;
     }
-}
-
-/** The tag of an image reference ("reg/app:1.2" -> "1.2"), or undefined. */
-export function imageTag(image: string): string | undefined {
-    const noDigest = image.split("@")[0];
-    const lastSlash = noDigest.lastIndexOf("/");
-    // Stryker disable next-line ArithmeticOperator: differs only for a ":" right before the last "/", which IMAGE_REF rejects first
-    const colon = noDigest.indexOf(":", lastSlash + 1);
-    return colon === -1 ? undefined : noDigest.slice(colon + 1);
 }

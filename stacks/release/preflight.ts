@@ -1,21 +1,21 @@
 /**
  * Preflight: everything the release needs is checked before anything changes. The stack's config is read with
  * the deployed release state (origin.ts), the whole of it validated with the bot's overrides, the owner lease
- * taken (lease.ts), the release to start or resume checked, and every query run once against Prometheus. Any
- * problem is a {@link PreflightError}, and the stack config is left as it was.
+ * taken (lease.ts), where the run enters the release decided (entry.ts) and the release it starts or resumes
+ * checked, and every query run once against Prometheus. Any problem is a {@link PreflightError}, and the stack
+ * config is left as it was.
  */
 import { appNamespace, deploymentName } from "../../components/names";
-import { IMAGE_ACCEPTS, IMAGE_REF, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
-import { policyProblems, promDurationMs, ReleasePolicy } from "../../config/policy";
+import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
+import { policyProblems, policyTimes, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
-import { ACTIVE_STATUSES, PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
-import { decisionProblem } from "./gates";
-import { acquireLease, processIdentity, restoreIfOurs } from "./lease";
-import { startingPoint } from "./origin";
-import { imageTag } from "./plan";
+import { entryOf } from "./entry";
+import { ConfigLease, processIdentity } from "./lease";
+import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
 
@@ -57,19 +57,11 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
     const { app } = cfg.release;
     const namespace = appNamespace(app, cfg.release.namespace);
 
-    const identity = deps.identity ?? processIdentity();
-    const clock = deps.clock ?? systemClock;
-    const { before, written } = await acquireLease(stack, {
-        me: identity,
-        clock,
-        local,
-        deployed,
-        takeOver: opts.takeOver ?? false,
-        extra: adopted,
-    });
+    const lease = new ConfigLease(stack, deps.identity ?? processIdentity(), deps.clock ?? systemClock);
+    const undo = await lease.acquire({ local, deployed, takeOver: opts.takeOver ?? false, alongside: adopted });
     try {
         const leased = (await stack.getConfig()).values;
-        view.state = { ...view.state, owner: identity.id, leaseExpires: leased[STATE_KEYS.leaseExpires] };
+        view.state = { ...view.state, owner: lease.holder, leaseExpires: leased[STATE_KEYS.leaseExpires] };
         const pendingDeploy = PROTOCOL_KEYS.some(
             (k) =>
                 k !== STATE_KEYS.owner &&
@@ -77,15 +69,11 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                 deployed !== undefined &&
                 (values[k] ?? "") !== (deployed[k] ?? ""),
         );
-        if (opts.decision !== undefined) {
-            const problem = decisionProblem(stack.name, view.state, opts.decision, opts.version);
-            if (problem !== undefined) {
-                throw new PreflightError(problem);
-            }
+        const entry = entryOf(stack.name, view, opts, pendingDeploy);
+        if (entry.kind === "refused") {
+            throw new PreflightError(entry.reason);
         }
-        const { image, version } = opts.resume
-            ? resumed(opts, view, stack.name, pendingDeploy)
-            : started(release!, view, stack.name);
+        const { image, version } = entry.kind === "fresh" ? release! : resumed(opts, view);
         const target: CanaryTarget = { namespace, workload: deploymentName(app, "canary"), version };
         const checks = buildChecks(policy, target);
         if (checks.length === 0) {
@@ -94,7 +82,8 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
                     "(a minimum request count alone says nothing about health)",
             );
         }
-        const metrics = deps.metrics ?? prometheusFor(policy, deps.signal);
+        const times = policyTimes(policy);
+        const metrics = deps.metrics ?? prometheusFor(policy, times.prometheusTimeoutMs, deps.signal);
         await checkMetrics(metrics, checks);
         return {
             policy,
@@ -106,31 +95,17 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             checks,
             target,
             app,
+            routes: { virtualService: { name: app, namespace }, userMirrorPercent: cfg.userMirrorPercent },
             canaryHeader: cfg.release.canaryHeader,
             metrics,
-            intervalMs: promDurationMs(policy.interval) ?? 60_000,
-            identity,
+            times,
+            lease,
+            entry,
         };
     } catch (e) {
-        await restoreIfOurs(stack, before, written);
+        await undo();
         throw e;
     }
-}
-
-/** `values` with `changes` applied (undefined removes a key). */
-export function withChanges(
-    values: Record<string, string>,
-    changes: Record<string, string | undefined>,
-): Record<string, string> {
-    const out = { ...values };
-    for (const [k, v] of Object.entries(changes)) {
-        if (v === undefined) {
-            delete out[k];
-        } else {
-            out[k] = v;
-        }
-    }
-    return out;
 }
 
 /**
@@ -160,39 +135,24 @@ async function checkMetrics(metrics: MetricsSource, checks: Check[]): Promise<vo
     }
 }
 
-/** What resuming continues: the release (or rollback) in progress, or a final write that was never deployed. */
-function resumed(
-    opts: ReleaseOptions,
-    view: ReleaseView,
-    stack: string,
-    pendingDeploy: boolean,
-): { image: string; version: string } {
-    const state = view.state;
-    const finishing = (state.status === "completed" || state.status === "rolled-back") && pendingDeploy;
-    if (
-        !(ACTIVE_STATUSES.includes(state.status) || finishing) ||
-        state.image === undefined ||
-        state.version === undefined
-    ) {
+/** The release a resumed run continues (entry.ts found one): the one the flags and the canary track name. */
+function resumed(opts: ReleaseOptions, view: ReleaseView): { image: string; version: string } {
+    const { state, canary } = view;
+    const release = { image: state.image!, version: state.version! };
+    if (opts.image !== undefined && opts.image !== release.image) {
         throw new PreflightError(
-            `nothing to resume on stack ${stack}: releaseStatus is "${state.status}", not "in-progress", "awaiting-approval" or "rolling-back"`,
+            `--image ${opts.image} does not match the release in progress (${release.image}); omit --image to resume it`,
         );
     }
-    if (opts.image !== undefined && opts.image !== state.image) {
-        throw new PreflightError(
-            `--image ${opts.image} does not match the release in progress (${state.image}); omit --image to resume it`,
-        );
-    }
-    const canary = view.canary;
     const releasing = state.status === "in-progress" || state.status === "awaiting-approval";
-    if (releasing && (canary?.image !== state.image || canary?.version !== state.version)) {
+    if (releasing && (canary?.image !== release.image || canary?.version !== release.version)) {
         throw new PreflightError(
             `the canary track is configured to run ${canary?.version ?? "the stable version"} ` +
-                `(${canary?.image ?? "canaryImage unset"}), not the release's ${state.version} (${state.image}); ` +
+                `(${canary?.image ?? "canaryImage unset"}), not the release's ${release.version} (${release.image}); ` +
                 "it will not be analysed. Put it back (canaryImage, canaryVersion) or roll back by hand",
         );
     }
-    return { image: state.image, version: state.version };
+    return release;
 }
 
 /** The release that `--image` and `--version` ask for, checked. */
@@ -215,26 +175,8 @@ function requestedRelease(opts: ReleaseOptions): { image: string; version: strin
     return { image: opts.image, version };
 }
 
-/** How a refusal names each active status. */
-const ACTIVE_WORDS: Partial<Record<ReleaseView["state"]["status"], string>> = {
-    "in-progress": "in progress",
-    "awaiting-approval": "waiting for approval",
-    "rolling-back": "rolling back",
-};
-
-/** A new release: refused while one is in progress, waiting at a gate or rolling back on the stack. */
-function started(release: { image: string; version: string }, view: ReleaseView, stack: string) {
-    if (ACTIVE_STATUSES.includes(view.state.status)) {
-        throw new PreflightError(
-            `a release is already ${ACTIVE_WORDS[view.state.status]} on stack ${stack}: ${view.state.version ?? "?"} at canaryWeight ` +
-                `${view.canaryWeight}. Resume it with --resume (only if no other bot is running it).`,
-        );
-    }
-    return release;
-}
-
 /** The Prometheus client the policy describes. */
-function prometheusFor(policy: ReleasePolicy, signal?: AbortSignal): MetricsSource {
+function prometheusFor(policy: ReleasePolicy, timeoutMs: number, signal?: AbortSignal): MetricsSource {
     if (policy.prometheusUrl === undefined) {
         throw new PreflightError(
             "no Prometheus to judge the canary: set prometheusUrl in stack config or pass --prometheus-url",
@@ -242,7 +184,7 @@ function prometheusFor(policy: ReleasePolicy, signal?: AbortSignal): MetricsSour
     }
     return new PrometheusClient({
         url: policy.prometheusUrl,
-        timeoutMs: promDurationMs(policy.prometheusTimeout) ?? 10_000,
+        timeoutMs,
         token: policy.prometheusToken,
         user: policy.prometheusUser,
         password: policy.prometheusPassword,

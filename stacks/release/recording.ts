@@ -7,8 +7,7 @@
 import { ConfigChanges } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
 import { restoreIfOurs } from "./lease";
-import { ConfigSource, startingPoint } from "./origin";
-import { withChanges } from "./preflight";
+import { ConfigSource, startingPoint, withChanges } from "./origin";
 import { PreflightError } from "./result";
 
 export interface RecordingOptions {

@@ -1,5 +1,5 @@
 /** How a release ends: its outcome, its story (events) and the exit code a command-line tool reports. */
-import { Approval, PromotionApproval, ReleasePhase } from "../../config/release-state";
+import { Approval, PromotionApproval, ReleasePhase, RollbackCause } from "../../config/release-state";
 import { ReleasePolicy } from "../../config/policy";
 import { Analysis } from "./analysis";
 import { originOf } from "../../components/redact";
@@ -17,11 +17,7 @@ export type Outcome =
     | "interrupted"
     | "no-op";
 
-/**
- * Why a release was rolled back: the canary failed its checks, a pre-rollout hook failed, the metrics could not be
- * read (query errors, Prometheus down), an update failed, or a person aborted it (`--abort`).
- */
-export type RollbackCause = "unhealthy" | "hook" | "metrics" | "update-failed" | "aborted";
+export { type RollbackCause } from "../../config/release-state";
 
 /** One entry of the release's story. */
 export interface ReleaseEvent {
@@ -99,6 +95,30 @@ export interface ReleaseResult {
     approvals?: Approval[];
     /** A promotion's release: its audit trail. */
     promotion?: PromotionAudit;
+}
+
+/** What every result of one release says first: which release, on which stack, since when, under which policy. */
+export type ResultBase = Pick<ReleaseResult, "stack" | "image" | "version" | "startedAt" | "policy">;
+
+/** How a release ended: its outcome and why, when, its story, the decisions at its gates. */
+export type ResultEnd = Pick<ReleaseResult, "outcome" | "reason" | "finishedAt" | "events" | "approvals">;
+
+/** The result of a release: the one place a {@link ReleaseResult} is put together (`extra` adds what an end has). */
+export function resultOf(base: ResultBase, end: ResultEnd, extra: Partial<ReleaseResult> = {}): ReleaseResult {
+    const { approvals, ...ended } = end;
+    return {
+        stack: base.stack,
+        image: base.image,
+        version: base.version,
+        outcome: ended.outcome,
+        reason: ended.reason,
+        startedAt: base.startedAt,
+        finishedAt: ended.finishedAt,
+        policy: base.policy,
+        events: ended.events,
+        ...(approvals ? { approvals } : {}),
+        ...extra,
+    };
 }
 
 /**

@@ -8,23 +8,11 @@ import { transitions } from "../../config/release-transitions";
 import { StackLockedError } from "../automation/driver";
 import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
-import { fastRouteOff, releaseRoutes, seconds } from "./fast-rollback";
+import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
-import { ReleaseResult, RollbackCause } from "./result";
-
-/** The commands that finish a rollback by hand. */
-function manualRollback(stack: string, urn: string | undefined, locked: boolean): string[] {
-    return [
-        ...(locked
-            ? [`wait for the update holding the lock, or release it: pulumi cancel --stack ${stack} --yes`]
-            : []),
-        `pulumi config set canaryWeight 0 --stack ${stack}`,
-        `pulumi config set releaseStatus rolling-back --stack ${stack}`,
-        `pulumi config rm releasePhase --stack ${stack}`,
-        urn ? `pulumi up --stack ${stack} --yes --target '${urn}'` : `pulumi up --stack ${stack} --yes`,
-        `npm run release -- --stack ${stack} --resume   # finishes the rollback (or: pulumi up --stack ${stack} --yes)`,
-    ];
-}
+import { RollbackCause } from "../../config/release-state";
+import { ReleaseResult } from "./result";
+import { rollbackSteps } from "./wording";
 
 /** Rolls back and returns the result: "rolled-back", or "rollback-failed" with the commands to finish by hand. */
 export async function rollback(run: ReleaseRun, reason: string, cause: RollbackCause): Promise<ReleaseResult> {
@@ -37,7 +25,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
         const to =
             run.view.state.status === "rolling-back" && run.view.canaryWeight === 0
                 ? run.view // resumed: the rollback is already recorded; apply it
-                : transitions.rollBack(run.view, reason);
+                : transitions.rollBack(run.view, reason, cause);
         const s = await run.transition(to, "rollback (routing)", {
             targets: urn ? [urn] : undefined,
             restoreOnLock: false,
@@ -53,7 +41,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
             changes: s.resourceChanges,
         });
         if (patched) {
-            await releaseRoutes(run, patched);
+            await handBackRoutes(run, patched);
         }
     } catch (e) {
         if (e instanceof LeaseLostError) {
@@ -62,7 +50,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
                 trafficMoved: run.trafficMoved,
             });
         }
-        const steps = manualRollback(stack.name, urn, e instanceof StackLockedError);
+        const steps = rollbackSteps(stack.name, urn, e instanceof StackLockedError);
         run.record({ kind: "error", message: `ROLLBACK FAILED: ${firstLine((e as Error).message)}` });
         run.log(
             patched
@@ -87,7 +75,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
             kind: "error",
             message: `canary cleanup failed (traffic is on stable; --resume finishes it): ${firstLine((e as Error).message)}`,
         });
-        await run.letGo().catch(() => undefined);
+        await run.store.letGo().catch(() => undefined);
     }
     return run.finish("rolled-back", reason, { cause });
 }

@@ -1,29 +1,22 @@
-/** The steps of a release between preflight and its end: start (or resume), then each stage and its analyses. */
+/** The steps of a release between its entry and its end: the start, then each stage and its analyses. */
 import { transitions } from "../../config/release-transitions";
-import { promDurationMs } from "../../config/policy";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { releaseLeftoverRoutes } from "./fast-rollback";
 import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
 import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
 
-/** Deploys the canary at weight 0 and records the release as in progress (or, resuming, says so). */
+/** A fresh release: deploys the canary at weight 0 and records the release as in progress. */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
-    await releaseLeftoverRoutes(run);
-    if (run.opts.resume) {
-        run.record({ kind: "resume", message: `resuming ${version} (${image}) from the deployed state` });
-        return CONTINUE;
-    }
     if (run.view.stable.image === image && run.view.stable.version === version) {
         run.record({
             kind: "start",
             message: `stack ${run.stack.name} already runs ${version} (${image}); nothing to do`,
         });
-        await run.letGo();
-        return { next: "finish", result: run.finish("no-op", `already running ${version}`) };
+        await run.store.letGo();
+        return { kind: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
         const s = await run.transition(
@@ -47,10 +40,10 @@ export async function start(run: ReleaseRun): Promise<Next> {
  * or the live routing objects drifted (someone edited them); neither is overwritten nor ignored.
  */
 export async function checkStack(run: ReleaseRun): Promise<Next> {
-    if (run.opts.dryRun) {
+    if (run.dryRun) {
         return CONTINUE;
     }
-    const changed = stackChanges(run.deployed, (await run.stack.deployedConfig()) ?? {});
+    const changed = stackChanges(run.store.deployed, (await run.stack.deployedConfig()) ?? {});
     if (changed.length > 0) {
         return run.stop(
             "paused",
@@ -74,7 +67,7 @@ async function checkResumedCanary(run: ReleaseRun): Promise<Next> {
         return CONTINUE;
     }
     return {
-        next: "rollback",
+        kind: "rollback",
         reason:
             `the deployed canary runs ${canary?.version ?? "?"} (${canary?.image ?? "?"}), not the release's ` +
             `${version} (${image}); it will not be analysed`,
@@ -89,7 +82,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
     }
     try {
         const checked = await checkStack(run);
-        if (checked.next !== "continue") {
+        if (checked.kind !== "continue") {
             return checked;
         }
         const t0 = Date.now();
@@ -97,7 +90,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
         // and the update), so the first stage may also deploy the canary. A dry run applies nothing, so each of
         // its previews also shows the start's changes.
         const s = await run.transition(transitions.stage(run.view, stage), `${stage.phase} ${stage.weight}`, {
-            guard: (first && run.opts.resume) || run.opts.dryRun ? "start" : "stage",
+            guard: (first && run.resumed) || run.dryRun ? "start" : "stage",
         });
         run.record({
             kind: "shift",
@@ -108,7 +101,7 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
     } catch (e) {
         return run.onTransitionError(e, `at ${stage.phase} ${stage.weight}`);
     }
-    if (run.opts.dryRun) {
+    if (run.dryRun) {
         run.record({
             kind: "analysis",
             verdict: "pass",
@@ -116,9 +109,9 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
         });
         return CONTINUE;
     }
-    if (first && run.opts.resume) {
+    if (first && run.resumed) {
         const canary = await checkResumedCanary(run);
-        if (canary.next !== "continue") {
+        if (canary.kind !== "continue") {
             return canary;
         }
     }
@@ -128,12 +121,12 @@ export async function runStage(run: ReleaseRun, stage: Stage, first: boolean): P
 /** Analyses the canary every interval until a verdict: pass moves on; failures and errors past their limits roll back. */
 async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
     const { policy } = run;
-    const { metrics, checks, target, intervalMs } = run.prepared;
+    const { metrics, checks, target, times } = run.prepared;
     let held = 0;
     let errors = 0;
     for (;;) {
         const load = windowLoad(run);
-        const waited = await run.wait(intervalMs);
+        const waited = await run.wait(times.intervalMs);
         const loadStats = await load?.stop();
         if (!waited) {
             return run.stop("interrupted", `interrupted while waiting to analyse ${stage.phase} ${stage.weight}`);
@@ -156,7 +149,7 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
                     .map(describeCheck)
                     .join("; ");
                 return {
-                    next: "rollback",
+                    kind: "rollback",
                     reason: `${errors} consecutive analyses could not query the metrics (limit ${policy.errorLimit}) at ${stage.phase} ${stage.weight}: ${why}`,
                     cause: "metrics",
                 };
@@ -175,7 +168,7 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
         run.failures++;
         if (run.failures >= policy.failureThreshold) {
             return {
-                next: "rollback",
+                kind: "rollback",
                 reason:
                     `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
                     a.checks
@@ -200,7 +193,7 @@ function windowLoad(run: ReleaseRun): RunningLoad | undefined {
             url: p.loadUrl,
             rate: p.loadRate,
             maxRequests: p.loadMaxRequests,
-            timeoutMs: promDurationMs(p.loadTimeout) ?? 5000,
+            timeoutMs: run.prepared.times.loadTimeoutMs,
             headers: header ? { [header.name]: header.value } : {},
         },
         run.clock,

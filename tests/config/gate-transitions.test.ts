@@ -38,7 +38,7 @@ describe("release protocol: manual gates", () => {
 
     it("a rollback from a gate clears it; a new release drops old decisions but keeps a promotion approval", () => {
         const waiting = transitions.awaitApproval(running, "50");
-        const back = transitions.rollBack(waiting, "aborted by alice");
+        const back = transitions.rollBack(waiting, "aborted by alice", "aborted");
         assert.strictEqual(back.state.status, "rolling-back");
         assert.strictEqual(back.state.gate, undefined);
         assert.strictEqual(back.canaryWeight, 0);

@@ -463,6 +463,10 @@ export const KEYS: Record<string, Key> = {
         ok: (v) => v.length <= 300 && noControl(v.replace(/[\t\n\r]/g, " ")),
         examples: ["completed 2026-11-30T10:00:00.000Z", "a\nb"],
     },
+    releaseCause: {
+        ok: oneOf("unhealthy", "hook", "metrics", "update-failed", "aborted"),
+        examples: ["unhealthy", "update-failed"],
+    },
     releasePreviousImage: { ok: image, examples: ["r.example.test/shop:1"] },
     releasePreviousVersion: { ok: labelValue, examples: ["v1"] },
     releaseOwner: { ok: (v) => /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/.test(v), examples: ["host:42:abc"] },

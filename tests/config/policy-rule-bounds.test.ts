@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { parsePolicy, policyProblems } from "../../config/policy";
 import { redactUrl } from "../../components/redact";
-import { PolicyUnderRules } from "../../config/policy-rules";
+import { durationMs, PolicyUnderRules, policyTimes } from "../../config/policy-rules";
 import { DURATION, policyConfigProblems } from "./policy-problems";
 
 const problems = policyConfigProblems;
@@ -125,5 +125,30 @@ describe("release policy rules: bounds, units and the keys each rule reads (exac
         assert.deepStrictEqual(problems({ prometheusUrl: " http://u:pw@prom.example.com/" }), [
             'prometheusUrl must be an http(s):// URL with a host (no spaces, credentials or fragment, at most 2048); got " http://***@prom.example.com/"',
         ]);
+    });
+});
+
+describe("release policy: durations in milliseconds, parsed once", () => {
+    it("a checked duration is its milliseconds; text that is not one is a bug, said as such", () => {
+        assert.strictEqual(durationMs("1h2m3s4ms"), 3_723_004);
+        assert.throws(() => durationMs("1m1m"), {
+            message: '"1m1m" is not a Prometheus duration: it was used before it was checked',
+        });
+    });
+
+    it("a policy's waits and timeouts, each from its own key", () => {
+        const p = parsePolicy({
+            releaseInterval: "2m",
+            releaseMetricWindow: "1m",
+            prometheusTimeout: "3s",
+            releaseHookConfirmLimit: "4m",
+            releaseLoadTimeout: "500ms",
+        });
+        assert.deepStrictEqual(policyTimes(p), {
+            intervalMs: 120_000,
+            prometheusTimeoutMs: 3000,
+            hookConfirmLimitMs: 240_000,
+            loadTimeoutMs: 500,
+        });
     });
 });

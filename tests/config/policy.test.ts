@@ -123,7 +123,7 @@ describe("release protocol transitions", () => {
     });
 
     it("a rollback is recorded as rolling-back first, then rolled back with the lease let go", () => {
-        const rolling = transitions.rollBack(view("in-progress"), "1 failed analyses");
+        const rolling = transitions.rollBack(view("in-progress"), "1 failed analyses", "unhealthy");
         assert.deepStrictEqual(
             [rolling.state.status, rolling.canaryWeight, rolling.state.owner],
             ["rolling-back", 0, "bot-1"],
@@ -137,8 +137,14 @@ describe("release protocol transitions", () => {
 
     it("a rollback restores stable only if this release changed it", () => {
         const hotfixed = { ...view("in-progress"), stable: { image: "r/app:1.0.1", version: "v1.0.1" } };
-        assert.deepStrictEqual(transitions.rollBack(hotfixed, "x").stable, { image: "r/app:1.0.1", version: "v1.0.1" });
+        assert.deepStrictEqual(transitions.rollBack(hotfixed, "x", "unhealthy").stable, {
+            image: "r/app:1.0.1",
+            version: "v1.0.1",
+        });
         const promoted = transitions.promoteStable(view("in-progress"));
-        assert.deepStrictEqual(transitions.rollBack(promoted, "x").stable, { image: "r/app:1", version: "v1" });
+        assert.deepStrictEqual(transitions.rollBack(promoted, "x", "unhealthy").stable, {
+            image: "r/app:1",
+            version: "v1",
+        });
     });
 });

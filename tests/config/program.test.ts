@@ -33,6 +33,13 @@ describe("parseConfig", () => {
         assert.deepStrictEqual(cfg.warnings, []);
     });
 
+    it("keeps the user's own mirror apart from the one routed during the bot's mirror phase", () => {
+        const mirroring = { releaseStatus: "in-progress", releasePhase: "mirror", releaseMirrorPercent: "30" };
+        const cfg = parseConfig(releaseConfig(0, { mirrorPercent: "5", ...mirroring }), secrets);
+        assert.deepStrictEqual([cfg.release.mirrorPercent, cfg.userMirrorPercent], [30, 5]);
+        assert.strictEqual(parseConfig(validConfig(), secrets).userMirrorPercent, 0);
+    });
+
     it("reads a release in progress with routing options", () => {
         const cfg = parseConfig(
             releaseConfig(50, {

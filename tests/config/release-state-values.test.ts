@@ -1,6 +1,16 @@
 import * as assert from "assert";
 import { Reader } from "../../config/reader";
-import { leaseHeld, readState, ReleaseState, routedMirrorPercent, toConfig } from "../../config/release-state";
+import {
+    leaseHeld,
+    readState,
+    recordedCause,
+    ReleaseState,
+    routedMirrorPercent,
+    stateIn,
+    toConfig,
+} from "../../config/release-state";
+import { transitions } from "../../config/release-transitions";
+import { running } from "./release-views";
 
 const APPROVAL = { gate: "50", version: "v2", decision: "approve", by: "alice", at: "2026-11-30T10:00:00.000Z" };
 const PROMOTION = { version: "v2", by: "alice", at: "2026-11-30T10:00:00.000Z" };
@@ -94,5 +104,30 @@ describe("release state: what the program routes and writes", () => {
         assert.strictEqual(leaseHeld(lease, new Date("2026-11-30T09:59:59.999Z")), true);
         assert.strictEqual(leaseHeld(lease, new Date("2026-11-30T10:00:00.000Z")), false);
         assert.strictEqual(leaseHeld(undefined, new Date("2026-11-30T09:00:00.000Z")), false);
+    });
+});
+
+describe("release state: a rollback's cause", () => {
+    it("is recorded by the rollback with its reason, kept once rolled back, and written as releaseCause", () => {
+        const back = transitions.rollBack(running, "2 failed analyses", "unhealthy");
+        assert.deepStrictEqual([back.state.message, back.state.cause], ["2 failed analyses", "unhealthy"]);
+        const done = transitions.finishRollback(back);
+        assert.strictEqual(done.state.cause, "unhealthy");
+        assert.strictEqual(toConfig(done).releaseCause, "unhealthy");
+        assert.strictEqual(recordedCause(done.state), "unhealthy");
+    });
+
+    it("reads back as written; a state without one has no cause field; an unknown one is a problem naming the key", () => {
+        assert.strictEqual(stateIn({ releaseStatus: "rolled-back", releaseCause: "metrics" }).cause, "metrics");
+        assert.strictEqual("cause" in stateIn({ releaseStatus: "completed" }), false);
+        assert.deepStrictEqual(problemsOf({ releaseCause: "flaky" }), [
+            'releaseCause must be one of unhealthy, hook, metrics, update-failed, aborted; got "flaky"',
+        ]);
+        assert.strictEqual("cause" in stateIn({ releaseCause: "flaky" }), false, "lenient: a malformed cause is unset");
+    });
+
+    it("a rollback recorded without its cause (by hand, or by an older bot) counts as a failed update", () => {
+        assert.strictEqual(recordedCause({ status: "rolling-back", message: "2 failed analyses" }), "update-failed");
+        assert.strictEqual(recordedCause({ status: "rolling-back", cause: "aborted" }), "aborted");
     });
 });

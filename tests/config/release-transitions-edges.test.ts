@@ -15,7 +15,7 @@ describe("release transitions: messages and edge cases", () => {
             name: "TransitionError",
             message: 'release transition "stage" is not allowed from releaseStatus "idle" (only from in-progress)',
         });
-        assert.throws(() => transitions.rollBack(idle, "x"), {
+        assert.throws(() => transitions.rollBack(idle, "x", "unhealthy"), {
             message:
                 'release transition "rollBack" is not allowed from releaseStatus "idle" ' +
                 "(only from in-progress, awaiting-approval, rolling-back)",
@@ -49,17 +49,29 @@ describe("release transitions: messages and edge cases", () => {
 
     it("a rollback restores the previous stable only when stable is exactly the release (image and version)", () => {
         const promoted = transitions.promoteStable(running);
-        assert.deepStrictEqual(transitions.rollBack(promoted, "x").stable, { image: "r/app:1", version: "v1" });
+        assert.deepStrictEqual(transitions.rollBack(promoted, "x", "unhealthy").stable, {
+            image: "r/app:1",
+            version: "v1",
+        });
         const sameImage = { ...running, stable: { image: "r/app:2", version: "v9" } };
-        assert.deepStrictEqual(transitions.rollBack(sameImage, "x").stable, { image: "r/app:2", version: "v9" });
+        assert.deepStrictEqual(transitions.rollBack(sameImage, "x", "unhealthy").stable, {
+            image: "r/app:2",
+            version: "v9",
+        });
         const sameVersion = { ...running, stable: { image: "r/app:9", version: "v2" } };
-        assert.deepStrictEqual(transitions.rollBack(sameVersion, "x").stable, { image: "r/app:9", version: "v2" });
+        assert.deepStrictEqual(transitions.rollBack(sameVersion, "x", "unhealthy").stable, {
+            image: "r/app:9",
+            version: "v2",
+        });
         const noRelease = withState({ image: undefined, version: undefined });
-        assert.deepStrictEqual(transitions.rollBack(noRelease, "x").stable, { image: "r/app:1", version: "v1" });
+        assert.deepStrictEqual(transitions.rollBack(noRelease, "x", "unhealthy").stable, {
+            image: "r/app:1",
+            version: "v1",
+        });
     });
 
     it("a rollback's reason is kept up to 300 characters, longer ones cut to 297 and '...'", () => {
-        const reasonAfter = (reason: string) => transitions.rollBack(running, reason).state.message;
+        const reasonAfter = (reason: string) => transitions.rollBack(running, reason, "unhealthy").state.message;
         assert.strictEqual(reasonAfter("short"), "short");
         const exact = "a".repeat(300);
         assert.strictEqual(reasonAfter(exact), exact);
@@ -70,6 +82,7 @@ describe("release transitions: messages and edge cases", () => {
         const message = transitions.rollBack(
             running,
             "Prometheus unreachable at https://bot:pw@prom.example.com/?token=T0KEN:\nsocket hang up\u0000",
+            "metrics",
         ).state.message;
         assert.strictEqual(
             message,

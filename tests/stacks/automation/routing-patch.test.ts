@@ -212,7 +212,7 @@ describe("KubeRouting against an API server on 127.0.0.1 (kubeconfig: CA file, t
         const oursOnly = await fakeApiServer([{ manager: ROLLBACK_FIELD_MANAGER, operation: "Apply" }], []);
         const none = await fakeApiServer([pulumi], []);
         try {
-            await both.routing.release(shop);
+            await both.routing.handBack(shop);
             assert.deepStrictEqual(
                 both.seen.map((s) => [s.method, s.body?.spec]),
                 [
@@ -220,8 +220,8 @@ describe("KubeRouting against an API server on 127.0.0.1 (kubeconfig: CA file, t
                     ["PATCH", undefined],
                 ],
             );
-            await assert.rejects(oursOnly.routing.release(shop), /Pulumi does not hold the routes of prod\/shop/);
-            await none.routing.release(shop);
+            await assert.rejects(oursOnly.routing.handBack(shop), /Pulumi does not hold the routes of prod\/shop/);
+            await none.routing.handBack(shop);
             assert.deepStrictEqual([oursOnly.seen.length, none.seen.length], [1, 1], "a GET each, no PATCH");
         } finally {
             [both, oursOnly, none].forEach((a) => a.stop());

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { approvePromotion, checkPromotionGates, targetGates } from "../../../stacks/promote/gates";
+import { approvePromotion, checkPromotionGates, targetGates } from "../../../stacks/promote/promotion-gates";
 import { FakeClock, FakeStack } from "../fakes";
 import { stackConfig, V2 } from "../release/bench";
 

@@ -1,7 +1,12 @@
 import * as assert from "assert";
 import { Reader } from "../../../config/reader";
 import { readState } from "../../../config/release-state";
-import { approvePromotion, checkPromotionGates, completedAt, humanDuration } from "../../../stacks/promote/gates";
+import {
+    approvePromotion,
+    checkPromotionGates,
+    completedAt,
+    humanDuration,
+} from "../../../stacks/promote/promotion-gates";
 import { promote, PromotionState } from "../../../stacks/promote/promote";
 import { renderMarkdown } from "../../../stacks/release/report";
 import { FakeClock, FakeMetrics, FakeStack, healthy } from "../fakes";

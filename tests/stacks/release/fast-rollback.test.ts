@@ -15,7 +15,7 @@ class FakeRouting implements RoutingControl {
         return this.fail ? Promise.reject(this.fail) : Promise.resolve({ changed: true });
     }
 
-    release(t: RouteTarget): Promise<void> {
+    handBack(t: RouteTarget): Promise<void> {
         this.calls.push(`release ${t.namespace}/${t.name} after ${this.stack.ups.length} ups`);
         return Promise.resolve();
     }

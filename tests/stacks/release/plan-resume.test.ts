@@ -2,7 +2,8 @@
 import * as assert from "assert";
 import { parsePolicy } from "../../../config/policy";
 import { analyse, describeCheck, judge, verdictOf } from "../../../stacks/release/analysis";
-import { describeStage, imageTag, planStages, resumeStages } from "../../../stacks/release/plan";
+import { imageTag } from "../../../components/validation";
+import { describeStage, planStages, resumeStages } from "../../../stacks/release/plan";
 import { MetricsSource, QueryResult } from "../../../stacks/release/prometheus";
 
 const policy = parsePolicy({ releaseSteps: "10,50,100", releaseMirrorPercent: "20", releaseHeaderPhase: "true" });

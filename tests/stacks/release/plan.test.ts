@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { parsePolicy } from "../../../config/policy";
 import { firstLine } from "../../../stacks/automation/driver";
-import { imageTag, planStages } from "../../../stacks/release/plan";
+import { imageTag } from "../../../components/validation";
+import { planStages } from "../../../stacks/release/plan";
 
 describe("release helpers", () => {
     it("imageTag takes the tag, not a registry port", () => {

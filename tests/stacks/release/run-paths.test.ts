@@ -59,10 +59,11 @@ describe("release loop: aborts, resumed final writes, stray gates and guards (fa
         assert.strictEqual(stack.deployed!.releaseStatus, "rolled-back");
     });
 
-    it("a rollback resumed with no recorded reason says it was resumed", async () => {
+    it("a rollback resumed with no recorded reason (nor cause) says it was resumed", async () => {
         b.metrics.answer = healthy(50, 10);
         const stack = await killedAt("rolling-back");
         delete stack.config.releaseMessage;
+        delete stack.config.releaseCause;
         const r = await b.bot(stack, { resume: true, configFrom: "checkout" });
         assert.strictEqual(r.outcome, "rolled-back");
         assert.strictEqual(r.reason, "rollback resumed");
@@ -89,6 +90,7 @@ describe("release loop: aborts, resumed final writes, stray gates and guards (fa
         assert.strictEqual(r.reason, FAILED);
         const bare = await killedAt("rolled-back");
         delete bare.config.releaseMessage;
+        delete bare.config.releaseCause;
         const r2 = await b.bot(bare, { resume: true, configFrom: "checkout" });
         assert.deepStrictEqual([r2.outcome, r2.reason, r2.cause], ["rolled-back", "rolled back", "update-failed"]);
     });

@@ -1,6 +1,5 @@
 import * as assert from "assert";
 import { exitCode, PreflightError } from "../../../stacks/release/result";
-import { causeOf } from "../../../stacks/release/run";
 import { FakeStack, health, VS_URN } from "../fakes";
 import { analyses, releaseBench, stackConfig, V2 } from "./bench";
 
@@ -292,21 +291,4 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
         ]);
         assert.ok(b.lines.some((l) => l.startsWith("!!! ROLLBACK FAILED")));
     });
-});
-
-describe("causeOf: a recorded rollback's cause, from the message the bot wrote (a resumed rollback reports it)", () => {
-    const cases: [string | undefined, string][] = [
-        ["3 consecutive analyses could not query the metrics (limit 3) at canary 25: HTTP 503", "metrics"],
-        ["aborted by alice at the gate before canary 50", "aborted"],
-        ["pre-rollout hook smoke (POST http://127.0.0.1:1/smoke): 500", "hook"],
-        ["2 failed analyses (threshold 2) at canary 25: success-rate 80%", "unhealthy"],
-        ["the update failed: provider error", "update-failed"],
-        [undefined, "update-failed"],
-        // Anchored: only a message that starts so is an abort or a hook failure.
-        ["rollback: aborted by alice", "update-failed"],
-        ["interrupted during the pre-rollout hook smoke", "update-failed"],
-    ];
-    for (const [message, cause] of cases) {
-        it(`${JSON.stringify(message)} -> ${cause}`, () => assert.strictEqual(causeOf(message), cause));
-    }
 });
