@@ -16,6 +16,8 @@ started=0
 if ! KUBECONFIG="$state/kubeconfig" kubectl get --raw /readyz >/dev/null 2>&1; then
   started=1
 fi
+# Tells the command that the cluster goes away with everything on it when it ends (the demo skips its destroy).
+export WITH_CLUSTER_STOPS_CLUSTER="$started"
 eval "$(scripts/cluster/up.sh)"
 stop() {
   if [[ $started == 1 ]]; then

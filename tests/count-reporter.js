@@ -35,14 +35,16 @@ class Timings {
     }
 
     toJSON() {
-        return [...this.files.values()].map((f) => ({
-            file: f.file,
-            seconds: (f.end - (f.start ?? f.end)) / 1000,
-            setup: f.setup / 1000,
-            teardown: f.teardown / 1000,
-            hooks: f.hooks / 1000,
-            tests: f.tests,
-        }));
+        return [...this.files.values()]
+            .filter((f) => f.file !== "(root)" || f.tests.length > 0)
+            .map((f) => ({
+                file: f.file,
+                seconds: (f.end - (f.start ?? f.end)) / 1000,
+                setup: f.setup / 1000,
+                teardown: f.teardown / 1000,
+                hooks: f.hooks / 1000,
+                tests: f.tests,
+            }));
     }
 }
 
@@ -92,7 +94,8 @@ class CountReporter extends Mocha.reporters.Spec {
             }
         });
         runner.on(EVENT_HOOK_END, (hook) => {
-            const f = timings.file(fileOf(hook));
+            // A root hook (tests/e2e/hooks.ts) counts for the file of the test it ran for.
+            const f = timings.file(fileOf(hook.ctx && hook.ctx.currentTest ? hook.ctx.currentTest : hook));
             const ms = hook.duration ?? 0;
             if (/"before all" hook/.test(hook.title)) {
                 f.setup += ms;

@@ -5,7 +5,7 @@
  * over xDS to one backend process per pod (scripts/mesh; the app speaks gRPC here, `protocol: grpc`), counted per
  * track. The bot judges the canary on a real Prometheus scraping those backends: a healthy version completes
  * through its analyses, a faulty one (its backends answer errors) is rolled back by itself; their reports
- * (Markdown, JSON, SVG) stay. Then destroys everything. Run through scripts/with-cluster.sh (it provides the
+ * (Markdown, JSON, SVG) stay. Then destroys everything (when scripts/with-cluster.sh started the cluster, stopping it does). Run through scripts/with-cluster.sh (it provides the
  * toolchain, the cluster and istiod).
  */
 import * as fs from "fs";
@@ -207,10 +207,15 @@ async function main(): Promise<void> {
             console.log(`  ${path.join(reportDir, f)}`);
         }
     } finally {
-        console.log("\ntearing down: mesh processes, Prometheus, pulumi destroy, stack removal");
         await mesh.stop();
         await prometheus.stop();
-        await stack.destroyAndRemove();
+        if (process.env.WITH_CLUSTER_STOPS_CLUSTER === "1") {
+            // scripts/with-cluster.sh started the cluster and stops it now, with everything on it: no destroy needed.
+            console.log("\ntearing down: mesh processes, Prometheus, the throwaway backend (the cluster goes next)");
+        } else {
+            console.log("\ntearing down: mesh processes, Prometheus, pulumi destroy, stack removal");
+            await stack.destroyAndRemove();
+        }
         fs.rmSync(backend, { recursive: true, force: true });
     }
 }

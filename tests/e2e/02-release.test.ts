@@ -335,6 +335,9 @@ describe("e2e: the release bot with a real Prometheus", function () {
                 image,
                 "--config-from",
                 "deployed",
+                // The recipe's point is the shared backend, not the steps: one step each keeps the test short.
+                "--steps",
+                "100",
                 "--quiet",
                 "--report-dir",
                 reportDir,
