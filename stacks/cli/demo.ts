@@ -5,8 +5,8 @@
  * over xDS to one backend process per pod (scripts/mesh; the app speaks gRPC here, `protocol: grpc`), counted per
  * track. The bot judges the canary on a real Prometheus scraping those backends: a healthy version completes
  * through its analyses, a faulty one (its backends answer errors) is rolled back by itself; their reports
- * (Markdown, JSON, SVG) stay. Then destroys everything (when scripts/with-cluster.sh started the cluster, stopping it does). Run through scripts/with-cluster.sh (it provides the
- * toolchain, the cluster and istiod).
+ * (Markdown, JSON, SVG) stay. Then destroys everything (when scripts/with-cluster.sh started the cluster,
+ * stopping it does). Run through scripts/with-cluster.sh (it provides the toolchain, the cluster and istiod).
  */
 import * as fs from "fs";
 import * as os from "os";
