@@ -62,6 +62,10 @@ export const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 // eslint-disable-next-line no-control-regex
 export const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
 
+/** Text without control characters but tab and line breaks (a message, a PromQL query). */
+// eslint-disable-next-line no-control-regex
+export const PRINTABLE_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]+$/;
+
 /** An HTTP header name (RFC 9110 token), at most 256 characters. */
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 

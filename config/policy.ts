@@ -2,7 +2,7 @@
  * The release policy: how the release bot releases on a stack. Read from stack config (so a bad policy fails
  * `pulumi preview` too) and overridden by the bot's flags, which are declared here with their keys.
  */
-import { INT32_MAX, PRINTABLE } from "../components/validation";
+import { INT32_MAX, PRINTABLE_LINES } from "../components/validation";
 import { secretText, TOKEN, urlGrammar, USER } from "./grammar";
 import { readGates } from "./policy-gates";
 import { readHooks } from "./policy-hooks";
@@ -98,7 +98,7 @@ function isCustomCheck(x: unknown): x is CustomCheck {
         typeof c.query === "string" &&
         c.query.trim() !== "" &&
         c.query.length <= 8192 &&
-        PRINTABLE.test(c.query.replace(/[\t\n\r]/g, " ")) &&
+        PRINTABLE_LINES.test(c.query) &&
         num(c.min) &&
         num(c.max) &&
         (c.min !== undefined || c.max !== undefined)

@@ -18,7 +18,7 @@
  * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
 import { TrackValues } from "../components/canary-release-args";
-import { LABEL_VALUE, PRINTABLE } from "../components/validation";
+import { LABEL_VALUE, PRINTABLE_LINES } from "../components/validation";
 import { IMAGE, isUtcTime, UTC_TIME, VERSION } from "./grammar";
 import { Reader } from "./reader";
 
@@ -149,7 +149,7 @@ export const MAX_MESSAGE_LENGTH = 300;
 const MESSAGE = {
     accepts: `a text of at most ${MAX_MESSAGE_LENGTH} characters without control characters (but tab and line breaks)`,
     pattern: new RegExp(`^[\\s\\S]{1,${MAX_MESSAGE_LENGTH}}$`),
-    valid: (v: string) => PRINTABLE.test(v.replace(/[\t\n\r]/g, " ")),
+    valid: (v: string) => PRINTABLE_LINES.test(v),
 };
 
 const LEASE_ID = /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/;
