@@ -235,8 +235,8 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 # Cold build times measured on an idle 2-core machine (CPU cores, empty Go caches; README "The local cluster and
 # the toolchain"), shown before a component's first build here.
 declare -A TOOLCHAIN_TYPICAL=(
-  [pulumi]="9 min" [langhost]="under a minute" [provider]="19 min" [pulumi-yaml]="3 min" [etcd]="2 min"
-  [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="7 min" [istioctl]="3 min" [bridge]="seconds"
+  [pulumi]="7 min" [langhost]="under a minute" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
+  [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="6 min" [istioctl]="3 min" [bridge]="seconds"
 )
 
 # What each component is, for the progress lines.
