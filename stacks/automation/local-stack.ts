@@ -26,6 +26,7 @@ import {
     UpOptions,
     UpSummary,
 } from "./driver";
+import { outputsOnce, PulumiCliError, upOnce } from "./cli-run";
 import { PolicyWatch } from "./policy-packs";
 
 /** Throws {@link PulumiCliMissingError} unless an executable `pulumi` is on PATH (what the Automation API runs). */
@@ -96,7 +97,7 @@ export async function readStackConfig(stack: Stack): Promise<StackConfig> {
 
 /**
  * Sets our keys (values as given; `secret` lists those to store encrypted) and removes those whose value is
- * undefined.
+ * undefined, in at most two CLI calls.
  */
 export async function writeStackConfig(stack: Stack, changes: ConfigChanges, secret: string[] = []): Promise<void> {
     const set = Object.entries(changes).filter((e): e is [string, string] => e[1] !== undefined);
@@ -107,11 +108,8 @@ export async function writeStackConfig(stack: Stack, changes: ConfigChanges, sec
     }
     const unset = Object.keys(changes).filter((k) => changes[k] === undefined);
     if (unset.length > 0) {
-        const present = await stack.getAllConfig();
-        const existing = unset.map(qualify).filter((k) => k in present);
-        if (existing.length > 0) {
-            await stack.removeAllConfig(existing);
-        }
+        // `config rm-all` passes over keys that are not set: no read of the config first (one CLI call less)
+        await stack.removeAllConfig(unset.map(qualify));
     }
 }
 
@@ -126,8 +124,7 @@ export async function readStackOutputs(name: string, workDir: string): Promise<R
         }
         throw e;
     }
-    const outputs = await stack.outputs();
-    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value as unknown]));
+    return outputsOnce(stack);
 }
 
 function summarize(changes: OpMap | undefined, durationMs: number): UpSummary {
@@ -170,7 +167,7 @@ export function driftOf(events: EngineEvent[]): ResourceChange[] {
 
 /** Maps the engine's errors to the port's typed errors. */
 function typed(e: unknown): unknown {
-    if (e instanceof ConcurrentUpdateError) {
+    if (e instanceof ConcurrentUpdateError || (e instanceof PulumiCliError && e.locked)) {
         return new StackLockedError(lockMessage(String(e)));
     }
     const text = String((e as Error)?.message ?? e);
@@ -273,8 +270,8 @@ export class AutomationStack implements StackDriver {
                 const planned = opts.plan === undefined ? undefined : this.dryPlans.get(opts.plan);
                 return planned ?? summarize((await this.stack.preview(options)).changeSummary, Date.now() - t0);
             }
-            const r = await this.stack.up({ ...options, plan: opts.plan });
-            return summarize(r.summary.resourceChanges, Date.now() - t0);
+            const { target: targets, ...rest } = options;
+            return summarize(await upOnce(this.stack, { ...rest, targets, plan: opts.plan }), Date.now() - t0);
         } catch (e) {
             throw policies.error(typed(e));
         } finally {
@@ -295,9 +292,8 @@ export class AutomationStack implements StackDriver {
         return driftOf(events).filter((c) => types === undefined || types.includes(c.type));
     }
 
-    async outputs(): Promise<Record<string, unknown>> {
-        const outputs = await this.stack.outputs();
-        return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value as unknown]));
+    outputs(): Promise<Record<string, unknown>> {
+        return outputsOnce(this.stack);
     }
 
     async routingUrn(): Promise<string | undefined> {
