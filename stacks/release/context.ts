@@ -126,8 +126,11 @@ export class ReleaseRun {
     readonly startedAt: string;
     /** The one writer of the release's state and lease. */
     readonly store: ReleaseStore;
-    /** Failed analyses so far, over every stage. */
-    failures = 0;
+    /**
+     * Failed analyses so far, over every stage: a resumed release goes on from the count its state recorded
+     * (`releaseFailedAnalyses`), so that a kill never resets the failure threshold.
+     */
+    failures: number;
     /** The policy's webhooks; every call is kept for the report. */
     readonly hooks: HookClient;
     private at: { weight: number; phase?: ReleasePhase };
@@ -146,6 +149,7 @@ export class ReleaseRun {
             { view, values, deployed },
             { version, onOutput: deps.engineOutput, ...policyPacks(opts.policyPacks, policy) },
         );
+        this.failures = this.resumed ? (view.state.failedAnalyses ?? 0) : 0;
         this.at = {
             weight: Number(deployed.canaryWeight ?? view.canaryWeight),
             phase: this.resumed ? (view.state.phase ?? "steps") : undefined,

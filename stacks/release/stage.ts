@@ -166,18 +166,38 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
         }
         held = 0;
         run.failures++;
-        if (run.failures >= policy.failureThreshold) {
-            return {
-                kind: "rollback",
-                reason:
-                    `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
-                    a.checks
-                        .filter((c) => c.verdict !== "pass")
-                        .map(describeCheck)
-                        .join("; "),
-                cause: "unhealthy",
-            };
+        if (run.failures < policy.failureThreshold) {
+            const counted = await countFailure(run, stage);
+            if (counted.kind !== "continue") {
+                return counted;
+            }
+            continue;
         }
+        return {
+            kind: "rollback",
+            reason:
+                `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
+                a.checks
+                    .filter((c) => c.verdict !== "pass")
+                    .map(describeCheck)
+                    .join("; "),
+            cause: "unhealthy",
+        };
+    }
+}
+
+/**
+ * Records the release's count of failed analyses with an update (state only, no resource moves), so that a bot killed
+ * now resumes counting from it: with a threshold of 2, a failure, a kill and a failure roll back. At the threshold the
+ * rollback's own first write records the count instead (no update more before traffic leaves the canary).
+ */
+async function countFailure(run: ReleaseRun, stage: Stage): Promise<Next> {
+    const what = `failed analysis ${run.failures} of ${run.policy.failureThreshold} at ${stage.phase} ${stage.weight}`;
+    try {
+        await run.transition(transitions.countFailure(run.view, run.failures), what, { guard: "stage" });
+        return CONTINUE;
+    } catch (e) {
+        return run.onTransitionError(e, `recording the ${what}`);
     }
 }
 

@@ -49,7 +49,7 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         assert.strictEqual(decisions.length, 1);
         assert.deepStrictEqual(
             { ...decisions[0], at: "-" },
-            { gate: "50", version: "v2", decision: "approve", by: "alice", at: "-" },
+            { gate: "50", version: "v2", image: V2, decision: "approve", by: "alice", at: "-" },
         );
         assert.match(decisions[0].at, /^2026-11-30T10:\d\d:\d\d\.\d{3}Z$/);
         assert.deepStrictEqual(r.approvals, decisions, "the result (and so the report) carries the audit trail");
