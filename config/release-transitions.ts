@@ -161,6 +161,11 @@ export const transitions = {
                 `the release waiting for approval is ${v.state.version ?? "?"}, not ${d.version}`,
             );
         }
+        if (d.image !== undefined && d.image !== v.state.image) {
+            throw new DecisionMismatchError(
+                `the release of ${d.version} waiting for approval runs ${v.state.image ?? "?"}, not ${d.image}`,
+            );
+        }
         if (d.gate !== v.state.gate) {
             throw new DecisionMismatchError(
                 `the release of ${d.version} waits at gate ${v.state.gate ?? "?"}, not ${d.gate}`,
