@@ -5,7 +5,13 @@
  */
 import { redactUrl } from "../../components/redact";
 import { PolicyTimes, ReleasePolicy } from "../../config/policy";
-import { GateDecisionKind, ReleasePhase, ReleaseView, RollbackCause } from "../../config/release-state";
+import {
+    GateDecisionKind,
+    PromotionApproval,
+    ReleasePhase,
+    ReleaseView,
+    RollbackCause,
+} from "../../config/release-state";
 import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
 import { RouteTarget, RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
@@ -56,6 +62,11 @@ export interface ReleaseOptions {
     decision?: { kind: GateDecisionKind; by: string; gate?: string };
     /** At a gate: wait this long in this process for a decision (recorded by another process) before stopping. */
     waitForApprovalMs?: number;
+    /**
+     * A promotion's release (stacks/promote): from which stack, and the target's approval it uses (checked by the
+     * promotion gates). Preflight refuses when the stack holds another approval now; the start marks it used.
+     */
+    promotion?: { from: string; approval?: PromotionApproval };
 }
 
 export interface ReleaseDeps {

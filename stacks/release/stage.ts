@@ -7,7 +7,10 @@ import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
 
-/** A fresh release: deploys the canary at weight 0 and records the release as in progress. */
+/**
+ * A fresh release: deploys the canary at weight 0 and records the release as in progress (a promotion's release also
+ * marks the approval it uses as used, in the same update).
+ */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
     if (run.view.stable.image === image && run.view.stable.version === version) {
@@ -19,8 +22,9 @@ export async function start(run: ReleaseRun): Promise<Next> {
         return { kind: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
+        const used = run.opts.promotion?.approval ? { at: run.clock.now(), from: run.opts.promotion.from } : undefined;
         const s = await run.transition(
-            transitions.start(run.view, { image, version }),
+            transitions.start(run.view, { image, version }, used),
             "start: canary deployed at weight 0",
             { guard: "start" },
         );
