@@ -119,7 +119,7 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
             `- v2 (${V2}) from stack staging to stack prod, decided ${audit.decidedAt}`,
             "- Source release: completed 2026-11-30T10:00:00.000Z on staging; its report and analyses: [staging-v2-x.md](reports/staging-v2-x.md)",
             "- Source gate 50: approve by alice at 2026-11-30T09:30:00.000Z",
-            `- Approved for prod by carol at ${a.at}`,
+            `- Approved for prod by carol at ${a.at} (v2, ${V2})`,
         ]) {
             assert.ok(md.split("\n").includes(line), `missing: ${line}\n${md}`);
         }
