@@ -162,8 +162,8 @@ The bot starts from the stack's last deployed config (the backend's), takes an o
 stops on SIGTERM/SIGINT leaving the release resumable.
 Manual gates (releaseGates, --gates): at a gate the bot records awaiting-approval and exits 10; --approve
 --version <label> --gate <weight|complete> [--image <ref>] continues from the gate, refused unless they name the
-release and gate waiting; --abort rolls back (both name who decides with --by). --wait-for-approval waits in-process for a
-decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
+release and gate waiting; --abort rolls back (both name who decides with --by). --wait-for-approval waits
+in-process for a decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
 
 ${exitCodeHelp()}`;
 
