@@ -44,6 +44,20 @@ export function imageTag(image: string): string | undefined {
     return tag;
 }
 
+/** The digest of an image reference pinned by digest ("...@sha256:<hex>" -> "sha256:<hex>"), else undefined. */
+export function imageDigest(image: string): string | undefined {
+    return /@(sha256:[a-f0-9]{64})$/.exec(image)?.[1];
+}
+
+/**
+ * Whether two image references name the same artifact: the same digest when the first is pinned by one (a tag
+ * beside it or another registry path spelling does not matter), else the same reference.
+ */
+export function sameImage(approved: string, image: string): boolean {
+    const digest = imageDigest(approved);
+    return digest !== undefined ? imageDigest(image) === digest : approved === image;
+}
+
 /** What an image field accepts, for messages and docs. */
 export const IMAGE_ACCEPTS =
     'a container image reference such as "ghcr.io/org/app:1.2.3" or, pinned by digest, "ghcr.io/org/app@sha256:<64 hex digits>"';

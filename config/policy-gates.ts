@@ -50,7 +50,7 @@ export function readGates(r: Reader): GatePolicy {
             field: "policy.promotionSoakTime",
         }),
         promotionRequireApproval: r.bool("promotionRequireApproval", {
-            doc: "Promotion to this stack needs an approval of each version (`npm run promote -- --approve`).",
+            doc: "Promotion to this stack needs an approval of each version and image, used once (`npm run promote -- --approve`).",
             def: false,
             field: "policy.promotionRequireApproval",
         }),

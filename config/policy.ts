@@ -18,6 +18,7 @@ import {
     RollbackMode,
 } from "./policy-type";
 import { ConfigError, KeySpec, Reader } from "./reader";
+import { MAX_FAILURE_THRESHOLD } from "./release-state";
 
 export { parseGates } from "./policy-gates";
 export {
@@ -146,7 +147,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
             }) ?? D.metricWindow,
         failureThreshold: r.int("releaseFailureThreshold", {
             doc: "Failed analyses before the bot rolls back.",
-            limits: { min: 1, max: 100 },
+            limits: { min: 1, max: MAX_FAILURE_THRESHOLD },
             def: D.failureThreshold,
             field: "policy.failureThreshold",
             flag: { name: "failure-threshold", arg: "<n>" },

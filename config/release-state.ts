@@ -19,6 +19,7 @@
  */
 import { TrackValues } from "../components/canary-release-args";
 import { LABEL_VALUE, PRINTABLE_LINES } from "../components/validation";
+import { IMAGE_REF } from "../components/validation";
 import { IMAGE, isUtcTime, UTC_TIME, VERSION } from "./grammar";
 import { Reader } from "./reader";
 
@@ -51,6 +52,8 @@ export interface Approval {
     gate: Gate;
     /** The release's version it was given for. */
     version: string;
+    /** The image of the release it was given for (recorded since approvals are bound to it). */
+    image?: string;
     decision: GateDecisionKind;
     /** Who decided (a name, such as the CI actor). */
     by: string;
@@ -58,11 +61,21 @@ export interface Approval {
     at: string;
 }
 
-/** The approval an environment asks of each version before `promote` releases it there. */
+/**
+ * The approval an environment asks of each version before `promote` releases it there: for one version and one
+ * image (the reference the source runs, digest included when pinned), used once. The promotion that uses it records
+ * when and from which stack in the same update that starts the release; a used approval approves nothing more.
+ */
 export interface PromotionApproval {
     version: string;
+    /** The image approved (recorded by approvals since they are bound to it; one without it approves nothing). */
+    image?: string;
     by: string;
     at: string;
+    /** When a promotion used it (UTC, ISO 8601). */
+    usedAt?: string;
+    /** The source stack of the promotion that used it. */
+    usedFrom?: string;
 }
 
 /**
@@ -99,6 +112,8 @@ export interface ReleaseState {
     approvals?: Approval[];
     /** The approval of a version for promotion to this stack (kept across releases). */
     promotionApproval?: PromotionApproval;
+    /** Failed analyses of the release so far, over every stage (the failure threshold counts them). */
+    failedAnalyses?: number;
 }
 
 /** The config key of each state field: declared here once, read by {@link readState}, written by the bot. */
@@ -116,6 +131,7 @@ export const STATE_KEYS = {
     gate: "releaseGate",
     approvals: "releaseApprovals",
     promotionApproval: "promotionApproval",
+    failedAnalyses: "releaseFailedAnalyses",
 } as const satisfies Record<keyof ReleaseState, string>;
 
 /** The program keys a release moves (declared by the program's reader, config/program.ts). */
@@ -156,6 +172,10 @@ const LEASE_ID = /^[A-Za-z0-9][-A-Za-z0-9_.:@]{0,127}$/;
 /** Who approves: a name, never a secret (letters, digits and -_.@+ and spaces, at most 64). */
 export const APPROVER = /^[A-Za-z0-9][-A-Za-z0-9_.@+ ]{0,63}$/;
 export const APPROVER_ACCEPTS = "a name (letters, digits and -_.@+ and spaces, at most 64)";
+/** A stack's name: "dev", or "org/project/dev" (Pulumi's fully qualified name). */
+export const STACK_NAME_PATTERN = /^([A-Za-z0-9_.-]{1,100}\/){0,2}[A-Za-z0-9_.-]{1,100}$/;
+/** The highest releaseFailureThreshold: a release counts at most this many failed analyses. */
+export const MAX_FAILURE_THRESHOLD = 100;
 /** A gate as stored: a step weight or "complete". */
 export const GATE_PATTERN = /^(complete|[1-9]\d?|100)$/;
 
@@ -163,11 +183,15 @@ const str = (x: unknown, re: RegExp) => typeof x === "string" && re.test(x);
 const fields = (x: unknown, keys: string[]): x is Record<string, unknown> =>
     typeof x === "object" && x !== null && !Array.isArray(x) && Object.keys(x).every((k) => keys.includes(k));
 
+const isImage = (x: unknown) => x === undefined || str(x, IMAGE_REF);
+const isTime = (x: unknown) => typeof x === "string" && isUtcTime(x);
+
 function isApproval(x: unknown): x is Approval {
     return (
-        fields(x, ["gate", "version", "decision", "by", "at"]) &&
+        fields(x, ["gate", "version", "image", "decision", "by", "at"]) &&
         str(x.gate, GATE_PATTERN) &&
         str(x.version, LABEL_VALUE) &&
+        isImage(x.image) &&
         (GATE_DECISIONS as readonly unknown[]).includes(x.decision) &&
         str(x.by, APPROVER) &&
         typeof x.at === "string" &&
@@ -179,11 +203,13 @@ const isApprovalList = (x: unknown): x is Approval[] => Array.isArray(x) && x.ev
 
 function isPromotionApproval(x: unknown): x is PromotionApproval {
     return (
-        fields(x, ["version", "by", "at"]) &&
+        fields(x, ["version", "image", "by", "at", "usedAt", "usedFrom"]) &&
         str(x.version, LABEL_VALUE) &&
+        isImage(x.image) &&
         str(x.by, APPROVER) &&
-        typeof x.at === "string" &&
-        isUtcTime(x.at)
+        isTime(x.at) &&
+        (x.usedAt === undefined || isTime(x.usedAt)) &&
+        (x.usedFrom === undefined || str(x.usedFrom, STACK_NAME_PATTERN))
     );
 }
 
@@ -235,14 +261,22 @@ export function readState(r: Reader): ReleaseState {
             pattern: GATE_PATTERN,
         }),
         approvals: r.json(K.approvals, {
-            doc: 'Decisions at this release\'s gates: JSON [{"gate","version","decision","by","at"}].',
-            accepts: 'a JSON array of {"gate", "version", "decision" (approve or abort), "by", "at"}',
+            doc: 'Decisions at this release\'s gates: JSON [{"gate","version","image","decision","by","at"}].',
+            accepts:
+                'a JSON array of {"gate", "version", "image" (optional), "decision" (approve or abort), "by", "at"}',
             valid: isApprovalList,
         }),
         promotionApproval: r.json(K.promotionApproval, {
-            doc: 'Approval of a version for promotion to this stack: JSON {"version","by","at"} (`promote --approve`).',
-            accepts: 'a JSON object {"version", "by", "at"}',
+            doc:
+                'Approval of a version and image for promotion to this stack, used once: JSON {"version","image","by",' +
+                '"at"}, with "usedAt","usedFrom" once a promotion used it (`promote --approve`).',
+            accepts:
+                'a JSON object {"version", "image", "by", "at"} with optional "usedAt" (UTC time) and "usedFrom" (a stack name)',
             valid: isPromotionApproval,
+        }),
+        failedAnalyses: r.optionalInt(K.failedAnalyses, {
+            doc: "Failed analyses of the release in progress, over every stage: a resumed release keeps counting.",
+            limits: { min: 1, max: MAX_FAILURE_THRESHOLD },
         }),
     };
 }
@@ -297,7 +331,7 @@ function stateConfig(s: ReleaseState): ConfigChanges {
     const out: ConfigChanges = {};
     for (const [field, key] of Object.entries(STATE_KEYS)) {
         const value = s[field as keyof ReleaseState];
-        out[key] = typeof value === "object" ? JSON.stringify(value) : value;
+        out[key] = typeof value === "object" ? JSON.stringify(value) : value === undefined ? undefined : String(value);
     }
     return out;
 }

@@ -24,6 +24,7 @@ export const TRANSITION_FROM = {
     letGo: RELEASE_STATUSES,
     start: ["idle", "completed", "rolled-back", "failed"],
     stage: ["in-progress"],
+    countFailure: ["in-progress"],
     awaitApproval: ["in-progress"],
     recordDecision: ["awaiting-approval"],
     passGate: ["awaiting-approval"],
@@ -64,15 +65,27 @@ function guard(name: TransitionName, v: Pick<ReleaseView, "state">): void {
 const sameTrack = (a: TrackValues | undefined, b: TrackValues | undefined) =>
     a !== undefined && b !== undefined && a.image === b.image && a.version === b.version;
 
-/** The decision recorded for the gate the release waits at, if any (the latest wins). */
+/**
+ * The decision recorded for the gate the release waits at, if any (the latest wins): for its gate, its version and
+ * its image (a decision recorded without an image, by an older bot, names none).
+ */
 export function decisionAtGate(v: ReleaseView): Approval | undefined {
-    const { gate, version, approvals } = v.state;
-    return [...(approvals ?? [])].reverse().find((a) => a.gate === gate && a.version === version);
+    const { gate, version, image, approvals } = v.state;
+    return [...(approvals ?? [])]
+        .reverse()
+        .find((a) => a.gate === gate && a.version === version && (a.image === undefined || a.image === image));
 }
 
-/** A person's decision `by` someone at the gate `state` waits at, for its version, taken `at`. */
+/** A person's decision `by` someone at the gate `state` waits at, for its version and image, taken `at`. */
 export function decisionFor(state: ReleaseState, decision: GateDecisionKind, by: string, at: Date): Approval {
-    return { gate: state.gate!, version: state.version!, decision, by, at: at.toISOString() };
+    return {
+        gate: state.gate!,
+        version: state.version!,
+        ...(state.image !== undefined ? { image: state.image } : {}),
+        decision,
+        by,
+        at: at.toISOString(),
+    };
 }
 
 /** The typed transitions of a release. Each returns a new view; none changes its input. */
@@ -91,10 +104,12 @@ export const transitions = {
 
     /**
      * The canary runs the new version at weight 0; the stable it replaces is recorded for a rollback. The gate
-     * decisions of an earlier release are dropped; a promotion approval stays.
+     * decisions and failed analyses of an earlier release are dropped; a promotion approval stays, marked used
+     * (when and from which stack) when this release is the promotion that uses it (`used`).
      */
-    start(v: ReleaseView, release: TrackValues): ReleaseView {
+    start(v: ReleaseView, release: TrackValues, used?: { at: Date; from: string }): ReleaseView {
         guard("start", v);
+        const approval = v.state.promotionApproval;
         return {
             ...v,
             canaryWeight: 0,
@@ -108,7 +123,10 @@ export const transitions = {
                 previousVersion: v.stable.version,
                 owner: v.state.owner,
                 leaseExpires: v.state.leaseExpires,
-                promotionApproval: v.state.promotionApproval,
+                promotionApproval:
+                    approval !== undefined && used !== undefined
+                        ? { ...approval, usedAt: used.at.toISOString(), usedFrom: used.from }
+                        : approval,
             },
         };
     },
@@ -117,6 +135,12 @@ export const transitions = {
     stage(v: ReleaseView, at: StagePosition): ReleaseView {
         guard("stage", v);
         return { ...v, canaryWeight: at.weight, state: { ...v.state, phase: at.phase } };
+    },
+
+    /** An analysis failed: the release's count of failed analyses (over every stage) is `count` now. */
+    countFailure(v: ReleaseView, count: number): ReleaseView {
+        guard("countFailure", v);
+        return { ...v, state: { ...v.state, failedAnalyses: count } };
     },
 
     /** The release waits at a manual gate, its traffic where it is, for a person's decision. */
@@ -135,6 +159,11 @@ export const transitions = {
         if (d.version !== v.state.version) {
             throw new DecisionMismatchError(
                 `the release waiting for approval is ${v.state.version ?? "?"}, not ${d.version}`,
+            );
+        }
+        if (d.image !== undefined && d.image !== v.state.image) {
+            throw new DecisionMismatchError(
+                `the release of ${d.version} waiting for approval runs ${v.state.image ?? "?"}, not ${d.image}`,
             );
         }
         if (d.gate !== v.state.gate) {

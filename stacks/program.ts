@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryRelease, IstioMesh } from "../components";
 import { redactUrl } from "../components/redact";
+import { imageDigest } from "../components/validation";
 import { TrackValues } from "../components/canary-release-args";
 import { Weights } from "../components/routing";
 import { parseConfig } from "../config/program";
@@ -37,7 +38,7 @@ export interface ProgramOutputs {
 
 /** `{digest}` of an image pinned by digest (`...@sha256:...`), else nothing. */
 const digestOf = (image: string) => {
-    const digest = /@(sha256:[a-f0-9]{64})$/.exec(image)?.[1];
+    const digest = imageDigest(image);
     return digest !== undefined ? { digest } : {};
 };
 

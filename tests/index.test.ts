@@ -94,6 +94,7 @@ describe("program (index.ts) under mocks", function () {
             gate: undefined,
             approvals: undefined,
             promotionApproval: undefined,
+            failedAnalyses: undefined,
         });
         assert.strictEqual(
             r.exports?.routingUrn,

@@ -4,6 +4,7 @@
  */
 import { redactUrl } from "../../components/redact";
 import { LABEL_VALUE, PRINTABLE, VERSION_ACCEPTS } from "../../components/validation";
+import { STACK_NAME_PATTERN } from "../../config/release-state";
 import { PulumiCliMissingError, StackNotFoundError } from "../automation/driver";
 import { CONFIG_SOURCES, ConfigSource } from "../release/origin";
 import { EXIT_CODES, PreflightError, ReleaseResult } from "../release/result";
@@ -58,7 +59,7 @@ export interface FlagGrammar {
 /** A stack: "dev", or "org/project/dev" (Pulumi's fully qualified name). */
 export const STACK_NAME: FlagGrammar = {
     accepts: 'a stack name such as "dev" or "org/project/dev" (letters, digits, "-", "_" and ".", at most 3 parts)',
-    valid: (v) => /^([A-Za-z0-9_.-]{1,100}\/){0,2}[A-Za-z0-9_.-]{1,100}$/.test(v),
+    valid: (v) => STACK_NAME_PATTERN.test(v),
 };
 
 /** A directory or a file on this machine. */

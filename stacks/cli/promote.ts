@@ -5,7 +5,8 @@
 import * as path from "path";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
-import { approvePromotion } from "../promote/promotion-gates";
+import { IMAGE_ACCEPTS, IMAGE_REF } from "../../components/validation";
+import { approvedImage, approvePromotion } from "../promote/promotion-gates";
 import { promote, promotionState } from "../promote/promote";
 import { systemClock } from "../release/clock";
 import { latestReport } from "../release/report";
@@ -54,7 +55,18 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
     {
         name: "approve",
         kind: "switch",
-        help: "Record on --to that --version may be promoted there (promotionRequireApproval); nothing is released.",
+        help:
+            "Record on --to that --version, with the image --from runs as it (or --image), may be promoted there once " +
+            "(promotionRequireApproval); nothing is released.",
+    },
+    {
+        name: "image",
+        kind: "value",
+        arg: "<ref>",
+        help:
+            "With --approve: the image approved. Without --from it is taken as given; with --from it must be what " +
+            "--from runs (the same digest when pinned).",
+        grammar: { accepts: IMAGE_ACCEPTS, valid: (v) => IMAGE_REF.test(v) },
     },
     {
         name: "by",
@@ -82,8 +94,11 @@ image the source runs (pinned by digest when the source pinned it). Promoting a 
 is a no-op. Both stacks must be on the current backend (PULUMI_BACKEND_URL or pulumi login).
 The target's promotion gates come first: promotionSoakTime (the version must have run as stable on the source
 that long since its release completed there; the refusal says how long is left) and promotionRequireApproval
-(each version approved on the target first: --approve --to <stack> --version <label>). The target's release
-report carries the audit trail: the source release and its report, the soak, the approval.
+(each version approved on the target first: --approve --from <stack> --to <stack> --version <label>). An approval is
+for one version and one image (read from --from, printed, and recorded with it; its digest when pinned): a rebuilt
+image of the same version is refused. It is used once: the promotion that uses it marks it used in the update that
+starts the release, and a later promotion of the same version needs a new one. The target's release report carries
+the audit trail: the source release and its report, the soak, the approval.
 
 ${exitCodeHelp()}`;
 
@@ -98,8 +113,12 @@ export async function main(argv: string[]): Promise<number> {
         ({ values, switches } = parseArgs(argv, PROMOTE_FLAGS));
         if (switches.has("approve")) {
             checkApproveFlags(values, switches);
-        } else if (values.by !== undefined) {
-            throw new UsageError("--by needs --approve");
+        } else {
+            for (const flag of ["by", "image"]) {
+                if (values[flag] !== undefined) {
+                    throw new UsageError(`--${flag} needs --approve`);
+                }
+            }
         }
         for (const required of switches.has("approve") ? [] : ["from", "to"]) {
             if (values[required] === undefined) {
@@ -183,35 +202,50 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The flags of `--approve`, checked before anything is opened. */
-function checkApproveFlags(values: Record<string, string>, switches: Set<string>): void {
+export function checkApproveFlags(values: Record<string, string>, switches: Set<string>): void {
+    const example = "npm run promote -- --approve --from staging --to prod --version v2";
     for (const flag of ["to", "version"]) {
         if (values[flag] === undefined) {
-            throw new UsageError(`--approve needs --${flag}: npm run promote -- --approve --to prod --version v2`);
+            throw new UsageError(`--approve needs --${flag}: ${example}`);
         }
     }
-    for (const flag of ["from", "dry-run", "config-from"]) {
+    if (values.from === undefined && values.image === undefined) {
+        throw new UsageError(
+            `--approve needs --from (the image approved is the one that stack runs as --version) or --image <ref>: ${example}`,
+        );
+    }
+    for (const flag of ["dry-run", "config-from"]) {
         if (values[flag] !== undefined || switches.has(flag)) {
             throw new UsageError(`--${flag} cannot be used with --approve: it only records an approval on --to`);
         }
     }
 }
 
-/** `--approve --to prod --version v2`: records the approval on the target by an update that changes no resource. */
+/**
+ * `--approve --from staging --to prod --version v2`: records the approval of v2 and the image staging runs as v2 on
+ * the target, by an update that changes no resource.
+ */
 async function approveMain(values: Record<string, string>, switches: Set<string>): Promise<number> {
     const by = values.by ?? process.env.GITHUB_ACTOR ?? process.env.USER ?? "";
+    const workDir = path.resolve(values["work-dir"] ?? ".");
     let target: AutomationStack | undefined;
     try {
         requirePulumiCli();
-        target = await AutomationStack.open(values.to, path.resolve(values["work-dir"] ?? "."), false);
+        const source =
+            values.from === undefined ? undefined : promotionState(await readStackOutputs(values.from, workDir));
+        const image = approvedImage({ from: values.from, version: values.version, image: values.image }, source);
+        target = await AutomationStack.open(values.to, workDir, false);
         const a = await approvePromotion(
-            { to: values.to, version: values.version, by },
+            { to: values.to, version: values.version, image, by },
             {
                 target,
                 clock: systemClock,
                 engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
         );
-        process.stdout.write(`approved: ${a.version} may be promoted to ${values.to} (by ${a.by} at ${a.at})\n`);
+        process.stdout.write(
+            `approved: ${a.version} (${a.image}) may be promoted to ${values.to} once (by ${a.by} at ${a.at})\n`,
+        );
         return 0;
     } catch (e) {
         if (expectedError(e)) {

@@ -60,28 +60,41 @@ export const RELEASE_FLAGS: FlagSpec[] = [
         name: "image",
         kind: "value",
         arg: "<ref>",
-        help: "Image of the new version (required unless --resume).",
+        help:
+            "Image of the new version (required unless --resume). With --resume, --approve or --abort: the image of " +
+            "the release in progress; refused when it differs.",
         grammar: { accepts: IMAGE_ACCEPTS, valid: (v) => IMAGE_REF.test(v) },
     },
     {
         name: "version",
         kind: "value",
         arg: "<label>",
-        help: "Version label of the new version. Defaults to the image tag.",
+        help:
+            "Version label of the new version. Defaults to the image tag. With --approve (required) or --abort: the " +
+            "version of the release decided on; refused when it differs.",
         grammar: VERSION_LABEL,
     },
     { name: "resume", kind: "switch", help: "Continue the release (or rollback) in progress from the deployed state." },
     {
         name: "approve",
         kind: "switch",
-        help: "Approve the manual gate the release waits at and continue it (implies --resume).",
+        help:
+            "Approve the manual gate the release waits at and continue it (implies --resume). Needs --version and " +
+            "--gate (and takes --image): refused unless they name the release and gate waiting. The approval records " +
+            "the version, image and gate it approved.",
     },
-    { name: "abort", kind: "switch", help: "Roll the release in progress back, from any state (implies --resume)." },
+    {
+        name: "abort",
+        kind: "switch",
+        help:
+            "Roll the release in progress back, from any state (implies --resume). --version and --image are checked " +
+            "when given, but not required: an abort only puts traffic back on stable.",
+    },
     {
         name: "gate",
         kind: "value",
         arg: "<weight|complete>",
-        help: "With --approve: the gate approved; refused if the release waits at another.",
+        help: "With --approve (required): the gate approved; refused if the release waits at another.",
     },
     {
         name: "by",
@@ -147,9 +160,10 @@ secret config (prometheusToken, or prometheusUser and prometheusPassword) or the
 PROMETHEUS_TOKEN, PROMETHEUS_USER and PROMETHEUS_PASSWORD, which override the stack's.
 The bot starts from the stack's last deployed config (the backend's), takes an owner lease in stack config, and
 stops on SIGTERM/SIGINT leaving the release resumable.
-Manual gates (releaseGates, --gates): at a gate the bot records awaiting-approval and exits 10; --approve continues
-from the gate, --abort rolls back (both name who decides with --by). --wait-for-approval waits in-process for a
-decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
+Manual gates (releaseGates, --gates): at a gate the bot records awaiting-approval and exits 10; --approve
+--version <label> --gate <weight|complete> [--image <ref>] continues from the gate, refused unless they name the
+release and gate waiting; --abort rolls back (both name who decides with --by). --wait-for-approval waits
+in-process for a decision recorded by another process. Webhooks (releaseHooks) and load while judging (releaseLoadUrl): README.
 
 ${exitCodeHelp()}`;
 
@@ -257,6 +271,14 @@ function decisionFromFlags(values: Record<string, string>, switches: Set<string>
             }
         }
         return undefined;
+    }
+    const missing = ["version", "gate"].filter((flag) => values[flag] === undefined);
+    if (kind === "approve" && missing.length > 0) {
+        throw new UsageError(
+            `--approve needs --version <label> and --gate <weight|complete> (missing: ${missing.map((f) => `--${f}`).join(", ")}): ` +
+                "an approval names the release and the gate it approves, as the gate's message prints them " +
+                `(npm run release -- --stack ${values.stack ?? "<name>"} --approve --version <label> --gate <weight|complete> --image <ref>)`,
+        );
     }
     if (values.gate !== undefined && (kind === "abort" || !GATE_PATTERN.test(values.gate))) {
         throw new UsageError(

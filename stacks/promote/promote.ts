@@ -124,6 +124,9 @@ export async function promote(
         return { decision: { action: "refuse", reason: gates.refuse } };
     }
     const promotion = { ...gates.audit, source: { ...gates.audit.source, ...opts.sourceReport } };
-    const release = await runRelease({ ...(opts.release ?? {}), image, version }, { ...deps, stack: deps.target });
+    const release = await runRelease(
+        { ...(opts.release ?? {}), image, version, promotion: { from: opts.from, approval: gates.audit.approval } },
+        { ...deps, stack: deps.target },
+    );
     return { decision, release: { ...release, promotion } };
 }

@@ -16,6 +16,7 @@ import {
     STATE_KEYS,
 } from "../../config/release-state";
 import { TrackValues } from "../../components/canary-release-args";
+import { sameImage } from "../../components/validation";
 import { StackDriver } from "../automation/driver";
 import { Clock } from "../release/clock";
 import { recordInStack } from "../release/recording";
@@ -105,12 +106,12 @@ export function checkPromotionGates(
     }
     if (gates.requireApproval) {
         const a = target.release.promotionApproval;
-        if (a?.version !== o.version) {
+        const why = approvalProblem(a, o);
+        if (why !== undefined) {
             return {
                 refuse:
                     `stack ${o.to} needs an approval of each version before promotion (promotionRequireApproval), and ` +
-                    `${o.version} has none${a ? ` (the approval recorded is for ${a.version})` : ""}: ` +
-                    `npm run promote -- --approve --to ${o.to} --version ${o.version}`,
+                    `${why}: ${approveCommand(o)}`,
             };
         }
         audit.approval = a;
@@ -118,20 +119,54 @@ export function checkPromotionGates(
     return { audit };
 }
 
+/** The command that approves `version` for promotion from `from` to `to` (the image is read from `from`). */
+export function approveCommand(o: { from: string; to: string; version: string }): string {
+    return `npm run promote -- --approve --from ${o.from} --to ${o.to} --version ${o.version}`;
+}
+
+/**
+ * Why the approval `a` recorded on the target does not let `o.version` (image `o.image`) through, or undefined when
+ * it does: an approval is for one version and one image (its digest when pinned), and is used once.
+ */
+function approvalProblem(
+    a: PromotionApproval | undefined,
+    o: { from: string; version: string; image: string },
+): string | undefined {
+    if (a?.version !== o.version) {
+        return `${o.version} has none${a ? ` (the approval recorded is for ${a.version})` : ""}`;
+    }
+    const given = `the approval of ${o.version} (by ${a.by} at ${a.at})`;
+    if (a.usedAt !== undefined) {
+        return `${given} was used by the promotion from stack ${a.usedFrom ?? "?"} at ${a.usedAt}: an approval is used once`;
+    }
+    if (a.image === undefined) {
+        return `${given} names no image (recorded before approvals named one)`;
+    }
+    if (!sameImage(a.image, o.image)) {
+        return `${given} is for the image ${a.image}, but stack ${o.from} runs ${o.image} (another build of ${o.version}?)`;
+    }
+    return undefined;
+}
+
 /**
  * `promote --approve`: records on the target that `version` may be promoted there (who, when), by an update that
  * changes no resource, so it shows in `pulumi stack history`. Refused while a release is under way there.
  */
 export async function approvePromotion(
-    o: { to: string; version: string; by: string },
+    o: { to: string; version: string; image: string; by: string },
     deps: { target: StackDriver; clock: Clock; engineOutput?: (line: string) => void },
 ): Promise<PromotionApproval> {
     if (!APPROVER.test(o.by)) {
         throw new PreflightError(`--by must be ${APPROVER_ACCEPTS}; got "${o.by}"`);
     }
-    const approval: PromotionApproval = { version: o.version, by: o.by, at: deps.clock.now().toISOString() };
+    const approval: PromotionApproval = {
+        version: o.version,
+        image: o.image,
+        by: o.by,
+        at: deps.clock.now().toISOString(),
+    };
     await recordInStack(deps.target, {
-        message: `promotion of ${o.version} to ${o.to} approved by ${o.by}`,
+        message: `promotion of ${o.version} (${o.image}) to ${o.to} approved by ${o.by}`,
         engineOutput: deps.engineOutput,
         changes: (values) => {
             const status = values[STATE_KEYS.status];
@@ -145,4 +180,36 @@ export async function approvePromotion(
         },
     });
     return approval;
+}
+
+/**
+ * The image `promote --approve` approves: what the source stack runs as `version` (read from its outputs), or
+ * `--image`; with both, they must name the same artifact. Throws {@link PreflightError} with the reason.
+ */
+export function approvedImage(
+    o: { from?: string; version: string; image?: string },
+    source: PromotionState | undefined,
+): string {
+    if (o.from === undefined) {
+        return o.image!;
+    }
+    if (source === undefined) {
+        throw new PreflightError(
+            `stack ${o.from} does not exist or was never deployed: no image of ${o.version} to approve`,
+        );
+    }
+    const { image, version } = source.stable;
+    if (version !== o.version) {
+        throw new PreflightError(
+            `stack ${o.from} runs ${version} (${image}), not ${o.version}: approve the version it runs, or name the ` +
+                "image with --image",
+        );
+    }
+    if (o.image !== undefined && !sameImage(o.image, image)) {
+        throw new PreflightError(
+            `--image ${o.image} is not what stack ${o.from} runs as ${o.version} (${image}): an approval is for the ` +
+                "image that will be promoted",
+        );
+    }
+    return image;
 }

@@ -5,7 +5,13 @@
  */
 import { redactUrl } from "../../components/redact";
 import { PolicyTimes, ReleasePolicy } from "../../config/policy";
-import { GateDecisionKind, ReleasePhase, ReleaseView, RollbackCause } from "../../config/release-state";
+import {
+    GateDecisionKind,
+    PromotionApproval,
+    ReleasePhase,
+    ReleaseView,
+    RollbackCause,
+} from "../../config/release-state";
 import { firstLine, PlanMismatchError, StackDriver, StackLockedError, UpSummary } from "../automation/driver";
 import { RouteTarget, RoutingControl } from "../automation/routing-patch";
 import { CanaryTarget, Check } from "./analysis";
@@ -56,6 +62,11 @@ export interface ReleaseOptions {
     decision?: { kind: GateDecisionKind; by: string; gate?: string };
     /** At a gate: wait this long in this process for a decision (recorded by another process) before stopping. */
     waitForApprovalMs?: number;
+    /**
+     * A promotion's release (stacks/promote): from which stack, and the target's approval it uses (checked by the
+     * promotion gates). Preflight refuses when the stack holds another approval now; the start marks it used.
+     */
+    promotion?: { from: string; approval?: PromotionApproval };
 }
 
 export interface ReleaseDeps {
@@ -126,8 +137,11 @@ export class ReleaseRun {
     readonly startedAt: string;
     /** The one writer of the release's state and lease. */
     readonly store: ReleaseStore;
-    /** Failed analyses so far, over every stage. */
-    failures = 0;
+    /**
+     * Failed analyses so far, over every stage: a resumed release goes on from the count its state recorded
+     * (`releaseFailedAnalyses`), so that a kill never resets the failure threshold.
+     */
+    failures: number;
     /** The policy's webhooks; every call is kept for the report. */
     readonly hooks: HookClient;
     private at: { weight: number; phase?: ReleasePhase };
@@ -146,6 +160,7 @@ export class ReleaseRun {
             { view, values, deployed },
             { version, onOutput: deps.engineOutput, ...policyPacks(opts.policyPacks, policy) },
         );
+        this.failures = this.resumed ? (view.state.failedAnalyses ?? 0) : 0;
         this.at = {
             weight: Number(deployed.canaryWeight ?? view.canaryWeight),
             phase: this.resumed ? (view.state.phase ?? "steps") : undefined,

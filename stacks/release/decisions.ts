@@ -34,7 +34,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     if (held === undefined || state.status !== "awaiting-approval") {
         return undefined;
     }
-    const problem = decisionProblem(stack.name, state, d, opts.version);
+    const problem = decisionProblem(stack.name, state, d, opts);
     if (problem !== undefined) {
         throw new PreflightError(problem);
     }
@@ -54,7 +54,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
         message: `release ${decision.version}: ${d.kind} at the gate ${describeGate(decision.gate)} by ${d.by}`,
         changes: (values) => {
             const here = stateIn(values);
-            const problem = decisionProblem(stack.name, here, d, opts.version);
+            const problem = decisionProblem(stack.name, here, d, opts);
             if (problem !== undefined || here.gate !== decision.gate) {
                 throw new PreflightError(problem ?? `the gate changed while recording: ${here.gate ?? "none"}`);
             }

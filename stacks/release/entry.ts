@@ -15,6 +15,8 @@ export interface EntryRequest {
     decision?: { kind: GateDecisionKind; by: string; gate?: string };
     /** With a decision: the version decided on. */
     version?: string;
+    /** With a decision: the image decided on. */
+    image?: string;
 }
 
 /** Where a run enters the release. */
@@ -64,7 +66,7 @@ const ACTIVE_WORDS: Partial<Record<ReleaseState["status"], string>> = {
 export function entryOf(stack: string, view: ReleaseView, asked: EntryRequest, undeployed: boolean): Entry {
     const { state } = view;
     const d = asked.decision;
-    const problem = d === undefined ? undefined : decisionProblem(stack, state, d, asked.version);
+    const problem = d === undefined ? undefined : decisionProblem(stack, state, d, asked);
     if (problem !== undefined) {
         return { kind: "refused", reason: problem };
     }
@@ -111,13 +113,14 @@ export function entryOf(stack: string, view: ReleaseView, asked: EntryRequest, u
 
 /**
  * Why a decision cannot be taken on this release, or undefined when it can: wrong stack (no release there),
- * a release that moved on (another gate, no longer waiting), another version.
+ * a release that moved on (another gate, no longer waiting), another version or image than the one named (`asked`:
+ * `--version`, `--image`). An approval is for what waits: each refusal says what waits and what does not match.
  */
 export function decisionProblem(
     stack: string,
     state: ReleaseState,
     d: { kind: GateDecisionKind; gate?: string },
-    version?: string,
+    asked: { version?: string; image?: string } = {},
 ): string | undefined {
     if (!ACTIVE_STATUSES.includes(state.status)) {
         return (
@@ -125,8 +128,18 @@ export function decisionProblem(
             `(releaseStatus is "${state.status}"${state.version ? `, last release ${state.version}` : ""}): wrong stack?`
         );
     }
-    if (version !== undefined && version !== state.version) {
-        return `the release on stack ${stack} is ${state.version ?? "?"}, not ${version}: a decision is for one version`;
+    const release = `${state.version ?? "?"} (image ${state.image ?? "?"})`;
+    const there =
+        state.status === "awaiting-approval"
+            ? `stack ${stack} waits at gate ${state.gate ?? "?"} (${describeGate(state.gate ?? "?")}) for ${release}`
+            : `the release on stack ${stack} is ${release}, ${state.status}`;
+    const mismatch = (flag: string, value: string, why: string) =>
+        `${there}; --${d.kind} ${flag} ${value} does not match: ${why}`;
+    if (asked.version !== undefined && asked.version !== state.version) {
+        return mismatch("--version", asked.version, "a decision is for one version");
+    }
+    if (asked.image !== undefined && asked.image !== state.image) {
+        return mismatch("--image", asked.image, "a decision is for one image");
     }
     if (d.kind === "abort") {
         return undefined;
@@ -138,10 +151,7 @@ export function decisionProblem(
         );
     }
     if (d.gate !== undefined && d.gate !== state.gate) {
-        return (
-            `the release of ${state.version ?? "?"} on stack ${stack} waits ${describeGate(state.gate ?? "?")}, ` +
-            `not ${describeGate(d.gate)}: it moved on`
-        );
+        return mismatch("--gate", d.gate, "it moved on");
     }
     return undefined;
 }

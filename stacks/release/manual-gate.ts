@@ -69,7 +69,7 @@ async function act(run: ReleaseRun, view: ReleaseView, gate: Gate): Promise<Next
  * the release is recorded as awaiting approval and the bot waits for a decision (`waitForApprovalMs`) or stops.
  */
 export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
-    const { version } = run.prepared;
+    const { version, image } = run.prepared;
     if (run.dryRun) {
         run.record({ kind: "gate", message: `would wait for approval ${describeGate(gate)}` });
         return CONTINUE;
@@ -89,7 +89,7 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
             return run.onTransitionError(e, `at the gate ${describeGate(gate)}`);
         }
     }
-    const [approve] = gateCommands(run.stack.name, version, gate);
+    const [approve] = gateCommands(run.stack.name, version, gate, image);
     run.record({ kind: "gate", message: `awaiting approval ${describeGate(gate)}: ${approve}` });
     const limit = run.opts.waitForApprovalMs;
     if (limit !== undefined && limit > 0) {
@@ -108,6 +108,6 @@ export async function atGate(run: ReleaseRun, gate: Gate): Promise<Next> {
     return run.stop(
         "awaiting-approval",
         `release ${version} waits for approval ${describeGate(gate)}${waited}`,
-        gateSteps(run.stack.name, version, gate),
+        gateSteps(run.stack.name, version, gate, image),
     );
 }

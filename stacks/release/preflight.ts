@@ -74,6 +74,9 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
             throw new PreflightError(entry.reason);
         }
         const { image, version } = entry.kind === "fresh" ? release! : resumed(opts, view);
+        if (entry.kind === "fresh") {
+            checkPromotionApproval(stack.name, opts, view);
+        }
         const target: CanaryTarget = { namespace, workload: deploymentName(app, "canary"), version };
         const checks = buildChecks(policy, target);
         if (checks.length === 0) {
@@ -153,6 +156,22 @@ function resumed(opts: ReleaseOptions, view: ReleaseView): { image: string; vers
         );
     }
     return release;
+}
+
+/**
+ * A promotion's release uses the approval its gates checked: the stack must still hold that one, unused (another
+ * process may have approved again, or promoted with it, since).
+ */
+function checkPromotionApproval(stack: string, opts: ReleaseOptions, view: ReleaseView): void {
+    const checked = opts.promotion?.approval;
+    const now = view.state.promotionApproval;
+    const fields = ["version", "image", "by", "at", "usedAt", "usedFrom"] as const;
+    if (checked !== undefined && !fields.every((f) => now?.[f] === checked[f])) {
+        throw new PreflightError(
+            `the promotion approval on stack ${stack} changed since the promotion checked it ` +
+                `(checked ${JSON.stringify(checked)}, now ${JSON.stringify(now ?? null)}); nothing was started: promote again`,
+        );
+    }
 }
 
 /** The release that `--image` and `--version` ask for, checked. */

@@ -116,9 +116,12 @@ export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
                   "",
                   "## Gate decisions",
                   "",
-                  "| gate | version | decision | by | at |",
-                  "| --- | --- | --- | --- | --- |",
-                  ...r.approvals.map((a) => `| ${a.gate} | ${a.version} | ${a.decision} | ${cell(a.by)} | ${a.at} |`),
+                  "| gate | version | image | decision | by | at |",
+                  "| --- | --- | --- | --- | --- | --- |",
+                  ...r.approvals.map(
+                      (a) =>
+                          `| ${a.gate} | ${a.version} | ${a.image ?? "(not recorded)"} | ${a.decision} | ${cell(a.by)} | ${a.at} |`,
+                  ),
               ]
             : []),
         ...(r.hooks?.length
@@ -158,7 +161,9 @@ function promotionSection(p: PromotionAudit, cell: (text: string) => string): st
         ...s.gateDecisions.map((a) => `- Source gate ${a.gate}: ${a.decision} by ${cell(a.by)} at ${a.at}`),
         ...(p.soak ? [`- Soak: ran ${p.soak.ran} as stable on ${p.from}; ${p.to} asks for ${p.soak.required}`] : []),
         ...(p.approval
-            ? [`- Approved for ${p.to} by ${cell(p.approval.by)} at ${p.approval.at}`]
+            ? [
+                  `- Approved for ${p.to} by ${cell(p.approval.by)} at ${p.approval.at} (${p.version}, ${p.approval.image})`,
+              ]
             : [`- No approval asked by ${p.to}`]),
     ];
 }

@@ -10,9 +10,16 @@ import { firstLine } from "../automation/driver";
 import { ReleaseRun } from "./context";
 import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
-import { RollbackCause } from "../../config/release-state";
+import { ReleaseView, RollbackCause } from "../../config/release-state";
 import { ReleaseResult } from "./result";
 import { rollbackSteps } from "./wording";
+
+/** The release with the failed analyses the run counted (the one at the threshold is recorded with the rollback). */
+function withFailures(run: ReleaseRun): ReleaseView {
+    const v = run.view;
+    const recorded = v.state.failedAnalyses ?? 0;
+    return v.state.status === "in-progress" && run.failures > recorded ? transitions.countFailure(v, run.failures) : v;
+}
 
 /** Rolls back and returns the result: "rolled-back", or "rollback-failed" with the commands to finish by hand. */
 export async function rollback(run: ReleaseRun, reason: string, cause: RollbackCause): Promise<ReleaseResult> {
@@ -25,7 +32,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
         const to =
             run.view.state.status === "rolling-back" && run.view.canaryWeight === 0
                 ? run.view // resumed: the rollback is already recorded; apply it
-                : transitions.rollBack(run.view, reason, cause);
+                : transitions.rollBack(withFailures(run), reason, cause);
         const s = await run.transition(to, "rollback (routing)", {
             targets: urn ? [urn] : undefined,
             restoreOnLock: false,

@@ -7,7 +7,10 @@ import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
 
-/** A fresh release: deploys the canary at weight 0 and records the release as in progress. */
+/**
+ * A fresh release: deploys the canary at weight 0 and records the release as in progress (a promotion's release also
+ * marks the approval it uses as used, in the same update).
+ */
 export async function start(run: ReleaseRun): Promise<Next> {
     const { image, version } = run.prepared;
     if (run.view.stable.image === image && run.view.stable.version === version) {
@@ -19,8 +22,9 @@ export async function start(run: ReleaseRun): Promise<Next> {
         return { kind: "finish", result: run.finish("no-op", `already running ${version}`) };
     }
     try {
+        const used = run.opts.promotion?.approval ? { at: run.clock.now(), from: run.opts.promotion.from } : undefined;
         const s = await run.transition(
-            transitions.start(run.view, { image, version }),
+            transitions.start(run.view, { image, version }, used),
             "start: canary deployed at weight 0",
             { guard: "start" },
         );
@@ -166,18 +170,38 @@ async function judgeStage(run: ReleaseRun, stage: Stage): Promise<Next> {
         }
         held = 0;
         run.failures++;
-        if (run.failures >= policy.failureThreshold) {
-            return {
-                kind: "rollback",
-                reason:
-                    `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
-                    a.checks
-                        .filter((c) => c.verdict !== "pass")
-                        .map(describeCheck)
-                        .join("; "),
-                cause: "unhealthy",
-            };
+        if (run.failures < policy.failureThreshold) {
+            const counted = await countFailure(run, stage);
+            if (counted.kind !== "continue") {
+                return counted;
+            }
+            continue;
         }
+        return {
+            kind: "rollback",
+            reason:
+                `${run.failures} failed analyses (threshold ${policy.failureThreshold}) at ${stage.phase} ${stage.weight}: ` +
+                a.checks
+                    .filter((c) => c.verdict !== "pass")
+                    .map(describeCheck)
+                    .join("; "),
+            cause: "unhealthy",
+        };
+    }
+}
+
+/**
+ * Records the release's count of failed analyses with an update (state only, no resource moves), so that a bot killed
+ * now resumes counting from it: with a threshold of 2, a failure, a kill and a failure roll back. At the threshold the
+ * rollback's own first write records the count instead (no update more before traffic leaves the canary).
+ */
+async function countFailure(run: ReleaseRun, stage: Stage): Promise<Next> {
+    const what = `failed analysis ${run.failures} of ${run.policy.failureThreshold} at ${stage.phase} ${stage.weight}`;
+    try {
+        await run.transition(transitions.countFailure(run.view, run.failures), what, { guard: "stage" });
+        return CONTINUE;
+    } catch (e) {
+        return run.onTransitionError(e, `recording the ${what}`);
     }
 }
 

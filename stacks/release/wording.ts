@@ -34,17 +34,17 @@ export function lockedSteps(stack: string): string[] {
     ];
 }
 
-/** The commands a person runs at a gate: approve, abort. */
-export function gateCommands(stack: string, version: string, gate: Gate): string[] {
+/** The commands a person runs at a gate: approve (naming the version, gate and image waiting), abort. */
+export function gateCommands(stack: string, version: string, gate: Gate, image: string): string[] {
     return [
-        `npm run release -- --stack ${stack} --approve --version ${version} --gate ${gate}`,
+        `npm run release -- --stack ${stack} --approve --version ${version} --gate ${gate} --image ${image}`,
         `npm run release -- --stack ${stack} --abort --version ${version}`,
     ];
 }
 
 /** The commands at a gate, each with what it does. */
-export function gateSteps(stack: string, version: string, gate: Gate): string[] {
-    const [approve, abort] = gateCommands(stack, version, gate);
+export function gateSteps(stack: string, version: string, gate: Gate, image: string): string[] {
+    const [approve, abort] = gateCommands(stack, version, gate, image);
     return [`${approve}   # approve and continue`, `${abort}   # roll back`];
 }
 

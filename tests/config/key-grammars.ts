@@ -171,10 +171,11 @@ const checkOk = (c: unknown, names: Set<string>): boolean => {
     );
 };
 
-const approval = (a: unknown, fields: string[]): boolean =>
+const approval = (a: unknown, fields: string[], optional: Record<string, (v: string) => boolean> = {}): boolean =>
     isObject(a) &&
-    Object.keys(a).every((k) => fields.includes(k)) &&
+    Object.keys(a).every((k) => fields.includes(k) || Object.prototype.hasOwnProperty.call(optional, k)) &&
     fields.every((k) => typeof a[k] === "string") &&
+    Object.entries(optional).every(([k, ok]) => a[k] === undefined || (typeof a[k] === "string" && ok(a[k]))) &&
     labelValue(a.version as string) &&
     /^[A-Za-z0-9][-A-Za-z0-9_.@+ ]{0,63}$/.test(a.by as string) &&
     time(a.at as string) &&
@@ -478,17 +479,29 @@ export const KEYS: Record<string, Key> = {
     releaseApprovals: {
         ok: (v) => {
             const a = parse(v);
-            return Array.isArray(a) && a.every((x) => approval(x, ["gate", "version", "decision", "by", "at"]));
+            return (
+                Array.isArray(a) && a.every((x) => approval(x, ["gate", "version", "decision", "by", "at"], { image }))
+            );
         },
-        examples: ['[{"gate":"50","version":"v2","decision":"approve","by":"alice","at":"2026-11-30T10:00:00Z"}]'],
+        examples: [
+            '[{"gate":"50","version":"v2","decision":"approve","by":"alice","at":"2026-11-30T10:00:00Z"}]',
+            '[{"gate":"50","version":"v2","image":"r.example.test/shop:2","decision":"approve","by":"a","at":"2026-11-30T10:00:00Z"}]',
+        ],
     },
     promotionApproval: {
-        ok: (v) => approval(parse(v), ["version", "by", "at"]),
+        ok: (v) =>
+            approval(parse(v), ["version", "by", "at"], {
+                image,
+                usedAt: time,
+                usedFrom: (s) => /^([A-Za-z0-9_.-]{1,100}\/){0,2}[A-Za-z0-9_.-]{1,100}$/.test(s),
+            }),
         examples: [
             '{"version":"v2","by":"alice","at":"2026-11-30T10:00:00Z"}',
             '{"version":"v2","by":"a","at":"2026-13-01T00:00:00Z"}',
+            '{"version":"v2","image":"r.example.test/shop:2","by":"a","at":"2026-11-30T10:00:00Z","usedAt":"2026-11-30T11:00:00Z","usedFrom":"staging"}',
         ],
     },
+    releaseFailedAnalyses: { ok: int(1, 100), examples: ["1", "2", "100"] },
 };
 
 /** Near-misses of valid values: one character inserted, dropped or replaced, two joined, cased, padded, repeated. */

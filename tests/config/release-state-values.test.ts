@@ -23,10 +23,11 @@ function problemsOf(values: Record<string, string>): string[] {
 }
 
 const approvalsProblem = (raw: string) =>
-    `releaseApprovals must be a JSON array of {"gate", "version", "decision" (approve or abort), "by", "at"}; ` +
+    `releaseApprovals must be a JSON array of {"gate", "version", "image" (optional), "decision" (approve or abort), "by", "at"}; ` +
     `got ${JSON.stringify(raw)}`;
 const promotionProblem = (raw: string) =>
-    `promotionApproval must be a JSON object {"version", "by", "at"}; got ${JSON.stringify(raw)}`;
+    `promotionApproval must be a JSON object {"version", "image", "by", "at"} with optional "usedAt" (UTC time) and ` +
+    `"usedFrom" (a stack name); got ${JSON.stringify(raw)}`;
 
 describe("release state: the recorded decisions are checked field by field", () => {
     it("a well-formed list of decisions and a promotion approval read back as written", () => {

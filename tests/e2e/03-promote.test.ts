@@ -18,6 +18,7 @@ import { IstioExporter, LocalPrometheus } from "./prometheus";
 import * as fs from "fs";
 import * as path from "path";
 import { writeStackConfig } from "../../stacks/automation/local-stack";
+import { PromotionApproval } from "../../config/release-state";
 
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
@@ -180,12 +181,14 @@ describe("e2e: promotion dev -> staging", function () {
         assert.strictEqual(unapproved.code, 2, unapproved.out);
         assert.match(
             unapproved.out,
-            /refused: stack staging needs an approval of each version before promotion \(promotionRequireApproval\), and v4 has none: npm run promote -- --approve --to staging --version v4/,
+            /refused: stack staging needs an approval of each version before promotion \(promotionRequireApproval\), and v4 has none: npm run promote -- --approve --from dev --to staging --version v4/,
         );
         assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");
 
         const approve = await run("stacks/cli/promote.ts", [
             "--approve",
+            "--from",
+            "dev",
             "--to",
             "staging",
             "--version",
@@ -194,10 +197,17 @@ describe("e2e: promotion dev -> staging", function () {
             "e2e-approver",
         ]);
         assert.strictEqual(approve.code, 0, approve.out);
-        assert.match(approve.out, /approved: v4 may be promoted to staging \(by e2e-approver at /);
+        assert.match(
+            approve.out,
+            /approved: v4 \(registry\.example\.test\/shop:4\.0\.0\) may be promoted to staging once \(by e2e-approver at /,
+        );
         const history = JSON.parse(staging.pulumi(["stack", "history", "--json"])) as { message?: string }[];
         assert.ok(
-            history.some((h) => h.message === "promotion of v4 to staging approved by e2e-approver"),
+            history.some(
+                (h) =>
+                    h.message ===
+                    "promotion of v4 (registry.example.test/shop:4.0.0) to staging approved by e2e-approver",
+            ),
             "the approval is an update in staging's history",
         );
 
@@ -215,6 +225,15 @@ describe("e2e: promotion dev -> staging", function () {
         assert.match(md[0], /- v4 \(registry\.example\.test\/shop:4\.0\.0\) from stack dev to stack staging, decided /);
         assert.match(md[0], /- Source release: completed [\d-]+T[\d:.]+Z on dev; its report and analyses: \[/);
         assert.match(md[0], /- Soak: ran [\dms]+ as stable on dev; staging asks for 2s/);
-        assert.match(md[0], /- Approved for staging by e2e-approver at /);
+        assert.match(
+            md[0],
+            /- Approved for staging by e2e-approver at \S+ \(v4, registry\.example\.test\/shop:4\.0\.0\)/,
+        );
+        // The promotion used the approval: marked so in the update that started it (a second promotion needs another).
+        const used = JSON.parse(
+            (await staging.stack.getAllConfig())["istio-canary:promotionApproval"].value,
+        ) as PromotionApproval;
+        assert.deepStrictEqual([used.image, used.usedFrom], ["registry.example.test/shop:4.0.0", "dev"]);
+        assert.match(used.usedAt ?? "", /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
     });
 });

@@ -138,19 +138,32 @@ describe("e2e: gates and webhooks", function () {
         ]);
         assert.strictEqual(stop.code, 10, stop.out);
         assert.strictEqual(stop.report.outcome, "awaiting-approval");
-        assert.match(stop.out, /npm run release -- --stack e2e-gates --approve --version v3 --gate 100/);
+        assert.match(
+            stop.out,
+            /npm run release -- --stack e2e-gates --approve --version v3 --gate 100 --image registry\.example\.test\/shop:3\.0\.0/,
+        );
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "awaiting-approval");
         assert.strictEqual(config["istio-canary:canaryWeight"].value, "50");
         const vs = live("virtualservice", NS, "shop")!;
         assert.ok(JSON.stringify(vs.spec).includes('"weight":50'), "traffic held at the step before the gate");
 
-        const go = await release(["--approve", "--gate", "100", "--by", "e2e-approver", "--version", "v3"]);
+        const go = await release([
+            "--approve",
+            "--gate",
+            "100",
+            "--by",
+            "e2e-approver",
+            "--version",
+            "v3",
+            "--image",
+            "registry.example.test/shop:3.0.0",
+        ]);
         assert.strictEqual(go.code, 0, go.out);
         assert.strictEqual(go.report.outcome, "completed");
         assert.deepStrictEqual(
-            go.report.approvals?.map((a) => [a.gate, a.version, a.decision, a.by]),
-            [["100", "v3", "approve", "e2e-approver"]],
+            go.report.approvals?.map((a) => [a.gate, a.version, a.image, a.decision, a.by]),
+            [["100", "v3", "registry.example.test/shop:3.0.0", "approve", "e2e-approver"]],
         );
         assertStableServes(NS, "registry.example.test/shop:3.0.0", "v3");
         const history = JSON.parse(stack.pulumi(["stack", "history", "--json"])) as { message?: string }[];

@@ -24,7 +24,7 @@ describe("promotion gates: the refusals' messages when a value is missing or inv
     it("an approval is refused while a release of an unrecorded version is under way on the target", async () => {
         const target = new FakeStack(stackConfig({ releaseStatus: "in-progress" }));
         await assert.rejects(
-            approvePromotion({ to: "prod", version: "v2", by: "bob" }, { target, clock: new FakeClock() }),
+            approvePromotion({ to: "prod", version: "v2", image: V2, by: "bob" }, { target, clock: new FakeClock() }),
             {
                 name: "PreflightError",
                 message: "stack prod has a release of ? under way (in-progress); approve the promotion after it ends",

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { Reader } from "../../../config/reader";
-import { readState } from "../../../config/release-state";
+import { PromotionApproval, readState } from "../../../config/release-state";
 import {
     approvePromotion,
     checkPromotionGates,
@@ -92,15 +92,15 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
         const refused = await run(target);
         assert.deepStrictEqual(refused.decision, {
             action: "refuse",
-            reason: "stack prod needs an approval of each version before promotion (promotionRequireApproval), and v2 has none: npm run promote -- --approve --to prod --version v2",
+            reason: "stack prod needs an approval of each version before promotion (promotionRequireApproval), and v2 has none: npm run promote -- --approve --from staging --to prod --version v2",
         });
-        await approvePromotion({ to: "prod", version: "v1-old", by: "bob" }, { target, clock });
+        await approvePromotion({ to: "prod", version: "v1-old", image: V2, by: "bob" }, { target, clock });
         const other = (await run(target)).decision;
         assert.ok(other.action === "refuse");
         assert.match(other.reason, /and v2 has none \(the approval recorded is for v1-old\): npm run promote/);
         const ups = target.ups.length;
-        const a = await approvePromotion({ to: "prod", version: "v2", by: "carol" }, { target, clock });
-        assert.deepStrictEqual(a, { version: "v2", by: "carol", at: clock.now().toISOString() });
+        const a = await approvePromotion({ to: "prod", version: "v2", image: V2, by: "carol" }, { target, clock });
+        assert.deepStrictEqual(a, { version: "v2", image: V2, by: "carol", at: clock.now().toISOString() });
         assert.strictEqual(target.ups.length, ups + 1, "recorded by an update: it shows in pulumi stack history");
         assert.deepStrictEqual(JSON.parse(target.deployed!.promotionApproval), a);
 
@@ -119,27 +119,38 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
             `- v2 (${V2}) from stack staging to stack prod, decided ${audit.decidedAt}`,
             "- Source release: completed 2026-11-30T10:00:00.000Z on staging; its report and analyses: [staging-v2-x.md](reports/staging-v2-x.md)",
             "- Source gate 50: approve by alice at 2026-11-30T09:30:00.000Z",
-            `- Approved for prod by carol at ${a.at}`,
+            `- Approved for prod by carol at ${a.at} (v2, ${V2})`,
         ]) {
             assert.ok(md.split("\n").includes(line), `missing: ${line}\n${md}`);
         }
-        // The approval stays on the target after the release (kept across releases), for the record.
-        assert.deepStrictEqual(JSON.parse(target.config.promotionApproval), a);
+        // The approval stays on the target after the release (kept across releases), for the record, marked used
+        // by the update that started the release.
+        const start = target.ups.find((u) => u.message === "release v2: start: canary deployed at weight 0")!;
+        const marked = JSON.parse(start.config.promotionApproval) as PromotionApproval;
+        assert.deepStrictEqual({ ...marked, usedAt: "-" }, { ...a, usedAt: "-", usedFrom: "staging" });
+        assert.match(marked.usedAt!, /^2026-11-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.deepStrictEqual(JSON.parse(target.config.promotionApproval), marked);
     });
 
     it("an approval is refused while a release is under way on the target, and names only a person", async () => {
         const busy = new FakeStack(
             stackConfig({ releaseStatus: "in-progress", releaseVersion: "v3", releaseImage: V2, canaryImage: V2 }),
         );
-        await assert.rejects(approvePromotion({ to: "prod", version: "v2", by: "dan" }, { target: busy, clock }), {
-            name: "PreflightError",
-            message: "stack prod has a release of v3 under way (in-progress); approve the promotion after it ends",
-        });
+        await assert.rejects(
+            approvePromotion({ to: "prod", version: "v2", image: V2, by: "dan" }, { target: busy, clock }),
+            {
+                name: "PreflightError",
+                message: "stack prod has a release of v3 under way (in-progress); approve the promotion after it ends",
+            },
+        );
         assert.strictEqual(busy.ups.length, 0);
         assert.strictEqual(busy.config.promotionApproval, undefined);
-        await assert.rejects(approvePromotion({ to: "prod", version: "v2", by: "" }, { target: busy, clock }), {
-            message: '--by must be a name (letters, digits and -_.@+ and spaces, at most 64); got ""',
-        });
+        await assert.rejects(
+            approvePromotion({ to: "prod", version: "v2", image: V2, by: "" }, { target: busy, clock }),
+            {
+                message: '--by must be a name (letters, digits and -_.@+ and spaces, at most 64); got ""',
+            },
+        );
     });
 
     it("durations for people", () => {
@@ -191,10 +202,10 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
 
     it("an approval is one update, named in the stack's history", async () => {
         const target = new FakeStack(stackConfig({}));
-        await approvePromotion({ to: "prod", version: "v2", by: "carol" }, { target, clock });
+        await approvePromotion({ to: "prod", version: "v2", image: V2, by: "carol" }, { target, clock });
         assert.deepStrictEqual(
             target.ups.map((u) => u.message),
-            ["promotion of v2 to prod approved by carol"],
+            [`promotion of v2 (${V2}) to prod approved by carol`],
         );
     });
 });

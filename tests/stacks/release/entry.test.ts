@@ -71,14 +71,18 @@ const TABLE: [string, ReleaseView, EntryRequest, boolean, Entry][] = [
         release("awaiting-approval"),
         { ...APPROVE, decision: { kind: "approve", by: "alice", gate: "25" } },
         false,
-        refused("the release of v2 on stack dev waits before step 50, not before step 25: it moved on"),
+        refused(
+            "stack dev waits at gate 50 (before step 50) for v2 (image r/app:2); --approve --gate 25 does not match: it moved on",
+        ),
     ],
     [
         "at gate 50: --approve --version v3 is for another release",
         release("awaiting-approval"),
         { ...APPROVE, version: "v3" },
         false,
-        refused("the release on stack dev is v2, not v3: a decision is for one version"),
+        refused(
+            "stack dev waits at gate 50 (before step 50) for v2 (image r/app:2); --approve --version v3 does not match: a decision is for one version",
+        ),
     ],
     ["at gate 50: --abort rolls back", release("awaiting-approval"), ABORT, false, { kind: "abort", by: "carol" }],
 
@@ -167,7 +171,9 @@ const TABLE: [string, ReleaseView, EntryRequest, boolean, Entry][] = [
         release("awaiting-approval", { version: undefined }),
         { ...APPROVE, version: "v3" },
         false,
-        refused("the release on stack dev is ?, not v3: a decision is for one version"),
+        refused(
+            "stack dev waits at gate 50 (before step 50) for ? (image r/app:2); --approve --version v3 does not match: a decision is for one version",
+        ),
     ],
     [
         "an approval of a release with no version recorded that is not at a gate",
@@ -181,7 +187,9 @@ const TABLE: [string, ReleaseView, EntryRequest, boolean, Entry][] = [
         release("awaiting-approval", { version: undefined, gate: undefined }),
         { ...APPROVE, decision: { kind: "approve", by: "alice", gate: "25" } },
         false,
-        refused("the release of ? on stack dev waits before step ?, not before step 25: it moved on"),
+        refused(
+            "stack dev waits at gate ? (before step ?) for ? (image r/app:2); --approve --gate 25 does not match: it moved on",
+        ),
     ],
     [
         "a decision without --resume resumes all the same",

@@ -28,7 +28,7 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         assert.strictEqual(stack.deployed!.releaseStatus, "awaiting-approval");
         assert.strictEqual(stack.config.releaseOwner, undefined, "the lease is let go: any process may decide");
         assert.deepStrictEqual(r.manualSteps, [
-            "npm run release -- --stack dev --approve --version v2 --gate 50   # approve and continue",
+            `npm run release -- --stack dev --approve --version v2 --gate 50 --image ${V2}   # approve and continue`,
             "npm run release -- --stack dev --abort --version v2   # roll back",
         ]);
         assert.ok(b.lines.some((l) => l.includes("awaiting approval before step 50: npm run release -- --stack dev")));
@@ -49,7 +49,7 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         assert.strictEqual(decisions.length, 1);
         assert.deepStrictEqual(
             { ...decisions[0], at: "-" },
-            { gate: "50", version: "v2", decision: "approve", by: "alice", at: "-" },
+            { gate: "50", version: "v2", image: V2, decision: "approve", by: "alice", at: "-" },
         );
         assert.match(decisions[0].at, /^2026-11-30T10:\d\d:\d\d\.\d{3}Z$/);
         assert.deepStrictEqual(r.approvals, decisions, "the result (and so the report) carries the audit trail");
@@ -113,10 +113,10 @@ describe("release bot: manual gates (fake stack and clock)", function () {
         const before = { ...stack.config };
         const ups = stack.ups.length;
         await assert.rejects(b.bot(stack, { ...approve("alice", "25") }), {
-            message: "the release of v2 on stack dev waits before step 50, not before step 25: it moved on",
+            message: `stack dev waits at gate 50 (before step 50) for v2 (image ${V2}); --approve --gate 25 does not match: it moved on`,
         });
         await assert.rejects(b.bot(stack, { ...approve(), version: "v3" }), {
-            message: "the release on stack dev is v2, not v3: a decision is for one version",
+            message: `stack dev waits at gate 50 (before step 50) for v2 (image ${V2}); --approve --version v3 does not match: a decision is for one version`,
         });
         assert.deepStrictEqual(stack.config, before);
         assert.strictEqual(stack.ups.length, ups);

@@ -73,10 +73,14 @@ describe("release bot: steps, analyses and rollbacks (fake stack and clock, Prom
                 [25, "fail"],
             ],
         );
-        // Shifts 0, 10, 25; then the routing-only update (targeted), then the canary cleanup.
-        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 0, 0]);
-        assert.deepStrictEqual(stack.ups[3].targets, [VS_URN]);
-        assert.strictEqual(stack.ups[4].targets, undefined);
+        // Shifts 0, 10, 25; the first failure counted (an update that moves nothing, so a kill keeps the count);
+        // then the routing-only update (targeted, with the count at the threshold), then the canary cleanup.
+        assert.deepStrictEqual(stack.weights(), [0, 10, 25, 25, 0, 0]);
+        assert.strictEqual(stack.ups[3].message, "release v2: failed analysis 1 of 2 at steps 25");
+        assert.strictEqual(stack.ups[3].config.releaseFailedAnalyses, "1");
+        assert.deepStrictEqual(stack.ups[4].targets, [VS_URN]);
+        assert.strictEqual(stack.ups[4].config.releaseFailedAnalyses, "2");
+        assert.strictEqual(stack.ups[5].targets, undefined);
         assert.strictEqual(stack.config.releaseStatus, "rolled-back");
         assert.strictEqual(stack.config.canaryImage, undefined);
         assert.strictEqual(stack.config.stableImage, "registry.example.test/shop:1.0.0");

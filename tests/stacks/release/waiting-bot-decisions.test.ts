@@ -91,7 +91,7 @@ describe("decisions for a bot that waits at a gate: where its lease is, and a st
         stack.config.releaseSteps = "ten";
         await assert.rejects(decide(stack, { ...approve(), version: "v3" }), {
             name: "PreflightError",
-            message: "the release on stack dev is v2, not v3: a decision is for one version",
+            message: `stack dev waits at gate 50 (before step 50) for v2 (image ${V2}); --approve --version v3 does not match: a decision is for one version`,
         });
     });
 
@@ -119,7 +119,7 @@ describe("decisions for a bot that waits at a gate: where its lease is, and a st
             "another version waits at the same gate",
             { releaseVersion: "v3" },
             approve(),
-            "the release on stack dev is v3, not v2: a decision is for one version",
+            `stack dev waits at gate 50 (before step 50) for v3 (image ${V2}); --approve --version v2 does not match: a decision is for one version`,
         ],
         [
             "the release waits at another gate",
