@@ -17,7 +17,15 @@ import { ConfigChanges, ReleaseView } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
 import { KubeApi, KubeApiError } from "../automation/kube-api";
 import { Clock } from "./clock";
-import { ConfigLease, LeaseIdentity, LeaseLostError, LeaseRequest, leaseChanges, ReleaseLease, restoreIfOurs } from "./lease";
+import {
+    ConfigLease,
+    LeaseIdentity,
+    LeaseLostError,
+    LeaseRequest,
+    leaseChanges,
+    ReleaseLease,
+    restoreIfOurs,
+} from "./lease";
 import { PreflightError } from "./result";
 
 /** How long the Lease holds without renewal (seconds). A killed bot's lease is free this long after its last renewal. */
@@ -243,7 +251,11 @@ export class KubeLease implements ReleaseLease {
     async lock(takeOver: boolean): Promise<void> {
         const { api, clock } = this.o;
         const now = clock.now();
-        const metadata = { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "istio-canary" } };
+        const metadata = {
+            name: this.name,
+            namespace: this.namespace,
+            labels: { "app.kubernetes.io/managed-by": "istio-canary" },
+        };
         let taken: LeaseObject;
         try {
             try {
@@ -264,13 +276,13 @@ export class KubeLease implements ReleaseLease {
                             "pass --take-over to take it now",
                     );
                 }
-                taken = await api.replace({ metadata: current.metadata, spec: this.spec(now, current.spec) }).catch(
-                    async (e2: unknown) => {
+                taken = await api
+                    .replace({ metadata: current.metadata, spec: this.spec(now, current.spec) })
+                    .catch(async (e2: unknown) => {
                         throw e2 instanceof LeaseConflictError
                             ? this.raced(await api.get(this.namespace, this.name).catch(() => undefined))
                             : e2;
-                    },
-                );
+                    });
                 if (other !== undefined) {
                     this.o.log(`took the release lease (${this.where}) over from ${other} (--take-over)`);
                 }
