@@ -13,6 +13,8 @@
  * `releaseLeaseExpires`) as a record only: the Lease is the lock. The Pulumi backend's own update lock stays the
  * second line.
  */
+import { appNamespace } from "../../components/names";
+import { DNS_LABEL } from "../../components/validation";
 import { ConfigChanges, ReleaseView } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
 import { KubeApi, KubeApiError } from "../automation/kube-api";
@@ -132,6 +134,12 @@ export function leaseName(stack: string): string {
         .replace(/[^a-z0-9.-]+/g, "-")
         .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "");
     return `istio-canary-release-${safe || "stack"}`.slice(0, 253);
+}
+
+/** The namespace of a stack's Lease: the app's, as the checkout's config names it; undefined when it names none. */
+export function leaseNamespace(local: Record<string, string>): string | undefined {
+    const namespace = appNamespace(local.app ?? "", local.namespace);
+    return DNS_LABEL.test(namespace) ? namespace : undefined;
 }
 
 /** A MicroTime (RFC 3339 with six fractional digits, as the API server writes it). */

@@ -6,14 +6,7 @@
  * config is left as it was.
  */
 import { appNamespace, deploymentName } from "../../components/names";
-import {
-    DNS_LABEL,
-    IMAGE_ACCEPTS,
-    IMAGE_REF,
-    imageTag,
-    LABEL_VALUE,
-    VERSION_ACCEPTS,
-} from "../../components/validation";
+import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from "../../components/validation";
 import { policyProblems, policyTimes, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
 import { PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
@@ -21,7 +14,7 @@ import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { logOf, Prepared, ReleaseDeps, ReleaseOptions } from "./context";
 import { entryOf } from "./entry";
-import { KubeLease } from "./kube-lease";
+import { KubeLease, leaseNamespace } from "./kube-lease";
 import { ConfigLease, processIdentity, ReleaseLease } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
@@ -55,8 +48,8 @@ function releaseLease(local: Record<string, string>, deps: ReleaseDeps): Release
     if (deps.leases === undefined) {
         return new ConfigLease(deps.stack, me, clock);
     }
-    const namespace = appNamespace(local.app ?? "", local.namespace);
-    if (!DNS_LABEL.test(namespace)) {
+    const namespace = leaseNamespace(local);
+    if (namespace === undefined) {
         throw new PreflightError(
             `the release lease lives in the app's namespace, and the stack config of ${deps.stack.name} names none ` +
                 `(app ${JSON.stringify(local.app ?? "")}, namespace ${JSON.stringify(local.namespace ?? "")}): set app`,

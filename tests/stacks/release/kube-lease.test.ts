@@ -163,6 +163,29 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         assert.strictEqual(r3.outcome, "completed", "the lease is free at once for the next run");
     });
 
+    it("at a gate 15 minutes in (the config record expired): --approve from another clone is handed to the waiting bot", async () => {
+        const [one, two] = clonesOf(stackConfig({ releaseGates: "50" }));
+        const t0 = b.clock.now().getTime();
+        let decided: Promise<ReleaseResult> | undefined;
+        let recordLeft = 0;
+        b.clock.onSleep = () => {
+            if (decided === undefined && b.clock.now().getTime() - t0 >= 15 * 60_000) {
+                recordLeft = Date.parse(two.deployed!.releaseLeaseExpires!) - b.clock.now().getTime();
+                decided = bot(two, leases.client(), { ...resume, decision: { kind: "approve", by: "alice" } });
+            }
+        };
+        const r1 = await bot(one, leases.client(), { ...fresh(), waitForApprovalMs: 30 * 60_000 });
+        const r2 = await decided!;
+        assert.ok(recordLeft < 0, `the config record of the lease had expired ${-recordLeft} ms before`);
+        assert.strictEqual(r2.outcome, "decision-recorded", r2.reason);
+        assert.match(r2.reason, /the bot waiting there \(bot-1\) continues the release/);
+        assert.strictEqual(r1.outcome, "completed", r1.reason);
+        assert.deepStrictEqual(
+            r1.approvals?.map((a) => a.by),
+            ["alice"],
+        );
+    });
+
     it("a killed bot's Lease is taken over once it expired, not before; --resume from the other clone finishes", async () => {
         const [one, two] = clonesOf(stackConfig());
         const c1 = leases.client();
