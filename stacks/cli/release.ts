@@ -13,10 +13,10 @@ import { InlineStack } from "../automation/inline-stack";
 import { requirePulumiCli } from "../automation/local-stack";
 import { KubeApi } from "../automation/kube-api";
 import { KubeRouting } from "../automation/routing-patch";
-import { KubeLeases } from "../release/kube-lease";
+import { clusterApi, KubeLeases } from "../release/kube-lease";
 import { ReleaseOptions } from "../release/context";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
-import { EXIT_CODES, exitCode, exitCodeHelp, PreflightError } from "../release/result";
+import { EXIT_CODES, exitCode, exitCodeHelp } from "../release/result";
 import { runRelease } from "../release/run";
 import {
     configFrom,
@@ -340,21 +340,6 @@ export async function main(argv: string[]): Promise<number> {
         interrupt.dispose();
         driver?.dispose();
         kube?.close();
-    }
-}
-
-/**
- * The cluster's API, from the kubeconfig the Kubernetes provider uses: the release lease lives there (and a fast
- * rollback patches the live routes through it). Without it the bot refuses, before anything is read or changed.
- */
-function clusterApi(): KubeApi {
-    try {
-        return KubeApi.fromKubeconfig();
-    } catch (e) {
-        throw new PreflightError(
-            `the release lease is a Kubernetes Lease in the app's namespace, and the cluster's API cannot be reached ` +
-                `from the kubeconfig (${(e as Error).message}); set KUBECONFIG to the cluster's kubeconfig. Nothing was started`,
-        );
     }
 }
 

@@ -170,7 +170,7 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         let recordLeft = 0;
         b.clock.onSleep = () => {
             if (decided === undefined && b.clock.now().getTime() - t0 >= 15 * 60_000) {
-                recordLeft = Date.parse(two.deployed!.releaseLeaseExpires!) - b.clock.now().getTime();
+                recordLeft = Date.parse(two.deployed!.releaseLeaseExpires) - b.clock.now().getTime();
                 decided = bot(two, leases.client(), { ...resume, decision: { kind: "approve", by: "alice" } });
             }
         };
