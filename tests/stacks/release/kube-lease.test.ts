@@ -7,7 +7,7 @@
  * an unreachable cluster.
  */
 import * as assert from "assert";
-import { ReleaseDeps, ReleaseOptions } from "../../../stacks/release/context";
+import { ReleaseOptions } from "../../../stacks/release/context";
 import {
     describeHolder,
     KubeLease,
@@ -18,7 +18,6 @@ import {
     otherLiveHolder,
 } from "../../../stacks/release/kube-lease";
 import { PreflightError, ReleaseResult } from "../../../stacks/release/result";
-import { runRelease } from "../../../stacks/release/run";
 import { clonesOf, FakeLeaseClient, FakeLeases, FakeStack } from "../fakes";
 import { memoryBench, stackConfig, V2 } from "./bench";
 
@@ -36,23 +35,8 @@ describe("release lease in Kubernetes: every window in which a second bot could 
     });
 
     /** One bot (a process) on `stack` with its own connection to the cluster's Leases. */
-    const bot = (
-        stack: FakeStack,
-        client: FakeLeaseClient,
-        opts: ReleaseOptions = fresh(),
-        deps: Partial<ReleaseDeps> = {},
-    ): Promise<ReleaseResult> => {
-        const identity = b.bots.next();
-        return runRelease(opts, {
-            stack,
-            metrics: b.metrics,
-            clock: b.clock,
-            identity,
-            leases: client,
-            log: (l) => b.lines.push(`${identity.id}: ${l}`),
-            ...deps,
-        }).finally(() => b.bots.gone.add(identity.id));
-    };
+    const bot = (stack: FakeStack, client: FakeLeaseClient, opts: ReleaseOptions = fresh()): Promise<ReleaseResult> =>
+        b.botWith(stack, opts, { leases: client });
     const lease = () => leases.lease(NS, NAME);
     /** A second bot is refused up front, naming the holder, and changes nothing in its clone. */
     const refusedNaming = async (run: Promise<ReleaseResult>, stack: FakeStack, holder: string) => {
@@ -243,7 +227,7 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         assert.strictEqual(r1.outcome, "paused");
         assert.match(r1.reason, /^the release lease is no longer this bot's \(now held by bot-2\) before /);
         assert.strictEqual(r2.outcome, "completed", r2.reason);
-        assert.ok(b.lines.includes(`bot-2: took the release lease (Lease prod/${NAME}) over from bot-1 (--take-over)`));
+        assert.ok(b.lines.includes(`took the release lease (Lease prod/${NAME}) over from bot-1 (--take-over)`));
     });
 
     it("an unreachable cluster or a namespace not deployed yet: refused up front with the reason, nothing changed", async () => {
