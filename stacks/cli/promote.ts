@@ -3,6 +3,8 @@
  * Exit codes: those of the release bot (EXIT_CODE_TABLE in stacks/release/result.ts); 2 is also a refusal.
  */
 import * as path from "path";
+import { KubeApi } from "../automation/kube-api";
+import { clusterApi, KubeLeases } from "../release/kube-lease";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
 import { IMAGE_ACCEPTS, IMAGE_REF } from "../../components/validation";
@@ -139,9 +141,11 @@ export async function main(argv: string[]): Promise<number> {
     const dryRun = switches.has("dry-run");
     const reportDir = values["report-dir"] ?? "reports";
     let target: AutomationStack | undefined;
+    let kube: KubeApi | undefined;
     const interrupt = interruptSignal();
     try {
         requirePulumiCli();
+        kube = clusterApi();
         const readState = async (name: string) => promotionState(await readStackOutputs(name, workDir));
         // Decide before opening the target for writing, so a refusal touches nothing.
         target = await AutomationStack.open(values.to, workDir, dryRun).catch((e: Error) => {
@@ -169,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
             {
                 readState,
                 target,
+                leases: new KubeLeases(kube),
                 signal: interrupt.signal,
                 engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },
@@ -198,6 +203,7 @@ export async function main(argv: string[]): Promise<number> {
     } finally {
         interrupt.dispose();
         target?.dispose();
+        kube?.close();
     }
 }
 

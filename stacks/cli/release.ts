@@ -11,7 +11,9 @@ import { IMAGE_ACCEPTS, IMAGE_REF } from "../../components/validation";
 import { APPROVER, APPROVER_ACCEPTS, GATE_PATTERN } from "../../config/release-state";
 import { InlineStack } from "../automation/inline-stack";
 import { requirePulumiCli } from "../automation/local-stack";
+import { KubeApi } from "../automation/kube-api";
 import { KubeRouting } from "../automation/routing-patch";
+import { clusterApi, KubeLeases } from "../release/kube-lease";
 import { ReleaseOptions } from "../release/context";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
 import { EXIT_CODES, exitCode, exitCodeHelp } from "../release/result";
@@ -114,7 +116,9 @@ export const RELEASE_FLAGS: FlagSpec[] = [
     {
         name: "take-over",
         kind: "switch",
-        help: "Take the release lease from another bot that still seems to hold it (only if it is gone).",
+        help:
+            "Take the release lease (a Kubernetes Lease) now from another bot whose hold has not expired; that bot " +
+            "stops before its next write. Only when it is gone or stuck.",
     },
     { name: "dry-run", kind: "switch", help: "Preview every step on a scratch copy of the config; change nothing." },
     {
@@ -333,15 +337,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     let driver: InlineStack | undefined;
     const interrupt = interruptSignal();
-    let routing: KubeRouting | undefined;
+    let kube: KubeApi | undefined;
     try {
         requirePulumiCli();
-        routing = fastRouting();
+        kube = clusterApi();
         // The program runs inline, in this process: no Node.js start-up or compile per update.
         driver = await InlineStack.open(opts.stack, opts.workDir, opts.dryRun);
         const result = await runRelease(opts, {
             stack: driver,
-            routing,
+            routing: new KubeRouting(kube),
+            leases: new KubeLeases(kube),
             signal: interrupt.signal,
             engineOutput: opts.quiet ? undefined : printEngineLine,
         });
@@ -356,17 +361,7 @@ export async function main(argv: string[]): Promise<number> {
     } finally {
         interrupt.dispose();
         driver?.dispose();
-        routing?.close();
-    }
-}
-
-/** Direct access to the live routes for a fast rollback, or none (said on stderr): rollbacks then go by update. */
-function fastRouting(): KubeRouting | undefined {
-    try {
-        return KubeRouting.fromKubeconfig();
-    } catch (e) {
-        process.stderr.write(`warning: a rollback will go by pulumi up only: ${(e as Error).message}\n`);
-        return undefined;
+        kube?.close();
     }
 }
 

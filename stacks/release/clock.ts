@@ -5,6 +5,11 @@ export interface Clock {
     now(): Date;
     /** Sleeps `ms`; returns early (without throwing) when `signal` aborts. */
     sleep(ms: number, signal?: AbortSignal): Promise<void>;
+    /**
+     * Calls `fn` every `ms` until the returned function is called (the release lease's renew timer). Without it, an
+     * unref'd interval of the system's timers.
+     */
+    every?(ms: number, fn: () => Promise<void>): () => void;
 }
 
 export const systemClock: Clock = {

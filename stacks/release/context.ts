@@ -19,6 +19,7 @@ import { Clock, systemClock } from "./clock";
 import { PlanGuardError } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
 import { RunEntry } from "./entry";
+import { LeaseApi } from "./kube-lease";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
 import { ConfigSource } from "./origin";
 import { MetricsSource } from "./prometheus";
@@ -84,6 +85,12 @@ export interface ReleaseDeps {
     signal?: AbortSignal;
     /** Who this bot is for the lease (default: this process). */
     identity?: LeaseIdentity;
+    /**
+     * The cluster's Leases: the release lease is then a Kubernetes Lease in the app's namespace (kube-lease.ts),
+     * which every runner sees. Without it (library callers, unit tests of the state machine) the lease is kept in
+     * stack config, which holds within one checkout only.
+     */
+    leases?: LeaseApi;
 }
 
 /** Where a release's lines go: `deps.log`, or stdout; never with a URL's credentials (a line may quote one). */

@@ -12,7 +12,8 @@ import { systemClock } from "./clock";
 import { logOf, ReleaseDeps, ReleaseOptions } from "./context";
 import { decisionProblem } from "./entry";
 import { describeGate } from "./wording";
-import { liveHolder, processIdentity } from "./lease";
+import { leaseName, leaseNamespace, otherLiveHolder } from "./kube-lease";
+import { LeaseIdentity, liveHolder, processIdentity } from "./lease";
 import { recordInStack } from "./recording";
 import { PreflightError, publicPolicy, ReleaseResult, resultOf } from "./result";
 
@@ -29,7 +30,7 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
     const now = clock.now();
     const { values: local, secretKeys } = await stack.getConfig();
     const deployed = await stack.deployedConfig();
-    const held = liveHolder({ local, deployed }, me, now);
+    const held = await waitingBot(local, deployed, deps, me, now);
     const state = stateIn(deployed ?? local);
     if (held === undefined || state.status !== "awaiting-approval") {
         return undefined;
@@ -75,4 +76,28 @@ export async function decideForWaitingBot(opts: ReleaseOptions, deps: ReleaseDep
             approvals: [...(state.approvals ?? []), decision],
         },
     );
+}
+
+/**
+ * The live bot that holds the release, if any: with the cluster's Leases, the holder of the stack's Lease (the
+ * config copy is only a record; an unreachable cluster is no bot found, and the run that follows refuses); else
+ * the lease in stack config.
+ */
+async function waitingBot(
+    local: Record<string, string>,
+    deployed: Record<string, string> | undefined,
+    deps: ReleaseDeps,
+    me: LeaseIdentity,
+    now: Date,
+): Promise<{ holder: string } | undefined> {
+    if (deps.leases === undefined) {
+        return liveHolder({ local, deployed }, me, now);
+    }
+    const namespace = leaseNamespace(local);
+    const lease =
+        namespace === undefined
+            ? undefined
+            : await deps.leases.get(namespace, leaseName(deps.stack.name)).catch(() => undefined);
+    const holder = otherLiveHolder(lease, me.id, now);
+    return holder === undefined ? undefined : { holder };
 }

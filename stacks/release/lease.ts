@@ -1,8 +1,9 @@
 /**
  * The owner lease: one bot at a time runs a stack's release. A bot takes it in preflight, compares it before every
- * write, renews it with every write and while it waits, and lets go of it when it stops. A run sees it only as a
- * {@link ReleaseLease}; {@link ConfigLease} keeps it in stack config (`releaseOwner`, `releaseLeaseExpires`),
- * taken with a compare step (write, wait, read back).
+ * write, renews it, and lets go of it when it stops. A run sees it only as a {@link ReleaseLease}: a Kubernetes
+ * Lease (kube-lease.ts; the command line's), or {@link ConfigLease}, which keeps it in stack config
+ * (`releaseOwner`, `releaseLeaseExpires`), taken with a compare step (write, wait, read back) that sees only one
+ * checkout. With the Kubernetes Lease, those config keys remain as a record of the owner.
  *
  * A lease whose time ran out, or whose owner was a process of this host that no longer runs (a killed bot), is
  * free; a live one is taken over only when asked (`--take-over`).
@@ -57,11 +58,9 @@ export class LeaseLostError extends Error {
     constructor(
         readonly holder: string | undefined,
         what: string,
+        why = holder === undefined ? "it was removed" : `now held by ${holder}`,
     ) {
-        super(
-            `the release lease is no longer this bot's (${holder === undefined ? "it was removed" : `now held by ${holder}`}) ` +
-                `before ${what}; stopping without changing anything`,
-        );
+        super(`the release lease is no longer this bot's (${why}) before ${what}; stopping without changing anything`);
         this.name = "LeaseLostError";
     }
 }
@@ -136,6 +135,11 @@ export interface ReleaseLease {
     /** This bot's lease id: the release's recorded owner. */
     readonly holder: string;
     /**
+     * Takes a lock kept outside stack config (the Kubernetes Lease), before anything of the stack is read; throws a
+     * {@link PreflightError} while another live bot holds it. A lease kept in stack config takes it in `acquire`.
+     */
+    lock(takeOver: boolean): Promise<void>;
+    /**
      * Takes the lease; throws a {@link PreflightError} while another live bot holds it (or took it at the same
      * time). Returns what puts back what it wrote, for a preflight that then refuses.
      */
@@ -160,6 +164,11 @@ export class ConfigLease implements ReleaseLease {
 
     get holder(): string {
         return this.me.id;
+    }
+
+    /** Nothing to take before reading: this lease is taken with the config it lives in. */
+    lock(): Promise<void> {
+        return Promise.resolve();
     }
 
     /**

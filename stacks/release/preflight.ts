@@ -12,9 +12,10 @@ import { parseConfig, ProgramConfig } from "../../config/program";
 import { PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
-import { Prepared, ReleaseDeps, ReleaseOptions } from "./context";
+import { logOf, Prepared, ReleaseDeps, ReleaseOptions } from "./context";
 import { entryOf } from "./entry";
-import { ConfigLease, processIdentity } from "./lease";
+import { KubeLease, leaseNamespace } from "./kube-lease";
+import { ConfigLease, processIdentity, ReleaseLease } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
@@ -26,6 +27,45 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
         throw new PreflightError("--version cannot be used with --resume: the release in progress has its version");
     }
     const { values: local, secretKeys } = await stack.getConfig();
+    const lease = releaseLease(local, deps);
+    // The lock first: before the deployed release state is read, and before any preview or update.
+    await lease.lock(opts.takeOver ?? false);
+    try {
+        return await prepare(opts, deps, lease, { local, secretKeys });
+    } catch (e) {
+        await lease.letGo().catch(() => undefined);
+        throw e;
+    }
+}
+
+/**
+ * The lease of this run: a Kubernetes Lease in the app's namespace (as the checkout's config names it) when the
+ * cluster's Leases are given, else the lease in stack config.
+ */
+function releaseLease(local: Record<string, string>, deps: ReleaseDeps): ReleaseLease {
+    const me = deps.identity ?? processIdentity();
+    const clock = deps.clock ?? systemClock;
+    if (deps.leases === undefined) {
+        return new ConfigLease(deps.stack, me, clock);
+    }
+    const namespace = leaseNamespace(local);
+    if (namespace === undefined) {
+        throw new PreflightError(
+            `the release lease lives in the app's namespace, and the stack config of ${deps.stack.name} names none ` +
+                `(app ${JSON.stringify(local.app ?? "")}, namespace ${JSON.stringify(local.namespace ?? "")}): set app`,
+        );
+    }
+    return new KubeLease({ namespace, stack: deps.stack, api: deps.leases, me, clock, log: logOf(deps) });
+}
+
+/** Preflight once the lease's lock is taken. */
+async function prepare(
+    opts: ReleaseOptions,
+    deps: ReleaseDeps,
+    lease: ReleaseLease,
+    { local, secretKeys }: { local: Record<string, string>; secretKeys: Set<string> },
+): Promise<Prepared> {
+    const { stack } = deps;
     const deployed = await stack.deployedConfig();
     const adopted = startingPoint(stack.name, local, deployed, opts.configFrom);
     const values = withChanges(local, adopted);
@@ -57,7 +97,6 @@ export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promis
     const { app } = cfg.release;
     const namespace = appNamespace(app, cfg.release.namespace);
 
-    const lease = new ConfigLease(stack, deps.identity ?? processIdentity(), deps.clock ?? systemClock);
     const undo = await lease.acquire({ local, deployed, takeOver: opts.takeOver ?? false, alongside: adopted });
     try {
         const leased = (await stack.getConfig()).values;

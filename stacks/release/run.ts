@@ -34,11 +34,16 @@ export async function runRelease(opts: ReleaseOptions, deps: ReleaseDeps): Promi
         }
     }
     const prepared = await preflight(opts, deps);
-    const run = new ReleaseRun(opts, deps, prepared);
-    const result = await drive(run, prepared.entry);
-    await afterRelease(run, result);
-    await run.hooks.flush();
-    return run.hooks.calls.length > 0 ? { ...result, hooks: run.hooks.calls } : result;
+    try {
+        const run = new ReleaseRun(opts, deps, prepared);
+        const result = await drive(run, prepared.entry);
+        await afterRelease(run, result);
+        await run.hooks.flush();
+        return run.hooks.calls.length > 0 ? { ...result, hooks: run.hooks.calls } : result;
+    } finally {
+        // However the run ended: the lease is let go where it is still this bot's (its renew timer stops).
+        await prepared.lease.letGo().catch(() => undefined);
+    }
 }
 
 /** What the run does, by where it enters the release. */

@@ -309,8 +309,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
         assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.template.metadata.labels.version, "4.0.0");
     });
 
-    it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
-        // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
+    /** The project as committed now (its stack file as it is), in a git repository; `clone` makes a fresh clone. */
+    function committedProject(): { origin: string; clone: (name: string) => string } {
         const origin = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-origin-"));
         for (const f of ["Pulumi.yaml", `Pulumi.${stack.name}.yaml`]) {
             fs.copyFileSync(path.join(stack.workDir, f), path.join(origin, f));
@@ -325,6 +325,12 @@ describe("e2e: the release bot with a real Prometheus", function () {
             git(origin, "clone", "-q", origin, dir);
             return dir;
         };
+        return { origin, clone };
+    }
+
+    it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
+        // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
+        const { origin, clone } = committedProject();
         const ci = (dir: string, image: string) =>
             runCli("stacks/cli/release.ts", [
                 "--stack",
@@ -370,6 +376,57 @@ describe("e2e: the release bot with a real Prometheus", function () {
             "not the checkout's 4.0.0",
         );
         for (const d of [origin, first, second]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    });
+    it("two runners started together from two fresh clones: one releases, the other is refused naming the holder", async () => {
+        const { origin, clone } = committedProject();
+        const dirs = [clone("lease-a"), clone("lease-b")];
+        const images = ["registry.example.test/shop:8.0.0", "registry.example.test/shop:9.0.0"];
+        const leaseName = `istio-canary-release-${stack.name}`;
+        let seen: { spec: { holderIdentity: string; leaseDurationSeconds: number } } | undefined;
+        const t0 = Date.now();
+        const runs = await Promise.all(
+            dirs.map((dir, i) =>
+                runCli(
+                    "stacks/cli/release.ts",
+                    [
+                        ...[
+                            "--stack",
+                            stack.name,
+                            "--work-dir",
+                            dir,
+                            "--image",
+                            images[i],
+                            "--config-from",
+                            "deployed",
+                        ],
+                        ...["--steps", "100", "--quiet", "--report-dir", reportDir],
+                    ],
+                    () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName)),
+                ),
+            ),
+        );
+        console.log(`      two runners: both done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        const codes = runs.map((r) => r.code).sort();
+        assert.deepStrictEqual(codes, [0, 2], runs.map((r) => r.stdout + r.stderr).join("\n---\n"));
+        const winner = runs.findIndex((r) => r.code === 0);
+        const loser = runs[1 - winner];
+        const holder = /another release bot holds the release lease of stack \S+: (\S+) \(Lease shop-release\//.exec(
+            loser.stderr,
+        );
+        assert.ok(holder, loser.stderr);
+        assert.strictEqual(loser.stdout, "", "the refused runner started nothing");
+        assert.strictEqual(
+            seen?.spec.holderIdentity,
+            holder[1],
+            "the Lease in the cluster named the runner that released",
+        );
+        assert.strictEqual(seen?.spec.leaseDurationSeconds, 60);
+        assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "let go at exit");
+        const v = images[winner].split(":")[1];
+        assertStableServes(NS, images[winner], v);
+        for (const d of [origin, ...dirs]) {
             fs.rmSync(d, { recursive: true, force: true });
         }
     });

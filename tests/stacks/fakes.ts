@@ -14,6 +14,8 @@ import {
 import { Clock } from "../../stacks/release/clock";
 import { DEPLOYMENT, VIRTUAL_SERVICE } from "../../stacks/release/guard";
 import { LeaseIdentity } from "../../stacks/release/lease";
+import { LeaseApi, LeaseConflictError, LeaseObject } from "../../stacks/release/kube-lease";
+import { KubeApiError } from "../../stacks/automation/kube-api";
 import { MetricsSource, QueryResult } from "../../stacks/release/prometheus";
 
 /** One `pulumi up` (or preview) the fake stack ran: the config it ran with, its targets and plan. */
@@ -211,17 +213,162 @@ export class FakeBots {
     }
 }
 
-/** A clock whose sleeps return at once, advancing time; `onSleep` can interrupt (simulate a kill). */
+/**
+ * A clock whose sleeps return at once, advancing time; `onSleep` can interrupt (simulate a kill). Timers
+ * (`every`) fire at their times while a sleep passes them, each awaited in turn.
+ */
 export class FakeClock implements Clock {
     private t = Date.parse("2026-11-30T10:00:00Z");
+    private timers: { at: number; ms: number; fn: () => Promise<void> }[] = [];
     onSleep?: () => void;
     now() {
         return new Date(this.t);
     }
-    sleep(ms: number) {
-        this.t += ms;
+    async sleep(ms: number) {
+        const end = this.t + ms;
+        for (;;) {
+            const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+            if (due === undefined) {
+                break;
+            }
+            this.t = Math.max(this.t, due.at);
+            due.at += due.ms;
+            await due.fn();
+        }
+        this.t = Math.max(this.t, end);
         this.onSleep?.();
-        return Promise.resolve();
+    }
+    every(ms: number, fn: () => Promise<void>): () => void {
+        const timer = { at: this.t + ms, ms, fn };
+        this.timers.push(timer);
+        return () => {
+            this.timers = this.timers.filter((x) => x !== timer);
+        };
+    }
+    /** Timers running now. */
+    get timerCount(): number {
+        return this.timers.length;
+    }
+}
+
+/** Two (or more) clones of the project: each its own local config, one backend (the deployed config is shared). */
+export function clonesOf(config: Record<string, string>, n = 2): FakeStack[] {
+    const backend: { deployed?: Record<string, string> } = { deployed: { ...config } };
+    return Array.from({ length: n }, () => {
+        const clone = new FakeStack({ ...config });
+        Object.defineProperty(clone, "deployed", {
+            get: () => backend.deployed,
+            set: (v: Record<string, string> | undefined) => {
+                backend.deployed = v;
+            },
+        });
+        return clone;
+    });
+}
+
+/**
+ * The Leases of an API server in memory, with its rules: a create of an existing Lease conflicts, a replace or a
+ * delete conflicts unless it names the current resourceVersion, every write gets a new resourceVersion.
+ * `client()` is one runner's connection to it.
+ */
+export class FakeLeases {
+    private readonly objects = new Map<string, LeaseObject>();
+    private rv = 0;
+    /** Namespaces that do not exist (a create there is a 404). */
+    readonly missingNamespaces = new Set<string>();
+    /** Every write that succeeded: "create|replace|delete <holder>". */
+    readonly writes: string[] = [];
+
+    /** The Lease as stored (a copy), or undefined. */
+    lease(namespace: string, name: string): LeaseObject | undefined {
+        const o = this.objects.get(`${namespace}/${name}`);
+        return o === undefined ? undefined : (JSON.parse(JSON.stringify(o)) as LeaseObject);
+    }
+
+    client(): FakeLeaseClient {
+        return new FakeLeaseClient(this);
+    }
+
+    /** @internal one request, applied atomically. */
+    apply(op: "get" | "create" | "replace" | "delete", lease: LeaseObject): LeaseObject | undefined {
+        const { namespace, name, resourceVersion } = lease.metadata;
+        const key = `${namespace}/${name}`;
+        const current = this.objects.get(key);
+        const copy = (o: LeaseObject) => JSON.parse(JSON.stringify(o)) as LeaseObject;
+        const store = () => {
+            const o = copy(lease);
+            o.metadata.resourceVersion = String(++this.rv);
+            this.objects.set(key, o);
+            this.writes.push(`${op} ${o.spec.holderIdentity ?? ""}`);
+            return copy(o);
+        };
+        switch (op) {
+            case "get":
+                return current === undefined ? undefined : copy(current);
+            case "create":
+                if (this.missingNamespaces.has(namespace)) {
+                    throw new KubeApiError(404, `POST leases: 404 namespaces "${namespace}" not found`);
+                }
+                if (current !== undefined) {
+                    throw new LeaseConflictError(`POST leases: 409 leases "${name}" already exists`);
+                }
+                return store();
+            case "replace":
+                if (current === undefined || current.metadata.resourceVersion !== resourceVersion) {
+                    throw new LeaseConflictError(`PUT leases/${name}: 409 the object has been modified`);
+                }
+                return store();
+            case "delete":
+                if (current !== undefined && current.metadata.resourceVersion !== resourceVersion) {
+                    throw new LeaseConflictError(`DELETE leases/${name}: 409 precondition failed`);
+                }
+                if (current !== undefined) {
+                    this.objects.delete(key);
+                    this.writes.push(`delete ${current.spec.holderIdentity ?? ""}`);
+                }
+                return undefined;
+        }
+    }
+}
+
+/** One runner's connection to {@link FakeLeases}: `down` (the API unreachable from it), `kill()` (its process gone). */
+export class FakeLeaseClient implements LeaseApi {
+    down = false;
+    private dead = false;
+    /** Requests that reached the server. */
+    requests = 0;
+    constructor(private readonly server: FakeLeases) {}
+
+    kill(): void {
+        this.dead = true;
+    }
+
+    private async send(
+        op: "get" | "create" | "replace" | "delete",
+        lease: LeaseObject,
+    ): Promise<LeaseObject | undefined> {
+        await Promise.resolve();
+        if (this.dead) {
+            throw new Error("killed");
+        }
+        if (this.down) {
+            throw new Error("connect ECONNREFUSED 127.0.0.1:6443");
+        }
+        this.requests++;
+        return this.server.apply(op, lease);
+    }
+
+    get(namespace: string, name: string) {
+        return this.send("get", { metadata: { namespace, name }, spec: {} });
+    }
+    async create(lease: LeaseObject) {
+        return (await this.send("create", lease))!;
+    }
+    async replace(lease: LeaseObject) {
+        return (await this.send("replace", lease))!;
+    }
+    async delete(namespace: string, name: string, resourceVersion: string) {
+        await this.send("delete", { metadata: { namespace, name, resourceVersion }, spec: {} });
     }
 }
 

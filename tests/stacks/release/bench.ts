@@ -66,6 +66,8 @@ export interface MemoryBench {
     bots: FakeBots;
     lines: string[];
     bot(stack: FakeStack, opts?: ReleaseOptions, signal?: AbortSignal): Promise<ReleaseResult>;
+    /** One bot with more of its dependencies given (the cluster's Leases, a signal). */
+    botWith(stack: FakeStack, opts: ReleaseOptions, deps: Partial<ReleaseDeps>): Promise<ReleaseResult>;
 }
 
 /** Registers the bench's hooks in the enclosing `describe` and returns it (no HTTP: for tests that run many bots). */
@@ -77,7 +79,7 @@ export function memoryBench(): MemoryBench {
         bench.clock = new FakeClock();
         bench.bots = new FakeBots();
         bench.lines = [];
-        bench.bot = (stack, opts = { image: V2, version: "v2" }, signal) => {
+        bench.botWith = (stack, opts, deps) => {
             const identity = bench.bots.next();
             // A bot whose run ended (returned, threw or was killed) is a process that is gone.
             return runRelease(opts, {
@@ -85,10 +87,11 @@ export function memoryBench(): MemoryBench {
                 metrics: bench.metrics,
                 clock: bench.clock,
                 identity,
-                signal,
                 log: (l) => bench.lines.push(l),
+                ...deps,
             }).finally(() => bench.bots.gone.add(identity.id));
         };
+        bench.bot = (stack, opts = { image: V2, version: "v2" }, signal) => bench.botWith(stack, opts, { signal });
     });
     return bench;
 }

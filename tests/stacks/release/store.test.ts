@@ -1,6 +1,6 @@
 /**
  * The store is the one writer of a release's state and lease (store.ts), with the lease behind a small interface
- * (lease.ts): here with a lease in memory, as a Kubernetes Lease would plug in, and with today's ConfigLease.
+ * (lease.ts): here with a lease in memory, and with the ConfigLease (the Kubernetes Lease: kube-lease.test.ts).
  */
 import * as assert from "assert";
 import { ReleaseView } from "../../../config/release-state";
@@ -16,6 +16,10 @@ class MemoryLease implements ReleaseLease {
     readonly holder = "bot-1";
     readonly calls: string[] = [];
     lost = false;
+    lock(): Promise<void> {
+        this.calls.push("lock");
+        return Promise.resolve();
+    }
     acquire(): Promise<() => Promise<void>> {
         this.calls.push("acquire");
         return Promise.resolve(() => Promise.resolve());
