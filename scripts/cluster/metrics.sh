@@ -53,6 +53,7 @@ metrics_start() {
     --kubelet-use-node-status-port \
     --kubelet-preferred-address-types=InternalIP \
     --metric-resolution=10s \
+    --kubelet-request-timeout=5s \
     --v=0
   kc apply -f - >&2 <<YAML
 apiVersion: v1

@@ -93,6 +93,10 @@ describe("e2e: autoscaling during a canary", function () {
     }
 
     before(async () => {
+        assert.ok(
+            live("apiservice", "", "v1beta1.metrics.k8s.io"),
+            "the cluster has no resource metrics API: start it with CLUSTER_METRICS=1 (the e2e toolchain's default)",
+        );
         stack = await E2EStack.create(
             "e2e-autoscaling",
             baseConfig(NS, {
@@ -175,9 +179,14 @@ describe("e2e: autoscaling during a canary", function () {
         await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2", canaryWeight: "50" });
         await stack.up();
         load.canaryWeight = 50;
+        // 600m at 50%: 300m per track, 6 pods each (the stable scales in from 12, the canary out from 2).
+        await until("both tracks at 6 pods", () => replicas("stable") === 6 && replicas("canary") === 6);
         // The completion's three updates: stable rolls to the new version, traffic to stable, the canary retired.
+        // The first changes the stable's pod template: the update keeps the HPA's replica count (6, not 4).
         await stack.set({ stableImage: "registry.example.test/shop:2.0.0", stableVersion: "v2" });
-        await stack.up();
+        const promote = await stack.up();
+        assert.strictEqual(operations(promote.events)["shop-stable"], "update");
+        assert.strictEqual(replicas("stable"), 6, `the promotion reset the stable's replicas: ${await sample()}`);
         await stack.set({ canaryWeight: "0" });
         load.canaryWeight = 0;
         await stack.up();
