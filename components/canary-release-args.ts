@@ -60,6 +60,19 @@ export interface ResourceArgs {
     ephemeralStorageLimit?: string;
 }
 
+/**
+ * Autoscaling: a HorizontalPodAutoscaler per track. The stable's scales between `replicas` and `maxReplicas`; the
+ * canary's bounds follow its weight. Pulumi sets a Deployment's replicas only when it creates it.
+ */
+export interface AutoscalingArgs {
+    /** Most replicas of the stable track; the canary's maximum is its weight's share of it. */
+    maxReplicas: number;
+    /** Average CPU utilisation (percent of the CPU request) the HPAs keep the pods at. Defaults to 80. */
+    targetCpuUtilization?: number;
+    /** Seconds the HPAs look back before they scale in (behavior.scaleDown.stabilizationWindowSeconds). Defaults to Kubernetes' 300. */
+    scaleDownStabilizationSeconds?: number;
+}
+
 /** Pod Security Standards levels. */
 export const PodSecurityLevel = {
     /** No restrictions (sidecar injection without Istio CNI needs it). */
@@ -108,6 +121,8 @@ export const CANARY_RELEASE_DEFAULTS = {
         ephemeralStorageLimit: "512Mi",
     },
     rolloutTimeoutSeconds: 600,
+    autoscalingTargetCpuUtilization: 80,
+    autoscalingMaxReplicas: 10,
     runAsUser: 65532,
     tlsMinVersion: TLSProtocolVersion.TLSV1_2 as TLSProtocolVersion,
     httpsRedirect: true,
@@ -132,6 +147,9 @@ export const CANARY_RELEASE_LIMITS = {
     runAsUser: { min: 1, max: INT32_MAX },
     rolloutTimeoutSeconds: { min: 30, max: 86_400 },
     retryAttempts: { min: 0, max: 100 },
+    autoscalingMaxReplicas: { min: 1, max: INT32_MAX },
+    autoscalingTargetCpuUtilization: { min: 1, max: 1000 },
+    autoscalingScaleDownStabilizationSeconds: { min: 0, max: 3600 },
 } as const satisfies Record<string, Required<IntLimits>>;
 
 /** Longest app name: Deployments are named `<app>-stable` and `<app>-canary` (DNS labels of at most 63). */
@@ -165,6 +183,12 @@ export interface CanaryReleaseArgs {
     canaryReplicas?: pulumi.Input<number>;
     /** Scale the canary with its weight: ceil(replicas * weight / 100), at least `canaryReplicas`. Defaults to false. */
     canaryScaling?: boolean;
+    /**
+     * A HorizontalPodAutoscaler per track (autoscaling/v2, on CPU): the stable's scales from `replicas` to
+     * `autoscaling.maxReplicas`, the canary's bounds follow its weight, and Pulumi no longer resets the replica
+     * counts they choose. `canaryReplicas` and `canaryScaling` do not apply. Defaults to none (fixed replicas).
+     */
+    autoscaling?: AutoscalingArgs;
     /** Port the container listens on. Defaults to 8080. */
     containerPort?: number;
     /** Port of the Service. Defaults to 80. */

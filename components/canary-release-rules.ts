@@ -47,7 +47,10 @@ export type CanaryReleaseField =
     | "canary.version"
     | "retries.attempts"
     | "retries.perTryTimeout"
-    | "retries.retryOn";
+    | "retries.retryOn"
+    | "autoscaling.maxReplicas"
+    | "autoscaling.targetCpuUtilization"
+    | "autoscaling.scaleDownStabilizationSeconds";
 
 /** The validated fields that may hold Outputs. */
 export const INPUT_FIELDS = ["stable", "canary", "canaryWeight", "replicas", "canaryReplicas", "hosts"] as const;
@@ -89,6 +92,37 @@ const track = (t: "stable" | "canary"): Rule => ({
         ];
     },
 });
+
+/** The autoscaling fields: in range, a maximum of at least the stable's minimum, not with canaryScaling. */
+function autoscalingProblems(a: CanaryReleaseValues, name: Namer): (string | undefined)[] {
+    const h = a.autoscaling;
+    if (h === undefined) {
+        return [];
+    }
+    const replicas = a.replicas ?? D.replicas;
+    const stabilization = h.scaleDownStabilizationSeconds;
+    return [
+        intProblem(name("autoscaling.maxReplicas"), h.maxReplicas, L.autoscalingMaxReplicas),
+        intProblem(
+            name("autoscaling.targetCpuUtilization"),
+            h.targetCpuUtilization ?? D.autoscalingTargetCpuUtilization,
+            L.autoscalingTargetCpuUtilization,
+        ),
+        stabilization === undefined
+            ? undefined
+            : intProblem(
+                  name("autoscaling.scaleDownStabilizationSeconds"),
+                  stabilization,
+                  L.autoscalingScaleDownStabilizationSeconds,
+              ),
+        h.maxReplicas < replicas
+            ? `${name("autoscaling.maxReplicas")} must be at least ${name("replicas")} (the stable's minimum, ${replicas}); got ${h.maxReplicas}`
+            : undefined,
+        (a.canaryScaling ?? D.canaryScaling)
+            ? `${name("canaryScaling")} must be false with ${name("autoscaling")}: the canary's HPA bounds follow its weight instead`
+            : undefined,
+    ];
+}
 
 /** The canary's pods are reachable by some route even at weight 0 (header, cookie or mirror). */
 export function canaryRoutable(
@@ -200,6 +234,7 @@ const RULES: readonly Rule[] = [
                 : undefined,
         ],
     },
+    { reads: ["replicas"], check: autoscalingProblems },
     {
         reads: ["canaryReplicas", "canaryWeight"],
         check: (a, name) => [

@@ -14,6 +14,8 @@ import {
     Track,
     TRACKS,
 } from "./names";
+import { canaryMinReplicas, HPA_OWNED_PATHS } from "./autoscaling";
+import { registerAutoscalers } from "./autoscalers";
 import { buildPodDisruptionBudgetSpec } from "./disruption";
 import {
     buildAuthorizationPolicySpec,
@@ -51,7 +53,8 @@ import { definedOnly } from "./values";
  * that split traffic by the canary weight.
  *
  * Changing only the weight changes only the VirtualService (and the canary's replicas when scaling with the
- * weight). The VirtualService waits for both Deployments, so traffic only moves onto pods that are ready.
+ * weight, or its HorizontalPodAutoscaler's bounds with `autoscaling`). The VirtualService waits for both
+ * Deployments, so traffic only moves onto pods that are ready.
  */
 export class CanaryRelease extends pulumi.ComponentResource {
     /** Namespace of the application. */
@@ -93,14 +96,26 @@ export class CanaryRelease extends pulumi.ComponentResource {
         const canaryWeight = weightIn.apply((w) => w.canaryWeight ?? D.canaryWeight);
         this.namespace = pulumi.output(ns);
         this.weights = canaryWeight.apply(splitWeights);
-        this.canaryReplicas = pulumi.all([replicasIn, weightIn]).apply(([replicas, w]) =>
-            canaryReplicaCount({
+        const autoscaling = args.autoscaling;
+        // With autoscaling, the canary track exists only while it can be routed to: a release in progress (a weight
+        // above 0 needs one), or a header, cookie or mirror route. Otherwise it has no Deployment and no HPA.
+        const canaryRuns =
+            autoscaling === undefined ||
+            args.canary !== undefined ||
+            args.canaryHeader !== undefined ||
+            args.canaryCookie !== undefined ||
+            (args.mirrorPercent ?? D.mirrorPercent) > 0;
+        this.canaryReplicas = pulumi.all([replicasIn, weightIn]).apply(([replicas, w]) => {
+            if (autoscaling !== undefined) {
+                return canaryRuns ? canaryMinReplicas(w.canaryWeight ?? D.canaryWeight, replicas) : 0;
+            }
+            return canaryReplicaCount({
                 stableReplicas: replicas,
                 canaryReplicas: w.canaryReplicas ?? D.canaryReplicas,
                 scaleWithWeight: args.canaryScaling ?? D.canaryScaling,
                 canaryWeight: w.canaryWeight ?? D.canaryWeight,
-            }),
-        );
+            });
+        });
         this.url = hosts.apply(appUrl);
         this.splitQuery = pulumi.output(splitByVersionQuery({ namespace: ns, service: app }));
 
@@ -215,10 +230,21 @@ export class CanaryRelease extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { ...inNs, dependsOn: [...namespaceDeps, ...podIdentity] },
+                // An HPA owns the replica count: Pulumi sets it only when it creates the Deployment.
+                {
+                    ...inNs,
+                    dependsOn: [...namespaceDeps, ...podIdentity],
+                    ...(autoscaling !== undefined ? { ignoreChanges: HPA_OWNED_PATHS } : {}),
+                },
             );
         };
-        const deployments = { stable: deployment("stable"), canary: deployment("canary") };
+        const deployments: Record<Track, k8s.apps.v1.Deployment | undefined> = {
+            stable: deployment("stable"),
+            canary: canaryRuns ? deployment("canary") : undefined,
+        };
+        if (autoscaling !== undefined) {
+            registerAutoscalers(name, { app, ns, autoscaling, deployments, replicas: replicasIn, canaryWeight }, inNs);
+        }
         if (args.podDisruptionBudgets ?? D.podDisruptionBudgets) {
             for (const track of TRACKS) {
                 new k8s.policy.v1.PodDisruptionBudget(
@@ -313,7 +339,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                     retries: args.retries,
                 }),
             ),
-            [deployments.stable, deployments.canary, destinationRule, gateway],
+            [...TRACKS.flatMap((t) => deployments[t] ?? []), destinationRule, gateway],
         );
         this.routingUrn = virtualService.urn;
 

@@ -12,6 +12,7 @@ import {
 } from "../components/canary-release-args";
 import { INT32_MAX } from "../components/validation";
 import { definedOnly } from "../components/values";
+import { readAutoscaling } from "./autoscaling-keys";
 import { HardeningField, readHardening } from "./hardening-keys";
 import {
     APP_NAME,
@@ -70,6 +71,7 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
     const { userMirror, ...traffic } = readTraffic(r);
     const { tls, ...tlsOptions } = readTls(r);
     const { storage, ...hardening } = readHardening(r);
+    const autoscaling = readAutoscaling(r);
     return {
         release: {
             ...application,
@@ -77,6 +79,7 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
             ...traffic,
             ...tlsOptions,
             ...hardening,
+            ...autoscaling,
         },
         tls,
         userMirror,
@@ -85,7 +88,7 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
 
 function readApplication(
     r: Reader,
-): Omit<ReleaseKeys, TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect"> {
+): Omit<ReleaseKeys, TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect" | "autoscaling"> {
     r.group = "Application";
     const app = r.required("app", {
         ...APP_NAME,

@@ -11,6 +11,8 @@ export PULUMI_K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 export KUBERNETES_VERSION=1.36.3
 export ETCD_VERSION=3.6.16
 export KWOK_VERSION=0.8.0
+# metrics-server: the resource metrics API for the HPAs (autoscaling e2e), fed by kwok's kubelet-style metrics.
+export METRICS_SERVER_VERSION=0.8.0
 # Istio 1.31 (the module's VERSION file); its charts live in manifests/charts. istio.io/api at the matching tag.
 export ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 export ISTIO_API_VERSION=v1.31.0

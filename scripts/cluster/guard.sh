@@ -3,7 +3,9 @@
 # The loopback guard: the local API server must never dial an address off this machine. With
 # ValidatingAdmissionWebhook on, it calls every validating webhook (and would call mutating ones, conversion
 # webhooks and aggregated APIs); so each of those must name a loopback URL, not a Service (whose ClusterIP, 10.x,
-# is not on this host), and the `kubernetes` Service's endpoints must be loopback addresses.
+# is not on this host), and the `kubernetes` Service's endpoints must be loopback addresses. An APIService may name
+# a Service of type ExternalName whose name is loopback (localhost, 127.x): the aggregator dials that name itself
+# (metrics.k8s.io, scripts/cluster/metrics.sh).
 # Prints what it checked; exits 1 with one line per offending object.
 #   KUBECONFIG (default $CLUSTER_STATE_DIR/kubeconfig), KUBECTL (default: kubectl on PATH)
 set -euo pipefail
@@ -39,16 +41,25 @@ tpl+='{{if .webhooks}}{{range .webhooks}}{{$k}}/{{$n}} {{.name}} {{with .clientC
 {{end}}{{end}}'
 tpl+='{{if eq $k "APIService"}}{{$k}}/{{$n}} - {{with .spec.service}}service={{.namespace}}/{{.name}}{{else}}-{{end}}
 {{end}}'
+tpl+='{{if eq $k "Service"}}{{if eq .spec.type "ExternalName"}}Service/{{.metadata.namespace}}/{{$n}} - {{.spec.externalName}}
+{{end}}{{end}}'
 tpl+='{{if eq $k "CustomResourceDefinition"}}{{if .spec.conversion}}{{if .spec.conversion.webhook}}{{$k}}/{{$n}} - {{with .spec.conversion.webhook.clientConfig.url}}url={{.}}{{end}}{{with .spec.conversion.webhook.clientConfig.service}}service={{.namespace}}/{{.name}}{{end}}
 {{end}}{{end}}{{end}}{{end}}'
-out="$(k get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices,customresourcedefinitions \
-  -o go-template="$tpl")" || cdie "kubectl get of the webhook configurations, APIServices and CRDs failed"
+out="$(k get validatingwebhookconfigurations,mutatingwebhookconfigurations,apiservices,customresourcedefinitions,services \
+  -A -o go-template="$tpl")" || cdie "kubectl get of the webhook configurations, APIServices, CRDs and Services failed"
+declare -A external=() # "<ns>/<name>" of each ExternalName Service -> its external name
+while read -r obj _ target; do
+  [[ "$obj" == Service/* ]] && external[${obj#Service/}]="$target"
+done <<<"$out"
 while read -r obj hook target; do
   [[ -n "$obj" ]] || continue
   n=$((n + 1))
   case "$obj" in
+    Service/*) n=$((n - 1)) ;;
     APIService/*)
-      [[ "$target" == - ]] || bad+=("${obj,,} is served by Service ${target#service=} (the aggregator would dial it)")
+      svc="${target#service=}"
+      [[ "$target" == - ]] || loopback_url "https://${external[$svc]:-none}/" ||
+        bad+=("${obj,,} is served by Service $svc (the aggregator would dial it)")
       ;;
     CustomResourceDefinition/*)
       case "$target" in

@@ -12,6 +12,7 @@ metadata:
   annotations:
     kwok.x-k8s.io/node: fake
     node.alpha.kubernetes.io/ttl: "0"
+$(metrics_node_annotation "kwok-node-$i")
   labels:
     type: kwok
     kubernetes.io/arch: amd64

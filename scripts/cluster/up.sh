@@ -20,6 +20,8 @@
 # CLUSTER_ETCD_PORT, CLUSTER_API_PORT, CLUSTER_KCM_PORT, CLUSTER_SCHED_PORT.
 # CLUSTER_NODES (default 3) fake nodes of CLUSTER_NODE_CPU (32) cpu,
 # CLUSTER_NODE_MEMORY (256Gi), CLUSTER_NODE_PODS (110) pods.
+# CLUSTER_METRICS=1 (the default with the e2e and all toolchains) adds the resource metrics API: metrics-server fed
+# by kwok (scripts/cluster/metrics.sh; ports CLUSTER_KWOK_PORT 20250, CLUSTER_METRICS_PORT 24443).
 #
 # stdout: only `export NAME=value` lines:  eval "$(scripts/cluster/up.sh)"
 # stderr: progress. Running it again while the cluster is up just re-prints them.
@@ -50,6 +52,9 @@ tc="$CLUSTER_DIR/../toolchain"
 eval "$("$tc/run.sh" kube "$tc/kube.sh")"
 eval "$("$tc/run.sh" istio-charts "$tc/istio.sh")"
 eval "$("$tc/run.sh" istiod "$tc/istiod.sh")"
+case "${ISTIO_CANARY_TOOLCHAIN:-demo}" in e2e | all) CLUSTER_METRICS="${CLUSTER_METRICS:-1}" ;; esac
+CLUSTER_METRICS="${CLUSTER_METRICS:-0}"
+if [[ $CLUSTER_METRICS == 1 ]]; then eval "$("$tc/run.sh" metrics-server "$tc/metrics-server.sh")"; fi
 BRIDGE_BIN="$(cluster_bridge_bin)"
 clog "toolchain ready ($((SECONDS - t))s)"
 APISERVER_BIN="$KUBE_BIN_DIR/kube-apiserver"
@@ -164,6 +169,8 @@ POD_CIDR="${CLUSTER_POD_CIDR:-10.244.0.0/16}"
 
 # shellcheck source=pki.sh
 source "$CLUSTER_DIR/pki.sh"
+# shellcheck source=metrics.sh
+source "$CLUSTER_DIR/metrics.sh"
 
 # ------------------------------------------------------------------ processes
 # [UNSET_PREFIX=P] [START_DIR=D] [IN_HOST_NS=1] start NAME BINARY ARGS... : start detached (own session, stdio to
@@ -307,6 +314,7 @@ start kube-controller-manager "$KCM_BIN" \
   --cluster-signing-key-file="$P/ca.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --controllers='*' \
+  --horizontal-pod-autoscaler-sync-period=5s \
   --profiling=false \
   --v=0
 
@@ -333,6 +341,7 @@ for d in $(kustomize_resources "$kwok_mod/kustomize/stage/fast"); do
   done
 done
 mv "$S/kwok.yaml.tmp" "$S/kwok.yaml"
+if [[ $CLUSTER_METRICS == 1 ]]; then metrics_kwok_config; fi
 stages="$(sed -nE 's/^  name: (.*)/\1/p' "$S/kwok.yaml" | tr '\n' ' ')"
 for want in node-initialize pod-ready pod-complete pod-delete; do
   [[ " $stages " == *" $want "* ]] || cdie "kwok stage $want not found in $kwok_mod/kustomize/stage/fast (got: $stages)"
@@ -346,12 +355,14 @@ HOME="$S/kwok-home" start kwok "$KWOK_BIN" \
   --manage-all-nodes=false \
   --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --cidr="$POD_CIDR" \
-  --node-lease-duration-seconds=40
+  --node-lease-duration-seconds=40 \
+  "${METRICS_KWOK_ARGS[@]}"
 
 # shellcheck source=nodes.sh
 source "$CLUSTER_DIR/nodes.sh"
 # shellcheck source=istiod.sh
 source "$CLUSTER_DIR/istiod.sh"
+if [[ $CLUSTER_METRICS == 1 ]]; then metrics_start; fi
 
 touch "$S/up.done"
 finished=1

@@ -11,6 +11,7 @@ import { shown } from "./wording";
 export const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService";
 export const DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule";
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+export const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
 export const ROUTING_TYPES = [VIRTUAL_SERVICE, DESTINATION_RULE];
 
 /**
@@ -40,19 +41,34 @@ export class PlanGuardError extends Error {
     }
 }
 
+/** The bounds of an HPA: what a step may change of one (the canary's follow its weight). */
+const HPA_BOUNDS = ["spec", "spec.minReplicas", "spec.maxReplicas"];
+
 /**
  * Changes a step may not make, described; empty when the plan is fine. A stage may update only the
- * VirtualService, and a Deployment's replica count (canary scaling). The start and the completion may update
- * the VirtualService and the Deployments; nothing may be created, replaced or deleted by any of them.
+ * VirtualService, a Deployment's replica count (canary scaling) and an HPA's bounds (autoscaling). The start and
+ * the completion may update the VirtualService, the Deployments and the HPAs' bounds; the start may also create
+ * the canary's Deployment and HPA (with autoscaling the canary track exists only during a release). Nothing else
+ * may be created, and nothing replaced or deleted, by any of them.
  */
 export function planViolations(kind: StepKind, changes: ResourceChange[]): string[] {
     return changes
         .filter((c) => {
+            if (c.op === "create" && kind === "start") {
+                const name = resourceName(c.urn);
+                return !(
+                    (c.type === DEPLOYMENT && name.endsWith("-canary")) ||
+                    (c.type === HPA && name.endsWith("-canary-hpa"))
+                );
+            }
             if (c.op !== "update") {
                 return true;
             }
             if (c.type === VIRTUAL_SERVICE) {
                 return false;
+            }
+            if (c.type === HPA) {
+                return !c.paths.every((p) => HPA_BOUNDS.includes(p));
             }
             if (c.type !== DEPLOYMENT) {
                 return true;

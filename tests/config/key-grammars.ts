@@ -289,6 +289,10 @@ export const KEYS: Record<string, Key> = {
     ephemeralStorageRequest: { ok: bytes, examples: ["64Mi", "100M", "1.5Gi"] },
     ephemeralStorageLimit: { ok: bytes, examples: ["512Mi", "2Gi", "1000000000"] },
     podDisruptionBudgets: { ok: bool, examples: ["false"] },
+    autoscaling: { ok: bool, examples: ["true"] },
+    autoscalingMaxReplicas: { ok: int(1, INT32), examples: ["2", "10"] },
+    autoscalingTargetCpu: { ok: int(1, 1000), examples: ["80"] },
+    autoscalingScaleDownSeconds: { ok: int(0, 3600), examples: ["0", "300"] },
     peerAuthentication: { ok: bool, examples: ["false"] },
     authorizationPolicy: { ok: bool, examples: ["false"] },
     allowedPrincipals: {

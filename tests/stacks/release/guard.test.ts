@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { ResourceChange } from "../../../stacks/automation/driver";
-import { DEPLOYMENT, planViolations, VIRTUAL_SERVICE } from "../../../stacks/release/guard";
+import { DEPLOYMENT, HPA, planViolations, VIRTUAL_SERVICE } from "../../../stacks/release/guard";
 import { exitCode } from "../../../stacks/release/result";
 import { runRelease } from "../../../stacks/release/run";
 import { FakeStack, healthy, VS_URN } from "../fakes";
@@ -123,6 +123,33 @@ describe("release bot: what it checks before applying (fake stack, clock and met
                     },
                 ]),
                 ["update Release mesh-istiod (values)"],
+            );
+        });
+
+        it("autoscaling: a step may change HPA bounds; only the start may create the canary's Deployment and HPA", () => {
+            const hpa = (name: string, paths: string[], op = "update"): ResourceChange => ({
+                urn: `urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$${HPA}::${name}`,
+                type: HPA,
+                op,
+                paths,
+            });
+            const shift = [hpa("shop-canary-hpa", ["spec.minReplicas", "spec.maxReplicas"])];
+            assert.deepStrictEqual(planViolations("stage", shift), []);
+            assert.deepStrictEqual(planViolations("stage", [hpa("shop-stable-hpa", ["spec.metrics"])]), [
+                "update HorizontalPodAutoscaler shop-stable-hpa (spec.metrics)",
+            ]);
+            const start = [deploymentChange("shop-canary", [], "create"), hpa("shop-canary-hpa", [], "create")];
+            assert.deepStrictEqual(planViolations("start", start), []);
+            assert.deepStrictEqual(planViolations("stage", start), [
+                "create Deployment shop-canary",
+                "create HorizontalPodAutoscaler shop-canary-hpa",
+            ]);
+            assert.deepStrictEqual(
+                planViolations("start", [
+                    deploymentChange("shop-stable", [], "create"),
+                    hpa("shop-canary-hpa", [], "delete"),
+                ]),
+                ["create Deployment shop-stable", "delete HorizontalPodAutoscaler shop-canary-hpa"],
             );
         });
 

@@ -1,0 +1,207 @@
+/**
+ * Autoscaling for real: kube-controller-manager's HPA controller scales the tracks on the resource metrics API
+ * (metrics-server, scraping kwok's kubelet-style metrics; scripts/cluster/metrics.sh). The test plays the load: a
+ * total CPU usage split between the tracks by the weight and spread over each track's pods, written to the pods'
+ * kwok.x-k8s.io/usage-cpu annotations every second. Replica counts over time are printed after each scenario.
+ *
+ * The release steps are the program's updates the bot makes (a shift, the rollback's two updates, the completion's
+ * three), applied with `pulumi up` on the stack config.
+ */
+import * as assert from "assert";
+import { execFile } from "child_process";
+import { promisify } from "util";
+import { canaryBounds } from "../../components/autoscaling";
+import { baseConfig, E2EStack, live, operations } from "./harness";
+
+const run = promisify(execFile);
+const NS = "shop-autoscaling";
+const REPLICAS = 4;
+const MAX = 12;
+/** The pods' CPU request is 100m and the HPAs keep them at 50%: 50m of usage per pod. */
+const TARGET_CPU = 50;
+
+const kubectl = async (args: string[]) =>
+    (await run(process.env.KUBECTL ?? "kubectl", args, { encoding: "utf8" })).stdout.trim();
+
+/** Replicas of a track's Deployment (spec), or 0 when it does not exist. */
+function replicas(track: string): number {
+    return (live("deployment", NS, `shop-${track}`)?.spec.replicas as number | undefined) ?? 0;
+}
+
+/** Pods of a track that exist (any phase). */
+async function podsOf(track: string): Promise<string[]> {
+    const out = await kubectl(["get", "pods", "-n", NS, "-l", `app=shop,track=${track}`, "-o", "name"]);
+    return out === "" ? [] : out.split("\n");
+}
+
+describe("e2e: autoscaling during a canary", function () {
+    this.timeout(15 * 60 * 1000);
+    let stack: E2EStack;
+    /** Total CPU usage of the app (millicores), and the canary's share (the weight the load follows). */
+    const load = { total: 0, canaryWeight: 0 };
+    const timeline: string[] = [];
+    let t0 = Date.now();
+    let stopped = false;
+    let loops: Promise<void>[] = [];
+
+    /** Spreads the load over each track's pods: usage-cpu = the track's share / its pods. */
+    async function applyLoad(): Promise<void> {
+        for (const track of ["stable", "canary"]) {
+            const pods = await podsOf(track);
+            if (pods.length === 0) {
+                continue;
+            }
+            const share = track === "canary" ? load.canaryWeight : 100 - load.canaryWeight;
+            const perPod = Math.max(1, Math.round((load.total * share) / 100 / pods.length));
+            await kubectl(["annotate", "-n", NS, "--overwrite", ...pods, `kwok.x-k8s.io/usage-cpu=${perPod}m`]);
+        }
+    }
+
+    /** One line: seconds, the Deployments' replicas, the canary's pods and HPA bounds. */
+    async function sample(): Promise<string> {
+        const hpa = live("hpa", NS, "shop-canary");
+        const line =
+            `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s  stable ${replicas("stable")}  canary ` +
+            `${replicas("canary")} (${(await podsOf("canary")).length} pods, HPA ` +
+            `${hpa ? `${hpa.spec.minReplicas}..${hpa.spec.maxReplicas}` : "none"})  load ${load.total}m @ ${load.canaryWeight}%`;
+        timeline.push(line);
+        return line;
+    }
+
+    const every = (ms: number, body: () => Promise<unknown>, done = () => stopped) =>
+        (async () => {
+            while (!done()) {
+                await body().catch(() => undefined);
+                await new Promise((r) => setTimeout(r, ms));
+            }
+        })();
+
+    /** Waits until `ok()` holds (sampled every second), or fails with the timeline. */
+    async function until(what: string, ok: () => boolean, seconds = 150): Promise<void> {
+        const end = Date.now() + seconds * 1000;
+        while (!ok()) {
+            if (Date.now() > end) {
+                assert.fail(`timed out after ${seconds} s waiting for ${what}:\n${timeline.join("\n")}`);
+            }
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    }
+
+    function printTimeline(title: string): void {
+        console.log(`      replica counts over time (${title}):\n${timeline.map((l) => `        ${l}`).join("\n")}`);
+        timeline.length = 0;
+    }
+
+    before(async () => {
+        assert.ok(
+            live("apiservice", "", "v1beta1.metrics.k8s.io"),
+            "the cluster has no resource metrics API: start it with CLUSTER_METRICS=1 (the e2e toolchain's default)",
+        );
+        stack = await E2EStack.create(
+            "e2e-autoscaling",
+            baseConfig(NS, {
+                replicas: String(REPLICAS),
+                autoscaling: "true",
+                autoscalingMaxReplicas: String(MAX),
+                autoscalingTargetCpu: String(TARGET_CPU),
+                autoscalingScaleDownSeconds: "0",
+            }),
+        );
+        await stack.up();
+        t0 = Date.now();
+        loops = [every(1000, applyLoad), every(2000, sample)];
+    });
+
+    after(async () => {
+        stopped = true;
+        await Promise.all(loops);
+        await stack?.destroyAndRemove();
+    });
+
+    it("usage rises on the stable at weight 25: its HPA scales out, the next shift leaves the counts, the canary's minimum follows the weight", async () => {
+        await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2", canaryWeight: "25" });
+        await stack.up();
+        load.canaryWeight = 25;
+        load.total = 400; // stable: 300m over 4 pods, 150% of target -> 6 pods; canary: 100m -> 2 pods
+        await until("the stable's HPA to scale out past replicas", () => replicas("stable") >= 6);
+        const before = replicas("stable");
+        await stack.set({ canaryWeight: "50" });
+        const shift = await stack.up();
+        const ops = operations(shift.events);
+        assert.strictEqual(ops["shop-stable"], "same", JSON.stringify(ops));
+        assert.strictEqual(ops["shop-canary"], "same", JSON.stringify(ops));
+        assert.strictEqual(ops["shop-canary-hpa"], "update", JSON.stringify(ops));
+        assert.strictEqual(ops["shop-stable-hpa"], "same", JSON.stringify(ops));
+        assert.ok(replicas("stable") >= Math.min(before, MAX) - 1, `the shift reset the stable: ${await sample()}`);
+        assert.notStrictEqual(replicas("stable"), REPLICAS, "the shift did not reset the stable to `replicas`");
+        const hpa = live("hpa", NS, "shop-canary")!;
+        const want = canaryBounds(50, { minReplicas: REPLICAS, maxReplicas: MAX });
+        assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [want.minReplicas, want.maxReplicas]);
+        load.canaryWeight = 50;
+        await until("the canary at its new minimum", () => replicas("canary") >= want.minReplicas, 60);
+        await sample();
+        printTimeline("scenario 1");
+    });
+
+    it("abort at weight 50, then a stable scale-up: the canary stays at zero (argo-rollouts#4973)", async () => {
+        await stack.set({ canaryWeight: "0" });
+        load.canaryWeight = 0;
+        await stack.up();
+        await stack.set({ canaryImage: undefined, canaryVersion: undefined });
+        const cleanup = await stack.up();
+        const ops = operations(cleanup.events);
+        assert.strictEqual(ops["shop-canary-hpa"], "delete", JSON.stringify(ops));
+        assert.strictEqual(ops["shop-canary"], "delete", JSON.stringify(ops));
+        const canaryPods: number[] = [];
+        let watching = true;
+        const watch = every(
+            1000,
+            async () => canaryPods.push((await podsOf("canary")).length),
+            () => !watching,
+        );
+        load.total = 600; // all on stable: 600m -> 12 pods
+        await until("the stable's scale-up to its maximum", () => replicas("stable") >= MAX);
+        await new Promise((r) => setTimeout(r, 15_000)); // three more HPA syncs
+        watching = false;
+        await watch;
+        assert.strictEqual(live("deployment", NS, "shop-canary"), undefined);
+        assert.strictEqual(live("hpa", NS, "shop-canary"), undefined);
+        assert.ok(canaryPods.length >= 10, `${canaryPods.length} samples`);
+        assert.ok(
+            canaryPods.slice(5).every((n) => n === 0),
+            `canary pods after the abort: ${canaryPods.join(",")}`,
+        );
+        await sample();
+        printTimeline("scenario 2");
+    });
+
+    it("completion: one HPA governs the new stable, no second set of pods left running", async () => {
+        await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2", canaryWeight: "50" });
+        await stack.up();
+        load.canaryWeight = 50;
+        // 600m at 50%: 300m per track, 6 pods each (the stable scales in from 12, the canary out from 2).
+        await until("both tracks at 6 pods", () => replicas("stable") === 6 && replicas("canary") === 6);
+        // The completion's three updates: stable rolls to the new version, traffic to stable, the canary retired.
+        // The first changes the stable's pod template: the update keeps the HPA's replica count (6, not 4).
+        await stack.set({ stableImage: "registry.example.test/shop:2.0.0", stableVersion: "v2" });
+        const promote = await stack.up();
+        assert.strictEqual(operations(promote.events)["shop-stable"], "update");
+        assert.strictEqual(replicas("stable"), 6, `the promotion reset the stable's replicas: ${await sample()}`);
+        await stack.set({ canaryWeight: "0" });
+        load.canaryWeight = 0;
+        await stack.up();
+        await stack.set({ canaryImage: undefined, canaryVersion: undefined });
+        await stack.up();
+        assert.deepStrictEqual((await kubectl(["get", "hpa", "-n", NS, "-o", "name"])).split("\n"), [
+            "horizontalpodautoscaler.autoscaling/shop-stable",
+        ]);
+        await until("the canary's pods gone", () => live("deployment", NS, "shop-canary") === undefined, 30);
+        const canaryPods = await podsOf("canary");
+        assert.deepStrictEqual(canaryPods, []);
+        const stable = live("deployment", NS, "shop-stable")!;
+        assert.strictEqual(stable.spec.template.metadata.labels.version, "v2");
+        assert.ok(replicas("stable") >= REPLICAS);
+        await sample();
+        printTimeline("scenario 3");
+    });
+});
