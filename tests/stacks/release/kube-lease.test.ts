@@ -179,8 +179,10 @@ describe("release lease in Kubernetes: every window in which a second bot could 
                 c1.kill();
             }
         };
-        // A killed process: whatever it still tries fails (it may end with an error or a result).
+        // A killed process: whatever it still tries fails (it may end with an error or a result). It ran on
+        // another runner (another host): nothing tells this one it is gone but the Lease's expiry.
         await bot(one, c1).catch(() => undefined);
+        b.bots.gone.delete("bot-1");
         const held = lease()!;
         assert.strictEqual(held.spec.holderIdentity, "bot-1", "a killed bot lets go of nothing");
         const expiry = leaseExpiry(held.spec)!.getTime();
@@ -192,6 +194,27 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         assert.strictEqual(two.deployed!.stableImage, V2);
         assert.deepStrictEqual(leases.writes.slice(-1), ["delete bot-3"]);
         assert.ok(leases.writes.includes("replace bot-3"), "taken by a replace with a precondition");
+    });
+
+    it("a killed bot of this host (its process gone) is known gone: its Lease is taken at once, and said so", async () => {
+        const stack = new FakeStack(stackConfig());
+        const c1 = leases.client();
+        stack.onWrite = () => {
+            if (stack.config.canaryWeight === "25") {
+                stack.kill();
+                c1.kill();
+            }
+        };
+        await bot(stack, c1).catch(() => undefined);
+        stack.revive();
+        assert.strictEqual(lease()!.spec.holderIdentity, "bot-1");
+        const r2 = await bot(stack, leases.client(), { resume: true });
+        assert.strictEqual(r2.outcome, "completed", r2.reason);
+        assert.ok(
+            b.lines.includes(
+                `took the release lease (Lease prod/${NAME}) over from bot-1 (a process of this host that no longer runs)`,
+            ),
+        );
     });
 
     it("a bot that cannot renew (the API unreachable) stops before its next write, however long it waited", async () => {
