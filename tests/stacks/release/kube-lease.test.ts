@@ -53,6 +53,20 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         });
         assert.deepStrictEqual([stack.writes, stack.ups.length, stack.previews.length], [0, 0, 0], "changed nothing");
     };
+    /**
+     * A bot on `stack` killed once it wrote weight 25: its process and its connection gone, whatever it still tries
+     * fails (it may end with an error or a result).
+     */
+    const killedAt25 = async (stack: FakeStack) => {
+        const client = leases.client();
+        stack.onWrite = () => {
+            if (stack.config.canaryWeight === "25") {
+                stack.kill();
+                client.kill();
+            }
+        };
+        await bot(stack, client).catch(() => undefined);
+    };
     /** Only this image was ever deployed as the canary (no unanalysed canary of another bot). */
     const onlyCanary = (stacks: FakeStack[], image: string) => {
         const canaries = new Set(stacks.flatMap((s) => s.ups.map((u) => u.config.canaryImage)).filter((i) => i));
@@ -172,16 +186,8 @@ describe("release lease in Kubernetes: every window in which a second bot could 
 
     it("a killed bot's Lease is taken over once it expired, not before; --resume from the other clone finishes", async () => {
         const [one, two] = clonesOf(stackConfig());
-        const c1 = leases.client();
-        one.onWrite = () => {
-            if (one.config.canaryWeight === "25") {
-                one.kill();
-                c1.kill();
-            }
-        };
-        // A killed process: whatever it still tries fails (it may end with an error or a result). It ran on
-        // another runner (another host): nothing tells this one it is gone but the Lease's expiry.
-        await bot(one, c1).catch(() => undefined);
+        await killedAt25(one);
+        // It ran on another runner (another host): nothing tells this one it is gone but the Lease's expiry.
         b.bots.gone.delete("bot-1");
         const held = lease()!;
         assert.strictEqual(held.spec.holderIdentity, "bot-1", "a killed bot lets go of nothing");
@@ -198,14 +204,7 @@ describe("release lease in Kubernetes: every window in which a second bot could 
 
     it("a killed bot of this host (its process gone) is known gone: its Lease is taken at once, and said so", async () => {
         const stack = new FakeStack(stackConfig());
-        const c1 = leases.client();
-        stack.onWrite = () => {
-            if (stack.config.canaryWeight === "25") {
-                stack.kill();
-                c1.kill();
-            }
-        };
-        await bot(stack, c1).catch(() => undefined);
+        await killedAt25(stack);
         stack.revive();
         assert.strictEqual(lease()!.spec.holderIdentity, "bot-1");
         const r2 = await bot(stack, leases.client(), { resume: true });
