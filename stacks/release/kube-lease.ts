@@ -9,7 +9,8 @@
  * A bot that could not renew it for a whole duration, or found it held by another bot, stops before its next
  * write ({@link LeaseLostError}). A lease whose holder stopped renewing is free once its duration ran out (the
  * holder's `renewTime` plus `leaseDurationSeconds`, by the reader's clock; runners' clocks are assumed to agree
- * within seconds), never before; `--take-over` takes a live one. Stack config keeps a copy (`releaseOwner`,
+ * within seconds), never before, unless its holder is a process of this host that no longer runs (a killed bot on
+ * the same machine); `--take-over` takes a live one. Stack config keeps a copy (`releaseOwner`,
  * `releaseLeaseExpires`) as a record only: the Lease is the lock. The Pulumi backend's own update lock stays the
  * second line.
  */
@@ -186,7 +187,9 @@ export class KubeLease implements ReleaseLease {
                     throw this.raced(undefined);
                 }
                 const other = otherLiveHolder(current, this.holder, now);
-                if (other !== undefined && !takeOver) {
+                // A holder that is a process of this host that no longer runs is certainly gone (a killed bot).
+                const gone = other !== undefined && this.o.me.isGone(other);
+                if (other !== undefined && !takeOver && !gone) {
                     throw new PreflightError(
                         `another release bot holds the release lease of stack ${this.o.stack.name}: ${describeHolder(current)}. ` +
                             "Wait for it to finish; if it is gone, the lease is free once it expires (then --resume), or " +
@@ -201,7 +204,8 @@ export class KubeLease implements ReleaseLease {
                             : e2;
                     });
                 if (other !== undefined) {
-                    this.o.log(`took the release lease (${this.where}) over from ${other} (--take-over)`);
+                    const why = gone ? "a process of this host that no longer runs" : "--take-over";
+                    this.o.log(`took the release lease (${this.where}) over from ${other} (${why})`);
                 }
             }
         } catch (e) {

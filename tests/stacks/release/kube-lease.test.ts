@@ -53,6 +53,20 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         });
         assert.deepStrictEqual([stack.writes, stack.ups.length, stack.previews.length], [0, 0, 0], "changed nothing");
     };
+    /**
+     * A bot on `stack` killed once it wrote weight 25: its process and its connection gone, whatever it still tries
+     * fails (it may end with an error or a result).
+     */
+    const killedAt25 = async (stack: FakeStack) => {
+        const client = leases.client();
+        stack.onWrite = () => {
+            if (stack.config.canaryWeight === "25") {
+                stack.kill();
+                client.kill();
+            }
+        };
+        await bot(stack, client).catch(() => undefined);
+    };
     /** Only this image was ever deployed as the canary (no unanalysed canary of another bot). */
     const onlyCanary = (stacks: FakeStack[], image: string) => {
         const canaries = new Set(stacks.flatMap((s) => s.ups.map((u) => u.config.canaryImage)).filter((i) => i));
@@ -172,15 +186,9 @@ describe("release lease in Kubernetes: every window in which a second bot could 
 
     it("a killed bot's Lease is taken over once it expired, not before; --resume from the other clone finishes", async () => {
         const [one, two] = clonesOf(stackConfig());
-        const c1 = leases.client();
-        one.onWrite = () => {
-            if (one.config.canaryWeight === "25") {
-                one.kill();
-                c1.kill();
-            }
-        };
-        // A killed process: whatever it still tries fails (it may end with an error or a result).
-        await bot(one, c1).catch(() => undefined);
+        await killedAt25(one);
+        // It ran on another runner (another host): nothing tells this one it is gone but the Lease's expiry.
+        b.bots.gone.delete("bot-1");
         const held = lease()!;
         assert.strictEqual(held.spec.holderIdentity, "bot-1", "a killed bot lets go of nothing");
         const expiry = leaseExpiry(held.spec)!.getTime();
@@ -192,6 +200,20 @@ describe("release lease in Kubernetes: every window in which a second bot could 
         assert.strictEqual(two.deployed!.stableImage, V2);
         assert.deepStrictEqual(leases.writes.slice(-1), ["delete bot-3"]);
         assert.ok(leases.writes.includes("replace bot-3"), "taken by a replace with a precondition");
+    });
+
+    it("a killed bot of this host (its process gone) is known gone: its Lease is taken at once, and said so", async () => {
+        const stack = new FakeStack(stackConfig());
+        await killedAt25(stack);
+        stack.revive();
+        assert.strictEqual(lease()!.spec.holderIdentity, "bot-1");
+        const r2 = await bot(stack, leases.client(), { resume: true });
+        assert.strictEqual(r2.outcome, "completed", r2.reason);
+        assert.ok(
+            b.lines.includes(
+                `took the release lease (Lease prod/${NAME}) over from bot-1 (a process of this host that no longer runs)`,
+            ),
+        );
     });
 
     it("a bot that cannot renew (the API unreachable) stops before its next write, however long it waited", async () => {
