@@ -3,8 +3,8 @@
  * and real requests prove the split.
  *
  *  - istiod's validation webhook refuses what only Istio's own validation catches (two destinations of weight 0);
- *  - `istioctl analyze` has nothing to say after each `up` beyond the documented exceptions, and the loopback guard
- *    passes;
+ *  - `istioctl analyze` reports no warning or error after each `up` (sidecars injected, the gateway's too), and
+ *    the loopback guard passes;
  *  - the ingress gateway's routes, as istiod serves them to the gateway's identity over xDS, carry the stack's
  *    canaryWeight, with the header and cookie matches first;
  *  - the app's PeerAuthentication (STRICT) and AuthorizationPolicy, as istiod serves them to a proxyless gRPC server
