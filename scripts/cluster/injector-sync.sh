@@ -38,5 +38,8 @@ while :; do
       log "$NS/$CM is not there ($line); the injector keeps its last configuration"
     fi
   done < <(k get configmaps -n "$NS" --field-selector "metadata.name=$CM" --watch -o name 2>&1)
-  sleep 1 # the API server ends watches after a while; start another
+  # The API server ends watches after a while: start another, unless the cluster is gone (down.sh stops this
+  # process first; this is the backstop should it be left behind).
+  [[ -f "$S/kubeconfig" ]] || exit 0
+  sleep 1
 done
