@@ -72,7 +72,17 @@ export const ISTIO_MESH_DEFAULTS = {
     gatewayServiceType: GatewayServiceType.LoadBalancer as GatewayServiceType,
     timeoutSeconds: 600,
     podSecurityEnforce: "restricted" as PodSecurityLevel,
+    cni: true,
 } as const;
+
+/**
+ * Where Istio CNI runs: its DaemonSet's pods write the node's CNI configuration (hostPath volumes, root), which only
+ * Pod Security "privileged" admits, so it goes to kube-system (no Pod Security labels, as on most clusters) and
+ * never to istiod's namespace, which enforces `podSecurityEnforce`.
+ */
+export const ISTIO_CNI_NAMESPACE = "kube-system";
+/** Helm release name of Istio CNI. */
+export const ISTIO_CNI_RELEASE = "istio-cni";
 
 /**
  * Arguments of IstioMesh. Plain values: they decide which Helm releases exist and the gateway pods' labels.
@@ -85,7 +95,7 @@ export interface IstioMeshArgs {
      */
     install?: boolean;
     /**
-     * Chart version of base, istiod and gateway, for example "1.28.0". Required when the charts come from a
+     * Chart version of base, istiod, gateway and cni, for example "1.28.0". Required when the charts come from a
      * repository; ignored with `chartDir` (the local charts carry their own version).
      */
     version?: string;
@@ -96,7 +106,7 @@ export interface IstioMeshArgs {
      */
     repository?: string;
     /**
-     * A local directory holding the `base`, `istiod` and `gateway` chart directories, used instead of
+     * A local directory holding the `base`, `istiod`, `gateway` (and, with `cni`, `cni`) chart directories, used instead of
      * `repository` (air-gapped clusters, CI). Defaults to none.
      */
     chartDir?: string;
@@ -124,6 +134,35 @@ export interface IstioMeshArgs {
      * Istio CNI in istiod's namespace needs "privileged". Defaults to "restricted".
      */
     podSecurityEnforce?: PodSecurityLevel;
+    /**
+     * Install Istio CNI (the `cni` chart, as Helm release "istio-cni" in kube-system) and turn it on in istiod's
+     * sidecar injector (the istiod chart's `cni.enabled`): injected pods then get the unprivileged istio-validation
+     * init container instead of istio-init (NET_ADMIN, NET_RAW, user 0), so they meet Pod Security "restricted". Set
+     * false only where the apps' namespaces enforce "privileged". Defaults to true.
+     */
+    cni?: boolean;
+}
+
+/**
+ * The problem of running sidecar injection without Istio CNI in a namespace that enforces `level`: the injected
+ * istio-init container adds NET_ADMIN and NET_RAW and runs as user 0, which only "privileged" admits (the API server
+ * would reject every pod of the app). Undefined when `cni` is on or the level is "privileged". `names` are the
+ * caller's names of the two settings (config keys, or IstioMeshArgs.cni and CanaryReleaseArgs.podSecurityEnforce).
+ */
+export function injectionWithoutCniProblem(
+    cni: boolean,
+    level: PodSecurityLevel,
+    names: { cni: string; level: string },
+): string | undefined {
+    if (cni || level === "privileged") {
+        return undefined;
+    }
+    return (
+        `${names.cni} is false but ${names.level} is "${level}": sidecar injection without Istio CNI adds the ` +
+        `istio-init container (capabilities NET_ADMIN and NET_RAW, user 0), which only "privileged" admits, so the ` +
+        `API server would reject every pod of the app; set ${names.cni} to true (Istio CNI is installed with ` +
+        `Istio), or ${names.level} to "privileged"`
+    );
 }
 
 /**
@@ -157,8 +196,8 @@ export function validateIstioMeshArgs(args: IstioMeshArgs, name: FieldNamer<keyo
 }
 
 /**
- * Istio installed with Helm: the base chart (CRDs, cluster roles), then istiod, then an ingress gateway, each
- * waiting for the one before. With `install: false` it installs nothing and only reports where Istio runs.
+ * Istio installed with Helm: the base chart (CRDs, cluster roles), then Istio CNI (unless `cni` is false), then
+ * istiod, then an ingress gateway, each waiting for the one before. With `install: false` it installs nothing and only reports where Istio runs.
  */
 export class IstioMesh extends pulumi.ComponentResource {
     /** Namespace of istiod. */
@@ -207,6 +246,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             const validation: Values = { base: { validationFailurePolicy: "Fail" } };
 
             const labels = podSecurityLabels(args.podSecurityEnforce ?? D.podSecurityEnforce);
+            const cni = args.cni ?? D.cni;
             const systemNs = new k8s.core.v1.Namespace(
                 `${name}-system-ns`,
                 { metadata: { name: namespace, labels } },
@@ -231,6 +271,22 @@ export class IstioMesh extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            // Istio CNI before istiod: its node agent is ready before any pod that counts on it is injected.
+            const cniRelease = cni
+                ? [
+                      new k8s.helm.v3.Release(
+                          `${name}-cni`,
+                          {
+                              name: ISTIO_CNI_RELEASE,
+                              namespace: ISTIO_CNI_NAMESPACE,
+                              ...chart("cni"),
+                              values: revisionValues,
+                              timeout,
+                          },
+                          { parent: this, dependsOn: [base] },
+                      ),
+                  ]
+                : [];
             const istiod = new k8s.helm.v3.Release(
                 `${name}-istiod`,
                 {
@@ -242,13 +298,14 @@ export class IstioMesh extends pulumi.ComponentResource {
                             ...revisionValues,
                             ...validation,
                             ...istiodPodSecurityValues(),
+                            cni: { enabled: cni },
                             global: { istioNamespace: namespace },
                         },
                         args.istiodValues,
                     ),
                     timeout,
                 },
-                { parent: this, dependsOn: [base] },
+                { parent: this, dependsOn: [base, ...cniRelease] },
             );
             new k8s.helm.v3.Release(
                 `${name}-gateway`,

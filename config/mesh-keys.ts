@@ -82,6 +82,11 @@ export function readMesh(r: Reader): {
             def: M.podSecurityEnforce,
             field: "mesh.podSecurityEnforce",
         }),
+        cni: r.optionalBool("istioCni", {
+            doc: 'Install Istio CNI with Istio (istioInstall; the cni chart, in kube-system) and turn it on in the sidecar injector: injected pods get istio-validation instead of istio-init (NET_ADMIN, NET_RAW, root), so they meet "restricted". false with a podSecurityEnforce other than "privileged" is refused.',
+            shown: 'true unless podSecurityEnforce is "privileged"',
+            field: "mesh.cni",
+        }),
     };
     if (mesh.repository !== undefined && hasUserInfo(mesh.repository) && !r.isSecret("istioChartRepository")) {
         r.problems.push(

@@ -6,9 +6,14 @@
  * list of problems. Defaults and integer ranges come from the components (`CANARY_RELEASE_DEFAULTS`,
  * `ISTIO_MESH_DEFAULTS`, ...), so each is written once; the README's reference is generated from the same reads.
  */
-import { CanaryReleaseValues, TlsValues } from "../components/canary-release-args";
+import { CANARY_RELEASE_DEFAULTS, CanaryReleaseValues, TlsValues } from "../components/canary-release-args";
 import { validateCanaryReleaseArgs } from "../components/canary-release-rules";
-import { IstioMeshArgs, validateIstioMeshArgs } from "../components/istio-mesh";
+import {
+    injectionWithoutCniProblem,
+    ISTIO_MESH_DEFAULTS,
+    IstioMeshArgs,
+    validateIstioMeshArgs,
+} from "../components/istio-mesh";
 import { checkTlsPair } from "../components/tls";
 import { readMesh } from "./mesh-keys";
 import { readPolicy, ReleasePolicy } from "./policy";
@@ -59,7 +64,11 @@ function resolveTls(r: Reader, tls: TlsKeys, hosts: string[], warnings: string[]
 /** Reads every key in README order; returns the whole config with its problems recorded in `r`. */
 function readAll(r: Reader): ProgramConfig {
     const { release: keys, tls: tlsKeys, userMirror } = readRelease(r);
-    const { mesh, gatewaySelector, gatewayServiceAccount } = readMesh(r);
+    const { mesh: meshKeys, gatewaySelector, gatewayServiceAccount } = readMesh(r);
+    // Istio CNI follows the app namespace's Pod Security level unless set: injected pods meet "restricted" (and
+    // "baseline") only with it.
+    const appLevel = keys.podSecurityEnforce ?? CANARY_RELEASE_DEFAULTS.podSecurityEnforce;
+    const mesh: IstioMeshArgs = { ...meshKeys, cni: meshKeys.cni ?? appLevel !== "privileged" };
     const policy = readPolicy(r);
     const state = readState(r);
     const warnings: string[] = [];
@@ -77,6 +86,15 @@ function readAll(r: Reader): ProgramConfig {
     // named by our keys. Only run on keys that parsed, so one bad value is reported once.
     if (r.problems.length === 0) {
         r.problems.push(...validateIstioMeshArgs(mesh, r.fieldNamer("mesh")));
+        const noCni =
+            (mesh.install ?? ISTIO_MESH_DEFAULTS.install) &&
+            injectionWithoutCniProblem(mesh.cni ?? ISTIO_MESH_DEFAULTS.cni, appLevel, {
+                cni: r.fieldNamer("mesh")("cni"),
+                level: r.fieldNamer("release")("podSecurityEnforce"),
+            });
+        if (noCni) {
+            r.problems.push(noCni);
+        }
         r.problems.push(
             ...validateCanaryReleaseArgs(
                 // No rule reads the gateway (a pass-through field, only checked for being an Output).

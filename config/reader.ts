@@ -200,6 +200,16 @@ export class Reader {
         return raw === "true" || raw === "false" ? raw === "true" : (this.bad(key, accepts, raw) ?? o.def);
     }
 
+    /** true or false, or undefined when unset (the caller derives it; `shown` says how, for the reference). */
+    optionalBool(key: string, o: KeyOptions & { shown: string }): boolean | undefined {
+        const accepts = "true or false";
+        const raw = this.declare(key, accepts, o.shown, o);
+        if (raw === undefined) {
+            return undefined;
+        }
+        return raw === "true" || raw === "false" ? raw === "true" : this.bad(key, accepts, raw);
+    }
+
     oneOf<T extends string>(key: string, o: KeyOptions & { values: readonly T[]; def?: T }): T | undefined {
         const accepts = `one of ${o.values.join(", ")}`;
         const raw = this.declare(key, accepts, o.def ?? "none", o);

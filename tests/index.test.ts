@@ -37,9 +37,9 @@ function changed(a: ProgramRun, b: ProgramRun): string[] {
 describe("program (index.ts) under mocks", function () {
     this.timeout(60000);
 
-    it("registers Istio and the release: 5 mesh + 13 release resources", async () => {
+    it("registers Istio and the release: 6 mesh (Istio CNI included) + 13 release resources", async () => {
         const r = await run(validConfig());
-        assert.strictEqual(r.mocks.custom().length, 18);
+        assert.strictEqual(r.mocks.custom().length, 19);
         assert.deepStrictEqual(
             r.mocks.resources
                 .filter((x) => !x.custom)

@@ -62,7 +62,7 @@ stop() {
 
 # Clients first, then the API server, then etcd (so that nothing logs errors for
 # a vanished dependency while it shuts down).
-stop metrics-server istiod kwok kube-scheduler kube-controller-manager
+stop metrics-server istiod injector-sync kwok kube-scheduler kube-controller-manager
 stop bridge-host bridge-ns kube-apiserver
 stop etcd
 

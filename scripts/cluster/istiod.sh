@@ -13,6 +13,12 @@ ossl req -x509 -new -key "$S/istio-ca/ca-key.pem" -subj "/O=cluster.local/CN=ist
 cp "$S/istio-ca/ca-cert.pem" "$S/istio-ca/root-cert.pem"
 cp "$S/istio-ca/ca-cert.pem" "$S/istio-ca/cert-chain.pem"
 chmod 600 "$S/istio-ca/ca-key.pem"
+# The sidecar injector reads its templates and values from files that injector-sync keeps equal to the istiod
+# chart's ConfigMap (see injector-sync.sh): empty until a chart is installed (no templates; no webhook calls it then).
+mkdir -p "$S/istiod/var/lib/istio/inject"
+printf '{}\n' >"$S/istiod/var/lib/istio/inject/config"
+printf '{}\n' >"$S/istiod/var/lib/istio/inject/values"
+start injector-sync /bin/bash "$CLUSTER_DIR/injector-sync.sh" "$S"
 ROOT_CA_DIR="$S/istio-ca" POD_NAMESPACE=istio-system POD_NAME=istiod-local REVISION=default \
   ISTIOD_CUSTOM_HOST=localhost CLUSTER_ID=Kubernetes KUBECONFIG="$S/kubeconfig" START_DIR="$S/istiod" \
   start istiod "$ISTIOD_BIN" discovery \

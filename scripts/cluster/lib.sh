@@ -10,8 +10,9 @@ CLUSTER_STATE_DIR="${CLUSTER_STATE_DIR:-$ISTIO_CANARY_CACHE/cluster-state}"
 # Marker that proves a directory is a state dir made by up.sh (down.sh deletes only those).
 CLUSTER_MARKER=".istio-canary-cluster"
 # Components in start order; down.sh stops them in reverse. bridge-ns and bridge-host relay the API server and
-# istiod between the cluster's network namespace and the host (see up.sh).
-CLUSTER_COMPONENTS=(etcd kube-apiserver bridge-ns bridge-host kube-controller-manager kube-scheduler kwok istiod)
+# istiod between the cluster's network namespace and the host (see up.sh); injector-sync gives istiod the sidecar
+# injector's configuration from the istiod chart's ConfigMap (injector-sync.sh).
+CLUSTER_COMPONENTS=(etcd kube-apiserver bridge-ns bridge-host kube-controller-manager kube-scheduler kwok injector-sync istiod)
 
 # The control plane runs in a network namespace of its own that has only `lo` (CLUSTER_NETNS=1, the default; needs
 # root and `ip netns`): there is no route off the machine in it, so a dial of a Service or pod IP (10.x) fails at once

@@ -6,8 +6,8 @@
 # validation webhook answers on https://localhost:15017/validate.
 #
 # Network: every process runs in a network namespace of its own that has only `lo` (see CLUSTER_NETNS in lib.sh),
-# so nothing in it can reach a Service or pod IP: the API server calls admission webhooks (ValidatingAdmissionWebhook
-# is on; MutatingAdmissionWebhook stays off: there is no sidecar injection, kwok runs no containers) only on
+# so nothing in it can reach a Service or pod IP: the API server calls admission webhooks (MutatingAdmissionWebhook
+# for sidecar injection and ValidatingAdmissionWebhook are on; kwok runs no containers, so no Envoy runs) only on
 # loopback URLs, and scripts/cluster/guard.sh fails when a webhook configuration, APIService or Endpoint names
 # anything else. The host reaches the API server through a bridge on 127.0.0.1:<api port> and istiod through Unix
 # sockets in $CLUSTER_STATE_DIR/sock (xds.sock: its plaintext xDS port; http.sock: /ready, /debug/...).
@@ -249,11 +249,14 @@ UNSET_PREFIX=ETCD_ start etcd "$ETCD_BIN" \
 etcd_ok() { in_ns curl -fsS --max-time 1 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
 wait_for "etcd healthy" 30 etcd etcd_ok
 
-# ValidatingAdmissionWebhook is on: the API server calls istiod's validation webhook (the local istiod started
-# below, on https://localhost:15017/validate; the charts' webhook configurations name that URL, see
-# Pulumi.dev.yaml). MutatingAdmissionWebhook stays off: kwok runs no containers, so there is nothing for sidecar
-# injection to inject into, and an injected pod template would only be a fake. CRD OpenAPI schemas, CEL rules and
-# ValidatingAdmissionPolicies are enforced as well.
+# MutatingAdmissionWebhook and ValidatingAdmissionWebhook are on: the API server calls istiod's sidecar injector
+# (https://localhost:15017/inject) and its validation webhook (https://localhost:15017/validate), both served by the
+# local istiod started below; the charts' webhook configurations name those URLs (istiodRemote.injectionURL,
+# base.validationURL; see Pulumi.dev.yaml). Injection happens at admission, as on a real cluster: a pod of an
+# injection-labelled namespace is stored with istio-proxy (and istio-validation with Istio CNI, istio-init without),
+# then Pod Security admission judges it. kwok runs no containers, so no Envoy runs. The injector's webhooks select
+# only labelled namespaces and pods (istio-injection=enabled, istio.io/rev, sidecar.istio.io/inject=true): pods
+# elsewhere never call it. CRD OpenAPI schemas, CEL rules and ValidatingAdmissionPolicies are enforced as well.
 start kube-apiserver "$APISERVER_BIN" \
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
   --bind-address=127.0.0.1 \
@@ -274,8 +277,7 @@ start kube-apiserver "$APISERVER_BIN" \
   --service-account-signing-key-file="$P/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --authorization-mode=RBAC \
-  --enable-admission-plugins=ValidatingAdmissionWebhook \
-  --disable-admission-plugins=MutatingAdmissionWebhook \
+  --enable-admission-plugins=MutatingAdmissionWebhook,ValidatingAdmissionWebhook \
   --allow-privileged=true \
   --endpoint-reconciler-type=none \
   --profiling=false \

@@ -9,8 +9,8 @@
  *  - base.validationCABundle: the root the API server checks istiod's serving certificate against (istiod's
  *    plugged-in CA, $ISTIO_CA_BUNDLE). Without it, istiod patches its root into both configurations itself (its
  *    webhook controller), as the dev stack does.
- *  - istiodRemote.injectionURL: the sidecar injector's configurations name a loopback URL too (the
- *    MutatingAdmissionWebhook plugin is off here, but no configuration may name an address off the machine).
+ *  - istiodRemote.injectionURL: the sidecar injector's configurations name a loopback URL too: the API server
+ *    calls istiod's injector there for every pod of an injection-labelled namespace (MutatingAdmissionWebhook is on).
  *  - env.ISTIOD_CUSTOM_HOST: what the local istiod runs with (up.sh), recorded with the chart: "localhost" in its
  *    webhook serving certificate.
  */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Fetches Istio's own Helm charts (base, istiod, gateway) from the Go module
+# Fetches Istio's own Helm charts (base, istiod, gateway, cni) from the Go module
 # istio.io/istio@$ISTIO_MODULE_VERSION (manifests/charts/...) into
-#   $ISTIO_CANARY_CACHE/istio/$ISTIO_MODULE_VERSION/charts/{base,istiod,gateway}
+#   $ISTIO_CANARY_CACHE/istio/$ISTIO_MODULE_VERSION/charts/{base,istiod,gateway,cni}
 # and istio.io/api@$ISTIO_API_VERSION's CRD bundle into
 #   $ISTIO_CANARY_CACHE/istio-api/$ISTIO_API_VERSION/customresourcedefinitions.gen.yaml
 #
@@ -62,6 +62,18 @@ else
   install_atomic "$tmp" "$charts"
   install_atomic "$info_tmp" "$root/ISTIO_INFO"
   log "charts copied to $charts"
+fi
+
+# Istio CNI (manifests/charts/istio-cni), added on its own so that a cache made before it keeps its other charts:
+# copied next to them and renamed into place (atomic; suites reading the other charts are not disturbed).
+if [[ ! -f "$charts/cni/Chart.yaml" ]]; then
+  src="$(mod_dir "istio.io/istio@$ISTIO_MODULE_VERSION")"
+  cni_tmp="$(mktemp -d "$root/cni.tmp.XXXXXX")"
+  cleanup_add "$cni_tmp"
+  cp -r "$src/manifests/charts/istio-cni/." "$cni_tmp/"
+  chmod -R u+w "$cni_tmp"
+  install_atomic "$cni_tmp" "$charts/cni"
+  log "Istio CNI chart copied to $charts/cni"
 fi
 
 if [[ ! -f "$api_crds" ]]; then

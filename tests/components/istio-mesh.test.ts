@@ -37,6 +37,14 @@ describe("IstioMesh", () => {
                     "istio-system",
                 ],
                 [
+                    "mesh-cni",
+                    "istio-cni",
+                    "cni",
+                    "1.28.0",
+                    "https://istio-release.storage.googleapis.com/charts",
+                    "kube-system",
+                ],
+                [
                     "mesh-istiod",
                     "istiod",
                     "istiod",
@@ -58,14 +66,39 @@ describe("IstioMesh", () => {
             mocks.ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name),
             ["istio-system", "istio-ingress"],
         );
-        assert.deepStrictEqual(mocks.custom().length, 5, "two namespaces and three releases, nothing else");
+        assert.deepStrictEqual(mocks.custom().length, 6, "two namespaces and four releases, nothing else");
     });
 
-    it("orders the releases base -> istiod -> gateway", async () => {
+    it("orders the releases base -> cni -> istiod -> gateway", async () => {
         const { deps } = await install({ version: "1.28.0" });
         assert.deepStrictEqual(await deps.of("mesh-base"), []);
-        assert.deepStrictEqual(await deps.of("mesh-istiod"), ["mesh-base"]);
+        assert.deepStrictEqual(await deps.of("mesh-cni"), ["mesh-base"]);
+        assert.deepStrictEqual(await deps.of("mesh-istiod"), ["mesh-base", "mesh-cni"]);
         assert.deepStrictEqual(await deps.of("mesh-gateway"), ["mesh-istiod"]);
+    });
+
+    it("Istio CNI: the cni chart in kube-system and the injector told to use it; cni: false installs neither", async () => {
+        const on = (await install({ chartDir: "/opt/istio/charts" })).mocks;
+        const cni = on.ofType(RELEASE).find((r) => r.name === "mesh-cni")!;
+        assert.deepStrictEqual(
+            [cni.inputs.name, cni.inputs.namespace, cni.inputs.chart, cni.inputs.values],
+            ["istio-cni", "kube-system", "/opt/istio/charts/cni", {}],
+        );
+        const istiodOn = on.ofType(RELEASE).find((r) => r.name === "mesh-istiod")!;
+        assert.deepStrictEqual(istiodOn.inputs.values.cni, { enabled: true });
+        // No namespace is created for it: kube-system exists, and istiod's namespace keeps its own level.
+        assert.deepStrictEqual(
+            on.ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name),
+            ["istio-system", "istio-ingress"],
+        );
+
+        const { mocks: off, deps } = await install({ chartDir: "/opt/istio/charts", cni: false });
+        assert.deepStrictEqual(
+            off.ofType(RELEASE).map((r) => r.name),
+            ["mesh-base", "mesh-istiod", "mesh-gateway"],
+        );
+        assert.deepStrictEqual(off.ofType(RELEASE)[1].inputs.values.cni, { enabled: false });
+        assert.deepStrictEqual(await deps.of("mesh-istiod"), ["mesh-base"]);
     });
 
     it("uses local chart directories instead of a repository", async () => {
@@ -76,7 +109,12 @@ describe("IstioMesh", () => {
         }
         assert.deepStrictEqual(
             mocks.ofType(RELEASE).map((r) => r.inputs.chart),
-            ["/opt/istio/charts/base", "/opt/istio/charts/istiod", "/opt/istio/charts/gateway"],
+            [
+                "/opt/istio/charts/base",
+                "/opt/istio/charts/cni",
+                "/opt/istio/charts/istiod",
+                "/opt/istio/charts/gateway",
+            ],
         );
     });
 
@@ -87,7 +125,7 @@ describe("IstioMesh", () => {
             istiodValues: { pilot: { resources: { requests: { cpu: "50m" } } }, global: { logAsJson: true } },
             gatewayValues: { autoscaling: { enabled: false } },
         });
-        const [base, istiod, gateway] = mocks.ofType(RELEASE);
+        const [base, , istiod, gateway] = mocks.ofType(RELEASE);
         assert.deepStrictEqual(base.inputs.values, {
             base: { validationFailurePolicy: "Fail" },
             defaultRevision: "default",
@@ -95,6 +133,7 @@ describe("IstioMesh", () => {
         assert.deepStrictEqual(istiod.inputs.values, {
             base: { validationFailurePolicy: "Fail" },
             seccompProfile: { type: "RuntimeDefault" },
+            cni: { enabled: true },
             global: { istioNamespace: "istio-system", logAsJson: true },
             pilot: { resources: { requests: { cpu: "50m" } } },
         });
@@ -114,7 +153,7 @@ describe("IstioMesh", () => {
             repository: "https://bot:pa55%40word@charts.example.com/istio",
         });
         const releases = mocks.ofType(RELEASE);
-        assert.strictEqual(releases.length, 3);
+        assert.strictEqual(releases.length, 4);
         for (const r of releases) {
             // The SDK makes the whole repositoryOpts a secret, as it holds secrets: encrypted in the state.
             assert.ok(isSecretValue(r.inputs.repositoryOpts), "the repository options are a secret");
@@ -130,8 +169,9 @@ describe("IstioMesh", () => {
 
     it("installs a revision with revisioned release names and no default revision", async () => {
         const { mocks, mesh } = await install({ version: "1.28.0", revision: "canary-1-28" });
-        const [base, istiod, gateway] = mocks.ofType(RELEASE);
+        const [base, cni, istiod, gateway] = mocks.ofType(RELEASE);
         assert.deepStrictEqual(base.inputs.values, { base: { validationFailurePolicy: "Fail" }, defaultRevision: "" });
+        assert.deepStrictEqual(cni.inputs.values, { revision: "canary-1-28" });
         assert.strictEqual(istiod.inputs.name, "istiod-canary-1-28");
         assert.strictEqual(istiod.inputs.values.revision, "canary-1-28");
         assert.strictEqual(gateway.inputs.values.revision, "canary-1-28");

@@ -91,7 +91,7 @@ describe("Pod Security", () => {
         for (const ns of mocks.ofType(NAMESPACE)) {
             assert.deepStrictEqual(ns.inputs.metadata.labels, podSecurityLabels("restricted"), ns.inputs.metadata.name);
         }
-        const [, istiod, gateway] = mocks.ofType(RELEASE);
+        const [, , istiod, gateway] = mocks.ofType(RELEASE);
         assert.deepStrictEqual(istiod.inputs.values.seccompProfile, { type: "RuntimeDefault" });
         assert.deepStrictEqual(gateway.inputs.values.securityContext, {
             sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],

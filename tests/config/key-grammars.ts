@@ -309,6 +309,7 @@ export const KEYS: Record<string, Key> = {
         runs: 60,
     },
     istioInstall: { ok: bool, examples: ["false"] },
+    istioCni: { ok: bool, examples: ["true"] },
     istioVersion: {
         ok: (v) =>
             v.length <= 64 &&

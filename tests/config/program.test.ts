@@ -278,6 +278,30 @@ describe("parseConfig", () => {
         assert.strictEqual(parseConfig(none, secrets).mesh.install, false);
     });
 
+    it("Istio CNI follows podSecurityEnforce unless set: on for restricted and baseline, off for privileged", () => {
+        const cni = (extra: Record<string, string>) => parseConfig(validConfig(extra), secrets).mesh.cni;
+        assert.strictEqual(cni({}), true, "restricted by default");
+        assert.strictEqual(cni({ podSecurityEnforce: "baseline" }), true);
+        assert.strictEqual(cni({ podSecurityEnforce: "privileged" }), false);
+        assert.strictEqual(cni({ podSecurityEnforce: "privileged", istioCni: "true" }), true);
+        assert.strictEqual(cni({ istioCni: "false", istioInstall: "false" }), false, "Istio installed by others");
+    });
+
+    it("refuses injection without Istio CNI where the app's namespace enforces more than privileged", () => {
+        for (const level of ["restricted", "baseline"]) {
+            assert.deepStrictEqual(problems(validConfig({ istioCni: "false", podSecurityEnforce: level })), [
+                `istioCni is false but podSecurityEnforce is "${level}": sidecar injection without Istio CNI adds the ` +
+                    'istio-init container (capabilities NET_ADMIN and NET_RAW, user 0), which only "privileged" ' +
+                    "admits, so the API server would reject every pod of the app; set istioCni to true (Istio CNI " +
+                    'is installed with Istio), or podSecurityEnforce to "privileged"',
+            ]);
+        }
+        assert.deepStrictEqual(problems(validConfig({ istioCni: "false", podSecurityEnforce: "privileged" })), []);
+        assert.deepStrictEqual(problems(validConfig({ istioCni: "maybe" })), [
+            'istioCni must be true or false; got "maybe"',
+        ]);
+    });
+
     it('expands a leading "~/" of istioChartDir to the home directory', () => {
         const c = validConfig({ istioChartDir: "~/.cache/istio-canary/istio/x/charts" });
         assert.strictEqual(parseConfig(c, secrets).mesh.chartDir, `${os.homedir()}/.cache/istio-canary/istio/x/charts`);

@@ -7,6 +7,7 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
     backendDir,
@@ -77,10 +78,10 @@ describe("e2e: the program on a live API server", function () {
     it("1. a fresh up on an empty cluster installs Istio and creates every resource", async () => {
         first = await stack.up();
         const changes = first.result.summary.resourceChanges ?? {};
-        // 2 components + mesh (2 namespaces, 3 Helm releases) + app (namespace, secret, service account,
+        // 2 components + mesh (2 namespaces, 4 Helm releases: base, Istio CNI, istiod, gateway) + app (namespace, secret, service account,
         // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service, peer
         // authentication, authorization policy) + the stack itself.
-        assert.strictEqual(changes.create, 21, JSON.stringify(changes));
+        assert.strictEqual(changes.create, 22, JSON.stringify(changes));
         const vs = live(VS, NS, "shop")!;
         assert.deepStrictEqual(vs.spec.gateways, [`${NS}/shop`, "mesh"]);
         assert.deepStrictEqual(liveWeights(NS, "shop"), [
@@ -157,6 +158,98 @@ describe("e2e: the program on a live API server", function () {
         ]);
     });
 
+    it("1b2. sidecars injected at admission and admitted under restricted: istio-proxy with istio-validation (Istio CNI), no istio-init; the gateway's proxy from its template", () => {
+        const t0 = Date.now();
+        // Istio CNI runs (the cni chart's DaemonSet in kube-system, its pods kwok's) and the injector was told so.
+        const cni = live("daemonset", "kube-system", "istio-cni-node")!;
+        assert.ok(cni.status.numberReady >= 1, JSON.stringify(cni.status));
+        const injector = live("configmap", "istio-system", "istio-sidecar-injector")!;
+        assert.strictEqual(JSON.parse(injector.data.values).pilot.cni.enabled, true);
+        // Each app pod, read back from the API server: the injector (MutatingAdmissionWebhook -> istiod's /inject on
+        // loopback) added the proxy and the CNI's validation init container, then Pod Security admitted it.
+        const appPods = pods(NS, "app=shop");
+        assert.strictEqual(appPods.length, 3, "2 stable and 1 canary");
+        for (const pod of appPods) {
+            const name = pod.metadata.name;
+            const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers] as Record<string, any>[];
+            const names = all.map((c) => c.name as string);
+            assert.ok(names.includes("istio-proxy"), `${name}: ${names.join(", ")}`);
+            assert.ok(names.includes("istio-validation"), `${name}: ${names.join(", ")}`);
+            assert.ok(!names.includes("istio-init"), `${name}: ${names.join(", ")}`);
+            assert.ok(pod.metadata.annotations["sidecar.istio.io/status"], `${name}: the injector's record`);
+            for (const c of all.filter((x) => x.name.startsWith("istio-"))) {
+                assert.strictEqual(c.securityContext.runAsNonRoot, true, `${name}/${c.name}`);
+                assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] }, `${name}/${c.name}`);
+                assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, `${name}/${c.name}`);
+            }
+        }
+        // No ReplicaSet failed to create a pod (a Pod Security rejection is a FailedCreate event).
+        const failed = JSON.parse(
+            kubectl(["get", "events", "-n", NS, "--field-selector", "reason=FailedCreate", "-o", "json"]),
+        ).items as { message: string }[];
+        assert.deepStrictEqual(
+            failed.map((e) => e.message),
+            [],
+        );
+        // The gateway chart's `image: auto` was replaced by the gateway template's proxy (IST0147 otherwise).
+        for (const gw of pods("istio-ingress", "app=istio-ingressgateway")) {
+            const proxy = gw.spec.containers.find((c: { name: string }) => c.name === "istio-proxy");
+            assert.notStrictEqual(proxy.image, "auto", gw.metadata.name);
+            assert.ok(gw.metadata.annotations["sidecar.istio.io/status"], `${gw.metadata.name}: the injector's record`);
+        }
+        console.log(`      injection checks: ${Date.now() - t0} ms`);
+    });
+
+    it("1b3. without Istio CNI the same pod is refused: injected as istiod would without it, Pod Security rejects istio-init", () => {
+        const t0 = Date.now();
+        // The injector's own configuration (the istiod chart's ConfigMap) and mesh config, Istio CNI turned off, and
+        // the stable Deployment's pod template: `istioctl kube-inject` renders the pod istiod would admit without CNI.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "e2e-no-cni-"));
+        try {
+            const injector = live("configmap", "istio-system", "istio-sidecar-injector")!;
+            const values = JSON.parse(injector.data.values);
+            values.pilot.cni.enabled = false;
+            fs.writeFileSync(path.join(dir, "config"), injector.data.config);
+            fs.writeFileSync(path.join(dir, "values"), JSON.stringify(values));
+            fs.writeFileSync(path.join(dir, "mesh"), live("configmap", "istio-system", "istio")!.data.mesh);
+            const template = live("deployment", NS, "shop-stable")!.spec.template;
+            const pod = {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "shop-no-cni", namespace: NS, labels: template.metadata.labels },
+                spec: template.spec,
+            };
+            fs.writeFileSync(path.join(dir, "pod.json"), JSON.stringify(pod));
+            const injected = execFileSync(
+                process.env.ISTIOCTL!,
+                [
+                    "kube-inject",
+                    "-f",
+                    path.join(dir, "pod.json"),
+                    "--injectConfigFile",
+                    path.join(dir, "config"),
+                ].concat(["--valuesFile", path.join(dir, "values"), "--meshConfigFile", path.join(dir, "mesh")]),
+                { encoding: "utf8" },
+            );
+            assert.match(injected, /name: istio-init/);
+            fs.writeFileSync(path.join(dir, "injected.yaml"), injected);
+            // The API server's answer to creating it (dry run: nothing is stored) in the app's restricted namespace.
+            assert.throws(
+                () => kubectl(["create", "--dry-run=server", "-f", path.join(dir, "injected.yaml")]),
+                (e: { stderr?: string }) => {
+                    assert.match(
+                        String(e.stderr),
+                        /violates PodSecurity "restricted:latest": unrestricted capabilities \(container "istio-init" must not include "NET_ADMIN", "NET_RAW"/,
+                    );
+                    return true;
+                },
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+        console.log(`      no-CNI refusal: ${Date.now() - t0} ms`);
+    });
+
     it("1c. the pods carry their own service account (no API token), /tmp and ephemeral-storage limits", () => {
         const sa = live("serviceaccount", NS, "shop")!;
         assert.strictEqual(sa.automountServiceAccountToken, false);
@@ -166,10 +259,14 @@ describe("e2e: the program on a live API server", function () {
             const name = pod.metadata.name;
             assert.strictEqual(pod.spec.serviceAccountName, "shop", name);
             assert.strictEqual(pod.spec.automountServiceAccountToken, false, name);
-            assert.ok(
-                !(pod.spec.volumes ?? []).some((v: { projected?: unknown }) => v.projected !== undefined),
-                `${name}: no API token volume`,
+            // No token for the API server; the injected proxy's istio-token is for istiod's CA only (audience istio-ca).
+            const tokens = (pod.spec.volumes ?? []).flatMap(
+                (v: { projected?: { sources: { serviceAccountToken?: { audience?: string } }[] } }) =>
+                    (v.projected?.sources ?? []).flatMap((src) =>
+                        src.serviceAccountToken ? [src.serviceAccountToken.audience ?? "(the API server)"] : [],
+                    ),
             );
+            assert.deepStrictEqual(tokens, ["istio-ca"], `${name}: no API token volume`);
             assert.deepStrictEqual(
                 pod.spec.volumes.find((v: { name: string }) => v.name === "tmp"),
                 { name: "tmp", emptyDir: {} },

@@ -3,13 +3,14 @@
  * and real requests prove the split.
  *
  *  - istiod's validation webhook refuses what only Istio's own validation catches (two destinations of weight 0);
- *  - `istioctl analyze` has nothing to say after each `up` beyond the documented exceptions, and the loopback guard
- *    passes;
+ *  - `istioctl analyze` reports no warning or error after each `up` (sidecars injected, the gateway's too), and
+ *    the loopback guard passes;
  *  - the ingress gateway's routes, as istiod serves them to the gateway's identity over xDS, carry the stack's
  *    canaryWeight, with the header and cookie matches first;
  *  - the app's PeerAuthentication (STRICT) and AuthorizationPolicy, as istiod serves them to a proxyless gRPC server
  *    in an app pod (its inbound listener over xDS): mutual TLS required and an ALLOW RBAC filter naming exactly the
- *    gateway's and the test client's identities; plaintext and no RBAC once both are turned off. The test's
+ *    gateway's and the test client's identities; no RBAC once both are turned off (the chain stays mutual TLS: the
+ *    pods are injected, so PERMISSIVE is mutual TLS to them). The test's
  *    backends do not ask istiod for that listener (they serve mutual TLS with istiod's CA themselves), so the RBAC
  *    filter is proved served, not enforced;
  *  - a proxyless gRPC client routed by istiod over xDS, with mutual TLS as the ISTIO_MUTUAL DestinationRule asks,
@@ -23,7 +24,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import { baseConfig, E2EStack, kubectl, live } from "./harness";
 import { LocalPrometheus } from "./prometheus";
-import { istioctlAnalyze, loopbackGuard, ANALYZE_EXCEPTIONS } from "../../scripts/mesh/istio-checks";
+import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 import { BatchResult, Mesh, MeshClient, share } from "../../scripts/mesh/mesh";
 import { measureShift, medianPropagation, Propagation } from "../../scripts/mesh/propagation";
 import { binomialInterval } from "../../scripts/mesh/stats";
@@ -265,10 +266,16 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
             ]);
         }
         report.push(`inbound listener (proxyless gRPC server): inbound-mtls, RBAC ALLOW ${allowed.join(", ")}`);
-        // Both off: istiod serves plaintext (PERMISSIVE is plaintext to proxyless gRPC) and no RBAC; then back on.
+        // Both off: no RBAC. The chain stays mutual TLS: the pods are injected, and the injector's label
+        // security.istio.io/tlsMode=istio tells clients to use mutual TLS automatically, so istiod serves PERMISSIVE
+        // to a proxyless gRPC server (which has no permissive mode) as STRICT (grpcgen/lds.go); without injection it
+        // served plaintext here. Then back on.
+        const stablePod = JSON.parse(kubectl(["get", "pods", "-n", NS, "-l", "app=shop,track=stable", "-o", "json"]))
+            .items[0];
+        assert.strictEqual(stablePod.metadata.labels["security.istio.io/tlsMode"], "istio");
         await upAndCheck({ peerAuthentication: "false", authorizationPolicy: "false" });
-        assert.deepStrictEqual(await inboundOf("stable", (c) => c.length === 1 && c[0].name === "inbound-plaintext"), [
-            { name: "inbound-plaintext", requireClientCertificate: false, rbac: [] },
+        assert.deepStrictEqual(await inboundOf("stable", (c) => c.length === 1 && c[0].rbac.length === 0), [
+            { name: "inbound-mtls", requireClientCertificate: true, rbac: [] },
         ]);
         await upAndCheck({ peerAuthentication: undefined, authorizationPolicy: undefined });
         assert.strictEqual((await inboundOf("stable", strict))[0].rbac[0].principals.length, 2);
@@ -284,16 +291,10 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
         assert.deepStrictEqual(r.peers, [clientIdentity]);
     });
 
-    it("istioctl analyze: only the documented exceptions; the loopback guard passes", async () => {
+    it("istioctl analyze: no warning or error (sidecars injected, the gateway's too); the loopback guard passes", async () => {
         const a = await istioctlAnalyze([NS]);
-        assert.deepStrictEqual(a.unexpected, []);
-        const codes = [...new Set(a.expected.map((m) => m.code))].sort();
-        report.push(
-            `istioctl analyze: ${a.expected.length} expected findings (${codes.join(", ")}), ${a.info.length} info`,
-        );
-        for (const m of a.expected) {
-            assert.ok(ANALYZE_EXCEPTIONS.some((e) => e.code === m.code));
-        }
+        assert.deepStrictEqual([...a.unexpected, ...a.expected], []);
+        report.push(`istioctl analyze: no warning or error, ${a.info.length} info`);
         assert.match(await loopbackGuard(), /ok: /);
     });
 

@@ -4,7 +4,10 @@
  * documented exceptions stay expected.
  */
 import * as assert from "assert";
-import { AnalyzerMessage, judgeFindings, originNamespace } from "../../scripts/mesh/istio-checks";
+import { ANALYZE_EXCEPTIONS, AnalyzerMessage, judgeFindings, originNamespace } from "../../scripts/mesh/istio-checks";
+
+/** An exception as a cluster that cannot inject sidecars would document it (this one injects: it has none). */
+const NO_PROXY = [{ code: "IST0103", origin: /^Pod /, why: "no sidecar injection" }];
 
 const finding = (code: string, level: AnalyzerMessage["level"], origin: string): AnalyzerMessage => ({
     code,
@@ -32,7 +35,7 @@ describe("istioctl analyze findings by namespace", () => {
     ];
 
     it("with namespaces, leaves out the findings of other namespaces only", () => {
-        const r = judgeFindings(all, ["shop-a"]);
+        const r = judgeFindings(all, ["shop-a"], NO_PROXY);
         assert.deepStrictEqual(
             r.unexpected.map((m) => m.origin),
             [
@@ -52,8 +55,20 @@ describe("istioctl analyze findings by namespace", () => {
     });
 
     it("without namespaces, judges every finding", () => {
-        const r = judgeFindings(all);
+        const r = judgeFindings(all, undefined, NO_PROXY);
         assert.strictEqual(r.unexpected.length, 4);
         assert.strictEqual(r.expected.length, 2);
+    });
+
+    it("this cluster injects sidecars: a pod without a proxy (IST0103) or a gateway left at `image: auto` (IST0147) is unexpected", () => {
+        assert.deepStrictEqual(ANALYZE_EXCEPTIONS, []);
+        const r = judgeFindings([
+            finding("IST0103", "Warning", "Pod shop-a/shop-stable-1"),
+            finding("IST0147", "Error", "Pod istio-ingress/istio-ingressgateway-7d9f-abcde"),
+        ]);
+        assert.deepStrictEqual(
+            r.unexpected.map((m) => m.code),
+            ["IST0103", "IST0147"],
+        );
     });
 });
