@@ -252,9 +252,14 @@ export class IstioMesh extends pulumi.ComponentResource {
                 { metadata: { name: namespace, labels } },
                 { parent: this },
             );
+            // The gateway chart's pods ask for injection themselves (a pod label and the gateway template); the
+            // namespace's injection label says so too, or `istioctl analyze` reports it (IST0102). Either way the
+            // injector renders the gateway template.
+            const injection: Record<string, string> =
+                revision !== undefined ? { "istio.io/rev": revision } : { "istio-injection": "enabled" };
             const gatewayNs = new k8s.core.v1.Namespace(
                 `${name}-gateway-ns`,
-                { metadata: { name: gatewayNamespace, labels } },
+                { metadata: { name: gatewayNamespace, labels: { ...labels, ...injection } } },
                 { parent: this },
             );
             const base = new k8s.helm.v3.Release(

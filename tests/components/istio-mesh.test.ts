@@ -69,6 +69,17 @@ describe("IstioMesh", () => {
         assert.deepStrictEqual(mocks.custom().length, 6, "two namespaces and four releases, nothing else");
     });
 
+    it("labels the gateway's namespace for injection (by revision when one is set), istiod's namespace not", async () => {
+        const labelsOf = (m: Awaited<ReturnType<typeof install>>["mocks"]) =>
+            m.ofType("kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.labels);
+        const [system, gateway] = labelsOf((await install({ version: "1.28.0" })).mocks);
+        assert.strictEqual(gateway["istio-injection"], "enabled");
+        assert.strictEqual(gateway["pod-security.kubernetes.io/enforce"], system["pod-security.kubernetes.io/enforce"]);
+        assert.strictEqual(system["istio-injection"], undefined);
+        const [, canary] = labelsOf((await install({ version: "1.28.0", revision: "1-28" })).mocks);
+        assert.deepStrictEqual([canary["istio.io/rev"], canary["istio-injection"]], ["1-28", undefined]);
+    });
+
     it("orders the releases base -> cni -> istiod -> gateway", async () => {
         const { deps } = await install({ version: "1.28.0" });
         assert.deepStrictEqual(await deps.of("mesh-base"), []);

@@ -24,6 +24,7 @@ import {
     Update,
     assertStableServes,
 } from "./harness";
+import { istioctlAnalyze } from "../../scripts/mesh/istio-checks";
 import { meshValues } from "./shared-mesh";
 
 const NS = "shop-e2e";
@@ -158,7 +159,7 @@ describe("e2e: the program on a live API server", function () {
         ]);
     });
 
-    it("1b2. sidecars injected at admission and admitted under restricted: istio-proxy with istio-validation (Istio CNI), no istio-init; the gateway's proxy from its template", () => {
+    it("1b2. sidecars injected at admission and admitted under restricted: istio-proxy with istio-validation (Istio CNI), no istio-init; the gateway's proxy from its template", async () => {
         const t0 = Date.now();
         // Istio CNI runs (the cni chart's DaemonSet in kube-system, its pods kwok's) and the injector was told so.
         const cni = live("daemonset", "kube-system", "istio-cni-node")!;
@@ -197,6 +198,12 @@ describe("e2e: the program on a live API server", function () {
             assert.notStrictEqual(proxy.image, "auto", gw.metadata.name);
             assert.ok(gw.metadata.annotations["sidecar.istio.io/status"], `${gw.metadata.name}: the injector's record`);
         }
+        // Both namespaces say they are injected: istioctl analyze has not even an Info finding (IST0102) on them.
+        const { info } = await istioctlAnalyze([NS]);
+        assert.deepStrictEqual(
+            info.filter((m) => [`Namespace ${NS}`, "Namespace istio-ingress"].includes(m.origin)),
+            [],
+        );
         console.log(`      injection checks: ${Date.now() - t0} ms`);
     });
 
