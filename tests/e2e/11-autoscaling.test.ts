@@ -17,8 +17,25 @@ const run = promisify(execFile);
 const NS = "shop-autoscaling";
 const REPLICAS = 4;
 const MAX = 12;
-/** The pods' CPU request is 100m and the HPAs keep them at 50%: 50m of usage per pod. */
+/** The app container's CPU request is 100m and the HPAs keep the pods at 50% of theirs. */
 const TARGET_CPU = 50;
+
+/** Millicores of a CPU quantity ("100m", "2", "0.5"). */
+const milli = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
+
+/**
+ * A pod's CPU request as the HPA counts it: its containers' and its sidecars' (restartable init containers, such as
+ * the injected istio-proxy) requests. kwok reports the annotated usage for the app container alone.
+ */
+function podCpuRequest(pod: {
+    spec: { containers: ContainerSpec[]; initContainers?: (ContainerSpec & { restartPolicy?: string })[] };
+}): number {
+    const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === "Always");
+    return [...pod.spec.containers, ...sidecars].reduce((sum, c) => sum + milli(c.resources?.requests?.cpu ?? "0"), 0);
+}
+interface ContainerSpec {
+    resources?: { requests?: { cpu?: string } };
+}
 
 const kubectl = async (args: string[]) =>
     (await run(process.env.KUBECTL ?? "kubectl", args, { encoding: "utf8" })).stdout.trim();
@@ -44,6 +61,11 @@ describe("e2e: autoscaling during a canary", function () {
     let stopped = false;
     let loops: Promise<void>[] = [];
 
+    /**
+     * The load is given in millicores of the app container's 100m request; each pod gets it in proportion to its
+     * whole request (with an injected sidecar's, 100m more), so that utilization is what the comments say.
+     */
+    let podRequest = 100;
     /** The usage last written to each pod, so that only changes are written (the suite is CPU-bound). */
     const written = new Map<string, string>();
 
@@ -52,7 +74,8 @@ describe("e2e: autoscaling during a canary", function () {
         for (const track of ["stable", "canary"]) {
             const pods = await podsOf(track);
             const share = track === "canary" ? load.canaryWeight : 100 - load.canaryWeight;
-            const usage = `${Math.max(1, Math.round((load.total * share) / 100 / Math.max(1, pods.length)))}m`;
+            const perPod = (load.total * share) / 100 / Math.max(1, pods.length);
+            const usage = `${Math.max(1, Math.round((perPod * podRequest) / 100))}m`;
             const stale = pods.filter((p) => written.get(p) !== usage);
             if (stale.length > 0) {
                 await kubectl(["annotate", "-n", NS, "--overwrite", ...stale, `kwok.x-k8s.io/usage-cpu=${usage}`]);
@@ -112,6 +135,11 @@ describe("e2e: autoscaling during a canary", function () {
             }),
         );
         await stack.up();
+        const [pod] = JSON.parse(
+            await kubectl(["get", "pods", "-n", NS, "-l", "app=shop,track=stable", "-o", "json"]),
+        ).items;
+        podRequest = podCpuRequest(pod);
+        console.log(`      a pod's CPU request as the HPA counts it: ${podRequest}m`);
         t0 = Date.now();
         loops = [every(1000, applyLoad), every(2000, sample)];
     });
