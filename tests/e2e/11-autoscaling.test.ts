@@ -189,7 +189,7 @@ describe("e2e: autoscaling during a canary", function () {
         const watch = every(
             1000,
             async () => canaryPods.push((await podsOf("canary")).length),
-            () => !watching,
+            () => !watching || stopped, // a failed wait below leaves `watching` set: `after` still ends the loop
         );
         load.total = 600; // all on stable: 600m -> 12 pods
         await until("the stable's scale-up to its maximum", () => replicas("stable") >= MAX);
