@@ -20,8 +20,27 @@ export interface AutoscalersOf {
 }
 
 /**
+ * The stable's current replica count (what its HPA chose), read from the cluster at every update and preview:
+ * a read of the live Deployment (`${name}-stable-live`, op `read`, which changes nothing) once the stable's
+ * Deployment is registered. Unknown (undefined) in a preview that creates the stable.
+ */
+function liveReplicas(
+    name: string,
+    stable: k8s.apps.v1.Deployment,
+    parent: pulumi.Resource,
+): pulumi.Output<number | undefined> {
+    const live = k8s.apps.v1.Deployment.get(
+        `${name}-stable-live`,
+        pulumi.interpolate`${stable.metadata.namespace}/${stable.metadata.name}`,
+        { parent, dependsOn: [stable] },
+    );
+    return live.spec.apply((spec) => spec?.replicas);
+}
+
+/**
  * One HPA per track that has a Deployment. Each depends on its Deployment: created after it and deleted before
- * it, so the canary's HPA is gone before its pods are and no scale-up can bring them back.
+ * it, so the canary's HPA is gone before its pods are and no scale-up can bring them back. The canary's bounds
+ * follow its weight and the stable's live replica count (read only while the canary exists).
  */
 export function registerAutoscalers(
     name: string,
@@ -32,6 +51,10 @@ export function registerAutoscalers(
         targetCpuUtilization: a.autoscaling.targetCpuUtilization ?? D.autoscalingTargetCpuUtilization,
         scaleDownStabilizationSeconds: a.autoscaling.scaleDownStabilizationSeconds,
     };
+    const stableNow =
+        a.deployments.canary !== undefined && a.deployments.stable !== undefined
+            ? liveReplicas(name, a.deployments.stable, opts.parent)
+            : pulumi.output(undefined);
     return TRACKS.flatMap((track) => {
         const target = a.deployments[track];
         if (target === undefined) {
@@ -39,11 +62,16 @@ export function registerAutoscalers(
         }
         const deployment = deploymentName(a.app, track);
         const spec = pulumi
-            .all([a.replicas, a.canaryWeight])
-            .apply(([replicas, weight]) =>
+            .all([a.replicas, a.canaryWeight, track === "canary" ? stableNow : pulumi.output(undefined)])
+            .apply(([replicas, weight, current]) =>
                 buildHpaSpec(
                     deployment,
-                    trackBounds(track, weight, { minReplicas: replicas, maxReplicas: a.autoscaling.maxReplicas }),
+                    trackBounds(
+                        track,
+                        weight,
+                        { minReplicas: replicas, maxReplicas: a.autoscaling.maxReplicas },
+                        current,
+                    ),
                     tuning,
                 ),
             );

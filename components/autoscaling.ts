@@ -5,8 +5,10 @@
  * - The stable's HPA has the user's bounds (`replicas` .. `autoscaling.maxReplicas`) whatever the weight: the
  *   canary's share never inflates it, and it is never lowered during a release, so a rollback lands on at least
  *   the stable's minimum.
- * - The canary's HPA bounds follow the weight: at weight w its minimum is ceil(w/100 x the stable's minimum), at
- *   least 1, and its maximum ceil(w/100 x the stable's maximum), at least its minimum.
+ * - The canary's HPA bounds follow the weight: at weight w its minimum is ceil(w/100 x the stable's current
+ *   replicas (what its HPA chose, read from the cluster at each update; never fewer than the stable's minimum)),
+ *   at least 1, and its maximum ceil(w/100 x the stable's maximum), at least its minimum. So a shift to 50% while
+ *   the stable runs 8 pods lands the canary on at least 4, not on its share of the stable's minimum.
  * - With no release in progress (no canary, and no header, cookie or mirror route to it) the canary has neither a
  *   Deployment nor an HPA: nothing is left running and nothing can scale it up again.
  */
@@ -34,9 +36,13 @@ export function canaryMinReplicas(weight: number, stableReplicas: number): numbe
     return Math.max(1, weightShare(weight, stableReplicas));
 }
 
-/** The canary HPA's bounds at `weight`, from the stable HPA's bounds. */
-export function canaryBounds(weight: number, stable: ReplicaBounds): ReplicaBounds {
-    const minReplicas = canaryMinReplicas(weight, stable.minReplicas);
+/**
+ * The canary HPA's bounds at `weight`, from the stable HPA's bounds and the stable's current replica count
+ * (`stableReplicas`, what its HPA chose; unknown before the stable exists): the minimum is the weight's share of
+ * the larger of that count and the stable's minimum.
+ */
+export function canaryBounds(weight: number, stable: ReplicaBounds, stableReplicas?: number): ReplicaBounds {
+    const minReplicas = canaryMinReplicas(weight, Math.max(stable.minReplicas, stableReplicas ?? 0));
     return { minReplicas, maxReplicas: Math.max(minReplicas, weightShare(weight, stable.maxReplicas)) };
 }
 
@@ -81,9 +87,14 @@ export function buildHpaSpec(deployment: string, bounds: ReplicaBounds, tuning: 
     };
 }
 
-/** A track's HPA bounds: the stable's own, the canary's by the weight. */
-export function trackBounds(track: Track, weight: number, stable: ReplicaBounds): ReplicaBounds {
-    return track === "stable" ? stable : canaryBounds(weight, stable);
+/** A track's HPA bounds: the stable's own, the canary's by the weight and the stable's current replicas. */
+export function trackBounds(
+    track: Track,
+    weight: number,
+    stable: ReplicaBounds,
+    stableReplicas?: number,
+): ReplicaBounds {
+    return track === "stable" ? stable : canaryBounds(weight, stable, stableReplicas);
 }
 
 /**

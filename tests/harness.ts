@@ -60,9 +60,12 @@ export function value<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));
 }
 
-/** Runs `body` under fresh mocks, waits for every registration and returns the recorder. */
-export async function withMocks(body: () => void | Promise<void>, stack = "test"): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks();
+/** Runs `body` under fresh mocks (or the given ones), waits for every registration and returns the recorder. */
+export async function withMocks<M extends RecordingMocks = RecordingMocks>(
+    body: () => void | Promise<void>,
+    stack = "test",
+    mocks: M = new RecordingMocks() as M,
+): Promise<M> {
     await pulumi.runtime.setMocks(mocks, "istio-canary", stack, false);
     await body();
     await pulumi.runtime.disconnect();

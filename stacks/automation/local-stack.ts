@@ -131,6 +131,12 @@ function summarize(changes: OpMap | undefined, durationMs: number): UpSummary {
     return { resourceChanges: { ...(changes ?? {}) }, durationMs };
 }
 
+/**
+ * Steps that change nothing live: unchanged resources, refreshes, and reads of live objects (a read, a read of
+ * another object, a read dropped from the program; the autoscaling canary's read of the stable's replica count).
+ */
+const NO_CHANGE_OPS: string[] = ["same", "refresh", "read", "read-replacement", "discard"];
+
 /** The resources an operation's events say would change (or drifted), with the property paths that differ. */
 export function changesOf(events: EngineEvent[]): ResourceChange[] {
     const out = new Map<string, ResourceChange>();
@@ -138,7 +144,7 @@ export function changesOf(events: EngineEvent[]): ResourceChange[] {
         const meta = e.resourcePreEvent?.metadata;
         if (
             meta === undefined ||
-            ["same", "read", "refresh"].includes(meta.op) ||
+            NO_CHANGE_OPS.includes(meta.op) ||
             meta.type === "pulumi:pulumi:Stack"
         ) {
             continue;
@@ -161,7 +167,7 @@ export function changesOf(events: EngineEvent[]): ResourceChange[] {
 export function driftOf(events: EngineEvent[]): ResourceChange[] {
     return events
         .map((e) => e.resOutputsEvent?.metadata)
-        .filter((m) => m !== undefined && m.op !== "same" && m.op !== "refresh" && m.op !== "read")
+        .filter((m) => m !== undefined && !NO_CHANGE_OPS.includes(m.op))
         .map((m) => ({ urn: m!.urn, type: m!.type, op: m!.op, paths: Object.keys(m!.detailedDiff ?? {}) }));
 }
 

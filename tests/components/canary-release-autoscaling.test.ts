@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildHpaSpec, canaryBounds, canaryMinReplicas, trackBounds, weightShare } from "../../components/autoscaling";
 import { CanaryRelease } from "../../components/canary-release";
 import { CanaryReleaseArgs } from "../../components/canary-release-args";
-import { RecordingMocks, value, withMocks } from "../harness";
+import { Recorded, RecordingMocks, value, withMocks } from "../harness";
 import { releaseArgs } from "../fixtures/release";
 
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -23,22 +23,56 @@ interface Registered {
     opts: pulumi.CustomResourceOptions;
 }
 
+/**
+ * The recorder, answering a read of a live Deployment (a registration with an id; a registration that creates has an empty import id) with `liveReplicas` replicas
+ * (the cluster as the HPA left it), or with no spec when none is given (a cluster that does not report it).
+ */
+class LiveMocks extends RecordingMocks {
+    constructor(private readonly liveReplicas?: number) {
+        super();
+    }
+
+    override newResource(args: pulumi.runtime.MockResourceArgs) {
+        const made = super.newResource(args);
+        if (args.id && args.type === DEPLOYMENT) {
+            return {
+                id: args.id,
+                state: this.liveReplicas !== undefined ? { spec: { replicas: this.liveReplicas } } : {},
+            };
+        }
+        return made;
+    }
+
+    /** The reads of live objects. */
+    reads(): Recorded[] {
+        return this.resources.filter((r) => r.id);
+    }
+}
+
+/** The Deployments the component manages (reads of live ones excluded). */
+const managed = (m: RecordingMocks) => m.ofType(DEPLOYMENT).filter((d) => !d.id);
+
 async function deploy(
     extra: Partial<CanaryReleaseArgs> = {},
-): Promise<{ mocks: RecordingMocks; seen: Registered[]; canaryReplicas?: number }> {
+    liveReplicas?: number,
+): Promise<{ mocks: LiveMocks; seen: Registered[]; canaryReplicas?: number }> {
     const seen: Registered[] = [];
     let canaryReplicas: number | undefined;
-    const mocks = await withMocks(async () => {
-        const release = new CanaryRelease("shop", releaseArgs(extra), {
-            transformations: [
-                (a) => {
-                    seen.push({ name: a.name, type: a.type, opts: a.opts });
-                    return undefined;
-                },
-            ],
-        });
-        canaryReplicas = await value(release.canaryReplicas);
-    });
+    const mocks = await withMocks(
+        async () => {
+            const release = new CanaryRelease("shop", releaseArgs(extra), {
+                transformations: [
+                    (a) => {
+                        seen.push({ name: a.name, type: a.type, opts: a.opts });
+                        return undefined;
+                    },
+                ],
+            });
+            canaryReplicas = await value(release.canaryReplicas);
+        },
+        "test",
+        new LiveMocks(liveReplicas),
+    );
     return { mocks, seen, canaryReplicas };
 }
 
@@ -62,6 +96,31 @@ describe("autoscaling: the bounds rules", () => {
         );
         assert.strictEqual(weightShare(33, 3), 1);
         assert.strictEqual(weightShare(34, 3), 2);
+    });
+
+    it("with the stable's current replicas: the canary's minimum is the weight's share of them, never of fewer than the minimum", () => {
+        fc.assert(
+            fc.property(
+                fc.integer({ min: 0, max: 100 }),
+                fc.integer({ min: 1, max: 500 }),
+                fc.integer({ min: 0, max: 500 }),
+                fc.integer({ min: 0, max: 1000 }),
+                (w, min, extra, current) => {
+                    const stable = { minReplicas: min, maxReplicas: min + extra };
+                    const at = canaryBounds(w, stable, current);
+                    assert.strictEqual(at.minReplicas, canaryMinReplicas(w, Math.max(min, current)));
+                    assert.ok(at.minReplicas >= canaryBounds(w, stable).minReplicas, "never below the minimum's share");
+                    assert.ok(at.minReplicas <= at.maxReplicas);
+                    assert.strictEqual(at.maxReplicas, Math.max(at.minReplicas, weightShare(w, stable.maxReplicas)));
+                    assert.deepStrictEqual(trackBounds("stable", w, stable, current), stable);
+                },
+            ),
+        );
+        // A shift to 50% while the stable's HPA runs 8 of its 2..10 pods: the canary starts at 4, not 1.
+        assert.deepStrictEqual(canaryBounds(50, { minReplicas: 2, maxReplicas: 10 }, 8), {
+            minReplicas: 4,
+            maxReplicas: 5,
+        });
     });
 
     it("the canary's bounds grow with the weight, stay within the stable's, and equal them at 100", () => {
@@ -128,6 +187,30 @@ describe("CanaryRelease with autoscaling", () => {
         assert.strictEqual(canaryReplicas, 2, "the canary's exported replicas are its HPA's minimum");
     });
 
+    it("the canary's minimum follows the stable's live replicas (read from the cluster), never below its minimum's share", async () => {
+        const at = async (live?: number) => {
+            const { mocks } = await deploy({ replicas: 4, canaryWeight: 50, autoscaling: AUTOSCALING }, live);
+            const spec = hpas(mocks)["shop-canary-hpa"].spec;
+            return { mocks, bounds: [spec.minReplicas, spec.maxReplicas] };
+        };
+        // The stable's HPA chose 9 pods: at 50% the canary starts from 5, not from half of the minimum (2).
+        const scaled = await at(9);
+        assert.deepStrictEqual(scaled.bounds, [5, 6]);
+        assert.deepStrictEqual(hpas(scaled.mocks)["shop-stable-hpa"].spec.minReplicas, 4, "the stable's own bounds");
+        const [read] = scaled.mocks.reads();
+        assert.deepStrictEqual(
+            [read.type, read.name, read.id],
+            [DEPLOYMENT, "shop-stable-live", "prod/shop-stable"],
+            "one read: the live stable Deployment",
+        );
+        assert.strictEqual(scaled.mocks.reads().length, 1);
+        // Fewer live pods than the minimum (a Deployment scaled by hand) or a cluster that reports none: the minimum.
+        assert.deepStrictEqual((await at(2)).bounds, [2, 6]);
+        assert.deepStrictEqual((await at(undefined)).bounds, [2, 6]);
+        // The stable's maximum still caps the canary's: at 12 live pods of 12, half is 6..6.
+        assert.deepStrictEqual((await at(12)).bounds, [6, 6]);
+    });
+
     it("a shift changes the canary HPA's bounds only: the stable's HPA and both Deployments render the same", async () => {
         const at = async (w: number) =>
             (await deploy({ replicas: 4, canaryWeight: w, autoscaling: AUTOSCALING })).mocks;
@@ -141,15 +224,15 @@ describe("CanaryRelease with autoscaling", () => {
             [hpas(a)["shop-canary-hpa"].spec.maxReplicas, hpas(b)["shop-canary-hpa"].spec.maxReplicas],
             [2, 9],
         );
-        const stable = (m: RecordingMocks) => m.ofType(DEPLOYMENT).find((d) => d.name === "shop-stable")!.inputs;
+        const stable = (m: RecordingMocks) => managed(m).find((d) => d.name === "shop-stable")!.inputs;
         assert.deepStrictEqual(stable(a), stable(b));
     });
 
     it("Pulumi does not own a scaled Deployment's replicas: set once at creation (the HPA's minimum), then ignored", async () => {
         const { mocks, seen } = await deploy({ replicas: 3, canaryWeight: 50, autoscaling: AUTOSCALING });
-        const replicas = Object.fromEntries(mocks.ofType(DEPLOYMENT).map((d) => [d.name, d.inputs.spec.replicas]));
+        const replicas = Object.fromEntries(managed(mocks).map((d) => [d.name, d.inputs.spec.replicas]));
         assert.deepStrictEqual(replicas, { "shop-stable": 3, "shop-canary": 2 });
-        const deployments = seen.filter((s) => s.type === DEPLOYMENT);
+        const deployments = seen.filter((s) => s.type === DEPLOYMENT && s.name !== "shop-stable-live");
         assert.strictEqual(deployments.length, 2);
         for (const d of deployments) {
             assert.deepStrictEqual(d.opts.ignoreChanges, ["spec.replicas"], d.name);
@@ -184,6 +267,7 @@ describe("CanaryRelease with autoscaling", () => {
         assert.deepStrictEqual(
             mocks.ofType(DEPLOYMENT).map((d) => d.name),
             ["shop-stable"],
+            "no canary, and no read of the stable's replicas",
         );
         assert.deepStrictEqual(Object.keys(hpas(mocks)), ["shop-stable-hpa"]);
         assert.strictEqual(canaryReplicas, 0);
@@ -191,7 +275,7 @@ describe("CanaryRelease with autoscaling", () => {
         assert.strictEqual(mocks.ofType(VS).length, 1);
         // Without autoscaling the canary track keeps its pods on the stable version, as before.
         const off = await deploy({ canary: undefined, canaryWeight: 0 });
-        assert.strictEqual(off.mocks.ofType(DEPLOYMENT).length, 2);
+        assert.strictEqual(managed(off.mocks).length, 2);
         assert.strictEqual(off.canaryReplicas, 1);
     });
 

@@ -5,7 +5,8 @@
  * kwok.x-k8s.io/usage-cpu annotations (checked every second, written when they change). Replica counts over time are printed after each scenario.
  *
  * The release steps are the program's updates the bot makes (a shift, the rollback's two updates, the completion's
- * three), applied with `pulumi up` on the stack config.
+ * three), applied with `pulumi up` on the stack config. Each update reads the stable's live replica count (what its
+ * HPA chose) while a canary exists: the canary's minimum is the weight's share of it.
  */
 import * as assert from "assert";
 import { execFile } from "child_process";
@@ -150,7 +151,7 @@ describe("e2e: autoscaling during a canary", function () {
         await stack?.destroyAndRemove();
     });
 
-    it("usage rises on the stable at weight 25: its HPA scales out, the next shift leaves the counts, the canary's minimum follows the weight", async () => {
+    it("usage rises on the stable at weight 25: its HPA scales out, the next shift leaves the counts, the canary's minimum follows the weight and the stable's live replicas", async () => {
         await stack.set({ canaryImage: "registry.example.test/shop:2.0.0", canaryVersion: "v2", canaryWeight: "25" });
         await stack.up();
         load.canaryWeight = 25;
@@ -164,13 +165,26 @@ describe("e2e: autoscaling during a canary", function () {
         assert.strictEqual(ops["shop-canary"], "same", JSON.stringify(ops));
         assert.strictEqual(ops["shop-canary-hpa"], "update", JSON.stringify(ops));
         assert.strictEqual(ops["shop-stable-hpa"], "same", JSON.stringify(ops));
-        assert.ok(replicas("stable") >= Math.min(before, MAX) - 1, `the shift reset the stable: ${await sample()}`);
-        assert.notStrictEqual(replicas("stable"), REPLICAS, "the shift did not reset the stable to `replicas`");
+        const after = replicas("stable");
+        assert.strictEqual(ops["shop-stable-live"], "read", "the shift read the stable's live replica count");
+        assert.ok(after >= Math.min(before, MAX) - 1, `the shift reset the stable: ${await sample()}`);
+        assert.notStrictEqual(after, REPLICAS, "the shift did not reset the stable to `replicas`");
+        // The canary's minimum is half of the stable's live replicas (what its HPA chose when the shift read them),
+        // not half of its minimum: a shift to 50% does not land on the minimum's share.
         const hpa = live("hpa", NS, "shop-canary")!;
-        const want = canaryBounds(50, { minReplicas: REPLICAS, maxReplicas: MAX });
-        assert.deepStrictEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [want.minReplicas, want.maxReplicas]);
+        const bounds = { minReplicas: REPLICAS, maxReplicas: MAX };
+        const got = { minReplicas: hpa.spec.minReplicas as number, maxReplicas: hpa.spec.maxReplicas as number };
+        const wants = [before, after].map((n) => canaryBounds(50, bounds, n));
+        assert.ok(
+            wants.some((w) => w.minReplicas === got.minReplicas && w.maxReplicas === got.maxReplicas),
+            `canary HPA ${JSON.stringify(got)}; stable at ${before} before the shift and ${after} after: want one of ${JSON.stringify(wants)}`,
+        );
+        assert.ok(got.minReplicas > canaryBounds(50, bounds).minReplicas, "above the share of the stable's minimum");
+        console.log(
+            `      shift to 50 with the stable at ${before} pods (minimum ${REPLICAS}): canary HPA ${got.minReplicas}..${got.maxReplicas}`,
+        );
         load.canaryWeight = 50;
-        await until("the canary at its new minimum", () => replicas("canary") >= want.minReplicas, 60);
+        await until("the canary at its new minimum", () => replicas("canary") >= got.minReplicas, 60);
         await sample();
         printTimeline("scenario 1");
     });

@@ -83,6 +83,25 @@ describe("engine events -> resource changes (shapes as the engine sends them, re
         ]);
     });
 
+    it("reads of live objects change nothing: read, read-replacement and discard (a read dropped) are no changes", () => {
+        const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+        const events: EngineEvent[] = ["read", "read-replacement", "discard", "delete"].map((op, i) => ({
+            sequence: i,
+            timestamp: 0,
+            resourcePreEvent: {
+                metadata: { op, urn: `urn:x::shop-${op}`, type: DEPLOYMENT, provider: "" } as never,
+            },
+        }));
+        assert.deepStrictEqual(changesOf(events), [
+            { urn: "urn:x::shop-delete", type: DEPLOYMENT, op: "delete", paths: [] },
+        ]);
+        const outputs: EngineEvent[] = events.map((e) => ({ ...e, resOutputsEvent: e.resourcePreEvent }));
+        assert.deepStrictEqual(
+            driftOf(outputs).map((c) => c.urn),
+            ["urn:x::shop-delete"],
+        );
+    });
+
     it("a refresh preview's drift: the outputs events whose op is not refresh or same", () => {
         const events: EngineEvent[] = [
             { sequence: 1, timestamp: 0, resourcePreEvent: { metadata: meta("refresh", VS) } },
