@@ -40,7 +40,8 @@ function liveReplicas(
 /**
  * One HPA per track that has a Deployment. Each depends on its Deployment: created after it and deleted before
  * it, so the canary's HPA is gone before its pods are and no scale-up can bring them back. The canary's bounds
- * follow its weight and the stable's live replica count (read only while the canary exists).
+ * follow its weight and the stable's current replica count: `autoscaling.stableReplicas` when given (the bot pins
+ * it), else read from the live Deployment while the canary exists.
  */
 export function registerAutoscalers(
     name: string,
@@ -51,10 +52,13 @@ export function registerAutoscalers(
         targetCpuUtilization: a.autoscaling.targetCpuUtilization ?? D.autoscalingTargetCpuUtilization,
         scaleDownStabilizationSeconds: a.autoscaling.scaleDownStabilizationSeconds,
     };
+    const pinned = a.autoscaling.stableReplicas;
     const stableNow =
-        a.deployments.canary !== undefined && a.deployments.stable !== undefined
-            ? liveReplicas(name, a.deployments.stable, opts.parent)
-            : pulumi.output(undefined);
+        pinned !== undefined
+            ? pulumi.output(pinned)
+            : a.deployments.canary !== undefined && a.deployments.stable !== undefined
+              ? liveReplicas(name, a.deployments.stable, opts.parent)
+              : pulumi.output(undefined);
     return TRACKS.flatMap((track) => {
         const target = a.deployments[track];
         if (target === undefined) {

@@ -71,6 +71,13 @@ export interface AutoscalingArgs {
     targetCpuUtilization?: number;
     /** Seconds the HPAs look back before they scale in (behavior.scaleDown.stabilizationWindowSeconds). Defaults to Kubernetes' 300. */
     scaleDownStabilizationSeconds?: number;
+    /**
+     * The stable's current replica count (what its HPA chose) as the caller read it; the canary's minimum is the
+     * weight's share of it (never of fewer than `replicas`). The release bot pins it in stack config for its updates
+     * (`releaseStableReplicas`), so that a saved plan still matches when the HPA moves between preview and update.
+     * Defaults to a read of the live stable Deployment at each update while the canary exists.
+     */
+    stableReplicas?: number;
 }
 
 /** Pod Security Standards levels. */
@@ -150,6 +157,7 @@ export const CANARY_RELEASE_LIMITS = {
     autoscalingMaxReplicas: { min: 1, max: INT32_MAX },
     autoscalingTargetCpuUtilization: { min: 1, max: 1000 },
     autoscalingScaleDownStabilizationSeconds: { min: 0, max: 3600 },
+    autoscalingStableReplicas: { min: 1, max: INT32_MAX },
 } as const satisfies Record<string, Required<IntLimits>>;
 
 /** Longest app name: Deployments are named `<app>-stable` and `<app>-canary` (DNS labels of at most 63). */

@@ -50,7 +50,8 @@ export type CanaryReleaseField =
     | "retries.retryOn"
     | "autoscaling.maxReplicas"
     | "autoscaling.targetCpuUtilization"
-    | "autoscaling.scaleDownStabilizationSeconds";
+    | "autoscaling.scaleDownStabilizationSeconds"
+    | "autoscaling.stableReplicas";
 
 /** The validated fields that may hold Outputs. */
 export const INPUT_FIELDS = ["stable", "canary", "canaryWeight", "replicas", "canaryReplicas", "hosts"] as const;
@@ -115,6 +116,9 @@ function autoscalingProblems(a: CanaryReleaseValues, name: Namer): (string | und
                   stabilization,
                   L.autoscalingScaleDownStabilizationSeconds,
               ),
+        h.stableReplicas === undefined
+            ? undefined
+            : intProblem(name("autoscaling.stableReplicas"), h.stableReplicas, L.autoscalingStableReplicas),
         h.maxReplicas < replicas
             ? `${name("autoscaling.maxReplicas")} must be at least ${name("replicas")} (the stable's minimum, ${replicas}); got ${h.maxReplicas}`
             : undefined,

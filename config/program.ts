@@ -76,6 +76,10 @@ function readAll(r: Reader): ProgramConfig {
     const tls = resolveTls(r, tlsKeys, keys.hosts, warnings);
     const release: Omit<CanaryReleaseValues, "gateway"> = {
         ...keys,
+        // The stable's replicas as the bot pinned them for its updates (else the component reads them live).
+        ...(keys.autoscaling !== undefined && state.stableReplicas !== undefined
+            ? { autoscaling: { ...keys.autoscaling, stableReplicas: state.stableReplicas } }
+            : {}),
         istioRevision: mesh.revision,
         // A placeholder only when TLS_REQUIRED is recorded: then no rule runs, and parseConfig throws.
         // Stryker disable next-line ObjectLiteral,StringLiteral

@@ -17,7 +17,7 @@
  * (`releaseCause`: the exit code a resumed rollback reports comes from it, never from the message's wording). "awaiting-approval" is a
  * manual gate: the release waits, with its traffic where it is, for a person's decision (`releaseApprovals`).
  */
-import { TrackValues } from "../components/canary-release-args";
+import { CANARY_RELEASE_LIMITS, TrackValues } from "../components/canary-release-args";
 import { LABEL_VALUE, PRINTABLE_LINES } from "../components/validation";
 import { IMAGE_REF } from "../components/validation";
 import { IMAGE, isUtcTime, UTC_TIME, VERSION } from "./grammar";
@@ -114,6 +114,12 @@ export interface ReleaseState {
     promotionApproval?: PromotionApproval;
     /** Failed analyses of the release so far, over every stage (the failure threshold counts them). */
     failedAnalyses?: number;
+    /**
+     * With autoscaling: the stable's replica count (what its HPA chose) as the bot read it for its last update while
+     * a canary ran; the canary HPA's minimum is the weight's share of it. Pinned in config so that an update's
+     * preview, its plan and the update agree.
+     */
+    stableReplicas?: number;
 }
 
 /** The config key of each state field: declared here once, read by {@link readState}, written by the bot. */
@@ -132,6 +138,7 @@ export const STATE_KEYS = {
     approvals: "releaseApprovals",
     promotionApproval: "promotionApproval",
     failedAnalyses: "releaseFailedAnalyses",
+    stableReplicas: "releaseStableReplicas",
 } as const satisfies Record<keyof ReleaseState, string>;
 
 /** The program keys a release moves (declared by the program's reader, config/program.ts). */
@@ -277,6 +284,11 @@ export function readState(r: Reader): ReleaseState {
         failedAnalyses: r.optionalInt(K.failedAnalyses, {
             doc: "Failed analyses of the release in progress, over every stage: a resumed release keeps counting.",
             limits: { min: 1, max: MAX_FAILURE_THRESHOLD },
+        }),
+        stableReplicas: r.optionalInt(K.stableReplicas, {
+            doc: "With autoscaling: the stable's replicas (its HPA's choice) as the bot read them for its last update of the release; the canary HPA's minimum is the weight's share of them. Unset: the program reads them from the live Deployment.",
+            limits: CANARY_RELEASE_LIMITS.autoscalingStableReplicas,
+            field: "release.autoscaling.stableReplicas",
         }),
     };
 }

@@ -95,6 +95,7 @@ describe("program (index.ts) under mocks", function () {
             approvals: undefined,
             promotionApproval: undefined,
             failedAnalyses: undefined,
+            stableReplicas: undefined,
         });
         assert.strictEqual(
             r.exports?.routingUrn,

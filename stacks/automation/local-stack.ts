@@ -142,11 +142,7 @@ export function changesOf(events: EngineEvent[]): ResourceChange[] {
     const out = new Map<string, ResourceChange>();
     for (const e of events) {
         const meta = e.resourcePreEvent?.metadata;
-        if (
-            meta === undefined ||
-            NO_CHANGE_OPS.includes(meta.op) ||
-            meta.type === "pulumi:pulumi:Stack"
-        ) {
+        if (meta === undefined || NO_CHANGE_OPS.includes(meta.op) || meta.type === "pulumi:pulumi:Stack") {
             continue;
         }
         const paths = Object.keys(meta.detailedDiff ?? {});

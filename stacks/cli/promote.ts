@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import { KubeApi } from "../automation/kube-api";
+import { KubeWorkloads } from "../automation/kube-workloads";
 import { clusterApi, KubeLeases } from "../release/kube-lease";
 import { StackNotFoundError } from "../automation/driver";
 import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automation/local-stack";
@@ -174,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
                 readState,
                 target,
                 leases: new KubeLeases(kube),
+                workloads: new KubeWorkloads(kube),
                 signal: interrupt.signal,
                 engineOutput: switches.has("quiet") ? undefined : printEngineLine,
             },

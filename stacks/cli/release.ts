@@ -12,6 +12,7 @@ import { APPROVER, APPROVER_ACCEPTS, GATE_PATTERN } from "../../config/release-s
 import { InlineStack } from "../automation/inline-stack";
 import { requirePulumiCli } from "../automation/local-stack";
 import { KubeApi } from "../automation/kube-api";
+import { KubeWorkloads } from "../automation/kube-workloads";
 import { KubeRouting } from "../automation/routing-patch";
 import { clusterApi, KubeLeases } from "../release/kube-lease";
 import { ReleaseOptions } from "../release/context";
@@ -347,6 +348,7 @@ export async function main(argv: string[]): Promise<number> {
             stack: driver,
             routing: new KubeRouting(kube),
             leases: new KubeLeases(kube),
+            workloads: new KubeWorkloads(kube),
             signal: interrupt.signal,
             engineOutput: opts.quiet ? undefined : printEngineLine,
         });

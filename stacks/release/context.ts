@@ -19,6 +19,7 @@ import { Clock, systemClock } from "./clock";
 import { PlanGuardError } from "./guard";
 import { HookClient, PayloadBase } from "./hooks";
 import { RunEntry } from "./entry";
+import { ReplicaSource } from "../automation/kube-workloads";
 import { LeaseApi } from "./kube-lease";
 import { HEARTBEAT_MS, LeaseIdentity, LeaseLostError, ReleaseLease } from "./lease";
 import { ConfigSource } from "./origin";
@@ -91,6 +92,12 @@ export interface ReleaseDeps {
      * stack config, which holds within one checkout only.
      */
     leases?: LeaseApi;
+    /**
+     * Live replica counts of Deployments. With autoscaling, each update of a release in progress pins the stable's
+     * (what its HPA chose) in stack config (`releaseStableReplicas`): the canary HPA's minimum is the weight's share
+     * of it, and the update's preview, plan and update agree on it. Without it the program reads it live.
+     */
+    workloads?: ReplicaSource;
 }
 
 /** Where a release's lines go: `deps.log`, or stdout; never with a URL's credentials (a line may quote one). */
@@ -124,6 +131,8 @@ export interface Prepared {
     lease: ReleaseLease;
     /** Where this run enters the release (entry.ts). */
     entry: RunEntry;
+    /** With autoscaling and {@link ReleaseDeps.workloads}: reads the stable's live replica count, to pin it. */
+    stableReplicas?: () => Promise<number | undefined>;
 }
 
 /** What the next step of a release is. */
@@ -166,6 +175,7 @@ export class ReleaseRun {
             lease,
             { view, values, deployed },
             { version, onOutput: deps.engineOutput, ...policyPacks(opts.policyPacks, policy) },
+            prepared.stableReplicas,
         );
         this.failures = this.resumed ? (view.state.failedAnalyses ?? 0) : 0;
         this.at = {

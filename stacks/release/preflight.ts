@@ -10,6 +10,7 @@ import { IMAGE_ACCEPTS, IMAGE_REF, imageTag, LABEL_VALUE, VERSION_ACCEPTS } from
 import { policyProblems, policyTimes, ReleasePolicy } from "../../config/policy";
 import { parseConfig, ProgramConfig } from "../../config/program";
 import { PROTOCOL_KEYS, ReleaseView, STATE_KEYS } from "../../config/release-state";
+import { ReplicaSource } from "../automation/kube-workloads";
 import { buildChecks, CanaryTarget, Check, safeQuery } from "./analysis";
 import { systemClock } from "./clock";
 import { logOf, Prepared, ReleaseDeps, ReleaseOptions } from "./context";
@@ -143,6 +144,9 @@ async function prepare(
             times,
             lease,
             entry,
+            ...(cfg.release.autoscaling !== undefined && deps.workloads !== undefined
+                ? { stableReplicas: replicasOf(deps.workloads, namespace, deploymentName(app, "stable")) }
+                : {}),
         };
     } catch (e) {
         await undo();
@@ -249,3 +253,7 @@ function prometheusFor(policy: ReleasePolicy, timeoutMs: number, signal?: AbortS
         signal,
     });
 }
+
+/** Reads a Deployment's live replica count from `workloads`. */
+const replicasOf = (workloads: ReplicaSource, namespace: string, deployment: string) => () =>
+    workloads.replicas(namespace, deployment);

@@ -53,6 +53,8 @@ export class ReleaseStore {
         readonly lease: ReleaseLease,
         start: StoreStart,
         private readonly updates: UpdateSettings,
+        /** With autoscaling: reads the stable's live replica count, pinned in every update while a canary runs. */
+        private readonly stableReplicas?: () => Promise<number | undefined>,
     ) {
         this.current = start.view;
         this.values = { ...start.values };
@@ -78,7 +80,7 @@ export class ReleaseStore {
     async write(to: ReleaseView, what: string, o: TransitionOptions = {}): Promise<UpSummary> {
         await this.lease.check(what);
         const from = this.current;
-        const renewed = this.lease.renewedIn(to);
+        const renewed = this.lease.renewedIn(await this.pinned(to));
         const changes = configChanges(from, renewed);
         const before: ConfigChanges = Object.fromEntries(Object.keys(changes).map((k) => [k, this.values[k]]));
         await this.setConfig(changes);
@@ -110,6 +112,26 @@ export class ReleaseStore {
             }
             throw e;
         }
+    }
+
+    /**
+     * `to` with the stable's live replica count pinned (`releaseStableReplicas`) while a canary runs, and unpinned
+     * once none does. A count that cannot be read keeps the last one: reading it never holds back an update (a
+     * rollback least of all).
+     */
+    private async pinned(to: ReleaseView): Promise<ReleaseView> {
+        if (this.stableReplicas === undefined) {
+            return to;
+        }
+        const kept = to.state.stableReplicas;
+        const now =
+            to.canary === undefined
+                ? undefined
+                : await this.stableReplicas().then(
+                      (n) => n ?? kept,
+                      () => kept,
+                  );
+        return { ...to, state: { ...to.state, stableReplicas: now } };
     }
 
     /** Extends this bot's hold on the release (while it waits); throws when the lease was lost. */

@@ -211,6 +211,16 @@ describe("CanaryRelease with autoscaling", () => {
         assert.deepStrictEqual((await at(12)).bounds, [6, 6]);
     });
 
+    it("a pinned count (the bot's releaseStableReplicas) is used as given, and nothing is read", async () => {
+        const { mocks } = await deploy(
+            { replicas: 4, canaryWeight: 50, autoscaling: { ...AUTOSCALING, stableReplicas: 8 } },
+            3, // what a read would see: not asked
+        );
+        assert.deepStrictEqual(mocks.reads(), []);
+        const spec = hpas(mocks)["shop-canary-hpa"].spec;
+        assert.deepStrictEqual([spec.minReplicas, spec.maxReplicas], [4, 6]);
+    });
+
     it("a shift changes the canary HPA's bounds only: the stable's HPA and both Deployments render the same", async () => {
         const at = async (w: number) =>
             (await deploy({ replicas: 4, canaryWeight: w, autoscaling: AUTOSCALING })).mocks;
@@ -319,6 +329,10 @@ describe("CanaryRelease with autoscaling", () => {
             [
                 { autoscaling: { maxReplicas: 10, scaleDownStabilizationSeconds: 7200 } },
                 "autoscaling.scaleDownStabilizationSeconds must be an integer from 0 to 3600; got 7200",
+            ],
+            [
+                { autoscaling: { maxReplicas: 10, stableReplicas: 0 } },
+                "autoscaling.stableReplicas must be an integer from 1 to 2147483647; got 0",
             ],
             [
                 { canaryScaling: true, autoscaling: { maxReplicas: 10 } },

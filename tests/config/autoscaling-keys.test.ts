@@ -28,6 +28,19 @@ describe("autoscaling keys", () => {
         );
     });
 
+    it("releaseStableReplicas (the bot's pinned count) goes into release.autoscaling with autoscaling on, else nowhere", () => {
+        assert.deepStrictEqual(
+            parseConfig(validConfig({ autoscaling: "true", releaseStableReplicas: "7" }), secrets).release.autoscaling,
+            { maxReplicas: 10, targetCpuUtilization: 80, stableReplicas: 7 },
+        );
+        const off = parseConfig(validConfig({ releaseStableReplicas: "7" }), secrets);
+        assert.strictEqual(off.release.autoscaling, undefined);
+        assert.strictEqual(off.state.stableReplicas, 7);
+        assert.deepStrictEqual(configProblems(validConfig({ autoscaling: "true", releaseStableReplicas: "0" })), [
+            'releaseStableReplicas must be an integer from 1 to 2147483647; got "0"',
+        ]);
+    });
+
     it("bad values: messages name the keys (not the component's fields) and what they accept", () => {
         assert.deepStrictEqual(
             configProblems(validConfig({ autoscaling: "true", replicas: "4", autoscalingMaxReplicas: "3" })),

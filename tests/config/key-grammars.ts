@@ -507,6 +507,7 @@ export const KEYS: Record<string, Key> = {
         ],
     },
     releaseFailedAnalyses: { ok: int(1, 100), examples: ["1", "2", "100"] },
+    releaseStableReplicas: { ok: int(1, INT32), examples: ["1", "6", "2147483647", "0"] },
 };
 
 /** Near-misses of valid values: one character inserted, dropped or replaced, two joined, cased, padded, repeated. */
