@@ -501,12 +501,17 @@ describe("e2e: the release bot with a real Prometheus", function () {
                     // Once B was refused at the gate, a person approves A's release from B's clone.
                     approval = fired
                         .get("gate")!
-                        .then(() =>
-                            runCli("stacks/cli/release.ts", [
+                        .then(() => {
+                            timeline.push(`${since()}  approval of A's gate started from B's clone`);
+                            return runCli("stacks/cli/release.ts", [
                                 ...["--stack", stack.name, "--work-dir", dirB, "--approve", "--gate", "100"],
-                                ...["--version", "10.0.0", "--image", imageA, "--by", "ci-b"],
-                            ]),
-                        );
+                                ...["--version", "10.0.0", "--image", imageA, "--by", "ci-b", "--quiet"],
+                            ]);
+                        })
+                        .then((r) => {
+                            timeline.push(`${since()}  approval exited ${r.code}: ${(r.stdout + r.stderr).trim()}`);
+                            return r;
+                        });
                 }
             },
         );
@@ -517,8 +522,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
         watching = false;
         await watch;
         console.log(`      runner A and runner B in each window:\n${timeline.map((l) => `        ${l}`).join("\n")}`);
-        assert.strictEqual(a.code, 0, a.stdout + a.stderr);
         assert.strictEqual(approved?.code, 0, `${approved?.stdout}${approved?.stderr}`);
+        assert.strictEqual(a.code, 0, a.stdout + a.stderr);
         assert.deepStrictEqual(
             refusals.map((r) => r.window).sort(),
             [
@@ -546,6 +551,67 @@ describe("e2e: the release bot with a real Prometheus", function () {
             "no update of B's in the stack's history",
         );
         assertStableServes(NS, imageA, "10.0.0");
+        for (const d of [origin, dirA, dirB]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    });
+
+    it("a killed runner's Lease is taken over only once it expired, by a runner on another host whose --resume finishes the release", async () => {
+        const { origin, clone } = committedProject();
+        const [dirA, dirB] = [clone("killed-a"), clone("resume-b")];
+        const imageA = "registry.example.test/shop:12.0.0";
+        const leaseName = `istio-canary-release-${stack.name}`;
+        // Runner A, killed (SIGKILL, with any pulumi child) right after its shift to 50.
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", dirA, "--report-dir", reportDir, "--quiet"],
+            ["--image", imageA, "--config-from", "deployed", "--steps", "50,100"],
+            (out) => /shifted: stable 50 \/ canary 50/.test(out),
+        );
+        const killedAt = Date.now();
+        const held = live("leases.coordination.k8s.io", NS, leaseName);
+        assert.ok(held, "the killed runner's Lease is left in the cluster");
+        const holderA = held.spec.holderIdentity as string;
+        const expires = Date.parse(held.spec.renewTime) + (held.spec.leaseDurationSeconds as number) * 1000;
+        // Runner B on another host (its own UTS namespace and hostname): it cannot tell whether A's process lives,
+        // so only the Lease's expiry frees the release.
+        const resume = () =>
+            runCli(
+                "stacks/cli/release.ts",
+                [
+                    ...["--stack", stack.name, "--work-dir", dirB, "--resume", "--config-from", "deployed"],
+                    ...["--report-dir", reportDir, "--quiet"],
+                ],
+                undefined,
+                { hostname: "runner-b" },
+            );
+        const early = await resume();
+        const earlyEnded = Date.now();
+        assert.ok(earlyEnded < expires, `B ran before the Lease expired (${(expires - earlyEnded) / 1000} s left)`);
+        assert.strictEqual(early.code, 2, early.stdout + early.stderr);
+        assert.ok(early.stderr.includes(holderA), `B names the holder ${holderA}: ${early.stderr}`);
+        assert.strictEqual(
+            live("leases.coordination.k8s.io", NS, leaseName)?.spec.holderIdentity,
+            holderA,
+            "the Lease is still A's",
+        );
+        assert.deepStrictEqual(
+            liveWeights(NS, "shop"),
+            [
+                ["stable", 50],
+                ["canary", 50],
+            ],
+            "traffic stays where A left it",
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1000));
+        const late = await resume();
+        console.log(
+            `      killed runner: B refused ${((earlyEnded - killedAt) / 1000).toFixed(1)} s after the kill, ` +
+                `${((expires - earlyEnded) / 1000).toFixed(1)} s before the Lease expired; after it, B's --resume exited ${late.code} ` +
+                `${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+        );
+        assert.strictEqual(late.code, 0, late.stdout + late.stderr);
+        assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "B let go at exit");
+        assertStableServes(NS, imageA, "12.0.0");
         for (const d of [origin, dirA, dirB]) {
             fs.rmSync(d, { recursive: true, force: true });
         }
