@@ -505,7 +505,17 @@ describe("e2e: the release bot with a real Prometheus", function () {
                             timeline.push(`${since()}  approval of A's gate started from B's clone`);
                             return runCli("stacks/cli/release.ts", [
                                 ...["--stack", stack.name, "--work-dir", dirB, "--approve", "--gate", "100"],
-                                ...["--version", "10.0.0", "--image", imageA, "--by", "ci-b", "--quiet"],
+                                ...[
+                                    "--version",
+                                    "10.0.0",
+                                    "--image",
+                                    imageA,
+                                    "--by",
+                                    "ci-b",
+                                    "--config-from",
+                                    "deployed",
+                                ],
+                                "--quiet",
                             ]);
                         })
                         .then((r) => {
