@@ -430,4 +430,200 @@ describe("e2e: the release bot with a real Prometheus", function () {
             fs.rmSync(d, { recursive: true, force: true });
         }
     });
+
+    it("a second runner started in each window of the first's release is refused up front naming the holder, and changes nothing", async () => {
+        // Runner A releases with the README's CI recipe, with a manual gate before 100 that it waits at; runner B,
+        // from another fresh clone, starts the same recipe for another image at each window of A's release.
+        const { origin, clone } = committedProject();
+        const [dirA, dirB] = [clone("window-a"), clone("window-b")];
+        const [imageA, imageB] = ["registry.example.test/shop:10.0.0", "registry.example.test/shop:11.0.0"];
+        const recipe = (dir: string, image: string) => [
+            ...["--stack", stack.name, "--work-dir", dir, "--image", image, "--config-from", "deployed"],
+            ...["--report-dir", reportDir],
+        ];
+        const leaseName = `istio-canary-release-${stack.name}`;
+        const t0 = Date.now();
+        const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+        const timeline: string[] = [];
+        // What B may never cause, polled for the whole test: its image on the canary Deployment.
+        const images = new Set<string>();
+        let watching = true;
+        const watch = (async () => {
+            while (watching) {
+                const d = live("deployment", NS, "shop-canary");
+                const image = d?.spec.template.spec.containers[0].image as string | undefined;
+                if (image !== undefined && !images.has(image)) {
+                    images.add(image);
+                    timeline.push(`${since()}  canary Deployment runs ${image}`);
+                }
+                await new Promise((r) => setTimeout(r, 500));
+            }
+        })();
+        const refusals: { window: string; code: number; stdout: string; stderr: string }[] = [];
+        const fired = new Map<string, Promise<void>>();
+        const second = (window: string) => {
+            if (fired.has(window)) {
+                return;
+            }
+            timeline.push(`${since()}  B started: ${window}`);
+            fired.set(
+                window,
+                runCli("stacks/cli/release.ts", [...recipe(dirB, imageB), "--steps", "100", "--quiet"]).then((r) => {
+                    timeline.push(`${since()}  B exited ${r.code}: ${window}`);
+                    refusals.push({ window, ...r });
+                }),
+            );
+        };
+        let approval: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+        // The first window: A holds the Lease and runs its preflight (then its first update).
+        let holding = false;
+        const leaseSeen = (async () => {
+            while (!holding && Date.now() - t0 < 120_000) {
+                if (live("leases.coordination.k8s.io", NS, leaseName) !== undefined) {
+                    holding = true;
+                    second("preflight: A holds the Lease, before its first update");
+                }
+                await new Promise((r) => setTimeout(r, 250));
+            }
+        })();
+        const a = await runCli(
+            "stacks/cli/release.ts",
+            [...recipe(dirA, imageA), "--steps", "50,100", "--gates", "100", "--wait-for-approval", "3m"],
+            (out) => {
+                if (/deployed at weight 0/.test(out)) {
+                    second("settle: A's canary deployed at weight 0");
+                }
+                if (/ weight {2}50 {2}/.test(out)) {
+                    second("analysis: A at weight 50, waiting out its interval");
+                }
+                if (/awaiting approval before step 100/.test(out) && !fired.has("gate")) {
+                    second("gate");
+                    // Once B was refused at the gate, a person approves A's release from B's clone.
+                    approval = fired
+                        .get("gate")!
+                        .then(() => {
+                            timeline.push(`${since()}  approval of A's gate started from B's clone`);
+                            return runCli("stacks/cli/release.ts", [
+                                ...["--stack", stack.name, "--work-dir", dirB, "--approve", "--gate", "100"],
+                                ...[
+                                    "--version",
+                                    "10.0.0",
+                                    "--image",
+                                    imageA,
+                                    "--by",
+                                    "ci-b",
+                                    "--config-from",
+                                    "deployed",
+                                ],
+                                "--quiet",
+                            ]);
+                        })
+                        .then((r) => {
+                            timeline.push(`${since()}  approval exited ${r.code}: ${(r.stdout + r.stderr).trim()}`);
+                            return r;
+                        });
+                }
+            },
+        );
+        holding = true;
+        await leaseSeen;
+        await Promise.all(fired.values());
+        const approved = await approval;
+        watching = false;
+        await watch;
+        console.log(`      runner A and runner B in each window:\n${timeline.map((l) => `        ${l}`).join("\n")}`);
+        assert.strictEqual(approved?.code, 0, `${approved?.stdout}${approved?.stderr}`);
+        assert.strictEqual(a.code, 0, a.stdout + a.stderr);
+        assert.deepStrictEqual(
+            refusals.map((r) => r.window).sort(),
+            [
+                "analysis: A at weight 50, waiting out its interval",
+                "gate",
+                "preflight: A holds the Lease, before its first update",
+                "settle: A's canary deployed at weight 0",
+            ],
+            "B ran in every window",
+        );
+        const holders = new Set<string>();
+        for (const r of refusals) {
+            assert.strictEqual(r.code, 2, `${r.window}: ${r.stdout}${r.stderr}`);
+            assert.strictEqual(r.stdout, "", `${r.window}: the refused runner started nothing`);
+            const holder =
+                /another release bot holds the release lease of stack \S+: (\S+) \(Lease shop-release\//.exec(r.stderr);
+            assert.ok(holder, `${r.window}: ${r.stderr}`);
+            holders.add(holder[1]);
+        }
+        assert.strictEqual(holders.size, 1, `one holder named in every window: ${[...holders].join(", ")}`);
+        assert.ok(!images.has(imageB), `B's image never reached a Deployment: ${[...images].join(", ")}`);
+        const history = JSON.parse(stack.pulumi(["stack", "history", "--json"])) as { message?: string }[];
+        assert.ok(
+            !history.some((h) => (h.message ?? "").includes("11.0.0")),
+            "no update of B's in the stack's history",
+        );
+        assertStableServes(NS, imageA, "10.0.0");
+        for (const d of [origin, dirA, dirB]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    });
+
+    it("a killed runner's Lease is taken over only once it expired, by a runner on another host whose --resume finishes the release", async () => {
+        const { origin, clone } = committedProject();
+        const [dirA, dirB] = [clone("killed-a"), clone("resume-b")];
+        const imageA = "registry.example.test/shop:12.0.0";
+        const leaseName = `istio-canary-release-${stack.name}`;
+        // Runner A, killed (SIGKILL, with any pulumi child) right after its shift to 50.
+        await spawnBot(
+            ["--stack", stack.name, "--work-dir", dirA, "--report-dir", reportDir, "--quiet"],
+            ["--image", imageA, "--config-from", "deployed", "--steps", "50,100"],
+            (out) => /shifted: stable 50 \/ canary 50/.test(out),
+        );
+        const killedAt = Date.now();
+        const held = live("leases.coordination.k8s.io", NS, leaseName);
+        assert.ok(held, "the killed runner's Lease is left in the cluster");
+        const holderA = held.spec.holderIdentity as string;
+        const expires = Date.parse(held.spec.renewTime) + (held.spec.leaseDurationSeconds as number) * 1000;
+        // Runner B on another host (its own UTS namespace and hostname): it cannot tell whether A's process lives,
+        // so only the Lease's expiry frees the release.
+        const resume = () =>
+            runCli(
+                "stacks/cli/release.ts",
+                [
+                    ...["--stack", stack.name, "--work-dir", dirB, "--resume", "--config-from", "deployed"],
+                    ...["--report-dir", reportDir, "--quiet"],
+                ],
+                undefined,
+                { hostname: "runner-b" },
+            );
+        const early = await resume();
+        const earlyEnded = Date.now();
+        assert.ok(earlyEnded < expires, `B ran before the Lease expired (${(expires - earlyEnded) / 1000} s left)`);
+        assert.strictEqual(early.code, 2, early.stdout + early.stderr);
+        assert.ok(early.stderr.includes(holderA), `B names the holder ${holderA}: ${early.stderr}`);
+        assert.strictEqual(
+            live("leases.coordination.k8s.io", NS, leaseName)?.spec.holderIdentity,
+            holderA,
+            "the Lease is still A's",
+        );
+        assert.deepStrictEqual(
+            liveWeights(NS, "shop"),
+            [
+                ["stable", 50],
+                ["canary", 50],
+            ],
+            "traffic stays where A left it",
+        );
+        await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1000));
+        const late = await resume();
+        console.log(
+            `      killed runner: B refused ${((earlyEnded - killedAt) / 1000).toFixed(1)} s after the kill, ` +
+                `${((expires - earlyEnded) / 1000).toFixed(1)} s before the Lease expired; after it, B's --resume exited ${late.code} ` +
+                `${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+        );
+        assert.strictEqual(late.code, 0, late.stdout + late.stderr);
+        assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "B let go at exit");
+        assertStableServes(NS, imageA, "12.0.0");
+        for (const d of [origin, dirA, dirB]) {
+            fs.rmSync(d, { recursive: true, force: true });
+        }
+    });
 });

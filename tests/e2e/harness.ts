@@ -275,16 +275,20 @@ export function runCli(
     script: string,
     args: string[],
     onOutput?: (stdout: string, child: ChildProcess) => void,
+    o: { hostname?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const node = [process.execPath, "-r", "ts-node/register/transpile-only", script, ...args];
+    // As on another machine: in a UTS namespace of its own, with its own hostname (what a lease holder's id names).
+    const command =
+        o.hostname === undefined
+            ? node
+            : ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', o.hostname, ...node];
     return istioChecks
         .idle()
         .then(
             () =>
                 new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-                    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
-                        cwd: REPO,
-                        env: process.env,
-                    });
+                    const child = spawn(command[0], command.slice(1), { cwd: REPO, env: process.env });
                     let stdout = "";
                     let stderr = "";
                     child.stdout.on("data", (c: Buffer) => {
