@@ -237,7 +237,7 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="7 min" [langhost]="under a minute" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
   [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="6 min" [istioctl]="3 min" [bridge]="seconds"
-  [metrics-server]="11 min"
+  [metrics-server]="11 min" [seaweedfs]="15 min"
 )
 
 # What each component is, for the progress lines.
@@ -246,6 +246,7 @@ declare -A TOOLCHAIN_WHAT=(
   [kwok]="kwok (fake nodes)" [helm]="the helm CLI" [pulumi-yaml]="Pulumi YAML's language host"
   [istiod]="istiod (Istio's control plane, pilot-discovery)" [istioctl]="istioctl"
   [metrics-server]="metrics-server (the resource metrics API)"
+  [seaweedfs]="SeaweedFS (weed, the S3 state backend of the multi-runner tests)"
 )
 
 minutes() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%.1f min", s / 60 }'; }
