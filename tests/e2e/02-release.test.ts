@@ -3,7 +3,8 @@
  * traffic: a proxyless gRPC client routed by istiod over xDS sends requests continuously to one backend process per
  * pod (scripts/mesh), whose outcomes Prometheus scrapes under Istio's standard metric names. The client measures
  * where requests really go: the canary's share after a completed or rolled-back release, and how long after the
- * bot's rollback decision the last request reached the canary.
+ * bot's rollback decision the last request reached the canary. The stack lives on the run's shared S3 backend
+ * (SeaweedFS, scripts/backend): the tests that run two runners from two fresh clones share it through the backend.
  */
 import * as assert from "assert";
 import * as fs from "fs";
@@ -12,15 +13,18 @@ import * as path from "path";
 import { execFileSync } from "child_process";
 import {
     assertStableServes,
+    backendDir,
     baseConfig,
     E2EStack,
     live,
     liveWeights,
     releaseCli,
     runCli,
+    s3BackendEnv,
     spawnBot,
     tearDownMesh,
 } from "./harness";
+import { S3Client } from "../../scripts/backend/s3";
 import { LocalPrometheus } from "./prometheus";
 import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
 
@@ -36,7 +40,12 @@ describe("e2e: the release bot with a real Prometheus", function () {
     /** Requests per second the client sends through the whole release. */
     const RPS = 60;
     const cli = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>
-        runCli("stacks/cli/release.ts", ["--stack", stack.name, "--work-dir", stack.workDir, ...args], onOutput);
+        runCli(
+            "stacks/cli/release.ts",
+            ["--stack", stack.name, "--work-dir", stack.workDir, ...args],
+            onOutput,
+            stack.env,
+        );
 
     /** Where requests go once the routes have settled: `n` requests after a first batch shows no canary. */
     async function measuredSplit(n = 1000): Promise<BatchResult> {
@@ -69,6 +78,8 @@ describe("e2e: the release bot with a real Prometheus", function () {
                 releaseNoData: "hold",
                 releaseHoldLimit: "5",
             }),
+            undefined,
+            s3BackendEnv(),
         );
         await stack.up();
         await mesh.waitForBackends(
@@ -176,6 +187,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
             ["--image", "registry.example.test/shop:3.0.0"],
             (out) => /shifted: stable 50 \/ canary 50/.test(out),
+            stack.env,
         );
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "in-progress");
@@ -299,6 +311,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"],
             ["--image", "registry.example.test/shop:5.0.0", "--failure-threshold", "1"],
             () => /releaseStatus: rolling-back/.test(fs.readFileSync(stackFile, "utf8")),
+            stack.env,
         );
         const config = await stack.stack.getAllConfig();
         assert.strictEqual(config["istio-canary:releaseStatus"].value, "rolling-back");
@@ -332,35 +345,38 @@ describe("e2e: the release bot with a real Prometheus", function () {
         // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
         const { origin, clone } = committedProject();
         const ci = (dir: string, image: string) =>
-            runCli("stacks/cli/release.ts", [
-                "--stack",
-                stack.name,
-                "--work-dir",
-                dir,
-                "--image",
-                image,
-                "--config-from",
-                "deployed",
-                // The recipe's point is the shared backend, not the steps: one step each keeps the test short.
-                "--steps",
-                "100",
-                "--quiet",
-                "--report-dir",
-                reportDir,
-            ]);
+            runCli(
+                "stacks/cli/release.ts",
+                [
+                    "--stack",
+                    stack.name,
+                    "--work-dir",
+                    dir,
+                    "--image",
+                    image,
+                    "--config-from",
+                    "deployed",
+                    // The recipe's point is the shared backend, not the steps: one step each keeps the test short.
+                    "--steps",
+                    "100",
+                    "--quiet",
+                    "--report-dir",
+                    reportDir,
+                ],
+                undefined,
+                stack.env,
+            );
         const first = clone("run1");
         const r1 = await ci(first, "registry.example.test/shop:6.0.0");
         assert.strictEqual(r1.code, 0, r1.stdout + r1.stderr);
         // The second run has a fresh checkout: its stack file still says 4.0.0; the backend says 6.0.0.
         const second = clone("run2");
-        const refused = await runCli("stacks/cli/release.ts", [
-            "--stack",
-            stack.name,
-            "--work-dir",
-            second,
-            "--image",
-            "registry.example.test/shop:7.0.0",
-        ]);
+        const refused = await runCli(
+            "stacks/cli/release.ts",
+            ["--stack", stack.name, "--work-dir", second, "--image", "registry.example.test/shop:7.0.0"],
+            undefined,
+            stack.env,
+        );
         assert.strictEqual(refused.code, 2);
         assert.match(
             refused.stderr,
@@ -404,6 +420,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
                         ...["--steps", "100", "--quiet", "--report-dir", reportDir],
                     ],
                     () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName)),
+                    stack.env,
                 ),
             ),
         );
@@ -426,6 +443,27 @@ describe("e2e: the release bot with a real Prometheus", function () {
         assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "let go at exit");
         const v = images[winner].split(":")[1];
         assertStableServes(NS, images[winner], v);
+        // Both runners and this test share the stack on the S3 backend (SeaweedFS), not the run's file:// one: its
+        // checkpoint, read through the S3 API, records the winner's image, its history objects are every update
+        // `pulumi stack history` lists, and the file backend holds no such stack.
+        const s3 = S3Client.fromUrl(stack.env.PULUMI_BACKEND_URL!, stack.env);
+        const keys = await s3.listKeys(".pulumi/");
+        const checkpoints = keys.filter((k) => k.startsWith(".pulumi/stacks/") && k.endsWith(`/${stack.name}.json`));
+        assert.strictEqual(checkpoints.length, 1, `one checkpoint of ${stack.name} in the bucket: ${keys.join(", ")}`);
+        const checkpoint = await s3.getObject(checkpoints[0]);
+        assert.ok(checkpoint.includes(images[winner]), "the checkpoint in the bucket records the winner's image");
+        assert.ok(!checkpoint.includes(images[1 - winner]), "and not the refused runner's");
+        const history = JSON.parse(stack.pulumi(["stack", "history", "--json", "--page-size", "100000"])) as unknown[];
+        const historyObjects = keys.filter(
+            (k) => k.includes(`/history/`) && k.includes(`/${stack.name}/`) && k.endsWith(".history.json"),
+        );
+        assert.strictEqual(historyObjects.length, history.length, "every update of the stack is in the bucket");
+        const fileBackend = fs.readdirSync(backendDir, { recursive: true, encoding: "utf8" });
+        assert.deepStrictEqual(
+            fileBackend.filter((f) => f.includes(stack.name)),
+            [],
+            "nothing of the stack on the file:// backend",
+        );
         for (const d of [origin, ...dirs]) {
             fs.rmSync(d, { recursive: true, force: true });
         }

@@ -3,7 +3,8 @@
  *
  * Needs what scripts/e2e.sh sets up: the Pulumi CLI on PATH, KUBECONFIG of the local cluster, KUBECTL,
  * ISTIO_CHARTS_DIR. Each stack lives on a throwaway file:// backend in a temp dir and a scratch workspace whose
- * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
+ * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks. A stack that
+ * several runners share lives on the run's S3 backend instead ({@link s3BackendEnv}: SeaweedFS, E2E_S3_BACKEND_URL).
  */
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
@@ -36,6 +37,23 @@ process.env.PULUMI_BACKEND_URL = `file://${backendDir}`;
 process.env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "e2e-only-passphrase";
 process.env.PULUMI_SKIP_UPDATE_CHECK = "true";
 process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+
+/**
+ * The run's shared S3 backend (SeaweedFS on 127.0.0.1, started by scripts/e2e.sh through scripts/backend/with-s3.sh):
+ * the environment a stack and its runners need to live on it. Throws when it is not there: a test meant for the
+ * shared backend never falls back to file://.
+ */
+export function s3BackendEnv(): Record<string, string> {
+    const url = process.env.E2E_S3_BACKEND_URL ?? "";
+    const key = process.env.AWS_ACCESS_KEY_ID ?? "";
+    const secret = process.env.AWS_SECRET_ACCESS_KEY ?? "";
+    if (!url.startsWith("s3://") || key === "" || secret === "") {
+        throw new Error(
+            "E2E_S3_BACKEND_URL (an s3:// URL), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set: run the end-to-end tests with `npm run test:e2e` (scripts/e2e.sh starts SeaweedFS through scripts/backend/with-s3.sh)",
+        );
+    }
+    return { PULUMI_BACKEND_URL: url, AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+}
 
 /** A live object as JSON, or undefined when it does not exist. */
 export function live<T = Record<string, any>>(kind: string, namespace: string, name: string): T | undefined {
@@ -193,11 +211,14 @@ class IstioChecks {
 }
 export const istioChecks = new IstioChecks();
 
-/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is checked ({@link istioChecks}). */
+/**
+ * A throwaway stack of this program with the e2e TLS pair; every successful `up` is checked ({@link istioChecks}).
+ * `env` chooses another backend for it (`s3BackendEnv()`); the tools run on it get the same (`stack.env`).
+ */
 export const E2EStack = {
-    create: async (name: string, config: Record<string, string>, workDir?: string) => {
+    create: async (name: string, config: Record<string, string>, workDir?: string, env?: Record<string, string>) => {
         ownNamespaces.add(config.namespace);
-        const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir);
+        const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir, env);
         const up = stack.up.bind(stack);
         stack.up = async (opts) => {
             await istioChecks.idle();
@@ -269,12 +290,14 @@ export function pollCanaryWeights(namespaces: string[]): {
 
 /**
  * Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously;
- * `onOutput` sees its stdout so far (and the process, e.g. to signal it).
+ * `onOutput` sees its stdout so far (and the process, e.g. to signal it). `env`: the tool's environment (a stack on
+ * another backend passes its `stack.env`).
  */
 export function runCli(
     script: string,
     args: string[],
     onOutput?: (stdout: string, child: ChildProcess) => void,
+    env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
     return istioChecks
         .idle()
@@ -283,7 +306,7 @@ export function runCli(
                 new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
                     const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
                         cwd: REPO,
-                        env: process.env,
+                        env,
                     });
                     let stdout = "";
                     let stderr = "";
@@ -306,14 +329,19 @@ export function runCli(
  * Starts the release CLI in its own process group and SIGKILLs the whole group (bot and any pulumi child) as soon
  * as `killWhen(output so far)` holds (checked on each output and every 50 ms). Resolves once it is dead.
  */
-export async function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+export async function spawnBot(
+    common: string[],
+    args: string[],
+    killWhen: (out: string) => boolean,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
     await istioChecks.idle();
     const child = spawn(
         process.execPath,
         ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],
         {
             cwd: REPO,
-            env: process.env,
+            env,
             detached: true,
         },
     );
@@ -363,7 +391,7 @@ export async function releaseCli(
 ): Promise<ReleaseRun> {
     const before = new Set(fs.existsSync(reportDir) ? fs.readdirSync(reportDir) : []);
     const common = ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"];
-    const r = await runCli("stacks/cli/release.ts", [...common, ...args], onOutput);
+    const r = await runCli("stacks/cli/release.ts", [...common, ...args], onOutput, stack.env);
     const out = `${r.stdout}${r.stderr}`;
     const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
     assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
