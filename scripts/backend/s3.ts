@@ -58,6 +58,26 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Creden
     return { accessKeyId, secretAccessKey };
 }
 
+/**
+ * The environment a Pulumi command needs to keep its stack on the run's S3 backend: PULUMI_BACKEND_URL from
+ * E2E_S3_BACKEND_URL (what scripts/backend/seaweedfs.sh exports) and the credentials, each checked.
+ */
+export function s3BackendEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+    const url = env.E2E_S3_BACKEND_URL ?? "";
+    if (url === "") {
+        throw new Error(
+            "E2E_S3_BACKEND_URL is not set: start the S3 backend with scripts/backend/with-s3.sh (npm run test:e2e and npm run bench:backend do).",
+        );
+    }
+    parseS3BackendUrl(url);
+    const creds = credentialsFromEnv(env);
+    return {
+        PULUMI_BACKEND_URL: url,
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    };
+}
+
 export interface S3Response {
     status: number;
     body: string;

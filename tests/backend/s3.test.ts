@@ -10,6 +10,7 @@ import {
     credentialsFromEnv,
     parseS3BackendUrl,
     S3Client,
+    s3BackendEnv,
     s3BackendUrl,
 } from "../../scripts/backend/s3";
 import { authorization } from "../../scripts/backend/sigv4";
@@ -89,6 +90,28 @@ describe("the tests' S3 backend (scripts/backend/s3.ts)", () => {
             () => credentialsFromEnv({ AWS_ACCESS_KEY_ID: "a" }),
             /^Error: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set/,
         );
+    });
+
+    it("gives Pulumi the run's backend: PULUMI_BACKEND_URL and the credentials, or an error naming what is missing", () => {
+        const url = "s3://b?endpoint=127.0.0.1:18333&s3ForcePathStyle=true&disableSSL=true&region=us-east-1";
+        assert.deepStrictEqual(
+            s3BackendEnv({ E2E_S3_BACKEND_URL: url, AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s", HOME: "/x" }),
+            { PULUMI_BACKEND_URL: url, AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" },
+        );
+        assert.throws(
+            () => s3BackendEnv({ AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" }),
+            /^Error: E2E_S3_BACKEND_URL is not set: start the S3 backend with scripts\/backend\/with-s3.sh/,
+        );
+        assert.throws(
+            () =>
+                s3BackendEnv({
+                    E2E_S3_BACKEND_URL: "file:///tmp/b",
+                    AWS_ACCESS_KEY_ID: "k",
+                    AWS_SECRET_ACCESS_KEY: "s",
+                }),
+            /is not of the form s3:/,
+        );
+        assert.throws(() => s3BackendEnv({ E2E_S3_BACKEND_URL: url }), /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
     });
 
     it("signs what it sends: creates the bucket, lists keys page by page (decoding XML), reads an object", async () => {

@@ -20,6 +20,7 @@ import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks"
 import type { Mesh } from "../../scripts/mesh/mesh";
 import type { ReleaseResult } from "../../stacks/release/result";
 import { meshValues } from "./shared-mesh";
+import { s3BackendEnv as backendEnvOfRun } from "../../scripts/backend/s3";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, type Update } from "../../stacks/automation/scratch";
@@ -44,15 +45,7 @@ process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
  * shared backend never falls back to file://.
  */
 export function s3BackendEnv(): Record<string, string> {
-    const url = process.env.E2E_S3_BACKEND_URL ?? "";
-    const key = process.env.AWS_ACCESS_KEY_ID ?? "";
-    const secret = process.env.AWS_SECRET_ACCESS_KEY ?? "";
-    if (!url.startsWith("s3://") || key === "" || secret === "") {
-        throw new Error(
-            "E2E_S3_BACKEND_URL (an s3:// URL), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set: run the end-to-end tests with `npm run test:e2e` (scripts/e2e.sh starts SeaweedFS through scripts/backend/with-s3.sh)",
-        );
-    }
-    return { PULUMI_BACKEND_URL: url, AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: secret };
+    return backendEnvOfRun(process.env);
 }
 
 /** A live object as JSON, or undefined when it does not exist. */
