@@ -21,6 +21,8 @@
 #                              held until unlock FILE or the script exits
 #   unlock FILE
 #   have_all DIR BIN...        true when every DIR/BIN is an executable file
+#   go_build_env               the Go environment of a toolchain build: static (CGO_ENABLED=0), no VCS stamp,
+#                              modules resolved as needed, the local Go only (needs go and flock on PATH)
 #   go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
 #                              build Go commands from a wrapper module into $ISTIO_CANARY_CACHE/NAME/VERSION/bin
 #   toolchain_part NAME CMD... run a toolchain script with its detail (Go's output included) in
@@ -148,6 +150,13 @@ have_all() {
   for b in "$@"; do
     [[ -x "$dir/$b" ]] || return 1
   done
+}
+
+go_build_env() {
+  require_cmd go flock
+  export CGO_ENABLED=0
+  export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false -mod=mod"
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 }
 
 # go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"... : build Go commands from a wrapper module into

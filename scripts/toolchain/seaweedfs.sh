@@ -17,10 +17,7 @@ LOG_TAG=toolchain/seaweedfs
 # shellcheck source=../lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
 
-require_cmd go flock
-export CGO_ENABLED=0
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false -mod=mod"
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+go_build_env
 
 write_seaweedfs_mod() {
   cat >"$1/go.mod" <<MOD

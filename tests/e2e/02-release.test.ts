@@ -341,33 +341,26 @@ describe("e2e: the release bot with a real Prometheus", function () {
         return { origin, clone };
     }
 
+    /**
+     * The README's CI recipe from the checkout in `dir`: `--config-from deployed`, one step (the recipe's point is
+     * the shared backend, not the steps: one step each keeps the tests short).
+     */
+    const ciRelease = (dir: string, image: string, onOutput?: Parameters<typeof runCli>[2]) =>
+        runCli(
+            "stacks/cli/release.ts",
+            [
+                ...["--stack", stack.name, "--work-dir", dir, "--image", image, "--config-from", "deployed"],
+                ...["--steps", "100", "--quiet", "--report-dir", reportDir],
+            ],
+            onOutput,
+            stack.env,
+        );
+
     it("the README's CI recipe works across two fresh clones sharing the backend", async () => {
         // The project as committed: the stack file as it is now (stable 4.0.0), in a git repository.
         const { origin, clone } = committedProject();
-        const ci = (dir: string, image: string) =>
-            runCli(
-                "stacks/cli/release.ts",
-                [
-                    "--stack",
-                    stack.name,
-                    "--work-dir",
-                    dir,
-                    "--image",
-                    image,
-                    "--config-from",
-                    "deployed",
-                    // The recipe's point is the shared backend, not the steps: one step each keeps the test short.
-                    "--steps",
-                    "100",
-                    "--quiet",
-                    "--report-dir",
-                    reportDir,
-                ],
-                undefined,
-                stack.env,
-            );
         const first = clone("run1");
-        const r1 = await ci(first, "registry.example.test/shop:6.0.0");
+        const r1 = await ciRelease(first, "registry.example.test/shop:6.0.0");
         assert.strictEqual(r1.code, 0, r1.stdout + r1.stderr);
         // The second run has a fresh checkout: its stack file still says 4.0.0; the backend says 6.0.0.
         const second = clone("run2");
@@ -382,7 +375,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
             refused.stderr,
             /stableImage is "registry\.example\.test\/shop:4\.0\.0" here, "registry\.example\.test\/shop:6\.0\.0" deployed/,
         );
-        const r2 = await ci(second, "registry.example.test/shop:7.0.0");
+        const r2 = await ciRelease(second, "registry.example.test/shop:7.0.0");
         assert.strictEqual(r2.code, 0, r2.stdout + r2.stderr);
         assertStableServes(NS, "registry.example.test/shop:7.0.0", "7.0.0");
         const outputs = await stack.stack.outputs();
@@ -404,24 +397,7 @@ describe("e2e: the release bot with a real Prometheus", function () {
         const t0 = Date.now();
         const runs = await Promise.all(
             dirs.map((dir, i) =>
-                runCli(
-                    "stacks/cli/release.ts",
-                    [
-                        ...[
-                            "--stack",
-                            stack.name,
-                            "--work-dir",
-                            dir,
-                            "--image",
-                            images[i],
-                            "--config-from",
-                            "deployed",
-                        ],
-                        ...["--steps", "100", "--quiet", "--report-dir", reportDir],
-                    ],
-                    () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName)),
-                    stack.env,
-                ),
+                ciRelease(dir, images[i], () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName))),
             ),
         );
         console.log(`      two runners: both done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
