@@ -246,7 +246,7 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="7 min" [langhost]="under a minute" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
   [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="6 min" [istioctl]="3 min" [bridge]="seconds"
-  [metrics-server]="11 min" [seaweedfs]="15 min"
+  [metrics-server]="11 min" [seaweedfs]="19 min"
 )
 
 # What each component is, for the progress lines.

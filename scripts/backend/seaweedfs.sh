@@ -13,7 +13,8 @@
 # never logged. Every listening socket (HTTP and gRPC of master, volume server, filer and S3) is bound to 127.0.0.1;
 # `up` checks that with `ss` and fails otherwise. The master's anonymous telemetry is off; the Iceberg and Lance
 # catalog ports are off. The bucket is created through the S3 API (scripts/backend/s3.ts, signed with the key),
-# which is also the readiness check.
+# which is also the readiness check. Outside its state dir weed writes only the Unix sockets of its gRPC servers,
+# /tmp/seaweedfs-<part>-grpc-<port>.sock (a path fixed in `weed server`), and removes them when it stops.
 #
 # State (data, metadata, config, log, pid) in S3_STATE_DIR (default: the cluster's state dir plus "-s3",
 # $ISTIO_CANARY_CACHE/cluster-state-s3). Ports: S3 on S3_PORT (default 28333), master 29333, volume server 28080,
@@ -100,7 +101,7 @@ up() {
   fi
   local t0=$SECONDS
   eval "$("$LIB_DIR/toolchain/run.sh" seaweedfs "$LIB_DIR/toolchain/seaweedfs.sh")"
-  mkdir -p "$S/data" "$S/meta" "$S/home"
+  mkdir -p "$S/data" "$S/meta" "$S/home" "$S/logs"
   chmod 700 "$S"
   touch "$S/$MARKER"
 
@@ -137,7 +138,7 @@ JSON
   (
     unlock "$S.lock" # the server must not hold the state dir's lock
     cd "$S/home"
-    exec env HOME="$S/home" setsid "$SEAWEEDFS_BIN" server \
+    exec env HOME="$S/home" setsid "$SEAWEEDFS_BIN" -logdir="$S/logs" server \
       -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -dir="$S/data" -master.dir="$S/meta" \
       -master.port="$master" -master.port.grpc=$((master + 10000)) \
@@ -145,7 +146,7 @@ JSON
       -filer -filer.port="$filer" -filer.port.grpc=$((filer + 10000)) -filer.localSocket="$S/filer.sock" \
       -s3 -s3.port="$s3" -s3.port.grpc=$((s3 + 10000)) -s3.localSocket="$S/s3.sock" -s3.config="$S/s3.json" \
       -s3.port.iceberg=0 -s3.port.lance=0 -s3.iam=false \
-      -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=64 \
+      -master.telemetry=false -master.volumeSizeLimitMB=64 -volume.max=64 -volume.preStopSeconds=0 \
       </dev/null >"$S/weed.log" 2>&1
   ) &
   echo $! >"$S/weed.pid"
