@@ -14,7 +14,7 @@
 # `up` checks that with `ss` and fails otherwise. The master's anonymous telemetry is off; the Iceberg and Lance
 # catalog ports are off. The bucket is created through the S3 API (scripts/backend/s3.ts, signed with the key),
 # which is also the readiness check. Outside its state dir weed writes only the Unix sockets of its gRPC servers,
-# /tmp/seaweedfs-<part>-grpc-<port>.sock (a path fixed in `weed server`), and removes them when it stops.
+# /tmp/seaweedfs-<part>-grpc-<port>.sock (a path fixed in `weed server`); `down` removes them.
 #
 # State (data, metadata, config, log, pid) in S3_STATE_DIR (default: the cluster's state dir plus "-s3",
 # $ISTIO_CANARY_CACHE/cluster-state-s3). Ports: S3 on S3_PORT (default 28333), master 29333, volume server 28080,
@@ -36,7 +36,7 @@ alive() {
   pid="$(<"$S/weed.pid")"
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
   cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  [[ $cmd == *weed\ server* && $cmd == *"$S"* ]] || return 1
+  [[ ${cmd%% *} == */weed && $cmd == *" server "* && $cmd == *"-dir=$S/data "* ]] || return 1
   local stat
   stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
   stat="${stat##*) }"
@@ -50,21 +50,30 @@ print_exports() {
     emit_export AWS_SECRET_ACCESS_KEY "$AWS_SECRET_ACCESS_KEY")
 }
 
+# stop : SIGTERM, then SIGKILL after 3 s; then the gRPC sockets it left in /tmp. `weed server` stops its volume
+# server before its filer, whose last metadata flush then waits 15 s for the volume server that is gone: nothing
+# worth keeping in a state dir that is removed next.
 stop() {
   if alive; then
-    local pid t0=$SECONDS
+    local pid t0=$SECONDS killed=0
     pid="$(<"$S/weed.pid")"
     log "stopping weed (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     while alive; do
-      if ((SECONDS - t0 >= 15)); then
-        log "weed (pid $pid) did not exit after 15 s; sending SIGKILL"
+      if ((killed == 0 && SECONDS - t0 >= 3)); then
         kill -KILL "$pid" 2>/dev/null || true
+        killed=1
       fi
-      ((SECONDS - t0 < 30)) || die "weed (pid $pid) still runs after SIGKILL"
+      ((SECONDS - t0 < 20)) || die "weed (pid $pid) still runs after SIGKILL"
       sleep 0.1
     done
+    log "weed stopped in $((SECONDS - t0)) s$( ((killed)) && echo " (SIGKILL after 3 s)")"
   fi
+  local part port
+  for part in master volume filer s3; do
+    port="$(cat "$S/ports/$part" 2>/dev/null)" || continue
+    rm -f "/tmp/seaweedfs-$part-grpc-$((port + 10000)).sock"
+  done
 }
 
 # port_free PORT : nothing listens on it and no earlier pick took it.
@@ -110,6 +119,9 @@ up() {
   pick_port master 29333
   pick_port volume 28080
   pick_port filer 28888
+  mkdir -p "$S/ports"
+  local part
+  for part in s3 master volume filer; do echo "${!part}" >"$S/ports/$part"; done
 
   # One identity, made for this start; the secret goes into files of mode 600 only.
   local key secret
