@@ -50,24 +50,25 @@ print_exports() {
     emit_export AWS_SECRET_ACCESS_KEY "$AWS_SECRET_ACCESS_KEY")
 }
 
-# stop : SIGTERM, then SIGKILL after 3 s; then the gRPC sockets it left in /tmp. `weed server` stops its volume
+# stop : SIGTERM, then SIGKILL after 1 s; then the gRPC sockets it left in /tmp. `weed server` stops its volume
 # server before its filer, whose last metadata flush then waits 15 s for the volume server that is gone: nothing
 # worth keeping in a state dir that is removed next.
 stop() {
   if alive; then
-    local pid t0=$SECONDS killed=0
+    local pid t0=$SECONDS t0ns killed=0
+    t0ns="$(date +%s%N)"
     pid="$(<"$S/weed.pid")"
     log "stopping weed (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     while alive; do
-      if ((killed == 0 && SECONDS - t0 >= 3)); then
+      if ((killed == 0 && $(date +%s%N) - t0ns >= 1000000000)); then
         kill -KILL "$pid" 2>/dev/null || true
         killed=1
       fi
       ((SECONDS - t0 < 20)) || die "weed (pid $pid) still runs after SIGKILL"
       sleep 0.1
     done
-    log "weed stopped in $((SECONDS - t0)) s$( ((killed)) && echo " (SIGKILL after 3 s)")"
+    log "weed stopped$( ((killed)) && echo " (SIGKILL after 1 s)")"
   fi
   local part port
   for part in master volume filer s3; do
