@@ -8,6 +8,7 @@
 #         Debian's Prometheus: what `npm run demo`, the dev stack by hand and `npm run bench:shift` use
 #   e2e   demo + istioctl (`istioctl analyze` after every change) + Pulumi YAML's language host (tests/e2e/07)
 #         + metrics-server (the resource metrics API for the HPAs of tests/e2e/11; scripts/cluster/metrics.sh)
+#         + SeaweedFS (the S3 state backend of the multi-runner tests; scripts/backend/seaweedfs.sh)
 #   all   e2e + the helm CLI (debugging and rendering only)
 # The terminal gets one line per component built (what, how long its last build took, the elapsed time) and one
 # at the end; each component's detail, Go's output included, goes to ~/.cache/istio-canary/logs/<component>.log
@@ -35,6 +36,7 @@ toolchain_part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] &&
 toolchain_part prometheus "$LIB_DIR/toolchain/prometheus.sh"
 if [[ $profile != demo ]]; then
   toolchain_part metrics-server "$LIB_DIR/toolchain/metrics-server.sh" >/dev/null
+  toolchain_part seaweedfs "$LIB_DIR/toolchain/seaweedfs.sh" >/dev/null
 fi
 eval "$kube"
 # shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.

@@ -21,6 +21,8 @@
 #                              held until unlock FILE or the script exits
 #   unlock FILE
 #   have_all DIR BIN...        true when every DIR/BIN is an executable file
+#   go_build_env               the Go environment of a toolchain build: static (CGO_ENABLED=0), no VCS stamp,
+#                              modules resolved as needed, the local Go only (needs go and flock on PATH)
 #   go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"...
 #                              build Go commands from a wrapper module into $ISTIO_CANARY_CACHE/NAME/VERSION/bin
 #   toolchain_part NAME CMD... run a toolchain script with its detail (Go's output included) in
@@ -150,6 +152,13 @@ have_all() {
   done
 }
 
+go_build_env() {
+  require_cmd go flock
+  export CGO_ENABLED=0
+  export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false -mod=mod"
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+}
+
 # go_build_group NAME VERSION WRITE_FN LDFLAGS "PKG=>BIN"... : build Go commands from a wrapper module into
 #   $ISTIO_CANARY_CACHE/NAME/VERSION/bin (nothing to do when every BIN is there). WRITE_FN is called with the
 #   wrapper module's directory as $1 and writes go.mod (and any .go files); `go mod tidy` resolves it. One build
@@ -237,7 +246,7 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="7 min" [langhost]="under a minute" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
   [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="6 min" [istioctl]="3 min" [bridge]="seconds"
-  [metrics-server]="11 min"
+  [metrics-server]="11 min" [seaweedfs]="19 min"
 )
 
 # What each component is, for the progress lines.
@@ -246,6 +255,7 @@ declare -A TOOLCHAIN_WHAT=(
   [kwok]="kwok (fake nodes)" [helm]="the helm CLI" [pulumi-yaml]="Pulumi YAML's language host"
   [istiod]="istiod (Istio's control plane, pilot-discovery)" [istioctl]="istioctl"
   [metrics-server]="metrics-server (the resource metrics API)"
+  [seaweedfs]="SeaweedFS (weed, the S3 state backend of the multi-runner tests)"
 )
 
 minutes() { awk -v s="$1" 'BEGIN { if (s < 90) printf "%d s", s; else printf "%.1f min", s / 60 }'; }

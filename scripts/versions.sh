@@ -13,6 +13,9 @@ export ETCD_VERSION=3.6.16
 export KWOK_VERSION=0.8.0
 # metrics-server: the resource metrics API for the HPAs (autoscaling e2e), fed by kwok's kubelet-style metrics.
 export METRICS_SERVER_VERSION=0.8.0
+# SeaweedFS: the S3-compatible object store the multi-runner e2e tests keep their Pulumi state in (its weed
+# command; the module has no tagged releases the proxy serves, so a pseudo-version).
+export SEAWEEDFS_MODULE_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 # Istio 1.31 (the module's VERSION file); its charts live in manifests/charts. istio.io/api at the matching tag.
 export ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 export ISTIO_API_VERSION=v1.31.0

@@ -1,7 +1,8 @@
 /**
  * A stack of this program in a scratch workspace (a temporary directory whose Pulumi.yaml points at the
  * project), for the demo, the benchmarks and the end-to-end tests: nothing is written into the repository.
- * The backend is whatever PULUMI_BACKEND_URL says (a throwaway file:// directory in all three).
+ * The backend is whatever PULUMI_BACKEND_URL says (a throwaway file:// directory in all three), or what the `env`
+ * a stack is created with says (the end-to-end tests' shared S3 backend).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -37,22 +38,30 @@ export class ScratchStack {
         readonly stack: Stack,
         readonly workDir: string,
         private readonly ownsDir: boolean,
+        private readonly envVars: Record<string, string>,
     ) {}
 
     /**
      * Creates (or selects) `name` with `config` and the TLS pair as secrets, in a new scratch workspace or in
-     * `workDir` (stacks of one project sharing a workspace).
+     * `workDir` (stacks of one project sharing a workspace). `env` is added to the environment of every Pulumi
+     * command on the stack (e.g. PULUMI_BACKEND_URL and the backend's credentials: the stack lives there).
      */
     static async create(
         name: string,
         config: Record<string, string>,
         tls: TlsPair,
         workDir?: string,
+        env: Record<string, string> = {},
     ): Promise<ScratchStack> {
         const dir = workDir ?? scratchWorkspace(PROJECT_DIR, name);
-        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir });
+        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir }, { envVars: env });
         await writeStackConfig(stack, { ...config, tlsCert: tls.cert, tlsKey: tls.key }, ["tlsCert", "tlsKey"]);
-        return new ScratchStack(stack, dir, workDir === undefined);
+        return new ScratchStack(stack, dir, workDir === undefined, env);
+    }
+
+    /** The environment for a tool that works on this stack (the bot's CLI): this process's, plus the stack's `env`. */
+    get env(): NodeJS.ProcessEnv {
+        return { ...process.env, ...this.envVars };
     }
 
     get name(): string {
@@ -81,6 +90,7 @@ export class ScratchStack {
     pulumi(args: string[]): string {
         return execFileSync("pulumi", [...args, "--stack", this.name], {
             cwd: this.workDir,
+            env: this.env,
             encoding: "utf8",
             maxBuffer: 64 * 1024 * 1024,
         });

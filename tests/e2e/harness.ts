@@ -3,7 +3,8 @@
  *
  * Needs what scripts/e2e.sh sets up: the Pulumi CLI on PATH, KUBECONFIG of the local cluster, KUBECTL,
  * ISTIO_CHARTS_DIR. Each stack lives on a throwaway file:// backend in a temp dir and a scratch workspace whose
- * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks.
+ * Pulumi.yaml points at this repository; tests destroy and remove their stacks in `after` hooks. A stack that
+ * several runners share lives on the run's S3 backend instead ({@link s3BackendEnv}: SeaweedFS, E2E_S3_BACKEND_URL).
  */
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
@@ -19,6 +20,7 @@ import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks"
 import type { Mesh } from "../../scripts/mesh/mesh";
 import type { ReleaseResult } from "../../stacks/release/result";
 import { meshValues } from "./shared-mesh";
+import { s3BackendEnv as backendEnvOfRun } from "../../scripts/backend/s3";
 
 export { kubectl } from "../../stacks/automation/kube";
 export { operations, type Update } from "../../stacks/automation/scratch";
@@ -36,6 +38,15 @@ process.env.PULUMI_BACKEND_URL = `file://${backendDir}`;
 process.env.PULUMI_CONFIG_PASSPHRASE = process.env.PULUMI_CONFIG_PASSPHRASE ?? "e2e-only-passphrase";
 process.env.PULUMI_SKIP_UPDATE_CHECK = "true";
 process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+
+/**
+ * The run's shared S3 backend (SeaweedFS on 127.0.0.1, started by scripts/e2e.sh through scripts/backend/with-s3.sh):
+ * the environment a stack and its runners need to live on it. Throws when it is not there: a test meant for the
+ * shared backend never falls back to file://.
+ */
+export function s3BackendEnv(): Record<string, string> {
+    return backendEnvOfRun(process.env);
+}
 
 /** A live object as JSON, or undefined when it does not exist. */
 export function live<T = Record<string, any>>(kind: string, namespace: string, name: string): T | undefined {
@@ -193,11 +204,14 @@ class IstioChecks {
 }
 export const istioChecks = new IstioChecks();
 
-/** A throwaway stack of this program with the e2e TLS pair; every successful `up` is checked ({@link istioChecks}). */
+/**
+ * A throwaway stack of this program with the e2e TLS pair; every successful `up` is checked ({@link istioChecks}).
+ * `env` chooses another backend for it (`s3BackendEnv()`); the tools run on it get the same (`stack.env`).
+ */
 export const E2EStack = {
-    create: async (name: string, config: Record<string, string>, workDir?: string) => {
+    create: async (name: string, config: Record<string, string>, workDir?: string, env?: Record<string, string>) => {
         ownNamespaces.add(config.namespace);
-        const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir);
+        const stack = await ScratchStack.create(name, config, e2eTls(config.hosts?.split(",")[0]), workDir, env);
         const up = stack.up.bind(stack);
         stack.up = async (opts) => {
             await istioChecks.idle();
@@ -269,12 +283,14 @@ export function pollCanaryWeights(namespaces: string[]): {
 
 /**
  * Runs one of the project's command-line tools (a .ts file under stacks/) as a user would, asynchronously;
- * `onOutput` sees its stdout so far (and the process, e.g. to signal it).
+ * `onOutput` sees its stdout so far (and the process, e.g. to signal it). `env`: the tool's environment (a stack on
+ * another backend passes its `stack.env`).
  */
 export function runCli(
     script: string,
     args: string[],
     onOutput?: (stdout: string, child: ChildProcess) => void,
+    env: NodeJS.ProcessEnv = process.env,
     o: { hostname?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
     const node = [process.execPath, "-r", "ts-node/register/transpile-only", script, ...args];
@@ -288,7 +304,7 @@ export function runCli(
         .then(
             () =>
                 new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-                    const child = spawn(command[0], command.slice(1), { cwd: REPO, env: process.env });
+                    const child = spawn(command[0], command.slice(1), { cwd: REPO, env });
                     let stdout = "";
                     let stderr = "";
                     child.stdout.on("data", (c: Buffer) => {
@@ -310,14 +326,19 @@ export function runCli(
  * Starts the release CLI in its own process group and SIGKILLs the whole group (bot and any pulumi child) as soon
  * as `killWhen(output so far)` holds (checked on each output and every 50 ms). Resolves once it is dead.
  */
-export async function spawnBot(common: string[], args: string[], killWhen: (out: string) => boolean): Promise<string> {
+export async function spawnBot(
+    common: string[],
+    args: string[],
+    killWhen: (out: string) => boolean,
+    env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
     await istioChecks.idle();
     const child = spawn(
         process.execPath,
         ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],
         {
             cwd: REPO,
-            env: process.env,
+            env,
             detached: true,
         },
     );
@@ -367,7 +388,7 @@ export async function releaseCli(
 ): Promise<ReleaseRun> {
     const before = new Set(fs.existsSync(reportDir) ? fs.readdirSync(reportDir) : []);
     const common = ["--stack", stack.name, "--work-dir", stack.workDir, "--report-dir", reportDir, "--quiet"];
-    const r = await runCli("stacks/cli/release.ts", [...common, ...args], onOutput);
+    const r = await runCli("stacks/cli/release.ts", [...common, ...args], onOutput, stack.env);
     const out = `${r.stdout}${r.stderr}`;
     const json = fs.readdirSync(reportDir).filter((f) => f.endsWith(".json") && !before.has(f));
     assert.strictEqual(json.length, 1, `one new JSON report\n${out}`);
