@@ -139,62 +139,79 @@ describe("e2e: release bots on several runners, one shared backend and one clust
             fs.rmSync(d, { recursive: true, force: true });
         }
     });
-    it("two runners started together from two fresh clones: one releases, the other is refused naming the holder", async () => {
-        const { origin, clone } = committedProject();
-        const dirs = [clone("lease-a"), clone("lease-b")];
-        const images = ["registry.example.test/shop:8.0.0", "registry.example.test/shop:9.0.0"];
-        const leaseName = `istio-canary-release-${stack.name}`;
-        let seen: { spec: { holderIdentity: string; leaseDurationSeconds: number } } | undefined;
-        const t0 = Date.now();
-        const runs = await Promise.all(
-            dirs.map((dir, i) =>
-                ciRelease(dir, images[i], () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName))),
-            ),
-        );
-        console.log(`      two runners: both done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        const codes = runs.map((r) => r.code).sort();
-        assert.deepStrictEqual(codes, [0, 2], runs.map((r) => r.stdout + r.stderr).join("\n---\n"));
-        const winner = runs.findIndex((r) => r.code === 0);
-        const loser = runs[1 - winner];
-        const holder = /another release bot holds the release lease of stack \S+: (\S+) \(Lease shop-runners\//.exec(
-            loser.stderr,
-        );
-        assert.ok(holder, loser.stderr);
-        assert.strictEqual(loser.stdout, "", "the refused runner started nothing");
-        assert.strictEqual(
-            seen?.spec.holderIdentity,
-            holder[1],
-            "the Lease in the cluster named the runner that released",
-        );
-        assert.strictEqual(seen?.spec.leaseDurationSeconds, 60);
-        assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "let go at exit");
-        const v = images[winner].split(":")[1];
-        assertStableServes(NS, images[winner], v);
-        // Both runners and this test share the stack on the S3 backend (SeaweedFS), not the run's file:// one: its
-        // checkpoint, read through the S3 API, records the winner's image, its history objects are every update
-        // `pulumi stack history` lists, and the file backend holds no such stack.
-        const s3 = S3Client.fromUrl(stack.env.PULUMI_BACKEND_URL!, stack.env);
-        const keys = await s3.listKeys(".pulumi/");
-        const checkpoints = keys.filter((k) => k.startsWith(".pulumi/stacks/") && k.endsWith(`/${stack.name}.json`));
-        assert.strictEqual(checkpoints.length, 1, `one checkpoint of ${stack.name} in the bucket: ${keys.join(", ")}`);
-        const checkpoint = await s3.getObject(checkpoints[0]);
-        assert.ok(checkpoint.includes(images[winner]), "the checkpoint in the bucket records the winner's image");
-        assert.ok(!checkpoint.includes(images[1 - winner]), "and not the refused runner's");
-        const history = JSON.parse(stack.pulumi(["stack", "history", "--json", "--page-size", "100000"])) as unknown[];
-        const historyObjects = keys.filter(
-            (k) => k.includes(`/history/`) && k.includes(`/${stack.name}/`) && k.endsWith(".history.json"),
-        );
-        assert.strictEqual(historyObjects.length, history.length, "every update of the stack is in the bucket");
-        const fileBackend = fs.readdirSync(backendDir, { recursive: true, encoding: "utf8" });
-        assert.deepStrictEqual(
-            fileBackend.filter((f) => f.includes(stack.name)),
-            [],
-            "nothing of the stack on the file:// backend",
-        );
-        for (const d of [origin, ...dirs]) {
-            fs.rmSync(d, { recursive: true, force: true });
-        }
-    });
+    /**
+     * Rounds of the race below: 1 in the suite; `scripts/two-runners.sh` runs it 10 times in a row
+     * (E2E_TWO_RUNNERS_ROUNDS), each round with its own clones and images.
+     */
+    const ROUNDS = Number(process.env.E2E_TWO_RUNNERS_ROUNDS ?? "1");
+    for (let round = 1; round <= ROUNDS; round++) {
+        const of = ROUNDS === 1 ? "" : ` (round ${round} of ${ROUNDS})`;
+        it(`two runners started together from two fresh clones: one releases, the other is refused naming the holder${of}`, async () => {
+            const { origin, clone } = committedProject();
+            const dirs = [clone("lease-a"), clone("lease-b")];
+            const images = [`registry.example.test/shop:8.${round}.0`, `registry.example.test/shop:9.${round}.0`];
+            const leaseName = `istio-canary-release-${stack.name}`;
+            let seen: { spec: { holderIdentity: string; leaseDurationSeconds: number } } | undefined;
+            const t0 = Date.now();
+            const runs = await Promise.all(
+                dirs.map((dir, i) =>
+                    ciRelease(dir, images[i], () => (seen ??= live("leases.coordination.k8s.io", NS, leaseName))),
+                ),
+            );
+            console.log(`      two runners: both done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+            const codes = runs.map((r) => r.code).sort();
+            assert.deepStrictEqual(codes, [0, 2], runs.map((r) => r.stdout + r.stderr).join("\n---\n"));
+            const winner = runs.findIndex((r) => r.code === 0);
+            const loser = runs[1 - winner];
+            const holder =
+                /another release bot holds the release lease of stack \S+: (\S+) \(Lease shop-runners\//.exec(
+                    loser.stderr,
+                );
+            assert.ok(holder, loser.stderr);
+            assert.strictEqual(loser.stdout, "", "the refused runner started nothing");
+            assert.strictEqual(
+                seen?.spec.holderIdentity,
+                holder[1],
+                "the Lease in the cluster named the runner that released",
+            );
+            assert.strictEqual(seen?.spec.leaseDurationSeconds, 60);
+            assert.strictEqual(live("leases.coordination.k8s.io", NS, leaseName), undefined, "let go at exit");
+            const v = images[winner].split(":")[1];
+            assertStableServes(NS, images[winner], v);
+            // Both runners and this test share the stack on the S3 backend (SeaweedFS), not the run's file:// one: its
+            // checkpoint, read through the S3 API, records the winner's image, its history objects are every update
+            // `pulumi stack history` lists, and the file backend holds no such stack.
+            const s3 = S3Client.fromUrl(stack.env.PULUMI_BACKEND_URL!, stack.env);
+            const keys = await s3.listKeys(".pulumi/");
+            const checkpoints = keys.filter(
+                (k) => k.startsWith(".pulumi/stacks/") && k.endsWith(`/${stack.name}.json`),
+            );
+            assert.strictEqual(
+                checkpoints.length,
+                1,
+                `one checkpoint of ${stack.name} in the bucket: ${keys.join(", ")}`,
+            );
+            const checkpoint = await s3.getObject(checkpoints[0]);
+            assert.ok(checkpoint.includes(images[winner]), "the checkpoint in the bucket records the winner's image");
+            assert.ok(!checkpoint.includes(images[1 - winner]), "and not the refused runner's");
+            const history = JSON.parse(
+                stack.pulumi(["stack", "history", "--json", "--page-size", "100000"]),
+            ) as unknown[];
+            const historyObjects = keys.filter(
+                (k) => k.includes(`/history/`) && k.includes(`/${stack.name}/`) && k.endsWith(".history.json"),
+            );
+            assert.strictEqual(historyObjects.length, history.length, "every update of the stack is in the bucket");
+            const fileBackend = fs.readdirSync(backendDir, { recursive: true, encoding: "utf8" });
+            assert.deepStrictEqual(
+                fileBackend.filter((f) => f.includes(stack.name)),
+                [],
+                "nothing of the stack on the file:// backend",
+            );
+            for (const d of [origin, ...dirs]) {
+                fs.rmSync(d, { recursive: true, force: true });
+            }
+        });
+    }
 
     it("a second runner started in each window of the first's release is refused up front naming the holder, and changes nothing", async () => {
         // Runner A releases with the README's CI recipe, with a manual gate before 100 that it waits at; runner B,
