@@ -8,21 +8,10 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { execFileSync } from "child_process";
-import {
-    assertStableServes,
-    baseConfig,
-    E2EStack,
-    live,
-    liveWeights,
-    releaseCli,
-    runCli,
-    spawnBot,
-    tearDownMesh,
-} from "./harness";
-import { LocalPrometheus } from "./prometheus";
+import { assertStableServes, E2EStack, live, liveWeights, releaseCli, runCli, spawnBot, tearDownMesh } from "./harness";
+import { ReleaseMeshParts, startReleaseMesh } from "./release-mesh";
 import { BatchResult, Mesh, MeshClient } from "../../scripts/mesh/mesh";
 
 const NS = "shop-release";
@@ -32,7 +21,6 @@ describe("e2e: the release bot with a real Prometheus", function () {
     let stack: E2EStack;
     let mesh: Mesh;
     let client: MeshClient;
-    let prometheus: LocalPrometheus;
     let reportDir: string;
     /** Requests per second the client sends through the whole release. */
     const RPS = 60;
@@ -55,38 +43,17 @@ describe("e2e: the release bot with a real Prometheus", function () {
         return r;
     }
 
+    const parts: ReleaseMeshParts = {};
     before(async () => {
-        mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080, label: "release" });
-        prometheus = new LocalPrometheus();
-        const url = await prometheus.start(await mesh.startMetricsExporter());
-        reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-reports-"));
-        stack = await E2EStack.create(
-            "e2e-release",
-            baseConfig(NS, {
-                protocol: "grpc",
-                prometheusUrl: url,
-                releaseSteps: "25,50,100",
-                releaseInterval: "10s",
-                releaseMetricWindow: "5s",
-                prometheusScrapeInterval: "1s",
-                releaseFailureThreshold: "2",
-                releaseMinSuccessRate: "99",
-                releaseMaxLatencyMs: "500",
-                releaseNoData: "hold",
-                releaseHoldLimit: "5",
-            }),
-        );
-        await stack.up();
-        await mesh.waitForBackends(
-            (l) => l.filter((b) => b.track === "stable").length === 2 && l.some((b) => b.track === "canary"),
-            "2 stable and 1 canary backend",
-        );
-        client = await mesh.startClient();
-        await client.waitRouted();
-        await client.startLoad(RPS);
+        ({ mesh, stack, client, reportDir } = await startReleaseMesh(parts, {
+            namespace: NS,
+            label: "release",
+            stackName: "e2e-release",
+            rps: RPS,
+        }));
     });
 
-    after(() => tearDownMesh({ first: () => client?.stopLoad(), mesh, stack, prometheus, reportDir }));
+    after(() => tearDownMesh({ first: () => parts.client?.stopLoad() ?? Promise.resolve(), ...parts }));
 
     /** Runs the CLI as a user would; returns its exit code, output and the report it wrote. */
     const release = (args: string[], onOutput?: Parameters<typeof runCli>[2]) =>

@@ -13,7 +13,6 @@ import { execFileSync } from "child_process";
 import {
     assertStableServes,
     backendDir,
-    baseConfig,
     E2EStack,
     live,
     liveWeights,
@@ -23,54 +22,28 @@ import {
     tearDownMesh,
 } from "./harness";
 import { S3Client } from "../../scripts/backend/s3";
-import { LocalPrometheus } from "./prometheus";
-import { Mesh, MeshClient } from "../../scripts/mesh/mesh";
+import { ReleaseMeshParts, startReleaseMesh } from "./release-mesh";
 
 const NS = "shop-runners";
 
 describe("e2e: release bots on several runners, one shared backend and one cluster", function () {
     this.timeout(20 * 60 * 1000);
     let stack: E2EStack;
-    let mesh: Mesh;
-    let client: MeshClient;
-    let prometheus: LocalPrometheus;
     let reportDir: string;
     /** Requests per second the client sends through the whole release. */
     const RPS = 60;
+    const parts: ReleaseMeshParts = {};
     before(async () => {
-        mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080, label: "runners" });
-        prometheus = new LocalPrometheus();
-        const url = await prometheus.start(await mesh.startMetricsExporter());
-        reportDir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-reports-"));
-        stack = await E2EStack.create(
-            "e2e-runners",
-            baseConfig(NS, {
-                protocol: "grpc",
-                prometheusUrl: url,
-                releaseSteps: "25,50,100",
-                releaseInterval: "10s",
-                releaseMetricWindow: "5s",
-                prometheusScrapeInterval: "1s",
-                releaseFailureThreshold: "2",
-                releaseMinSuccessRate: "99",
-                releaseMaxLatencyMs: "500",
-                releaseNoData: "hold",
-                releaseHoldLimit: "5",
-            }),
-            undefined,
-            s3BackendEnv(),
-        );
-        await stack.up();
-        await mesh.waitForBackends(
-            (l) => l.filter((b) => b.track === "stable").length === 2 && l.some((b) => b.track === "canary"),
-            "2 stable and 1 canary backend",
-        );
-        client = await mesh.startClient();
-        await client.waitRouted();
-        await client.startLoad(RPS);
+        ({ stack, reportDir } = await startReleaseMesh(parts, {
+            namespace: NS,
+            label: "runners",
+            stackName: "e2e-runners",
+            rps: RPS,
+            env: s3BackendEnv(),
+        }));
     });
 
-    after(() => tearDownMesh({ first: () => client?.stopLoad(), mesh, stack, prometheus, reportDir }));
+    after(() => tearDownMesh({ first: () => parts.client?.stopLoad() ?? Promise.resolve(), ...parts }));
 
     /** The project as committed now (its stack file as it is), in a git repository; `clone` makes a fresh clone. */
     function committedProject(): { origin: string; clone: (name: string) => string } {
