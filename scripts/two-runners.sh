@@ -6,6 +6,10 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 rounds="${ROUNDS:-10}"
+if ! [[ $rounds =~ ^[1-9][0-9]{0,2}$ ]]; then
+  echo "ROUNDS must be a whole number from 1 to 999; got \"$rounds\"" >&2
+  exit 2
+fi
 t0="$(date +%s)"
 E2E_TWO_RUNNERS_ROUNDS="$rounds" scripts/e2e.sh tests/e2e/12-runners.test.ts --grep "two runners started together"
 rc=$?

@@ -166,6 +166,18 @@ export class KubeApi {
         });
     }
 
+    /** GETs one object; resolves with undefined when there is none (404). */
+    async find<T>(apiPath: string): Promise<T | undefined> {
+        try {
+            return await this.request<T>("GET", apiPath);
+        } catch (e) {
+            if (e instanceof KubeApiError && e.status === 404) {
+                return undefined;
+            }
+            throw e;
+        }
+    }
+
     /** Closes kept-alive connections (a process exits without waiting for them). */
     close(): void {
         this.agent.destroy();

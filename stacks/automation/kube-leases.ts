@@ -62,15 +62,8 @@ export class KubeLeases implements LeaseApi {
         }
     }
 
-    async get(namespace: string, name: string): Promise<LeaseObject | undefined> {
-        try {
-            return await this.api.request<LeaseObject>("GET", this.path(namespace, name));
-        } catch (e) {
-            if (e instanceof KubeApiError && e.status === 404) {
-                return undefined;
-            }
-            throw e;
-        }
+    get(namespace: string, name: string): Promise<LeaseObject | undefined> {
+        return this.api.find<LeaseObject>(this.path(namespace, name));
     }
 
     create(lease: LeaseObject): Promise<LeaseObject> {

@@ -2,7 +2,7 @@
  * The live replica counts of Deployments, as the release bot reads them with autoscaling: the stable's HPA chooses
  * the count, and the bot pins it in stack config for its updates (`releaseStableReplicas`).
  */
-import { KubeApi, KubeApiError } from "./kube-api";
+import { KubeApi } from "./kube-api";
 
 /** Replica counts of live Deployments (a fake in unit tests). */
 export interface ReplicaSource {
@@ -16,13 +16,6 @@ export class KubeWorkloads implements ReplicaSource {
 
     async replicas(namespace: string, deployment: string): Promise<number | undefined> {
         const path = `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(deployment)}`;
-        try {
-            return (await this.api.request<{ spec?: { replicas?: number } }>("GET", path)).spec?.replicas;
-        } catch (e) {
-            if (e instanceof KubeApiError && e.status === 404) {
-                return undefined;
-            }
-            throw e;
-        }
+        return (await this.api.find<{ spec?: { replicas?: number } }>(path))?.spec?.replicas;
     }
 }

@@ -117,6 +117,11 @@ describe("e2e: release bots on several runners, one shared backend and one clust
      * (E2E_TWO_RUNNERS_ROUNDS), each round with its own clones and images.
      */
     const ROUNDS = Number(process.env.E2E_TWO_RUNNERS_ROUNDS ?? "1");
+    if (!Number.isInteger(ROUNDS) || ROUNDS < 1) {
+        throw new Error(
+            `E2E_TWO_RUNNERS_ROUNDS must be a whole number of at least 1; got ${JSON.stringify(process.env.E2E_TWO_RUNNERS_ROUNDS)}`,
+        );
+    }
     for (let round = 1; round <= ROUNDS; round++) {
         const of = ROUNDS === 1 ? "" : ` (round ${round} of ${ROUNDS})`;
         it(`two runners started together from two fresh clones: one releases, the other is refused naming the holder${of}`, async () => {
