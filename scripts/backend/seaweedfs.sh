@@ -17,8 +17,11 @@
 # /tmp/seaweedfs-<part>-grpc-<port>.sock (a path fixed in `weed server`); `down` removes them.
 #
 # State (data, metadata, config, log, pid) in S3_STATE_DIR (default: the cluster's state dir plus "-s3",
-# $ISTIO_CANARY_CACHE/cluster-state-s3). Ports: S3 on S3_PORT (default 28333), master 29333, volume server 28080,
-# filer 28888, each gRPC port its HTTP port + 10000; a port in use is replaced by the next free one.
+# $ISTIO_CANARY_CACHE/cluster-state-s3). Ports: S3 on S3_PORT (default 18333), master 19333, volume server 18080,
+# filer 18888, each gRPC port its HTTP port + 10000; a port in use is replaced by the next free one. Every port stays
+# below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768 by default): a port in that range can be
+# the local end of any client connection on the machine at the moment weed binds it (a CI run once lost
+# 127.0.0.1:38080 that way, and weed exits when one of its listeners cannot bind).
 set -euo pipefail
 LOG_TAG=backend/seaweedfs
 # shellcheck source=../lib.sh
@@ -77,10 +80,11 @@ stop() {
   done
 }
 
-# port_free PORT : nothing listens on it and no earlier pick took it.
+# port_free PORT : below the ephemeral range, no socket (listening or connected) uses it and no earlier pick took it.
 declare -A TAKEN=()
+EPHEMERAL_LOW="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
 port_free() {
-  [[ -z ${TAKEN[$1]:-} ]] && [[ -z "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+  (($1 < EPHEMERAL_LOW)) && [[ -z ${TAKEN[$1]:-} ]] && [[ -z "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
 }
 # pick_port VAR PREFERRED : VAR = PREFERRED, or the next port above it that is free and whose gRPC port
 # (+10000) is free too.
@@ -88,7 +92,7 @@ pick_port() {
   local var=$1 p=$2 n=0
   until port_free "$p" && port_free $((p + 10000)); do
     p=$((p + 1)) n=$((n + 1))
-    ((n < 200)) || die "no free port near $2"
+    ((n < 200)) || die "no free port near $2 (a port and its gRPC port + 10000, both below $EPHEMERAL_LOW)"
   done
   TAKEN[$p]=1 TAKEN[$((p + 10000))]=1
   printf -v "$var" '%s' "$p"
@@ -116,10 +120,10 @@ up() {
   touch "$S/$MARKER"
 
   local s3 master volume filer
-  pick_port s3 "${S3_PORT:-28333}"
-  pick_port master 29333
-  pick_port volume 28080
-  pick_port filer 28888
+  pick_port s3 "${S3_PORT:-18333}"
+  pick_port master 19333
+  pick_port volume 18080
+  pick_port filer 18888
   mkdir -p "$S/ports"
   local part
   for part in s3 master volume filer; do echo "${!part}" >"$S/ports/$part"; done
@@ -165,8 +169,14 @@ JSON
   echo $! >"$S/weed.pid"
   log "started weed server (pid $!, log $S/weed.log): S3 on 127.0.0.1:$s3"
 
+  # weed exits at once when one of its listeners cannot bind: say so now rather than after the S3 check's minute.
+  local waited=0
+  while alive && [[ -z "$(ss -Hltn "sport = :$s3" 2>/dev/null)" ]] && ((waited < 600)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
   # The bucket, through the S3 API with the key: also the proof that the gateway answers and authenticates.
-  if ! (cd "$REPO" && AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
+  if ! alive || ! (cd "$REPO" && AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
     node -r ts-node/register/transpile-only scripts/backend/s3.ts create-bucket "$url"); then
     alive || log "weed exited; the last lines of $S/weed.log:"
     tail -n 20 "$S/weed.log" >&2
