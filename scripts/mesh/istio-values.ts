@@ -18,12 +18,15 @@ export const LOCAL_WEBHOOK_URL = "https://localhost:15017/validate";
 export const LOCAL_INJECTION_URL = "https://localhost:15017/inject";
 
 /** The `istioBaseValues` and `istiodValues` stack config (JSON) for the local cluster. */
-export function localIstioValues(extraIstiod: Record<string, unknown> = {}): {
+export function localIstioValues(
+    extraIstiod: Record<string, unknown> = {},
+    env: NodeJS.ProcessEnv = process.env,
+): {
     istioBaseValues: string;
     istiodValues: string;
 } {
-    const url = process.env.ISTIOD_WEBHOOK_URL ?? LOCAL_WEBHOOK_URL;
-    const ca = process.env.ISTIO_CA_BUNDLE;
+    const url = env.ISTIOD_WEBHOOK_URL ?? LOCAL_WEBHOOK_URL;
+    const ca = env.ISTIO_CA_BUNDLE;
     const base = { validationURL: url, ...(ca ? { validationCABundle: ca } : {}) };
     return {
         istioBaseValues: JSON.stringify({ base }),

@@ -47,9 +47,54 @@ function fileOrData(entry: Entry, key: string, dir: string): Buffer | undefined 
     return typeof file === "string" ? fs.readFileSync(path.resolve(dir, file)) : undefined;
 }
 
-function readKubeconfig(file: string): KubeconfigDoc {
-    const doc = yaml.load(fs.readFileSync(file, "utf8"));
+function parseKubeconfig(text: string): KubeconfigDoc {
+    const doc = yaml.load(text);
     return typeof doc === "object" && doc !== null ? doc : {};
+}
+
+/**
+ * Which cluster a stack's Kubernetes provider talks to, from the stack's config: `kubernetes:kubeconfig` (a path,
+ * relative to the project directory, or the kubeconfig itself, as the provider takes it) and `kubernetes:context`.
+ * Neither set: the ambient kubeconfig (KUBECONFIG, else ~/.kube/config), as the provider does.
+ */
+export interface KubeTarget {
+    kubeconfig?: string;
+    context?: string;
+}
+
+/** The stack config keys of a {@link KubeTarget}. */
+export const KUBE_TARGET_KEYS = { kubeconfig: "kubernetes:kubeconfig", context: "kubernetes:context" } as const;
+
+/** A stack's {@link KubeTarget} from its config values (fully qualified keys); empty values count as unset. */
+export function kubeTargetOf(config: Record<string, string | undefined>): KubeTarget {
+    const kubeconfig = config[KUBE_TARGET_KEYS.kubeconfig] || undefined;
+    const context = config[KUBE_TARGET_KEYS.context] || undefined;
+    return { ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) };
+}
+
+/** Whether a `kubernetes:kubeconfig` value is the kubeconfig itself (YAML or JSON) rather than a path to one. */
+function isInlineKubeconfig(value: string): boolean {
+    return /[\n{]/.test(value) || /^\s*apiVersion:/.test(value);
+}
+
+/** Server, TLS material and auth header of the cluster a {@link KubeTarget} names; paths resolve from `baseDir`. */
+export function kubeAccessOf(target: KubeTarget, baseDir: string, env: NodeJS.ProcessEnv = process.env): KubeAccess {
+    const k = target.kubeconfig;
+    if (k === undefined) {
+        return kubeAccess(kubeconfigFiles(env), target.context);
+    }
+    if (isInlineKubeconfig(k)) {
+        return accessFrom(
+            [{ dir: baseDir, doc: parseKubeconfig(k) }],
+            "the stack's kubernetes:kubeconfig",
+            target.context,
+        );
+    }
+    const file = k.startsWith("~/") ? path.join(os.homedir(), k.slice(2)) : path.resolve(baseDir, k);
+    if (!fs.existsSync(file)) {
+        throw new Error(`the stack's kubernetes:kubeconfig names ${file}, which does not exist`);
+    }
+    return kubeAccess([file], target.context);
 }
 
 /** The kubeconfig files to read, in order. */
@@ -60,7 +105,14 @@ export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] 
 
 /** Server, TLS material and auth header of the current (or given) context of a kubeconfig. */
 export function kubeAccess(files = kubeconfigFiles(), contextName?: string): KubeAccess {
-    const docs = files.filter((f) => fs.existsSync(f)).map((f) => ({ dir: path.dirname(f), doc: readKubeconfig(f) }));
+    const docs = files
+        .filter((f) => fs.existsSync(f))
+        .map((f) => ({ dir: path.dirname(f), doc: parseKubeconfig(fs.readFileSync(f, "utf8")) }));
+    return accessFrom(docs, `kubeconfig (${files.join(", ")})`, contextName);
+}
+
+/** {@link kubeAccess} over parsed kubeconfigs (`dir`: where their relative paths start); `what` names them. */
+function accessFrom(docs: { dir: string; doc: KubeconfigDoc }[], what: string, contextName?: string): KubeAccess {
     /** The first entry of that name in any file, with the file's directory (relative paths start there). */
     const find = <T>(pick: (doc: KubeconfigDoc) => { name: string; value?: T }[] | undefined, name?: string) => {
         for (const { dir, doc } of docs) {
@@ -74,7 +126,7 @@ export function kubeAccess(files = kubeconfigFiles(), contextName?: string): Kub
     const current = contextName ?? docs.map((d) => d.doc["current-context"]).find((c) => c);
     const context = find((d) => d.contexts?.map((e) => ({ name: e.name, value: e.context })), current)?.value;
     if (!context) {
-        throw new Error(`kubeconfig (${files.join(", ")}) has no context ${current ?? "(none set)"}`);
+        throw new Error(`${what} has no context ${current ?? "(none set)"}`);
     }
     const cluster = find((d) => d.clusters?.map((e) => ({ name: e.name, value: e.cluster })), context.cluster);
     const user = find((d) => d.users?.map((e) => ({ name: e.name, value: e.user })), context.user);
@@ -124,6 +176,16 @@ export class KubeApi {
     /** From the kubeconfig the Kubernetes provider would use. */
     static fromKubeconfig(files?: string[], context?: string): KubeApi {
         return new KubeApi(kubeAccess(files, context));
+    }
+
+    /** The cluster of a stack's Kubernetes provider ({@link KubeTarget}; paths resolve from `baseDir`). */
+    static of(target: KubeTarget, baseDir: string): KubeApi {
+        return new KubeApi(kubeAccessOf(target, baseDir));
+    }
+
+    /** The API server's URL (for messages). */
+    get server(): string {
+        return this.access.server;
     }
 
     /** Sends one request; resolves with the JSON answer, rejects with a {@link KubeApiError} on a non-2xx status. */

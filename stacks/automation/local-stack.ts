@@ -27,6 +27,7 @@ import {
     UpSummary,
 } from "./driver";
 import { outputsOnce, PulumiCliError, upOnce } from "./cli-run";
+import { KubeTarget, kubeTargetOf } from "./kube-api";
 import { PolicyWatch } from "./policy-packs";
 
 /** Throws {@link PulumiCliMissingError} unless an executable `pulumi` is on PATH (what the Automation API runs). */
@@ -214,6 +215,17 @@ export class AutomationStack implements StackDriver {
 
     setConfig(changes: ConfigChanges): Promise<void> {
         return writeStackConfig(this.stack, changes);
+    }
+
+    /** The cluster this stack's Kubernetes provider talks to (its `kubernetes:kubeconfig` and `kubernetes:context`). */
+    async kubeTarget(): Promise<KubeTarget> {
+        const all = await this.stack.getAllConfig();
+        return kubeTargetOf(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value])));
+    }
+
+    /** Where Pulumi.yaml is: the Kubernetes provider resolves a relative `kubernetes:kubeconfig` path from here. */
+    get projectDirectory(): string {
+        return this.projectDir;
     }
 
     async deployedConfig(): Promise<Record<string, string> | undefined> {

@@ -11,6 +11,8 @@ import { AutomationStack, readStackOutputs, requirePulumiCli } from "../automati
 import { IMAGE_ACCEPTS, IMAGE_REF } from "../../components/validation";
 import { approvedImage, approvePromotion } from "../promote/promotion-gates";
 import { promote, promotionState } from "../promote/promote";
+import { promoteWaves } from "../promote/waves";
+import { writeWavesReport } from "../promote/waves-report";
 import { systemClock } from "../release/clock";
 import { latestReport } from "../release/report";
 import { prometheusCredentialsFromEnv } from "../release/prometheus";
@@ -32,6 +34,15 @@ import {
     VERSION_LABEL,
 } from "./args";
 
+/** One stack name, or several separated by commas, each named once. */
+export const STACK_LIST = {
+    accepts: `${STACK_NAME.accepts}, or several separated by commas, each named once (a wave per stack)`,
+    valid: (v: string) => {
+        const list = v.split(",");
+        return list.every((s) => STACK_NAME.valid(s)) && new Set(list).size === list.length;
+    },
+};
+
 export const PROMOTE_FLAGS: FlagSpec[] = [
     {
         name: "from",
@@ -40,7 +51,15 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
         help: "Source stack, e.g. staging (required).",
         grammar: STACK_NAME,
     },
-    { name: "to", kind: "value", arg: "<stack>", help: "Target stack, e.g. prod (required).", grammar: STACK_NAME },
+    {
+        name: "to",
+        kind: "value",
+        arg: "<stack>[,<stack>...]",
+        help:
+            "Target stack, e.g. prod (required); a comma-separated list promotes in waves, one stack after the " +
+            "other, each from the one before (prod-east,prod-west).",
+        grammar: STACK_LIST,
+    },
     {
         name: "version",
         kind: "value",
@@ -102,6 +121,11 @@ for one version and one image (read from --from, printed, and recorded with it; 
 image of the same version is refused. It is used once: the promotion that uses it marks it used in the update that
 starts the release, and a later promotion of the same version needs a new one. The target's release report carries
 the audit trail: the source release and its report, the soak, the approval.
+Waves (--to prod-east,prod-west): one target after the other, each promoted from the one before it with its own
+gates and release policy, on the cluster its stack's Kubernetes provider names (kubernetes:kubeconfig,
+kubernetes:context); a wave after the first waits out its promotionSoakTime. A wave that does not complete stops
+the waves after it and leaves the ones before as they are: the waves report (reports/waves-*.md) lists what each
+wave did and the commands that roll the completed ones back.
 
 ${exitCodeHelp()}`;
 
@@ -131,12 +155,21 @@ export async function main(argv: string[]): Promise<number> {
             }
         }
         configFrom(values);
+        if (values.to?.includes(",") && switches.has("approve")) {
+            throw new UsageError("--approve records an approval on one stack: give --to a single stack");
+        }
+        if (values.to?.split(",").includes(values.from ?? "")) {
+            throw new UsageError(`--to names --from (${values.from}): a stack cannot be promoted from itself`);
+        }
     } catch (e) {
         process.stderr.write(`error: ${(e as Error).message}\n`);
         return EXIT_CODES.usage;
     }
     if (switches.has("approve")) {
         return approveMain(values, switches);
+    }
+    if (values.to.includes(",")) {
+        return wavesMain(values, switches);
     }
     const workDir = path.resolve(values["work-dir"] ?? ".");
     const dryRun = switches.has("dry-run");
@@ -146,7 +179,6 @@ export async function main(argv: string[]): Promise<number> {
     const interrupt = interruptSignal();
     try {
         requirePulumiCli();
-        kube = clusterApi();
         const readState = async (name: string) => promotionState(await readStackOutputs(name, workDir));
         // Decide before opening the target for writing, so a refusal touches nothing.
         target = await AutomationStack.open(values.to, workDir, dryRun).catch((e: Error) => {
@@ -159,6 +191,7 @@ export async function main(argv: string[]): Promise<number> {
             process.stderr.write(`refused: stack ${values.to} does not exist in ${workDir}\n`);
             return EXIT_CODES.usage;
         }
+        kube = clusterApi(await target.kubeTarget(), workDir);
         const result = await promote(
             {
                 from: values.from,
@@ -206,6 +239,93 @@ export async function main(argv: string[]): Promise<number> {
         interrupt.dispose();
         target?.dispose();
         kube?.close();
+    }
+}
+
+/** `--to a,b,c`: the waves, each target opened when its turn comes, on its own cluster. */
+async function wavesMain(values: Record<string, string>, switches: Set<string>): Promise<number> {
+    const workDir = path.resolve(values["work-dir"] ?? ".");
+    const dryRun = switches.has("dry-run");
+    const reportDir = values["report-dir"] ?? "reports";
+    const to = values.to.split(",");
+    const interrupt = interruptSignal();
+    try {
+        requirePulumiCli();
+        // Every wave's stack must exist before the first wave moves anything.
+        for (const name of to) {
+            if ((await readStackOutputs(name, workDir)) === undefined) {
+                process.stderr.write(`refused: stack ${name} does not exist in ${workDir} or was never deployed\n`);
+                return EXIT_CODES.usage;
+            }
+        }
+        const result = await promoteWaves(
+            {
+                from: values.from,
+                to,
+                version: values.version,
+                sourceReport: (from, version) => latestReport(reportDir, from, version),
+                release: { dryRun, policy: prometheusCredentialsFromEnv(), configFrom: configFrom(values) },
+            },
+            {
+                readState: async (name) => promotionState(await readStackOutputs(name, workDir)),
+                openTarget: async (name) => {
+                    const target = await AutomationStack.open(name, workDir, dryRun);
+                    let kube: KubeApi;
+                    try {
+                        kube = clusterApi(await target.kubeTarget(), workDir);
+                    } catch (e) {
+                        target.dispose();
+                        throw e;
+                    }
+                    return {
+                        target,
+                        leases: new KubeLeases(kube),
+                        workloads: new KubeWorkloads(kube),
+                        engineOutput: switches.has("quiet") ? undefined : printEngineLine,
+                        dispose: () => {
+                            target.dispose();
+                            kube.close();
+                        },
+                    };
+                },
+                signal: interrupt.signal,
+            },
+        );
+        const reports: Record<string, string> = {};
+        for (const w of result.waves) {
+            if (w.release !== undefined) {
+                reportOutcome(
+                    { ...w.release, dryRun },
+                    reportDir,
+                    `${w.from} -> ${w.to}: ${w.release.version} ${w.release.outcome}: ${w.release.reason}`,
+                );
+                const md = latestReport(reportDir, w.to, w.release.version);
+                if (md !== undefined) {
+                    reports[w.to] = path.basename(md);
+                }
+            }
+        }
+        const files = writeWavesReport(result, reportDir, reports);
+        process.stdout.write(
+            `${dryRun ? "dry run (nothing changed): " : ""}waves ${to.join(", ")}: ${result.outcome}` +
+                `${result.stoppedAt ? ` at ${result.stoppedAt}` : ""}\nwaves report: ${files.markdown}\n`,
+        );
+        for (const c of result.rollbackCommands) {
+            process.stdout.write(`to roll back a completed wave: ${c}\n`);
+        }
+        const last = result.waves.find((w) => w.to === result.stoppedAt);
+        if (last === undefined) {
+            return 0;
+        }
+        return last.release !== undefined ? exitCode(last.release) : EXIT_CODES.usage;
+    } catch (e) {
+        if (expectedError(e)) {
+            process.stderr.write(`${e instanceof PreflightError ? "refused" : "error"}: ${(e as Error).message}\n`);
+            return EXIT_CODES.usage;
+        }
+        throw e;
+    } finally {
+        interrupt.dispose();
     }
 }
 

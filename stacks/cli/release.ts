@@ -341,9 +341,9 @@ export async function main(argv: string[]): Promise<number> {
     let kube: KubeApi | undefined;
     try {
         requirePulumiCli();
-        kube = clusterApi();
         // The program runs inline, in this process: no Node.js start-up or compile per update.
         driver = await InlineStack.open(opts.stack, opts.workDir, opts.dryRun);
+        kube = clusterApi(await driver.kubeTarget(), driver.projectDirectory);
         const result = await runRelease(opts, {
             stack: driver,
             routing: new KubeRouting(kube),

@@ -17,7 +17,12 @@ import { runRelease } from "../release/run";
 export type PromotionDecision =
     | { action: "release"; image: string; version: string }
     | { action: "no-op"; reason: string }
-    | { action: "refuse"; reason: string };
+    | {
+          action: "refuse";
+          reason: string;
+          /** Refused only for the target's soak time: how long is left (a wave waits it out, see waves.ts). */
+          soakLeftMs?: number;
+      };
 
 /**
  * The promotion rules. `source` is undefined when the source stack does not exist or was never deployed.
@@ -121,7 +126,8 @@ export async function promote(
         (deps.clock ?? systemClock).now(),
     );
     if ("refuse" in gates) {
-        return { decision: { action: "refuse", reason: gates.refuse } };
+        const soak = gates.soakLeftMs === undefined ? {} : { soakLeftMs: gates.soakLeftMs };
+        return { decision: { action: "refuse", reason: gates.refuse, ...soak } };
     }
     const promotion = { ...gates.audit, source: { ...gates.audit.source, ...opts.sourceReport } };
     const release = await runRelease(

@@ -75,7 +75,7 @@ export function checkPromotionGates(
     target: PromotionState,
     gates: { soak?: string; requireApproval: boolean },
     now: Date,
-): { audit: PromotionAudit } | { refuse: string } {
+): { audit: PromotionAudit } | { refuse: string; soakLeftMs?: number } {
     const done = completedAt(source);
     const audit: PromotionAudit = {
         ...o,
@@ -100,6 +100,7 @@ export function checkPromotionGates(
                 refuse:
                     `${o.version} has run as stable on stack ${o.from} for ${humanDuration(ran)} (since ${done.toISOString()}); ` +
                     `stack ${o.to} asks for ${gates.soak} (promotionSoakTime): ${humanDuration(need - ran)} left`,
+                soakLeftMs: need - ran,
             };
         }
         audit.soak = { required: gates.soak, ran: humanDuration(ran) };

@@ -18,7 +18,7 @@ import { appNamespace } from "../../components/names";
 import { DNS_LABEL } from "../../components/validation";
 import { ConfigChanges, ReleaseView } from "../../config/release-state";
 import { StackDriver } from "../automation/driver";
-import { KubeApi, KubeApiError } from "../automation/kube-api";
+import { KubeApi, KubeTarget, KubeApiError } from "../automation/kube-api";
 import { LeaseApi, LeaseConflictError, LeaseObject, LeaseSpec } from "../automation/kube-leases";
 
 export { type LeaseApi, LeaseConflictError, KubeLeases, type LeaseObject } from "../automation/kube-leases";
@@ -317,16 +317,22 @@ export class KubeLease implements ReleaseLease {
 }
 
 /**
- * The cluster's API, from the kubeconfig the Kubernetes provider uses: the release lease lives there (and a fast
- * rollback patches the live routes through it). Without it the bot refuses, before anything is read or changed.
+ * The cluster's API, where the stack's Kubernetes provider points (its `kubernetes:kubeconfig` and
+ * `kubernetes:context`, else the ambient kubeconfig): the release lease lives there (and a fast rollback patches the
+ * live routes through it). Without it the bot refuses, before anything is read or changed. `baseDir` is the project
+ * directory, where a relative `kubernetes:kubeconfig` path starts.
  */
-export function clusterApi(files?: string[]): KubeApi {
+export function clusterApi(target: KubeTarget = {}, baseDir = process.cwd()): KubeApi {
     try {
-        return KubeApi.fromKubeconfig(files);
+        return KubeApi.of(target, baseDir);
     } catch (e) {
+        const fix =
+            target.kubeconfig === undefined
+                ? "set KUBECONFIG to the cluster's kubeconfig (or the stack's kubernetes:kubeconfig)"
+                : "fix the stack's kubernetes:kubeconfig";
         throw new PreflightError(
             "the release lease is a Kubernetes Lease in the app's namespace, and the cluster's API cannot be reached " +
-                `from the kubeconfig (${(e as Error).message}); set KUBECONFIG to the cluster's kubeconfig. Nothing was started`,
+                `from the kubeconfig (${(e as Error).message}); ${fix}. Nothing was started`,
         );
     }
 }

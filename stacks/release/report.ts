@@ -92,8 +92,11 @@ export function renderChart(r: ReleaseResult): string {
 }
 
 /** The Markdown report. */
+/** Text for a Markdown table cell. */
+export const mdCell = (text: string) => esc(text).replace(/\|/g, "\\|");
+
 export function renderMarkdown(r: ReleaseResult, chartFile: string): string {
-    const cell = (text: string) => esc(text).replace(/\|/g, "\\|");
+    const cell = mdCell;
     const rows = r.events.map((e) => {
         const detail = e.checks
             ? [...e.checks.map((c) => cell(describeCheck(c))), ...(e.load ? [cell(describeLoad(e.load))] : [])].join(
@@ -184,7 +187,7 @@ export function latestReport(dir: string, stack: string, version: string): strin
     return latest === undefined ? undefined : path.join(dir, latest);
 }
 
-const reportBase = (stack: string, version: string, startedAt: string) =>
+export const reportBase = (stack: string, version: string, startedAt: string) =>
     `${stack}-${version}-${startedAt.replace(/[:.]/g, "-")}`.replace(/[^A-Za-z0-9_.-]/g, "_");
 
 /**

@@ -2,12 +2,15 @@
  * Promotion for real: two stacks (dev and staging, two namespaces) of this program on the local file:// backend.
  * A version moves dev -> staging only after its dev release completed; a version rolled back on dev is refused;
  * staging's promotion gates (a soak time on dev, an approval of each version) hold a version until both are met,
- * and the promotion report carries the audit trail.
+ * and the promotion report carries the audit trail. Waves: a third stack, prod-west, runs on a second local
+ * cluster (its own API server and istiod; its `kubernetes:kubeconfig` names it), and `promote --to staging,prod-west`
+ * goes one cluster after the other, stopping at a wave that fails.
  */
 import * as assert from "assert";
 import {
     assertStableServes,
     baseConfig,
+    e2eTls,
     E2EStack,
     FAST_RELEASE_POLICY,
     live,
@@ -18,7 +21,10 @@ import { IstioExporter, LocalPrometheus } from "./prometheus";
 import * as fs from "fs";
 import * as path from "path";
 import { writeStackConfig } from "../../stacks/automation/local-stack";
+import { ScratchStack } from "../../stacks/automation/scratch";
 import { PromotionApproval } from "../../config/release-state";
+import { WavesResult } from "../../stacks/promote/waves";
+import { SecondCluster } from "./second-cluster";
 
 describe("e2e: promotion dev -> staging", function () {
     this.timeout(20 * 60 * 1000);
@@ -31,9 +37,19 @@ describe("e2e: promotion dev -> staging", function () {
                 () => live_.versions[ns],
             ),
     );
+    // prod-west, on the second cluster: its live weights and versions are read there.
+    let west: SecondCluster | undefined;
+    let westCluster = "";
+    let liveWest: ReturnType<typeof pollCanaryWeights> | undefined; // once the second cluster is up
+    const westExporter = new IstioExporter(
+        "shop-west",
+        () => liveWest?.weights["shop-west"] ?? 0,
+        () => liveWest?.versions["shop-west"] ?? "unknown",
+    );
     const prometheus = new LocalPrometheus();
     let dev: E2EStack;
     let staging: E2EStack;
+    let prodWest: ScratchStack;
 
     /** Runs a CLI (release or promote) in dev's workspace (both stacks share the backend). */
     async function run(script: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -50,7 +66,9 @@ describe("e2e: promotion dev -> staging", function () {
 
     before(async () => {
         live_.start();
-        const ports = await Promise.all(exporters.map((e) => e.start()));
+        // The second cluster starts while this one's stacks come up.
+        const second = SecondCluster.start("west").then((c) => (west = c));
+        const ports = await Promise.all([...exporters, westExporter].map((e) => e.start()));
         const url = await prometheus.start(...ports);
         dev = await E2EStack.create(
             "dev",
@@ -75,18 +93,75 @@ describe("e2e: promotion dev -> staging", function () {
             dev.workDir,
         );
         await staging.up();
+        await second;
+        westCluster = west!.kubeconfig;
+        console.log(`      [03] ${west!.log.join("; ")}`);
+        prodWest = await ScratchStack.create(
+            "prod-west",
+            baseConfig("shop-west", {
+                hosts: "shop.west.e2e.example.test",
+                prometheusUrl: url,
+                releaseFailureThreshold: "1",
+                ...FAST_RELEASE_POLICY,
+            }),
+            e2eTls("shop.west.e2e.example.test"),
+            dev.workDir,
+        );
+        await prodWest.stack.setConfig("kubernetes:kubeconfig", { value: westCluster });
+        await prodWest.up();
+        liveWest = pollCanaryWeights(["shop-west"], westCluster);
+        liveWest.start();
     });
 
     after(async () => {
         live_.stop();
+        liveWest?.stop();
         try {
+            // prod-west goes with its cluster; only its stack is removed from the backend.
+            await prodWest?.stack.workspace.removeStack("prod-west", { force: true });
             await staging?.destroyAndRemove();
             await dev?.destroyAndRemove();
         } finally {
+            await west?.stop();
             await prometheus.stop();
-            await Promise.all(exporters.map((e) => e.stop()));
+            await Promise.all([...exporters, westExporter].map((e) => e.stop()));
         }
     });
+
+    /** prod-west's stable runs `image` as `version` with all traffic, read on the second cluster. */
+    async function assertWestServes(image: string, version: string): Promise<void> {
+        const vs = JSON.parse(await west!.kubectl(["get", "virtualservice", "-n", "shop-west", "shop", "-o", "json"]));
+        const weighted = (
+            vs.spec.http as { name: string; route: { destination: { subset: string }; weight: number }[] }[]
+        )
+            .find((h) => h.name === "weighted")!
+            .route.map((d) => [d.destination.subset, d.weight]);
+        assert.deepStrictEqual(weighted, [
+            ["stable", 100],
+            ["canary", 0],
+        ]);
+        const d = JSON.parse(
+            await west!.kubectl(["get", "deployment", "-n", "shop-west", "shop-stable", "-o", "json"]),
+        );
+        assert.deepStrictEqual(
+            [d.spec.template.spec.containers[0].image, d.spec.template.metadata.labels.version],
+            [image, version],
+        );
+    }
+
+    /** The newest waves report in dev's report directory. */
+    function lastWavesReport(): { json: WavesResult; markdown: string } {
+        const dir = path.join(dev.workDir, "reports");
+        const base = fs
+            .readdirSync(dir)
+            .filter((f) => f.startsWith("waves-") && f.endsWith(".json"))
+            .sort()
+            .at(-1)!;
+        return {
+            json: JSON.parse(fs.readFileSync(path.join(dir, base), "utf8")) as WavesResult,
+            markdown: fs.readFileSync(path.join(dir, base.replace(/\.json$/, ".md")), "utf8"),
+        };
+    }
 
     it("refuses to promote v2 to staging before dev completed a release of it", async () => {
         const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging", "--version", "v2"]);
@@ -101,7 +176,7 @@ describe("e2e: promotion dev -> staging", function () {
         );
     });
 
-    it("after dev completes v2, promotion releases v2 on staging", async () => {
+    it("waves: a canary failing in the first wave (staging) is rolled back there and never reaches prod-west's cluster", async () => {
         const rel = await run("stacks/cli/release.ts", [
             "--stack",
             "dev",
@@ -111,10 +186,52 @@ describe("e2e: promotion dev -> staging", function () {
             "v2",
         ]);
         assert.strictEqual(rel.code, 0, rel.out);
-        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging"]);
+        const westUpdates = (await prodWest.stack.history()).length;
+        const staging_ = exporters[1]; // shop-staging's (the order of live_'s namespaces)
+        staging_.behaviour = { errorRate: (w) => (w > 0 ? 0.5 : 0), latencyMs: 20 };
+        try {
+            const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging,prod-west"]);
+            assert.strictEqual(r.code, 1, r.out);
+            assert.match(r.out, /dev -> staging: v2 rolled-back/);
+            assert.match(r.out, /waves staging, prod-west: stopped at staging/);
+        } finally {
+            staging_.behaviour = { errorRate: () => 0, latencyMs: 20 };
+        }
+        assertStableServes("shop-staging", "registry.example.test/shop:1.0.0", "v1");
+        await assertWestServes("registry.example.test/shop:1.0.0", "v1");
+        assert.strictEqual((await prodWest.stack.history()).length, westUpdates, "no update ran on prod-west");
+        const lease = await west!.kubectl(["get", "leases", "-n", "shop-west", "-o", "name"]);
+        assert.strictEqual(lease.trim(), "", "no bot took prod-west's lease");
+        const { json, markdown } = lastWavesReport();
+        assert.deepStrictEqual(
+            json.waves.map((w) => [w.from, w.to, w.status]),
+            [
+                ["dev", "staging", "stopped"],
+                ["staging", "prod-west", "not started"],
+            ],
+        );
+        assert.match(markdown, /^# Promotion of v2 from dev in waves: stopped$/m);
+    });
+
+    it("waves: after dev completes v2, promotion releases it on staging, then on prod-west in the second cluster", async () => {
+        const r = await run("stacks/cli/promote.ts", ["--from", "dev", "--to", "staging,prod-west"]);
         assert.strictEqual(r.code, 0, r.out);
         assert.match(r.out, /dev -> staging: v2 completed/);
+        assert.match(r.out, /staging -> prod-west: v2 completed/);
         assertStableServes("shop-staging", "registry.example.test/shop:2.0.0", "v2");
+        await assertWestServes("registry.example.test/shop:2.0.0", "v2");
+        // Each cluster has its own objects: nothing of prod-west's namespace on the first cluster.
+        assert.strictEqual(live("namespace", "", "shop-west"), undefined);
+        const { json } = lastWavesReport();
+        assert.strictEqual(json.outcome, "completed");
+        const [first, second] = json.waves.map((w) => w.release!);
+        assert.ok(Date.parse(second.startedAt) >= Date.parse(first.finishedAt), "one wave after the other");
+        assert.deepStrictEqual([second.promotion?.from, second.promotion?.to], ["staging", "prod-west"]);
+        // The bot's measurements on prod-west came from its own canary (the second cluster's live weights).
+        assert.ok(
+            second.events.some((e) => e.kind === "analysis" && e.weight === 50 && e.verdict === "pass"),
+            JSON.stringify(second.events.map((e) => [e.kind, e.weight, e.verdict])),
+        );
         const outputs = await staging.stack.outputs();
         assert.deepStrictEqual(outputs.release.value, {
             status: "completed",

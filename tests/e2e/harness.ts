@@ -230,7 +230,11 @@ export type E2EStack = ScratchStack;
  * HTTPS connection to the API server (asynchronous: tests that serve metrics from their own process must never block
  * its event loop; and no kubectl process per read).
  */
-export function pollCanaryWeights(namespaces: string[]): {
+export function pollCanaryWeights(
+    namespaces: string[],
+    /** Another cluster's kubeconfig (default: the suite's cluster). */
+    kubeconfig?: string,
+): {
     weights: Record<string, number>;
     versions: Record<string, string>;
     start: () => void;
@@ -271,7 +275,7 @@ export function pollCanaryWeights(namespaces: string[]): {
         weights,
         versions,
         start: () => {
-            api = KubeApi.fromKubeconfig();
+            api = KubeApi.fromKubeconfig(kubeconfig === undefined ? undefined : [kubeconfig]);
             running = true;
             void loop();
         },

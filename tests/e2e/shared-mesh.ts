@@ -17,14 +17,24 @@ import { localIstioValues } from "../../scripts/mesh/istio-values";
 const STACK = "e2e-mesh";
 const PROJECT = "istio-canary-e2e-mesh";
 
-/** The chart values every e2e installation of Istio uses (the program's keys, as baseConfig gives them). */
-export function meshValues(): Record<string, string> {
+/**
+ * The chart values every e2e installation of Istio uses (the program's keys, as baseConfig gives them); `env` is
+ * the cluster's (its istiod's CA: ISTIO_CA_BUNDLE), this process's by default.
+ */
+export function meshValues(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
     return {
         istioChartDir: required("ISTIO_CHARTS_DIR"),
         gatewayServiceType: "ClusterIP",
         gatewayValues: JSON.stringify({ autoscaling: { enabled: false } }),
-        ...localIstioValues(), // webhooks on loopback: the cluster's API server calls istiod's validation webhook
+        ...localIstioValues({}, env), // webhooks on loopback: the cluster's API server calls istiod's validation webhook
     };
+}
+
+/** Another cluster than the suite's: its state directory and kubeconfig, and its environment (up.sh's exports). */
+export interface MeshCluster {
+    stateDir: string;
+    kubeconfig: string;
+    env: NodeJS.ProcessEnv;
 }
 
 function required(name: string): string {
@@ -35,13 +45,13 @@ function required(name: string): string {
     return v;
 }
 
-/** The mesh stack, on a file:// backend in the cluster's state directory. */
-async function meshStack(): Promise<Stack> {
-    const dir = path.join(required("CLUSTER_STATE_DIR"), "e2e-mesh");
+/** The mesh stack, on a file:// backend in the cluster's state directory; `cluster`: another than the suite's. */
+async function meshStack(cluster?: MeshCluster): Promise<Stack> {
+    const dir = path.join(cluster?.stateDir ?? required("CLUSTER_STATE_DIR"), "e2e-mesh");
     const backend = path.join(dir, "backend");
     fs.mkdirSync(backend, { recursive: true });
-    const v = meshValues();
-    return LocalWorkspace.createOrSelectStack(
+    const v = meshValues(cluster?.env);
+    const stack = await LocalWorkspace.createOrSelectStack(
         {
             stackName: STACK,
             projectName: PROJECT,
@@ -66,12 +76,16 @@ async function meshStack(): Promise<Stack> {
             },
         },
     );
+    if (cluster !== undefined) {
+        await stack.setConfig("kubernetes:kubeconfig", { value: cluster.kubeconfig });
+    }
+    return stack;
 }
 
 /** Installs the shared mesh, or checks it is there; returns what the update did and how long it took. */
-export async function sharedMeshUp(): Promise<string> {
+export async function sharedMeshUp(cluster?: MeshCluster): Promise<string> {
     const t0 = Date.now();
-    const up = await (await meshStack()).up();
+    const up = await (await meshStack(cluster)).up();
     const changes = Object.entries(up.summary.resourceChanges ?? {})
         .map(([op, n]) => `${op} ${n}`)
         .join(", ");
@@ -79,13 +93,13 @@ export async function sharedMeshUp(): Promise<string> {
 }
 
 /** Removes the shared mesh when it is there. */
-export async function sharedMeshDown(): Promise<string> {
-    const dir = path.join(required("CLUSTER_STATE_DIR"), "e2e-mesh");
+export async function sharedMeshDown(cluster?: MeshCluster): Promise<string> {
+    const dir = path.join(cluster?.stateDir ?? required("CLUSTER_STATE_DIR"), "e2e-mesh");
     if (!fs.existsSync(dir)) {
         return "no shared Istio to remove";
     }
     const t0 = Date.now();
-    const stack = await meshStack();
+    const stack = await meshStack(cluster);
     await stack.destroy();
     await stack.workspace.removeStack(STACK);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,9 @@ import { AddressInfo } from "net";
 import { HTTPRoute } from "../../../components/istio-types";
 import { buildHttpRoutes } from "../../../components/routing";
 import { selfSignedCertificate } from "../../../stacks/automation/dev-tls";
-import { kubeAccess, KubeApi } from "../../../stacks/automation/kube-api";
+import { kubeAccess, kubeAccessOf, KubeApi, kubeTargetOf } from "../../../stacks/automation/kube-api";
+import { clusterApi } from "../../../stacks/release/kube-lease";
+import { PreflightError } from "../../../stacks/release/result";
 import {
     httpAppliers,
     KubeRouting,
@@ -268,6 +270,62 @@ describe("kubeAccess", () => {
             fs.writeFileSync(file, JSON.stringify(doc({ exec: { command: "aws" } })));
             assert.throws(() => kubeAccess([file]), /kubeconfig user u authenticates with a plugin/);
             assert.throws(() => kubeAccess([file], "other"), /has no context other/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("the cluster of a stack: kubernetes:kubeconfig and kubernetes:context, as the provider reads them", () => {
+    /** A kubeconfig with one context per server. */
+    const twoClusters = (servers: Record<string, string>, current: string) => ({
+        "current-context": current,
+        contexts: Object.keys(servers).map((name) => ({ name, context: { cluster: name, user: "u" } })),
+        clusters: Object.entries(servers).map(([name, server]) => ({ name, cluster: { server } })),
+        users: [{ name: "u", user: { token: "t" } }],
+    });
+
+    it("reads the keys from the stack config; empty or absent ones leave the ambient kubeconfig", () => {
+        assert.deepStrictEqual(
+            kubeTargetOf({ "kubernetes:kubeconfig": "east.yaml", "kubernetes:context": "east", "shop:app": "x" }),
+            { kubeconfig: "east.yaml", context: "east" },
+        );
+        assert.deepStrictEqual(kubeTargetOf({ "kubernetes:kubeconfig": "", "shop:kubeconfig": "no" }), {});
+    });
+
+    it("a path (relative to the project), the kubeconfig itself, or a context of the ambient one: each names its server", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-kubetarget-"));
+        try {
+            const servers = { east: "https://127.0.0.1:26443", west: "https://127.0.0.1:26444" };
+            fs.writeFileSync(path.join(dir, "west.yaml"), JSON.stringify(twoClusters(servers, "west")));
+            fs.writeFileSync(path.join(dir, "ambient.yaml"), JSON.stringify(twoClusters(servers, "east")));
+            const env = { KUBECONFIG: path.join(dir, "ambient.yaml") };
+            assert.strictEqual(kubeAccessOf({}, dir, env).server, servers.east);
+            assert.strictEqual(kubeAccessOf({ context: "west" }, dir, env).server, servers.west);
+            assert.strictEqual(kubeAccessOf({ kubeconfig: "west.yaml" }, dir, env).server, servers.west);
+            assert.strictEqual(
+                kubeAccessOf({ kubeconfig: "west.yaml", context: "east" }, dir, env).server,
+                servers.east,
+            );
+            const inline = JSON.stringify(twoClusters(servers, "west"), null, 2);
+            assert.strictEqual(kubeAccessOf({ kubeconfig: inline }, "/nonexistent", env).server, servers.west);
+            assert.throws(() => kubeAccessOf({ kubeconfig: "gone.yaml" }, dir, env), {
+                message: `the stack's kubernetes:kubeconfig names ${path.join(dir, "gone.yaml")}, which does not exist`,
+            });
+            assert.throws(() => kubeAccessOf({ kubeconfig: inline, context: "north" }, dir, env), {
+                message: "the stack's kubernetes:kubeconfig has no context north",
+            });
+            assert.throws(
+                () => clusterApi({ kubeconfig: "gone.yaml" }, dir),
+                (e: Error) => {
+                    assert.ok(e instanceof PreflightError);
+                    assert.match(
+                        e.message,
+                        /cannot be reached from the kubeconfig \(the stack's kubernetes:kubeconfig names .*gone\.yaml, which does not exist\); fix the stack's kubernetes:kubeconfig\. Nothing was started$/,
+                    );
+                    return true;
+                },
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

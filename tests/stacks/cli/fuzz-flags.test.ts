@@ -138,9 +138,18 @@ describe(`the release bot's flags fuzzed (seed ${FUZZ_SEED}: FUZZ_SEED=${FUZZ_SE
         assert.throws(() => releaseOptionsFromFlags(["--stack", "dev", "--report-dir", "a\u0000b"]), {
             message: '--report-dir must be a path (no control characters, at most 4096); got "a\\u0000b"',
         });
-        assert.throws(() => parseArgs(["--to", "prod/"], PROMOTE_FLAGS), {
-            message:
-                '--to must be a stack name such as "dev" or "org/project/dev" (letters, digits, "-", "_" and ".", at most 3 parts); got "prod/"',
+        const waves =
+            '--to must be a stack name such as "dev" or "org/project/dev" (letters, digits, "-", "_" and ".", at most 3 ' +
+            "parts), or several separated by commas, each named once (a wave per stack)";
+        assert.throws(() => parseArgs(["--to", "prod/"], PROMOTE_FLAGS), { message: `${waves}; got "prod/"` });
+        assert.throws(() => parseArgs(["--to", "prod-east,prod-east"], PROMOTE_FLAGS), {
+            message: `${waves}; got "prod-east,prod-east"`,
+        });
+        assert.throws(() => parseArgs(["--to", "prod-east,"], PROMOTE_FLAGS), {
+            message: `${waves}; got "prod-east,"`,
+        });
+        assert.deepStrictEqual(parseArgs(["--to", "prod-east,prod-west"], PROMOTE_FLAGS).values, {
+            to: "prod-east,prod-west",
         });
     });
 

@@ -63,6 +63,7 @@ describe("promotion gates: soak time and approval, with an audit trail", functio
         assert.deepStrictEqual(early.decision, {
             action: "refuse",
             reason: "v2 has run as stable on stack staging for 3h1m (since 2026-11-30T10:00:00.000Z); stack prod asks for 24h (promotionSoakTime): 20h59m left",
+            soakLeftMs: 21 * HOUR - 60_000,
         });
         assert.strictEqual(target.ups.length, 0, "a refusal changes nothing");
         await clock.sleep(21 * HOUR);
