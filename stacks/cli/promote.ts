@@ -230,11 +230,7 @@ export async function main(argv: string[]): Promise<number> {
         );
         return exitCode(r);
     } catch (e) {
-        if (expectedError(e)) {
-            process.stderr.write(`${e instanceof PreflightError ? "refused" : "error"}: ${(e as Error).message}\n`);
-            return EXIT_CODES.usage;
-        }
-        throw e;
+        return refusalOrThrow(e);
     } finally {
         interrupt.dispose();
         target?.dispose();
@@ -319,14 +315,19 @@ async function wavesMain(values: Record<string, string>, switches: Set<string>):
         }
         return last.release !== undefined ? exitCode(last.release) : EXIT_CODES.usage;
     } catch (e) {
-        if (expectedError(e)) {
-            process.stderr.write(`${e instanceof PreflightError ? "refused" : "error"}: ${(e as Error).message}\n`);
-            return EXIT_CODES.usage;
-        }
-        throw e;
+        return refusalOrThrow(e);
     } finally {
         interrupt.dispose();
     }
+}
+
+/** An expected error (a refusal before anything moved, a usage error) is said in one line (exit 2); others throw. */
+function refusalOrThrow(e: unknown): number {
+    if (expectedError(e)) {
+        process.stderr.write(`${e instanceof PreflightError ? "refused" : "error"}: ${(e as Error).message}\n`);
+        return EXIT_CODES.usage;
+    }
+    throw e;
 }
 
 /** The flags of `--approve`, checked before anything is opened. */
