@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConnectionPoolSettings, HTTPRetry, OutlierDetection, TLSProtocolVersion } from "./istio-types";
-import { CookieMatch, HeaderMatch, WEIGHT_LIMITS } from "./routing";
+import { CookieMatch, HeaderMatch, SessionAffinity, WEIGHT_LIMITS } from "./routing";
 import { INT32_MAX, IntLimits } from "./validation";
 
 /** What one track runs. */
@@ -134,6 +134,7 @@ export const CANARY_RELEASE_DEFAULTS = {
     tlsMinVersion: TLSProtocolVersion.TLSV1_2 as TLSProtocolVersion,
     httpsRedirect: true,
     mirrorPercent: 0,
+    sessionAffinityMaxAgeSeconds: 86_400,
     serviceAccount: true,
     tmpVolume: true,
     ephemeralStorage: true,
@@ -158,6 +159,7 @@ export const CANARY_RELEASE_LIMITS = {
     autoscalingTargetCpuUtilization: { min: 1, max: 1000 },
     autoscalingScaleDownStabilizationSeconds: { min: 0, max: 3600 },
     autoscalingStableReplicas: { min: 1, max: INT32_MAX },
+    sessionAffinityMaxAgeSeconds: { min: 1, max: 31_536_000 },
 } as const satisfies Record<string, Required<IntLimits>>;
 
 /** Longest app name: Deployments are named `<app>-stable` and `<app>-canary` (DNS labels of at most 63). */
@@ -258,6 +260,13 @@ export interface CanaryReleaseArgs {
     /** Percentage (0..100) of default-route requests mirrored to the canary. Defaults to 0 (off). */
     mirrorPercent?: number;
     /**
+     * Session affinity: while the canary has weight, its responses on the weighted route set the cookie
+     * `cookieName=<canary version>` (Max-Age `maxAgeSeconds`, defaults to 86400) and requests carrying it go to the
+     * canary, so a user who reached it stays there; at weight 0 (a rollback) both go and holders are back on stable.
+     * Defaults to none.
+     */
+    sessionAffinity?: SessionAffinityArgs;
+    /**
      * Namespaces, besides the app's and the gateway's, whose sidecars may use the VirtualService and DestinationRule
      * (Istio's exportTo), such as those of in-mesh callers; ["*"] for every namespace. Defaults to none.
      */
@@ -270,6 +279,26 @@ export interface CanaryReleaseArgs {
     connectionPool?: ConnectionPoolSettings;
     /** DestinationRule outlier detection. Defaults to none. */
     outlierDetection?: OutlierDetection;
+}
+
+/** {@link CanaryReleaseArgs.sessionAffinity}. */
+export interface SessionAffinityArgs {
+    /** The cookie's name, an HTTP token such as "canary-session". */
+    cookieName: string;
+    /** The cookie's lifetime in seconds. Defaults to 86400 (a day). */
+    maxAgeSeconds?: number;
+}
+
+/** The routes' session affinity for a canary running `canaryVersion` ("" when no canary): undefined when off. */
+export function sessionAffinityOf(
+    a: SessionAffinityArgs | undefined,
+    canaryVersion: string,
+): SessionAffinity | undefined {
+    if (a === undefined || canaryVersion === "") {
+        return undefined;
+    }
+    const maxAgeSeconds = a.maxAgeSeconds ?? CANARY_RELEASE_DEFAULTS.sessionAffinityMaxAgeSeconds;
+    return { cookieName: a.cookieName, maxAgeSeconds, value: canaryVersion };
 }
 
 /** CanaryReleaseArgs with every value known: the stack config's shape, and what validation reads. */

@@ -51,7 +51,9 @@ export type CanaryReleaseField =
     | "autoscaling.maxReplicas"
     | "autoscaling.targetCpuUtilization"
     | "autoscaling.scaleDownStabilizationSeconds"
-    | "autoscaling.stableReplicas";
+    | "autoscaling.stableReplicas"
+    | "sessionAffinity.cookieName"
+    | "sessionAffinity.maxAgeSeconds";
 
 /** The validated fields that may hold Outputs. */
 export const INPUT_FIELDS = ["stable", "canary", "canaryWeight", "replicas", "canaryReplicas", "hosts"] as const;
@@ -208,6 +210,16 @@ const RULES: readonly Rule[] = [
                 : undefined,
             a.canaryCookie !== undefined && !HEADER_NAME.test(a.canaryCookie.name)
                 ? `${name("canaryCookie")} must be name=value with a cookie name such as "version=v2"; got "${a.canaryCookie.name}=${a.canaryCookie.value}"`
+                : undefined,
+            a.sessionAffinity !== undefined && !HEADER_NAME.test(a.sessionAffinity.cookieName ?? "")
+                ? `${name("sessionAffinity.cookieName")} must be a cookie name such as "canary-session"; got ${JSON.stringify(a.sessionAffinity.cookieName)}`
+                : undefined,
+            a.sessionAffinity?.maxAgeSeconds !== undefined
+                ? intProblem(
+                      name("sessionAffinity.maxAgeSeconds"),
+                      a.sessionAffinity.maxAgeSeconds,
+                      L.sessionAffinityMaxAgeSeconds,
+                  )
                 : undefined,
             ...(
                 [

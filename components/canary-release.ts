@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs } from "./canary-release-args";
+import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs, sessionAffinityOf } from "./canary-release-args";
 import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules";
 import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
 import {
@@ -94,6 +94,9 @@ export class CanaryRelease extends pulumi.ComponentResource {
         const protocol = args.protocol ?? D.protocol;
         const host = serviceHost(app, ns);
         const canaryWeight = weightIn.apply((w) => w.canaryWeight ?? D.canaryWeight);
+        // Only session affinity makes the routes wait for the canary's inputs (its version is the cookie's value).
+        const canaryVersion =
+            args.sessionAffinity === undefined ? pulumi.output("") : canaryIn.apply((t) => t.canary?.version ?? "");
         this.namespace = pulumi.output(ns);
         this.weights = canaryWeight.apply(splitWeights);
         const autoscaling = args.autoscaling;
@@ -324,7 +327,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
             "vs",
             "VirtualService",
             app,
-            pulumi.all([hosts, canaryWeight, exportTo]).apply(([h, weight, e]) =>
+            pulumi.all([hosts, canaryWeight, exportTo, canaryVersion]).apply(([h, weight, e, version]) =>
                 buildVirtualServiceSpec({
                     host,
                     exportTo: e,
@@ -334,6 +337,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                     canaryWeight: weight,
                     header: args.canaryHeader,
                     cookie: args.canaryCookie,
+                    sessionAffinity: sessionAffinityOf(args.sessionAffinity, version),
                     mirrorPercent: args.mirrorPercent,
                     timeout: args.timeout,
                     retries: args.retries,

@@ -33,6 +33,21 @@ export interface HTTPRouteDestination {
     destination: Destination;
     /** Relative share of traffic; sent explicitly even when 0. */
     weight: number;
+    /** Header manipulation for requests to, and responses from, this destination. */
+    headers?: Headers;
+}
+
+/** `Headers`: operations on request and response headers. */
+export interface Headers {
+    request?: HeaderOperations;
+    response?: HeaderOperations;
+}
+
+/** `Headers.HeaderOperations`: `add` appends a value (a response keeps the app's own values of that header). */
+export interface HeaderOperations {
+    set?: Record<string, string>;
+    add?: Record<string, string>;
+    remove?: string[];
 }
 
 /** `HTTPRetry`. */

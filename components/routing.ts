@@ -73,6 +73,26 @@ export interface CookieMatch {
     value: string;
 }
 
+/**
+ * Session affinity (Flagger's `sessionAffinity`): while the canary has weight, its responses on the weighted route
+ * set a cookie, and requests carrying it go to the canary, so a user who reached the canary stays there for the
+ * rest of the release. At weight 0 (before the first shift, after a rollback, after completion) neither exists:
+ * holders of the cookie are back on stable at once.
+ */
+export interface SessionAffinity {
+    /** Cookie name. */
+    cookieName: string;
+    /** The cookie's lifetime in seconds (its Max-Age). */
+    maxAgeSeconds: number;
+    /** The cookie's value: the canary's version, so a cookie given by another version's canary does not match. */
+    value: string;
+}
+
+/** The Set-Cookie value the canary's responses carry under session affinity. */
+export function affinitySetCookie(a: SessionAffinity): string {
+    return `${a.cookieName}=${a.value}; Max-Age=${a.maxAgeSeconds}; Path=/`;
+}
+
 /** Inputs of the VirtualService's ordered HTTP routes. */
 export interface RouteOptions {
     /** Fully qualified host of the Service over both tracks. */
@@ -85,6 +105,8 @@ export interface RouteOptions {
     header?: HeaderMatch;
     /** Cookie routing to the canary; off when undefined. */
     cookie?: CookieMatch;
+    /** Session affinity to the canary while it has weight; off when undefined. */
+    sessionAffinity?: SessionAffinity;
     /** Percentage (0..100) of default-route requests mirrored to the canary; 0 or undefined turns it off. */
     mirrorPercent?: number;
     /** Request timeout, e.g. "10s". */
@@ -94,7 +116,12 @@ export interface RouteOptions {
 }
 
 /** Route names, stable so dashboards and tests can find each route. */
-export const ROUTE_NAMES = { header: "canary-header", cookie: "canary-cookie", weighted: "weighted" } as const;
+export const ROUTE_NAMES = {
+    header: "canary-header",
+    cookie: "canary-cookie",
+    affinity: "canary-session",
+    weighted: "weighted",
+} as const;
 
 /** Escapes text for use inside an RE2 regular expression (Istio's regex engine). */
 export function escapeRegex(text: string): string {
@@ -107,8 +134,9 @@ export function cookieRegex(cookie: CookieMatch): string {
 }
 
 /**
- * The VirtualService's ordered HTTP routes: header match to canary, cookie match to canary, then the weighted
- * default route. Every route carries the same timeout and retries. Weights are sent explicitly, 0 included.
+ * The VirtualService's ordered HTTP routes: header match to canary, cookie match to canary, the session affinity
+ * cookie to canary (while the canary has weight), then the weighted default route. Every route carries the same
+ * timeout and retries. Weights are sent explicitly, 0 included.
  */
 export function buildHttpRoutes(opts: RouteOptions): HTTPRoute[] {
     const weights = splitWeights(opts.canaryWeight);
@@ -137,6 +165,17 @@ export function buildHttpRoutes(opts: RouteOptions): HTTPRoute[] {
             ...policy,
         });
     }
+    const affinity = weights.canary > 0 ? opts.sessionAffinity : undefined;
+    if (affinity) {
+        routes.push({
+            name: ROUTE_NAMES.affinity,
+            match: [
+                { headers: { cookie: { regex: cookieRegex({ name: affinity.cookieName, value: affinity.value }) } } },
+            ],
+            route: [to("canary", MAX_WEIGHT)],
+            ...policy,
+        });
+    }
     const mirror =
         opts.mirrorPercent !== undefined && opts.mirrorPercent > 0
             ? {
@@ -144,9 +183,13 @@ export function buildHttpRoutes(opts: RouteOptions): HTTPRoute[] {
                   mirrorPercentage: { value: opts.mirrorPercent },
               }
             : {};
+    const canary = to("canary", weights.canary);
+    if (affinity) {
+        canary.headers = { response: { add: { "set-cookie": affinitySetCookie(affinity) } } };
+    }
     routes.push({
         name: ROUTE_NAMES.weighted,
-        route: [to("stable", weights.stable), to("canary", weights.canary)],
+        route: [to("stable", weights.stable), canary],
         ...mirror,
         ...policy,
     });

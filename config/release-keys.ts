@@ -13,6 +13,7 @@ import {
 import { INT32_MAX } from "../components/validation";
 import { definedOnly } from "../components/values";
 import { readAutoscaling } from "./autoscaling-keys";
+import { readSessionAffinity } from "./affinity-keys";
 import { HardeningField, readHardening } from "./hardening-keys";
 import {
     APP_NAME,
@@ -69,6 +70,7 @@ export interface TlsKeys {
 export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; userMirror: number } {
     const application = readApplication(r);
     const { userMirror, ...traffic } = readTraffic(r);
+    const affinity = readSessionAffinity(r);
     const { tls, ...tlsOptions } = readTls(r);
     const { storage, ...hardening } = readHardening(r);
     const autoscaling = readAutoscaling(r);
@@ -77,6 +79,7 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
             ...application,
             resources: { ...application.resources, ...storage },
             ...traffic,
+            ...affinity,
             ...tlsOptions,
             ...hardening,
             ...autoscaling,
@@ -88,7 +91,10 @@ export function readRelease(r: Reader): { release: ReleaseKeys; tls: TlsKeys; us
 
 function readApplication(
     r: Reader,
-): Omit<ReleaseKeys, TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect" | "autoscaling"> {
+): Omit<
+    ReleaseKeys,
+    TrafficField | HardeningField | "tlsMinVersion" | "httpsRedirect" | "autoscaling" | "sessionAffinity"
+> {
     r.group = "Application";
     const app = r.required("app", {
         ...APP_NAME,

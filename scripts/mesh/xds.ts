@@ -88,8 +88,15 @@ interface HeaderMatcher {
 interface Route {
     name?: string;
     match?: { headers?: HeaderMatcher[] };
-    route?: { cluster?: string; weighted_clusters?: { clusters?: { name: string; weight?: { value?: number } }[] } };
+    route?: { cluster?: string; weighted_clusters?: { clusters?: ClusterWeight[] } };
 }
+/** A destination of a split route, with the headers Envoy adds to its responses. */
+interface ClusterWeight {
+    name: string;
+    weight?: { value?: number };
+    response_headers_to_add?: { header?: { key?: string; value?: string } }[];
+}
+
 export interface RouteConfiguration {
     name: string;
     virtual_hosts?: { name: string; domains?: string[]; routes?: Route[] }[];
@@ -210,8 +217,11 @@ export interface RouteView {
     name: string;
     /** Header matches: [header name, "exact:<value>" | "regex:<re>" | "present"]. */
     headers: [string, string][];
-    /** Destination clusters with their weights (one cluster with weight 100 when the route is not split). */
-    clusters: { name: string; weight: number }[];
+    /**
+     * Destination clusters with their weights (one cluster with weight 100 when the route is not split), and for a
+     * split route the headers Envoy adds to each cluster's responses ([name, value]).
+     */
+    clusters: { name: string; weight: number; responseHeaders?: [string, string][] }[];
 }
 
 function headerMatch(h: HeaderMatcher): [string, string] {
@@ -244,6 +254,14 @@ export function routesFor(routeConfigs: RouteConfiguration[], domain: string): R
                     ? (action.weighted_clusters.clusters ?? []).map((c) => ({
                           name: c.name,
                           weight: c.weight?.value ?? 0,
+                          ...(c.response_headers_to_add?.length
+                              ? {
+                                    responseHeaders: c.response_headers_to_add.map((h): [string, string] => [
+                                        h.header?.key ?? "",
+                                        h.header?.value ?? "",
+                                    ]),
+                                }
+                              : {}),
                       }))
                     : action.cluster
                       ? [{ name: action.cluster, weight: 100 }]

@@ -60,23 +60,29 @@ export function stableRoutes(http: readonly HTTPRoute[], mirrorPercent?: number)
     if (!weighted || JSON.stringify(subsets) !== JSON.stringify(["canary", "stable"])) {
         throw new Error(`no "${ROUTE_NAMES.weighted}" route with a stable and a canary destination`);
     }
-    return http.map((h) => {
-        if (h !== weighted) {
-            return h;
-        }
-        const route = h.route.map((d) => ({ ...d, weight: d.destination.subset === "stable" ? MAX_WEIGHT : 0 }));
-        if (mirrorPercent === undefined) {
-            return { ...h, route };
-        }
-        const { mirror, mirrorPercentage: _m, ...rest } = h;
-        if (mirrorPercent === 0) {
-            return { ...rest, route };
-        }
-        if (!mirror) {
-            throw new Error(`the "${ROUTE_NAMES.weighted}" route has no mirror to set to ${mirrorPercent}%`);
-        }
-        return { ...rest, route, mirror, mirrorPercentage: { value: mirrorPercent } };
-    });
+    // At weight 0 there is no session affinity (components/routing.ts): its route and its Set-Cookie go.
+    return http
+        .filter((h) => h.name !== ROUTE_NAMES.affinity)
+        .map((h) => {
+            if (h !== weighted) {
+                return h;
+            }
+            const route = h.route.map(({ headers: _h, ...d }) => ({
+                ...d,
+                weight: d.destination.subset === "stable" ? MAX_WEIGHT : 0,
+            }));
+            if (mirrorPercent === undefined) {
+                return { ...h, route };
+            }
+            const { mirror, mirrorPercentage: _m, ...rest } = h;
+            if (mirrorPercent === 0) {
+                return { ...rest, route };
+            }
+            if (!mirror) {
+                throw new Error(`the "${ROUTE_NAMES.weighted}" route has no mirror to set to ${mirrorPercent}%`);
+            }
+            return { ...rest, route, mirror, mirrorPercentage: { value: mirrorPercent } };
+        });
 }
 
 /** Managers other than ours that own `spec.http` by an apply. */

@@ -259,6 +259,37 @@ describe("CanaryRelease", () => {
         );
     });
 
+    it("session affinity: the canary's version is the cookie's value while it has weight; none at 0; a bad cookie name is refused", async () => {
+        const routesAt = async (canaryWeight: number) => {
+            const { mocks } = await deploy(
+                args({ canaryWeight, sessionAffinity: { cookieName: "canary-session", maxAgeSeconds: 600 } }),
+            );
+            return istio(mocks, "VirtualService").spec.http as {
+                name: string;
+                route: { destination: { subset: string }; headers?: unknown }[];
+            }[];
+        };
+        const on = await routesAt(30);
+        assert.deepStrictEqual(
+            on.map((r) => r.name),
+            ["canary-session", "weighted"],
+        );
+        assert.deepStrictEqual(on[1].route[1].headers, {
+            response: { add: { "set-cookie": "canary-session=v2; Max-Age=600; Path=/" } },
+        });
+        const off = await routesAt(0);
+        assert.deepStrictEqual(
+            off.map((r) => r.name),
+            ["weighted"],
+        );
+        assert.strictEqual(off[0].route[1].headers, undefined);
+        await assert.rejects(deploy(args({ sessionAffinity: { cookieName: "a b", maxAgeSeconds: 0 } })), {
+            message:
+                'sessionAffinity.cookieName must be a cookie name such as "canary-session"; got "a b"\n' +
+                "sessionAffinity.maxAgeSeconds must be an integer from 1 to 31536000; got 0",
+        });
+    });
+
     it("exports the VirtualService and DestinationRule to the app's and the gateway's namespaces only, unless asked", async () => {
         const exported = async (a: CanaryReleaseArgs) => {
             const { mocks } = await deploy(a);

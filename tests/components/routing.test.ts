@@ -169,6 +169,65 @@ describe("routing (pure)", () => {
         });
     });
 
+    describe("session affinity", () => {
+        const affinity = { cookieName: "canary-session", maxAgeSeconds: 3600, value: "v2" };
+        const cookieOf = (r: ReturnType<typeof buildHttpRoutes>[number]) =>
+            r.route.map((d) => [d.destination.subset, d.headers?.response?.add?.["set-cookie"]]);
+
+        it("while the canary has weight: its responses add the cookie, and holders go to the canary", () => {
+            const routes = buildHttpRoutes({ ...base, canaryWeight: 10, sessionAffinity: affinity });
+            assert.deepStrictEqual(
+                routes.map((r) => r.name),
+                ["canary-session", "weighted"],
+            );
+            assert.deepStrictEqual(routes[0].match, [
+                { headers: { cookie: { regex: cookieRegex({ name: "canary-session", value: "v2" }) } } },
+            ]);
+            assert.deepStrictEqual(
+                routes[0].route.map((d) => [d.destination.subset, d.weight]),
+                [["canary", 100]],
+            );
+            assert.deepStrictEqual(cookieOf(routes[1]), [
+                ["stable", undefined],
+                ["canary", "canary-session=v2; Max-Age=3600; Path=/"],
+            ]);
+        });
+
+        it("property: the route and the cookie exist exactly while the canary has weight, after header and cookie routes", () => {
+            fc.assert(
+                fc.property(optionsArb, versionArb, (opts, version) => {
+                    const routes = buildHttpRoutes({
+                        ...base,
+                        ...opts,
+                        sessionAffinity: { ...affinity, value: version },
+                    });
+                    const on = opts.canaryWeight > 0;
+                    assert.deepStrictEqual(
+                        routes.map((r) => r.name),
+                        [
+                            ...(opts.header ? ["canary-header"] : []),
+                            ...(opts.cookie ? ["canary-cookie"] : []),
+                            ...(on ? ["canary-session"] : []),
+                            "weighted",
+                        ],
+                    );
+                    const weighted = routes.at(-1)!;
+                    const setCookie = weighted.route.find((d) => d.destination.subset === "canary")!.headers;
+                    assert.deepStrictEqual(
+                        setCookie,
+                        on
+                            ? { response: { add: { "set-cookie": `canary-session=${version}; Max-Age=3600; Path=/` } } }
+                            : undefined,
+                    );
+                    assert.strictEqual(
+                        weighted.route.find((d) => d.destination.subset === "stable")!.headers,
+                        undefined,
+                    );
+                }),
+            );
+        });
+    });
+
     describe("cookieRegex", () => {
         const matches = (re: string, header: string) => new RegExp(re).test(header);
         it("matches the cookie anywhere in the Cookie header and nothing else", () => {

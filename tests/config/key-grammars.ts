@@ -258,6 +258,8 @@ export const KEYS: Record<string, Key> = {
         },
         examples: ["version=v2", "a="],
     },
+    sessionAffinity: { ok: (v) => v.length <= 256 && token(v), examples: ["canary-session", "a=b"] },
+    sessionAffinityMaxAge: { ok: int(1, 31_536_000), examples: ["3600", "0"] },
     mirrorPercent: { ok: num(0, 100), examples: ["12.5", "100"] },
     timeout: { ok: istio, examples: ["250ms", "1h30m", "24h"] },
     retryAttempts: { ok: int(0, 100), examples: ["3"] },

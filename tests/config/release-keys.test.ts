@@ -87,6 +87,19 @@ describe("release keys", () => {
         });
     });
 
+    it("session affinity: the cookie name, and its max age (a day unless set); off without sessionAffinity", () => {
+        assert.strictEqual(parseConfig(validConfig(), secrets).release.sessionAffinity, undefined);
+        assert.deepStrictEqual(
+            parseConfig(validConfig({ sessionAffinity: "canary-session" }), secrets).release.sessionAffinity,
+            { cookieName: "canary-session", maxAgeSeconds: 86_400 },
+        );
+        assert.deepStrictEqual(
+            parseConfig(validConfig({ sessionAffinity: "s", sessionAffinityMaxAge: "600" }), secrets).release
+                .sessionAffinity,
+            { cookieName: "s", maxAgeSeconds: 600 },
+        );
+    });
+
     it("splits a cookie at its first =", () => {
         const cfg = parseConfig(releaseConfig(0, { canaryCookie: "v=a=b" }), secrets);
         assert.deepStrictEqual(cfg.release.canaryCookie, { name: "v", value: "a=b" });
@@ -111,6 +124,14 @@ describe("release keys", () => {
             validConfig({ canaryCookie: "a;version=v2" }),
             [
                 'canaryCookie must be name=value, such as "version=v2": a cookie name (an HTTP token, at most 256) and a value of visible ASCII characters other than " , ; and \\ (at most 1024); got "a;version=v2"',
+            ],
+        ],
+        [
+            "a session affinity cookie name with a = and a max age of 0",
+            validConfig({ sessionAffinity: "a=b", sessionAffinityMaxAge: "0" }),
+            [
+                'sessionAffinity must be a cookie name such as "canary-session" (an HTTP token: letters, digits and !#$%&\'*+-.^_`|~, at most 256); got "a=b"',
+                'sessionAffinityMaxAge must be an integer from 1 to 31536000; got "0"',
             ],
         ],
         [

@@ -16,6 +16,10 @@
  *  - a proxyless gRPC client routed by istiod over xDS, with mutual TLS as the ISTIO_MUTUAL DestinationRule asks,
  *    sends real requests to one backend process per pod: the measured canary share is inside the 99.9% binomial
  *    interval at 10 and 50, none at 0 and after a rollback, all at 100 and with the canary header or cookie;
+ *  - session affinity: while the canary has weight, istiod gives the gateway the canary's Set-Cookie (Envoy adds it
+ *    to the canary's responses) and a route for its holders; requests carrying that cookie all reach the canary at
+ *    10, 50 and 100, and none at 0 or after a rollback (the proxyless client cannot apply the response header
+ *    itself, so it sends the cookie istiod's rule gives);
  *  - the backends' outcomes reach a real Prometheus under Istio's standard metric names;
  *  - xDS propagation (end of `up` to the first request routed by the new weights), median of 5.
  */
@@ -122,6 +126,8 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
                 protocol: "grpc",
                 canaryHeader: "x-canary",
                 canaryCookie: "canary=always",
+                sessionAffinity: "canary-session",
+                sessionAffinityMaxAge: "600",
                 canaryImage: "registry.example.test/shop:2.0.0",
                 canaryVersion: "v2",
             }),
@@ -304,21 +310,39 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
                 await upAndCheck({ canaryWeight: String(weight) });
             }
             const routes = await gatewayRoutesAt(weight);
+            // Session affinity exists while the canary has weight: its cookie route, and the canary's Set-Cookie.
+            const affinity = weight > 0;
             assert.deepStrictEqual(
                 routes.map((r) => r.name),
-                ["canary-header", "canary-cookie", "weighted"],
-                "header and cookie matches come before the weighted route",
+                ["canary-header", "canary-cookie", ...(affinity ? ["canary-session"] : []), "weighted"],
+                "header, cookie and session matches come before the weighted route",
             );
             assert.deepStrictEqual(routes[0].headers, [["x-canary", "exact:true"]]);
             assert.strictEqual(routes[1].headers[0][0], "cookie");
             assert.ok(routes[1].headers[0][1].startsWith("regex:"), JSON.stringify(routes[1]));
-            for (const r of routes.slice(0, 2)) {
+            const matches = routes.slice(0, -1);
+            for (const r of matches) {
                 assert.strictEqual(canaryPercent(r), 100, `${r.name} sends everything to the canary`);
             }
-            const clusters = routes[2].clusters.map((c) => c.name.split("|")[2]).sort();
+            const weighted = routes.at(-1)!;
+            const clusters = weighted.clusters.map((c) => c.name.split("|")[2]).sort();
             assert.ok(
                 clusters.every((s) => s === "stable" || s === "canary"),
-                JSON.stringify(routes[2]),
+                JSON.stringify(weighted),
+            );
+            // What Envoy at the gateway would add to the canary's responses, as istiod serves it (the proxyless
+            // gRPC client applies no response header rule, so the test sends the cookie this gives).
+            const setCookie = (track: string) =>
+                weighted.clusters
+                    .filter((c) => c.name.split("|")[2] === track)
+                    .flatMap((c) => c.responseHeaders ?? [])
+                    .filter(([k]) => k.toLowerCase() === "set-cookie")
+                    .map(([, v]) => v);
+            assert.deepStrictEqual(setCookie("stable"), [], "stable's responses set no cookie");
+            assert.deepStrictEqual(
+                setCookie("canary"),
+                affinity ? ["canary-session=v2; Max-Age=600; Path=/"] : [],
+                JSON.stringify(weighted),
             );
 
             await settled(weight === 0 ? "none" : weight === 100 ? "all" : "some");
@@ -363,6 +387,13 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
             if (weight === 0) {
                 assert.strictEqual(wrongCookie.byTrack.canary ?? 0, 0, "another cookie value does not match");
             }
+            // A user given the session cookie by the canary stays on it at every weight above 0 (and at 0 is on stable).
+            const session = await client.batch(200, { metadata: { cookie: "theme=dark; canary-session=v2" } });
+            assertNoErrors(session, "session cookie");
+            assert.strictEqual(session.byTrack.canary ?? 0, weight > 0 ? 200 : 0, JSON.stringify(session.byTrack));
+            report.push(
+                `weight ${weight}: 200 requests with the session cookie -> canary ${session.byTrack.canary ?? 0}`,
+            );
         });
     }
 
@@ -385,6 +416,11 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
         assertNoErrors(r, "after rollback");
         assert.strictEqual(r.byTrack.canary ?? 0, 0, JSON.stringify(r.byTrack));
         report.push(`after rollback: ${N} requests -> stable ${r.byTrack.stable} / canary 0`);
+        // Holders of the session cookie the canary gave at weight 10 are back on stable at once.
+        const session = await client.batch(200, { metadata: { cookie: "canary-session=v2" } });
+        assertNoErrors(session, "session cookie after rollback");
+        assert.strictEqual(session.byTrack.canary ?? 0, 0, JSON.stringify(session.byTrack));
+        report.push(`after rollback: 200 requests with the session cookie -> stable ${session.byTrack.stable}`);
     });
 
     it("the backends' outcomes reach Prometheus under Istio's standard metrics", async () => {

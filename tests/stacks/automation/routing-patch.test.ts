@@ -37,6 +37,25 @@ describe("stableRoutes: the routes a fast rollback applies", () => {
         }
     });
 
+    it("drop session affinity (its route and the canary's Set-Cookie), as the program routes at weight 0", () => {
+        const withAffinity = (canaryWeight: number) =>
+            buildHttpRoutes({
+                host: HOST,
+                port: 80,
+                canaryWeight,
+                cookie: { name: "beta", value: "yes" },
+                sessionAffinity: { cookieName: "canary-session", maxAgeSeconds: 60, value: "v2" },
+            });
+        for (const w of [1, 10, 50, 100]) {
+            const from = live(withAffinity(w));
+            assert.ok(
+                from.some((h) => h.name === "canary-session"),
+                `the route is there at ${w}`,
+            );
+            assert.deepStrictEqual(stableRoutes(from), live(withAffinity(0)), `from weight ${w}`);
+        }
+    });
+
     it("after the mirror phase, carry the user's own mirror (or none), as the program routes after a rollback", () => {
         assert.deepStrictEqual(stableRoutes(live(routes(0, 20)), 0), live(routes(0)));
         assert.deepStrictEqual(stableRoutes(live(routes(0, 20)), 5), live(routes(0, 5)));
