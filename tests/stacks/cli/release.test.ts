@@ -130,6 +130,27 @@ describe("command line", () => {
         assert.match(r.err, /^error: --interval must be a Prometheus duration/);
     });
 
+    it("promote's waves: --to naming --from, and --approve with several stacks, are refused before any stack is read", async () => {
+        const path = process.env.PATH;
+        process.env.PATH = "/nonexistent"; // no Pulumi CLI: a refusal that got past the flags would say so instead
+        try {
+            const loop = await capture(() => promoteMain(["--from", "staging", "--to", "prod-east,staging"]));
+            assert.deepStrictEqual(
+                [loop.code, loop.err],
+                [2, "error: --to names --from (staging): a stack cannot be promoted from itself\n"],
+            );
+            const approve = await capture(() =>
+                promoteMain(["--approve", "--from", "staging", "--to", "prod-east,prod-west", "--version", "v2"]),
+            );
+            assert.deepStrictEqual(
+                [approve.code, approve.err],
+                [2, "error: --approve records an approval on one stack: give --to a single stack\n"],
+            );
+        } finally {
+            process.env.PATH = path;
+        }
+    });
+
     it("without the Pulumi CLI on PATH, release, promote and dev:tls say how to get it in one line", async () => {
         assert.throws(() => requirePulumiCli({ PATH: "/nonexistent" }), {
             name: "PulumiCliMissingError",
