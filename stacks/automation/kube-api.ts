@@ -183,11 +183,6 @@ export class KubeApi {
         return new KubeApi(kubeAccessOf(target, baseDir));
     }
 
-    /** The API server's URL (for messages). */
-    get server(): string {
-        return this.access.server;
-    }
-
     /** Sends one request; resolves with the JSON answer, rejects with a {@link KubeApiError} on a non-2xx status. */
     request<T>(method: string, apiPath: string, body?: unknown, contentType = "application/json"): Promise<T> {
         const url = new URL(this.access.server + apiPath);
