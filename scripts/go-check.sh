@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Checks the Go sources kept in the repository (every module under scripts/ with a go.mod, such as
-# scripts/toolchain/langhost): `gofmt -l` must print nothing and `go vet ./...` must pass. For CI:
+# scripts/toolchain/langhost): `gofmt -l` must print nothing and `go vet ./...` must pass; examples/ is gofmt-checked.
+# For CI:
 #   scripts/go-check.sh
 # Needs Go and the Go module proxy (or a warm module cache); never edits go.mod or go.sum.
 set -euo pipefail
@@ -31,4 +32,12 @@ for m in "${modules[@]}"; do
     failed=1
   fi
 done
+# The Go example (examples/go, the README's walk-through) builds only against the SDK `pulumi package add`
+# generates (tests/e2e/13 builds it): gofmt here.
+unformatted="$(gofmt -l "$(dirname "$LIB_DIR")/examples")"
+if [[ -n $unformatted ]]; then
+  log "examples: gofmt -l lists files that need gofmt -w:"
+  printf '  %s\n' "$unformatted" >&2
+  failed=1
+fi
 ((failed == 0)) || die "Go checks failed"

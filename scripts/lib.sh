@@ -244,7 +244,7 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 # Cold build times measured on an idle 2-core machine (CPU cores, empty Go caches; README "The local cluster and
 # the toolchain"), shown before a component's first build here.
 declare -A TOOLCHAIN_TYPICAL=(
-  [pulumi]="7 min" [langhost]="under a minute" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
+  [pulumi]="7 min" [pulumi-language-nodejs]="under a minute" [pulumi-language-go]="2 min" [provider]="13 min" [pulumi-yaml]="3 min" [etcd]="1 min"
   [kubernetes]="9 min" [kwok]="2 min" [helm]="2 min" [istiod]="6 min" [istioctl]="3 min" [bridge]="seconds"
   [metrics-server]="11 min" [seaweedfs]="19 min"
 )

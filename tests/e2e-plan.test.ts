@@ -26,7 +26,7 @@ describe("the e2e plan", () => {
             solo: ["01-program"],
             lanes: [
                 ["02-release", "05-promql", "04-istio-mesh", "06-speed", "07-package"],
-                ["03-promote", "08-policy", "09-gates", "10-load", "11-autoscaling", "12-runners"],
+                ["03-promote", "08-policy", "09-gates", "10-load", "11-autoscaling", "12-runners", "13-go-program"],
             ],
         };
         const asked = ["tests/e2e/05-promql.test.ts", "tests/e2e/03-promote.test.ts"];
@@ -42,7 +42,15 @@ describe("the e2e plan", () => {
     it("refuses a file outside the plan, a plan entry without a file, and a file named twice", () => {
         const plan = (lanes: string[][]) => ({ solo: ["01-program"], lanes });
         const every = [["02-release", "03-promote", "04-istio-mesh", "05-promql", "06-speed"]];
-        const rest = ["07-package", "08-policy", "09-gates", "10-load", "11-autoscaling", "12-runners"];
+        const rest = [
+            "07-package",
+            "08-policy",
+            "09-gates",
+            "10-load",
+            "11-autoscaling",
+            "12-runners",
+            "13-go-program",
+        ];
         assert.throws(() => loadPlan([], plan(every)), /tests\/e2e\/07-package\.test\.ts must be named exactly once/);
         assert.throws(
             () => loadPlan([], plan([...every, rest, ["11-nothing"]])),

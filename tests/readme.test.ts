@@ -19,6 +19,14 @@ describe("README", () => {
         assert.ok(renderConfigReference().includes("| `canaryWeight` | an integer from 0 to 100 | `0` |"));
     });
 
+    it("shows the Go walk-through's program as examples/go/main.go holds it (the program e2e 13 runs)", () => {
+        const program = fs.readFileSync(path.join(__dirname, "..", "examples", "go", "main.go"), "utf8");
+        assert.ok(
+            README.includes("```go\n" + program + "```\n"),
+            "README's Go program differs from examples/go/main.go",
+        );
+    });
+
     it("names the npm scripts it tells users to run, and they exist", () => {
         const scripts = Object.keys(
             (JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { scripts: object })

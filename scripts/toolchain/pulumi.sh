@@ -17,6 +17,10 @@
 #       v3.248.0 commit). It drives @pulumi/pulumi's own `cmd/run`, `cmd/run-plugin` and
 #       `cmd/run-policy-pack` entry points, as upstream does. Rebuilt when its Go sources,
 #       go.mod/go.sum or the Go version change (stamp file next to the binary).
+#   $ISTIO_CANARY_CACHE/pulumi/v$PULUMI_VERSION/bin/pulumi-language-go   (toolchain profiles e2e and all)
+#       A small Go language host from the same module (its golang/ directory; upstream's
+#       github.com/pulumi/pulumi/sdk/go/pulumi-language-go/v3 is refused by the proxy too): runs Go
+#       programs with `go build`, generates and links Go SDKs. Same stamp as the Node.js host.
 #   $ISTIO_CANARY_CACHE/pulumi/v$PULUMI_VERSION/bin/pulumi-resource-pulumi-nodejs
 #       Shell shim for pulumi.dynamic.Resource (shipped next to the CLI upstream).
 #   $ISTIO_CANARY_CACHE/provider/kubernetes-$PULUMI_K8S_PROVIDER_VERSION/pulumi-resource-kubernetes
@@ -115,26 +119,32 @@ for m in pkg sdk; do
 		die "$langhost_dir/go.mod must require github.com/pulumi/pulumi/$m/v3 v$PULUMI_VERSION (PULUMI_VERSION):" \
 			"cd $langhost_dir && go get github.com/pulumi/pulumi/{pkg,sdk}/v3@v$PULUMI_VERSION && go mod tidy"
 done
-langhost_stamp_file="$bin_dir/.pulumi-language-nodejs.stamp"
 langhost_stamp="$(
 	cd "$langhost_dir"
 	{
-		sha256_of go.mod go.sum ./*.go
+		sha256_of go.mod go.sum ./*.go internal/hostkit/*.go golang/*.go
 		echo "pulumi $PULUMI_VERSION $(go env GOVERSION)"
 	} | sha256sum | cut -d' ' -f1
 )"
-if [[ -x $bin_dir/pulumi-language-nodejs ]] && [[ -f $langhost_stamp_file ]] &&
-	[[ "$(cat "$langhost_stamp_file")" == "$langhost_stamp" ]]; then
-	log "pulumi-language-nodejs: cached ($bin_dir/pulumi-language-nodejs)"
-else
-	build_begin langhost "the Node.js language host (scripts/toolchain/langhost)"
-	tmp=""
-	tmp_for tmp "$bin_dir/pulumi-language-nodejs"
+# build_langhost <binary> <package> <what>: builds one host of the module unless its stamp matches.
+build_langhost() {
+	local binary="$1" package="$2" what="$3" stamp_file="$bin_dir/.$1.stamp" tmp=""
+	if [[ -x $bin_dir/$binary ]] && [[ -f $stamp_file ]] && [[ "$(cat "$stamp_file")" == "$langhost_stamp" ]]; then
+		log "$binary: cached ($bin_dir/$binary)"
+		return
+	fi
+	build_begin "$binary" "$what (scripts/toolchain/langhost)"
+	tmp_for tmp "$bin_dir/$binary"
 	# -mod=readonly: the build never rewrites the committed go.mod/go.sum.
-	(cd "$langhost_dir" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" .)
-	install_atomic "$tmp" "$bin_dir/pulumi-language-nodejs"
-	echo "$langhost_stamp" >"$langhost_stamp_file"
-	build_end langhost "the Node.js language host"
+	(cd "$langhost_dir" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$pulumi_ldflags" -o "$tmp" "$package")
+	install_atomic "$tmp" "$bin_dir/$binary"
+	echo "$langhost_stamp" >"$stamp_file"
+	build_end "$binary" "$what"
+}
+build_langhost pulumi-language-nodejs . "the Node.js language host"
+# The Go host serves tests/e2e/07's Go program; the demo profile has no use for it.
+if [[ ${ISTIO_CANARY_TOOLCHAIN:-demo} != demo ]]; then
+	build_langhost pulumi-language-go ./golang "the Go language host"
 fi
 
 # --- 2b. Resource plugin behind pulumi.dynamic.Resource (bundled with the CLI upstream) -------

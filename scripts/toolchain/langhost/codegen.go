@@ -5,17 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/blang/semver"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/cgstrings"
 	nodejsgen "github.com/pulumi/pulumi/pkg/v3/codegen/nodejs"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/fsutil"
 	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"istio-canary.invalid/langhost/internal/hostkit"
 )
 
 // GeneratePackage writes a TypeScript SDK for a package schema (`pulumi package add`,
@@ -23,40 +21,10 @@ import (
 func (h *host) GeneratePackage(
 	_ context.Context, req *pulumirpc.GeneratePackageRequest,
 ) (*pulumirpc.GeneratePackageResponse, error) {
-	client, err := schema.NewLoaderClient(req.GetLoaderTarget())
-	if err != nil {
-		return nil, err
-	}
-	defer client.Close()
-	loader := schema.NewCachedLoader(client)
-
-	var spec schema.PackageSpec
-	if err := json.Unmarshal([]byte(req.GetSchema()), &spec); err != nil {
-		return nil, fmt.Errorf("parsing the package schema: %w", err)
-	}
-	pkg, diags, err := schema.BindSpec(spec, loader, schema.ValidationOptions{AllowDanglingReferences: true})
-	if err != nil {
-		return nil, err
-	}
-	resp := &pulumirpc.GeneratePackageResponse{Diagnostics: plugin.HclDiagnosticsToRPCDiagnostics(diags)}
-	if diags.HasErrors() {
-		return resp, nil
-	}
-	files, err := nodejsgen.GeneratePackage("pulumi-language-nodejs", pkg,
-		req.GetExtraFiles(), req.GetLocalDependencies(), req.GetLocal(), loader)
-	if err != nil {
-		return nil, err
-	}
-	for name, data := range files {
-		out := filepath.Join(req.GetDirectory(), name)
-		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", filepath.Dir(out), err)
-		}
-		if err := os.WriteFile(out, data, 0o644); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", out, err)
-		}
-	}
-	return resp, nil
+	return hostkit.GeneratePackage(req, func(pkg *schema.Package, loader schema.ReferenceLoader) (map[string][]byte, error) {
+		return nodejsgen.GeneratePackage("pulumi-language-nodejs", pkg,
+			req.GetExtraFiles(), req.GetLocalDependencies(), req.GetLocal(), loader)
+	})
 }
 
 // Link adds generated SDKs to the program's package.json (as file: dependencies, through the
@@ -66,12 +34,11 @@ func (h *host) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc
 	dir := programDir(info, "")
 	opts := parseOptions(info)
 
-	client, err := schema.NewLoaderClient(req.GetLoaderTarget())
+	client, loader, err := hostkit.NewLoader(req.GetLoaderTarget())
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	loader := schema.NewCachedLoader(client)
 
 	pm, err := npm.ResolvePackageManager(npm.PackageManagerType(opts.packagemanager), dir)
 	if err != nil {
@@ -93,21 +60,7 @@ func (h *host) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc
 		b.WriteString("You can import the SDK in your JavaScript code with:\n\n")
 	}
 	for _, dep := range req.GetPackages() {
-		desc := &schema.PackageDescriptor{Name: dep.GetPackage().GetName(), DownloadURL: dep.GetPackage().GetServer()}
-		if v, err := semver.ParseTolerant(dep.GetPackage().GetVersion()); err == nil {
-			desc.Version = &v
-		}
-		if p := dep.GetPackage().GetParameterization(); p != nil {
-			desc.Parameterization = &schema.ParameterizationDescriptor{Name: p.GetName(), Value: p.GetValue()}
-			if v, err := semver.ParseTolerant(p.GetVersion()); err == nil {
-				desc.Parameterization.Version = v
-			}
-		}
-		ref, err := schema.LoadPackageReferenceV2(ctx, loader, desc)
-		if err != nil {
-			return nil, err
-		}
-		pkg, err := ref.Definition()
+		ref, pkg, err := hostkit.LinkedPackage(ctx, loader, dep)
 		if err != nil {
 			return nil, err
 		}

@@ -18,17 +18,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"istio-canary.invalid/langhost/internal/hostkit"
 )
 
 // Exit code of @pulumi/pulumi's cmd/run when it has already reported the error to the user.
@@ -37,78 +33,27 @@ const exitedAfterLoggingUserActionableMessage = 32
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 
-	mu            sync.Mutex
-	engineAddress string
-	tracing       string
+	hostkit.Engine
+	tracing string
 }
 
 func main() {
-	tracing := flag.String("tracing", "", "emit tracing to a Zipkin-compatible endpoint")
 	// Flags older engines passed; options now arrive in ProgramInfo.Options. Accepted and ignored.
 	flag.Bool("typescript", true, "ignored")
 	flag.String("root", "", "ignored")
 	flag.String("tsconfig", "", "ignored")
 	flag.String("nodeargs", "", "ignored")
 	flag.String("packagemanager", "", "ignored")
-	flag.Parse()
-
-	h := &host{tracing: *tracing}
-	if flag.NArg() > 0 {
-		h.engineAddress = flag.Arg(0)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if h.engineAddress != "" {
-		// Exit when the engine goes away.
-		if err := rpcutil.Healthcheck(ctx, h.engineAddress, 5*time.Minute, cancel); err != nil {
-			fatalf("could not start health check: %v", err)
-		}
-	}
-	stop := make(chan bool)
-	go func() {
-		<-ctx.Done()
-		close(stop)
-	}()
-
-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
-		Cancel: stop,
-		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
-			return nil
-		},
-		Options: rpcutil.OpenTracingServerInterceptorOptions(nil),
+	hostkit.Serve("pulumi-language-nodejs", func(engineAddress, tracing string) pulumirpc.LanguageRuntimeServer {
+		return &host{Engine: hostkit.NewEngine(engineAddress), tracing: tracing}
 	})
-	if err != nil {
-		fatalf("could not start language host RPC server: %v", err)
-	}
-	// The engine reads the port from the first line of stdout.
-	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fatalf("language host RPC stopped serving: %v", err)
-	}
 }
 
-func fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "pulumi-language-nodejs: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func (h *host) engine() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.engineAddress
-}
-
+// Handshake is the Engine's (both embedded types have one).
 func (h *host) Handshake(
-	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+	ctx context.Context, req *pulumirpc.LanguageHandshakeRequest,
 ) (*pulumirpc.LanguageHandshakeResponse, error) {
-	if addr := req.GetEngineAddress(); addr != "" {
-		h.mu.Lock()
-		h.engineAddress = addr
-		h.mu.Unlock()
-	}
-	return &pulumirpc.LanguageHandshakeResponse{}, nil
+	return h.Engine.Handshake(ctx, req)
 }
 
 func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {

@@ -41,7 +41,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		}
 	}
 	add("monitor", req.GetMonitorAddress())
-	add("engine", h.engine())
+	add("engine", h.Address())
 	add("organization", req.GetOrganization())
 	add("project", req.GetProject())
 	add("stack", req.GetStack())
