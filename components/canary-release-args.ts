@@ -104,6 +104,16 @@ export const AppProtocol = {
 export type AppProtocol = (typeof AppProtocol)[keyof typeof AppProtocol];
 export const APP_PROTOCOLS: readonly AppProtocol[] = Object.values(AppProtocol);
 
+/** The APIs a release's traffic can be routed with. */
+export const RoutingApi = {
+    /** Istio's own: a VirtualService, a DestinationRule with a subset per track, and an Istio Gateway. */
+    Istio: "istio",
+    /** The Kubernetes Gateway API (standard channel): a Gateway, HTTPRoutes, and a Service per track. */
+    GatewayApi: "gateway-api",
+} as const;
+export type RoutingApi = (typeof RoutingApi)[keyof typeof RoutingApi];
+export const ROUTING_APIS: readonly RoutingApi[] = Object.values(RoutingApi);
+
 /** TLS versions a Gateway may require as its minimum. */
 export const TLS_MIN_VERSIONS: readonly TLSProtocolVersion[] = Object.values(TLSProtocolVersion);
 
@@ -118,6 +128,7 @@ export const CANARY_RELEASE_DEFAULTS = {
     containerPort: 8080,
     servicePort: 80,
     protocol: AppProtocol.Http as AppProtocol,
+    routingApi: RoutingApi.Istio as RoutingApi,
     probePath: "/",
     resources: {
         cpuRequest: "100m",
@@ -251,6 +262,16 @@ export interface CanaryReleaseArgs {
     tlsMinVersion?: TLSProtocolVersion;
     /** Add an HTTP server on port 80 that redirects to HTTPS. Defaults to true. */
     httpsRedirect?: boolean;
+    /**
+     * The API the routes are written in: "istio" (a VirtualService, a DestinationRule with a subset per track and an
+     * Istio Gateway) or "gateway-api" (the Kubernetes Gateway API's standard channel: a Gateway of class `istio`
+     * bound to the existing ingress gateway, a route for it and one for in-mesh callers (GRPCRoutes for a gRPC app,
+     * HTTPRoutes otherwise), and a Service per track; its CRDs must be installed, see IstioMesh's
+     * `gatewayApiCrdsDir`). What the Gateway API's standard channel cannot express (retries, exportTo,
+     * connectionPool, outlierDetection, a TLS minimum other than the default, a gRPC app's timeout) is refused in
+     * "gateway-api" mode. The release bot refuses such stacks for now. Defaults to "istio".
+     */
+    routingApi?: RoutingApi;
     /** Where the ingress gateway runs: its namespace (the TLS secret goes there) and its pods' labels. */
     gateway: GatewayArgs;
     /** Requests with this header go to the canary. Defaults to none. */

@@ -14,8 +14,11 @@ import {
     CanaryReleaseValues,
     MAX_APP_NAME_LENGTH,
     POD_SECURITY_LEVELS,
+    ROUTING_APIS,
+    RoutingApi,
     TLS_MIN_VERSIONS,
 } from "./canary-release-args";
+import { GATEWAY_API_DURATION } from "./gateway-api";
 import {
     describeProblems,
     DNS_LABEL,
@@ -130,6 +133,43 @@ function autoscalingProblems(a: CanaryReleaseValues, name: Namer): (string | und
     ];
 }
 
+/**
+ * What the `gateway-api` routing mode cannot express (the Gateway API's standard channel has no retries, no TLS
+ * minimum, and a GRPCRoute no timeouts; exportTo is a VirtualService's), each refused with the reason, and its
+ * timeout in the Gateway API's duration form.
+ */
+function gatewayApiProblems(a: CanaryReleaseValues, name: Namer): (string | undefined)[] {
+    if ((a.routingApi ?? D.routingApi) !== RoutingApi.GatewayApi) {
+        return [];
+    }
+    const mode = `${name("routingApi")} "gateway-api"`;
+    const refuse = (field: CanaryReleaseField, set: boolean, why: string) =>
+        set
+            ? `${name(field)} cannot be used with ${mode}: ${why}; unset it or use ${name("routingApi")} "istio"`
+            : undefined;
+    return [
+        refuse(
+            "retries.attempts",
+            a.retries !== undefined,
+            "the Gateway API's standard channel has no retries (HTTPRoute retry is experimental)",
+        ),
+        refuse(
+            "exportTo",
+            a.exportTo !== undefined,
+            "it is Istio's visibility of a VirtualService, which this mode does not create",
+        ),
+        refuse(
+            "tlsMinVersion",
+            (a.tlsMinVersion ?? D.tlsMinVersion) !== D.tlsMinVersion,
+            `a Gateway API listener has no TLS minimum (istiod's default, ${D.tlsMinVersion}, applies)`,
+        ),
+        refuse("timeout", a.protocol === "grpc" && a.timeout !== undefined, "a gRPC app's GRPCRoute has no timeouts"),
+        a.timeout !== undefined && !GATEWAY_API_DURATION.test(a.timeout)
+            ? `${name("timeout")} must be a Gateway API duration such as "10s", "1m30s" or "500ms" (whole numbers of h, m, s or ms) with ${mode}; got "${a.timeout}"`
+            : undefined,
+    ];
+}
+
 /** The canary's pods are reachable by some route even at weight 0 (header, cookie or mirror). */
 export function canaryRoutable(
     a: Pick<CanaryReleaseValues, "canaryWeight" | "canaryHeader" | "canaryCookie" | "mirrorPercent">,
@@ -177,6 +217,7 @@ const RULES: readonly Rule[] = [
             const mirror = a.mirrorPercent ?? D.mirrorPercent;
             return [
                 oneOfProblem(name("protocol"), a.protocol, APP_PROTOCOLS),
+                oneOfProblem(name("routingApi"), a.routingApi, ROUTING_APIS),
                 oneOfProblem(name("podSecurityEnforce"), a.podSecurityEnforce, POD_SECURITY_LEVELS),
                 oneOfProblem(name("tlsMinVersion"), a.tlsMinVersion, TLS_MIN_VERSIONS),
                 ...principalProblems(name("allowedPrincipals"), a.allowedPrincipals ?? []),
@@ -251,6 +292,7 @@ const RULES: readonly Rule[] = [
         ],
     },
     { reads: ["replicas"], check: autoscalingProblems },
+    { reads: [], check: gatewayApiProblems },
     {
         reads: ["canaryReplicas", "canaryWeight"],
         check: (a, name) => [

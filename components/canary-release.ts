@@ -1,13 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs, sessionAffinityOf } from "./canary-release-args";
+import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs } from "./canary-release-args";
 import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules";
-import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
 import {
     appNamespace,
     appUrl,
     deploymentName,
-    gatewayRef,
     serviceAccountName,
     serviceHost,
     tlsSecretName,
@@ -33,24 +31,16 @@ import {
 } from "./pod";
 import { appNamespaceLabels } from "./pod-security";
 import { splitByVersionQuery } from "./promql";
-import {
-    buildDestinationRuleSpec,
-    buildGatewaySpec,
-    buildVirtualServiceSpec,
-    exportNamespaces,
-    canaryReplicaCount,
-    podLabels,
-    selectorLabels,
-    splitWeights,
-    Weights,
-} from "./routing";
+import { canaryReplicaCount, podLabels, selectorLabels, splitWeights, Weights } from "./routing";
+import { namespacedResource, registerRoutes, RoutesOf } from "./routes";
 import { describeProblems } from "./validation";
 import { definedOnly } from "./values";
 
 /**
  * One application released in two tracks behind Istio: a namespace with sidecar injection, the gateway's TLS
  * secret, stable and canary Deployments, a Service over both, and the DestinationRule, Gateway and VirtualService
- * that split traffic by the canary weight.
+ * that split traffic by the canary weight (with `routingApi: "gateway-api"`: a Service per track, a Gateway API
+ * Gateway and HTTPRoutes instead; components/routes.ts).
  *
  * Changing only the weight changes only the VirtualService (and the canary's replicas when scaling with the
  * weight, or its HorizontalPodAutoscaler's bounds with `autoscaling`). The VirtualService waits for both
@@ -273,82 +263,26 @@ export class CanaryRelease extends pulumi.ComponentResource {
             inNs,
         );
 
-        const istioResource = (
-            role: string,
-            kind: string,
-            resourceName: string,
-            spec: pulumi.Input<object>,
-            dependsOn: pulumi.Resource[] = [],
-            apiVersion: string = ISTIO_NETWORKING_API_VERSION,
-        ) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${role}`,
-                {
-                    apiVersion,
-                    kind,
-                    metadata: { name: resourceName, namespace: ns, labels: { app } },
-                    spec,
-                },
-                { ...inNs, dependsOn: [...namespaceDeps, ...dependsOn] },
-            );
-
-        // Visible to the app's namespace and the gateway's only (and any the args add), not to every namespace.
-        const exportTo = pulumi.output(args.gateway.namespace).apply((gw) => exportNamespaces(ns, gw, args.exportTo));
-        const destinationRule = istioResource(
-            "dr",
-            "DestinationRule",
-            app,
-            exportTo.apply((e) =>
-                buildDestinationRuleSpec({
-                    host,
-                    app,
-                    connectionPool: args.connectionPool,
-                    outlierDetection: args.outlierDetection,
-                    exportTo: e,
-                }),
-            ),
-        );
-        const gateway = istioResource(
-            "gw",
-            "Gateway",
-            app,
-            pulumi.all([args.gateway.selector, hosts, credentialName]).apply(([selector, h, credential]) =>
-                buildGatewaySpec({
-                    selector,
-                    hosts: h,
-                    credentialName: credential,
-                    minTlsVersion: args.tlsMinVersion ?? D.tlsMinVersion,
-                    httpsRedirect: args.httpsRedirect ?? D.httpsRedirect,
-                }),
-            ),
-        );
-        // The route moves only after both Deployments are ready (Pulumi awaits their rollout) and the subsets exist.
-        const virtualService = istioResource(
-            "vs",
-            "VirtualService",
-            app,
-            pulumi.all([hosts, canaryWeight, exportTo, canaryVersion]).apply(([h, weight, e, version]) =>
-                buildVirtualServiceSpec({
-                    host,
-                    exportTo: e,
-                    port: servicePort,
-                    hosts: h,
-                    gateway: gatewayRef(ns, app),
-                    canaryWeight: weight,
-                    header: args.canaryHeader,
-                    cookie: args.canaryCookie,
-                    sessionAffinity: sessionAffinityOf(args.sessionAffinity, version),
-                    mirrorPercent: args.mirrorPercent,
-                    timeout: args.timeout,
-                    retries: args.retries,
-                }),
-            ),
-            [...TRACKS.flatMap((t) => deployments[t] ?? []), destinationRule, gateway],
-        );
-        this.routingUrn = virtualService.urn;
+        const routes: RoutesOf = {
+            name,
+            args,
+            ns,
+            host,
+            protocol,
+            servicePort,
+            hosts,
+            canaryWeight,
+            canaryVersion,
+            credentialName,
+            deployments,
+            namespaceDeps,
+        };
+        this.routingUrn = registerRoutes(routes, this);
 
         if (args.peerAuthentication ?? D.peerAuthentication) {
-            istioResource(
+            namespacedResource(
+                routes,
+                this,
                 "peer-auth",
                 "PeerAuthentication",
                 app,
@@ -363,7 +297,9 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 .apply(([gatewayNs, account, selector]) =>
                     principal(gatewayNs, account ?? selector.app ?? D.gatewayServiceAccount),
                 );
-            istioResource(
+            namespacedResource(
+                routes,
+                this,
                 "authz",
                 "AuthorizationPolicy",
                 app,

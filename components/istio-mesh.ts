@@ -2,6 +2,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { POD_SECURITY_LEVELS, PodSecurityLevel } from "./canary-release-args";
+import { readGatewayApiCrds } from "./gateway-api-crds";
 import { gatewaySelector, gatewayServiceAccount, istiodReleaseName } from "./names";
 import { gatewayPodSecurityValues, istiodPodSecurityValues, podSecurityLabels } from "./pod-security";
 import { hasUserInfo } from "./redact";
@@ -141,6 +142,14 @@ export interface IstioMeshArgs {
      * false only where the apps' namespaces enforce "privileged". Defaults to true.
      */
     cni?: boolean;
+    /**
+     * Directory of the Kubernetes Gateway API's CRD files to install (its standard channel's
+     * `gateway.networking.k8s.io_*.yaml`, such as scripts/toolchain/gateway-api.sh extracts from the
+     * sigs.k8s.io/gateway-api module), for CanaryRelease's `routingApi: "gateway-api"`. Applied server-side and
+     * forced (CRDs already in the cluster are taken over at this version), and kept when the stack is destroyed:
+     * other workloads may use them. Independent of `install`. Defaults to none (not installed).
+     */
+    gatewayApiCrdsDir?: string;
 }
 
 /**
@@ -216,7 +225,22 @@ export class IstioMesh extends pulumi.ComponentResource {
         if (problems.length > 0) {
             throw new Error(describeProblems(problems));
         }
+        // Read before anything is registered: a directory that is not one fails here.
+        const gatewayApiCrds = args.gatewayApiCrdsDir !== undefined ? readGatewayApiCrds(args.gatewayApiCrdsDir) : [];
         super("istio-canary:index:IstioMesh", name, {}, opts);
+        for (const crd of gatewayApiCrds) {
+            new k8s.apiextensions.v1.CustomResourceDefinition(
+                `${name}-crd-${crd.metadata.name}`,
+                {
+                    metadata: {
+                        ...crd.metadata,
+                        annotations: { ...crd.metadata.annotations, "pulumi.com/patchForce": "true" },
+                    },
+                    spec: crd.spec as unknown as k8s.types.input.apiextensions.v1.CustomResourceDefinitionSpec,
+                },
+                { parent: this, retainOnDelete: true },
+            );
+        }
 
         const D = ISTIO_MESH_DEFAULTS;
         const namespace = args.namespace ?? D.namespace;

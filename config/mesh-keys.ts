@@ -82,6 +82,11 @@ export function readMesh(r: Reader): {
             def: M.podSecurityEnforce,
             field: "mesh.podSecurityEnforce",
         }),
+        gatewayApiCrdsDir: r.path("gatewayApiCrdsDir", {
+            kind: "directory",
+            doc: "Directory of the Kubernetes Gateway API's CRD files (its standard channel's gateway.networking.k8s.io_*.yaml) to install, for routingApi gateway-api; they stay when the stack is destroyed.",
+            field: "mesh.gatewayApiCrdsDir",
+        }),
         cni: r.optionalBool("istioCni", {
             doc: 'Install Istio CNI with Istio (istioInstall; the cni chart, in kube-system) and turn it on in the sidecar injector: injected pods get istio-validation instead of istio-init (NET_ADMIN, NET_RAW, root), so they meet "restricted". false with a podSecurityEnforce other than "privileged" is refused.',
             shown: 'true unless podSecurityEnforce is "privileged"',

@@ -4,6 +4,7 @@
  */
 import {
     APP_PROTOCOLS,
+    ROUTING_APIS,
     CANARY_RELEASE_DEFAULTS as D,
     CANARY_RELEASE_LIMITS as L,
     CanaryReleaseValues,
@@ -243,10 +244,19 @@ type TrafficField =
     | "retries"
     | "connectionPool"
     | "outlierDetection"
-    | "exportTo";
+    | "exportTo"
+    | "routingApi";
 
 function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror: number } {
     r.group = "Traffic";
+    const routingApi = r.oneOf("routingApi", {
+        doc:
+            "The API the routes are written in: istio (VirtualService, DestinationRule, Istio Gateway) or gateway-api " +
+            "(the Kubernetes Gateway API: Gateway, HTTPRoutes, a Service per track; its CRDs installed). `pulumi up` " +
+            "only so far: the release bot refuses gateway-api stacks.",
+        values: ROUTING_APIS,
+        def: D.routingApi,
+    });
     const canaryWeight = r.int(TRACK_KEYS.canaryWeight, {
         doc: "Percentage of the default route sent to the canary. `pulumi config set canaryWeight 50 && pulumi up` shifts traffic.",
         limits: L.canaryWeight,
@@ -335,6 +345,7 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
         }),
     };
     return {
+        routingApi,
         canaryWeight,
         hosts: hosts ?? [],
         // headerValue has a default: it is undefined only when canaryHeaderValue was refused, and then a problem is

@@ -9,6 +9,7 @@
 #   e2e   demo + istioctl (`istioctl analyze` after every change) + Pulumi YAML's language host (tests/e2e/07)
 #         + metrics-server (the resource metrics API for the HPAs of tests/e2e/11; scripts/cluster/metrics.sh)
 #         + SeaweedFS (the S3 state backend of the multi-runner tests; scripts/backend/seaweedfs.sh)
+#         + the Gateway API's standard CRDs (GATEWAY_API_CRDS_DIR: the gateway-api routing mode's e2e)
 #   all   e2e + the helm CLI (debugging and rendering only)
 # The terminal gets one line per component built (what, how long its last build took, the elapsed time) and one
 # at the end; each component's detail, Go's output included, goes to ~/.cache/istio-canary/logs/<component>.log
@@ -37,6 +38,7 @@ toolchain_part prometheus "$LIB_DIR/toolchain/prometheus.sh"
 if [[ $profile != demo ]]; then
   toolchain_part metrics-server "$LIB_DIR/toolchain/metrics-server.sh" >/dev/null
   toolchain_part seaweedfs "$LIB_DIR/toolchain/seaweedfs.sh" >/dev/null
+  toolchain_part gateway-api "$LIB_DIR/toolchain/gateway-api.sh"
 fi
 eval "$kube"
 # shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.

@@ -19,6 +19,9 @@ export SEAWEEDFS_MODULE_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 # Istio 1.31 (the module's VERSION file); its charts live in manifests/charts. istio.io/api at the matching tag.
 export ISTIO_MODULE_VERSION=v0.0.0-20260827124520-eed52ebb66ad
 export ISTIO_API_VERSION=v1.31.0
+# The Kubernetes Gateway API's standard-channel CRDs (the `gateway-api` routing mode): from the Go module's
+# config/crd/standard (scripts/toolchain/gateway-api.sh).
+export GATEWAY_API_VERSION=1.6.3
 # helm CLI, for debugging and rendering only (the program installs charts through the provider's embedded Helm).
 export HELM_VERSION=3.22.0
 

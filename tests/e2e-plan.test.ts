@@ -26,7 +26,16 @@ describe("the e2e plan", () => {
             solo: ["01-program"],
             lanes: [
                 ["02-release", "05-promql", "04-istio-mesh", "06-speed", "07-package"],
-                ["03-promote", "08-policy", "09-gates", "10-load", "11-autoscaling", "12-runners", "13-go-program"],
+                [
+                    "03-promote",
+                    "08-policy",
+                    "09-gates",
+                    "10-load",
+                    "11-autoscaling",
+                    "12-runners",
+                    "13-go-program",
+                    "14-gateway-api",
+                ],
             ],
         };
         const asked = ["tests/e2e/05-promql.test.ts", "tests/e2e/03-promote.test.ts"];
@@ -50,6 +59,7 @@ describe("the e2e plan", () => {
             "11-autoscaling",
             "12-runners",
             "13-go-program",
+            "14-gateway-api",
         ];
         assert.throws(() => loadPlan([], plan(every)), /tests\/e2e\/07-package\.test\.ts must be named exactly once/);
         assert.throws(

@@ -20,6 +20,7 @@ import { ConfigLease, processIdentity, ReleaseLease } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
+import { RoutingApi } from "../../components/canary-release-args";
 
 /** Reads and checks everything; throws {@link PreflightError} with the reason when the release cannot start. */
 export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promise<Prepared> {
@@ -85,6 +86,13 @@ async function prepare(
     if (policy.headerPhase && cfg.release.canaryHeader === undefined) {
         throw new PreflightError(
             "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
+        );
+    }
+    if ((cfg.release.routingApi ?? RoutingApi.Istio) !== RoutingApi.Istio) {
+        throw new PreflightError(
+            `stack ${stack.name} routes with the Gateway API (routingApi gateway-api), which the release bot does not ` +
+                "drive yet (its fast rollback patches a VirtualService): shift it by hand with " +
+                "`pulumi config set canaryWeight <weight> && pulumi up`",
         );
     }
     const view: ReleaseView = {

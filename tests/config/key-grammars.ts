@@ -208,6 +208,7 @@ export const KEYS: Record<string, Key> = {
     containerPort: { ok: int(1, 65535), examples: ["8080", "65535"] },
     servicePort: { ok: int(1, 65535), examples: ["80"] },
     protocol: { ok: oneOf("http", "http2", "grpc"), examples: ["grpc"] },
+    routingApi: { ok: oneOf("istio", "gateway-api"), examples: ["gateway-api"] },
     env: {
         ok: (v) => {
             const e = parse(v);
@@ -323,6 +324,7 @@ export const KEYS: Record<string, Key> = {
         examples: ["https://charts.example.com/istio", "oci://r.example.com/c", "https://u:p@charts.example.com"],
     },
     istioChartDir: { ok: path, examples: ["charts", "~/c"] },
+    gatewayApiCrdsDir: { ok: path, examples: ["crds", "~/gateway-api"] },
     istioNamespace: { ok: label(63), examples: ["istio-system"] },
     istioRevision: { ok: label(63), examples: ["canary"] },
     gatewayName: { ok: label(53), examples: ["istio-ingressgateway", "g".repeat(53)] },

@@ -257,6 +257,24 @@ describe("parseConfig", () => {
         assert.ok(!found.join("").includes(raw.tlsKey.slice(40, 80)));
     });
 
+    it("routingApi gateway-api: what the Gateway API cannot express is refused, naming the config keys", () => {
+        const raw = releaseConfig(0, {
+            routingApi: "gateway-api",
+            retryAttempts: "3",
+            meshExportTo: "frontend",
+            tlsMinVersion: "TLSV1_3",
+        });
+        assert.deepStrictEqual(problems(raw), [
+            'retryAttempts cannot be used with routingApi "gateway-api": the Gateway API\'s standard channel has no retries (HTTPRoute retry is experimental); unset it or use routingApi "istio"',
+            'meshExportTo cannot be used with routingApi "gateway-api": it is Istio\'s visibility of a VirtualService, which this mode does not create; unset it or use routingApi "istio"',
+            'tlsMinVersion cannot be used with routingApi "gateway-api": a Gateway API listener has no TLS minimum (istiod\'s default, TLSV1_2, applies); unset it or use routingApi "istio"',
+        ]);
+        assert.strictEqual(
+            parseConfig(releaseConfig(0, { routingApi: "gateway-api" }), secrets).release.routingApi,
+            "gateway-api",
+        );
+    });
+
     it("reports every problem at once, one per line", () => {
         const raw = releaseConfig(0, { canaryWeight: "x", replicas: "0", timeout: "soon" });
         assert.throws(() => parseConfig(raw, secrets), {

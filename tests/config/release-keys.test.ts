@@ -46,6 +46,7 @@ describe("release keys", () => {
                     ephemeralStorageLimit: "512Mi",
                 },
                 rolloutTimeoutSeconds: 600,
+                routingApi: "istio",
                 runAsUser: 65532,
                 canaryWeight: 0,
                 hosts: [],

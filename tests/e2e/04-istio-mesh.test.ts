@@ -26,13 +26,13 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import { baseConfig, E2EStack, kubectl, live } from "./harness";
+import { baseConfig, E2EStack, gatewayRoutesAt, kubectl, live, meshWithClient } from "./harness";
 import { LocalPrometheus } from "./prometheus";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
 import { BatchResult, Mesh, MeshClient, share } from "../../scripts/mesh/mesh";
 import { measureShift, medianPropagation, Propagation } from "../../scripts/mesh/propagation";
 import { binomialInterval } from "../../scripts/mesh/stats";
-import { canaryPercent, gatewayNode, gatewayRoutes, RouteView } from "../../scripts/mesh/xds";
+import { canaryPercent } from "../../scripts/mesh/xds";
 import { grpcServerNode, InboundChain, inboundSecurity } from "../../scripts/mesh/xds-inbound";
 import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { successRateQuery } from "../../components/promql";
@@ -67,30 +67,6 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
     async function upAndCheck(config: Record<string, string | undefined>): Promise<void> {
         await stack.set(config);
         await stack.up();
-    }
-
-    /** Polls the gateway's routes from istiod until the weighted route's canary share is `weight`. */
-    async function gatewayRoutesAt(weight: number): Promise<RouteView[]> {
-        const pod = JSON.parse(
-            kubectl(["get", "pods", "-n", "istio-ingress", "-l", "app=istio-ingressgateway", "-o", "json"]),
-        ).items[0];
-        assert.ok(pod?.status?.podIP, "an ingress gateway pod with an IP");
-        const node = gatewayNode(
-            { name: pod.metadata.name, namespace: "istio-ingress", ip: pod.status.podIP, labels: pod.metadata.labels },
-            "1.31.0",
-        );
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-            const { routes } = await gatewayRoutes(`unix://${process.env.ISTIOD_XDS_SOCKET}`, node, HOST);
-            const weighted = routes.find((r) => r.name === "weighted");
-            if (weighted && canaryPercent(weighted) === weight) {
-                return routes;
-            }
-            if (Date.now() > deadline) {
-                assert.fail(`the gateway's weighted route never reached canary ${weight}%: ${JSON.stringify(routes)}`);
-            }
-            await new Promise((r) => setTimeout(r, 250));
-        }
     }
 
     /** Waits until the client's requests follow the new route (a batch shows the expected extreme), then counts. */
@@ -135,15 +111,7 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
         const t0 = Date.now();
         await upAndCheck({});
         report.push(`first up (Istio + app): ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        mesh = Mesh.start({ namespace: NS, app: "shop", servicePort: 80, containerPort: 8080 });
-        await mesh.waitForBackends(
-            (l) =>
-                l.filter((b) => b.track === "stable" && b.version === "v1").length === 2 &&
-                l.some((b) => b.track === "canary" && b.version === "v2"),
-            "2 stable v1 and 1 canary v2",
-        );
-        client = await mesh.startClient();
-        await client.waitRouted();
+        ({ mesh, client } = await meshWithClient(NS));
     });
 
     after(async () => {
@@ -309,7 +277,7 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
             if (weight !== 0) {
                 await upAndCheck({ canaryWeight: String(weight) });
             }
-            const routes = await gatewayRoutesAt(weight);
+            const routes = await gatewayRoutesAt(HOST, weight);
             // Session affinity exists while the canary has weight: its cookie route, and the canary's Set-Cookie.
             const affinity = weight > 0;
             assert.deepStrictEqual(
@@ -399,7 +367,7 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
 
     it("rollback: after an up to weight 0 no request reaches the canary", async () => {
         await upAndCheck({ canaryWeight: "10" });
-        await gatewayRoutesAt(10);
+        await gatewayRoutesAt(HOST, 10);
         await client.startLoad(200);
         const t0 = Date.now();
         await upAndCheck({ canaryWeight: "0" });
@@ -430,7 +398,7 @@ describe("e2e: Istio in the loop (istiod, webhook, xDS, real requests)", functio
             // No retries: Istio's default policy retries a 503 twice within the same subset, so a failing canary
             // would get more attempts (each one a sample in istio_requests_total) than its share of requests.
             await upAndCheck({ canaryWeight: "50", retryAttempts: "0" });
-            await gatewayRoutesAt(50);
+            await gatewayRoutesAt(HOST, 50);
             await mesh.setBehaviour("v2", { errorRate: 0.3, latencyMs: 5 });
             const query = async (q: string, at?: number) => {
                 const t = at === undefined ? "" : `&time=${at / 1000}`;

@@ -17,7 +17,8 @@ import { KubeApi } from "../../stacks/automation/kube-api";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
-import type { Mesh } from "../../scripts/mesh/mesh";
+import { Mesh, MeshClient } from "../../scripts/mesh/mesh";
+import { canaryPercent, gatewayNode, gatewayRoutes, RouteView } from "../../scripts/mesh/xds";
 import type { ReleaseResult } from "../../stacks/release/result";
 import { meshValues } from "./shared-mesh";
 import { s3BackendEnv as backendEnvOfRun } from "../../scripts/backend/s3";
@@ -429,5 +430,53 @@ export async function tearDownMesh(parts: {
                 fs.rmSync(parts.reportDir, { recursive: true, force: true });
             }
         }
+    }
+}
+
+/**
+ * The test mesh of a stack's namespace (app shop, port 80 to 8080): one backend process per pod, once 2 stable v1
+ * and 1 canary v2 run, and a proxyless gRPC client istiod has routed.
+ */
+export async function meshWithClient(namespace: string): Promise<{ mesh: Mesh; client: MeshClient }> {
+    const mesh = Mesh.start({ namespace, app: "shop", servicePort: 80, containerPort: 8080 });
+    await mesh.waitForBackends(
+        (l) =>
+            l.filter((b) => b.track === "stable" && b.version === "v1").length === 2 &&
+            l.some((b) => b.track === "canary" && b.version === "v2"),
+        "2 stable v1 and 1 canary v2",
+    );
+    const client = await mesh.startClient();
+    await client.waitRouted();
+    return { mesh, client };
+}
+
+/**
+ * Polls the ingress gateway's routes for `host`, as istiod serves them to the gateway's identity over xDS, until the
+ * weighted route's canary share (as `share` reads it: subsets by default) is `weight`; fails after 30 s.
+ */
+export async function gatewayRoutesAt(
+    host: string,
+    weight: number,
+    share: (route: RouteView) => number = canaryPercent,
+): Promise<RouteView[]> {
+    const pod = JSON.parse(
+        kubectl(["get", "pods", "-n", "istio-ingress", "-l", "app=istio-ingressgateway", "-o", "json"]),
+    ).items[0];
+    assert.ok(pod?.status?.podIP, "an ingress gateway pod with an IP");
+    const node = gatewayNode(
+        { name: pod.metadata.name, namespace: "istio-ingress", ip: pod.status.podIP, labels: pod.metadata.labels },
+        "1.31.0",
+    );
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        const { routes } = await gatewayRoutes(`unix://${process.env.ISTIOD_XDS_SOCKET}`, node, host);
+        const weighted = routes.find((r) => r.name === "weighted");
+        if (weighted && share(weighted) === weight) {
+            return routes;
+        }
+        if (Date.now() > deadline) {
+            assert.fail(`the gateway's weighted route never reached canary ${weight}%: ${JSON.stringify(routes)}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
     }
 }

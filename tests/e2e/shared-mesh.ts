@@ -62,6 +62,8 @@ async function meshStack(cluster?: MeshCluster): Promise<Stack> {
                     gatewayValues: JSON.parse(v.gatewayValues) as Record<string, unknown>,
                     baseValues: JSON.parse(v.istioBaseValues) as Record<string, unknown>,
                     istiodValues: JSON.parse(v.istiodValues) as Record<string, unknown>,
+                    // The Gateway API's CRDs (scripts/toolchain/gateway-api.sh), for the gateway-api routing mode.
+                    gatewayApiCrdsDir: process.env.GATEWAY_API_CRDS_DIR,
                 });
                 return Promise.resolve({ gatewayNamespace: mesh.gatewayNamespace });
             },
