@@ -252,7 +252,7 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     const routingApi = r.oneOf("routingApi", {
         doc:
             "The API the routes are written in: istio (VirtualService, DestinationRule, Istio Gateway) or gateway-api " +
-            "(the Kubernetes Gateway API: Gateway, HTTPRoutes, a Service per track; its CRDs installed). `pulumi up` " +
+            "(the Kubernetes Gateway API: Gateway, HTTPRoutes or GRPCRoutes, a Service and DestinationRule per track; its CRDs installed). `pulumi up` " +
             "only so far: the release bot refuses gateway-api stacks.",
         values: ROUTING_APIS,
         def: D.routingApi,
