@@ -72,12 +72,11 @@ type Generator func(pkg *schema.Package, loader schema.ReferenceLoader) (map[str
 // GeneratePackage binds the request's schema (references resolved through the engine's loader) and writes the
 // files gen makes of it under the request's directory (`pulumi package add`, `pulumi package gen-sdk`).
 func GeneratePackage(req *pulumirpc.GeneratePackageRequest, gen Generator) (*pulumirpc.GeneratePackageResponse, error) {
-	client, err := schema.NewLoaderClient(req.GetLoaderTarget())
+	client, loader, err := NewLoader(req.GetLoaderTarget())
 	if err != nil {
 		return nil, err
 	}
 	defer client.Close()
-	loader := schema.NewCachedLoader(client)
 
 	var spec schema.PackageSpec
 	if err := json.Unmarshal([]byte(req.GetSchema()), &spec); err != nil {
