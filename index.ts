@@ -7,4 +7,16 @@ import { program, ProgramOutputs } from "./stacks/program";
 
 const outputs: ProgramOutputs = program();
 
-export const { url, weights, namespace, stable, canary, release, splitQuery, gatewayNamespace, routingUrn } = outputs;
+export const {
+    url,
+    weights,
+    namespace,
+    stable,
+    canary,
+    release,
+    splitQuery,
+    gatewayNamespace,
+    routingUrn,
+    routeUrns,
+    routingUrns,
+} = outputs;

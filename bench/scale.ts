@@ -75,7 +75,7 @@ export async function measureScale(sizes: number[], dir: string, gatewayNamespac
                         await stack.up();
                     }),
                 );
-                const target = { namespace: NAMESPACE, name: "r0" };
+                const target = { kind: "VirtualService" as const, namespace: NAMESPACE, name: "r0" };
                 toStable.push(await timed(() => routing.routeToStable(target, 0)));
                 record.push(
                     await timed(async () => {

@@ -156,6 +156,19 @@ export const CANARY_RELEASE_DEFAULTS = {
     gatewayServiceAccount: "istio-ingressgateway",
 } as const;
 
+/**
+ * The ingress gateway's namespace and service account (its Service has the same name, as Istio's gateway chart
+ * makes them): the given account, else the selector's `app` label, else the chart's default.
+ */
+export function gatewayAccountOf(gateway: GatewayArgs): pulumi.Output<{ namespace: string; account: string }> {
+    return pulumi
+        .all([gateway.namespace, gateway.serviceAccount, gateway.selector])
+        .apply(([namespace, account, selector]) => ({
+            namespace,
+            account: account ?? selector.app ?? CANARY_RELEASE_DEFAULTS.gatewayServiceAccount,
+        }));
+}
+
 /** The ranges of CanaryReleaseArgs' integer fields. */
 export const CANARY_RELEASE_LIMITS = {
     canaryWeight: WEIGHT_LIMITS,

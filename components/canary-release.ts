@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs } from "./canary-release-args";
+import { CANARY_RELEASE_DEFAULTS, CanaryReleaseArgs, gatewayAccountOf } from "./canary-release-args";
 import { checkedInputs, validateCanaryReleaseArgs } from "./canary-release-rules";
 import {
     appNamespace,
@@ -8,6 +8,7 @@ import {
     deploymentName,
     serviceAccountName,
     serviceHost,
+    servicePorts,
     tlsSecretName,
     Track,
     TRACKS,
@@ -57,7 +58,14 @@ export class CanaryRelease extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     /** PromQL showing requests per second per version. */
     public readonly splitQuery: pulumi.Output<string>;
-    /** URN of the VirtualService whose weights a shift changes: the target of a routing-only update. */
+    /**
+     * URNs of the routes whose weights a shift changes, the targets of a routing-only update: the VirtualService, or
+     * with the Gateway API the route of external traffic and the one of in-mesh callers (they move together).
+     */
+    public readonly routeUrns: pulumi.Output<string[]>;
+    /** URNs of everything that decides where requests go (the routes and their DestinationRules): drift checks. */
+    public readonly routingUrns: pulumi.Output<string[]>;
+    /** URN of the first route a shift changes (the VirtualService in the `istio` mode). */
     public readonly routingUrn: pulumi.Output<string>;
 
     constructor(name: string, args: CanaryReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -257,7 +265,7 @@ export class CanaryRelease extends pulumi.ComponentResource {
                 metadata: { name: app, namespace: ns, labels: { app } },
                 spec: {
                     selector: { app },
-                    ports: [{ name: protocol, appProtocol: protocol, port: servicePort, targetPort: protocol }],
+                    ports: servicePorts(protocol, servicePort),
                 },
             },
             inNs,
@@ -277,7 +285,11 @@ export class CanaryRelease extends pulumi.ComponentResource {
             deployments,
             namespaceDeps,
         };
-        this.routingUrn = registerRoutes(routes, this);
+        const routing = registerRoutes(routes, this);
+        const urns = (rs: pulumi.Resource[]) => pulumi.all(rs.map((r) => r.urn));
+        this.routeUrns = urns(routing.routes);
+        this.routingUrns = urns([...routing.routes, ...routing.rules]);
+        this.routingUrn = routing.routes[0].urn;
 
         if (args.peerAuthentication ?? D.peerAuthentication) {
             namespacedResource(
@@ -292,11 +304,9 @@ export class CanaryRelease extends pulumi.ComponentResource {
             );
         }
         if (args.authorizationPolicy ?? D.authorizationPolicy) {
-            const gatewayPrincipal = pulumi
-                .all([args.gateway.namespace, args.gateway.serviceAccount, args.gateway.selector])
-                .apply(([gatewayNs, account, selector]) =>
-                    principal(gatewayNs, account ?? selector.app ?? D.gatewayServiceAccount),
-                );
+            const gatewayPrincipal = gatewayAccountOf(args.gateway).apply(({ namespace, account }) =>
+                principal(namespace, account),
+            );
             namespacedResource(
                 routes,
                 this,
@@ -318,6 +328,8 @@ export class CanaryRelease extends pulumi.ComponentResource {
             canaryReplicas: this.canaryReplicas,
             splitQuery: this.splitQuery,
             routingUrn: this.routingUrn,
+            routeUrns: this.routeUrns,
+            routingUrns: this.routingUrns,
         });
     }
 }

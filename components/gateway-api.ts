@@ -29,6 +29,30 @@ export function routeKind(protocol: string): "GRPCRoute" | "HTTPRoute" {
     return protocol === "grpc" ? "GRPCRoute" : "HTTPRoute";
 }
 
+/** The kinds of object whose routes a shift changes: Istio's VirtualService, or the Gateway API's routes. */
+export type RouteKind = "VirtualService" | "HTTPRoute" | "GRPCRoute";
+
+/** Name of the route of in-mesh callers (its parent the app's Service): `<app>-mesh`. */
+export function meshRouteName(app: string): string {
+    return `${app}-mesh`;
+}
+
+/**
+ * The objects whose routes a shift changes, in the app's namespace: its VirtualService (`<app>`), or with the
+ * Gateway API the route of external traffic (`<app>`) and the one of in-mesh callers (`<app>-mesh`), which move
+ * together.
+ */
+export function shiftedRoutes(app: string, gatewayApi: boolean, protocol: string): { kind: RouteKind; name: string }[] {
+    if (!gatewayApi) {
+        return [{ kind: "VirtualService", name: app }];
+    }
+    const kind = routeKind(protocol);
+    return [
+        { kind, name: app },
+        { kind, name: meshRouteName(app) },
+    ];
+}
+
 /** A reference to a Service in the route's namespace, and the share of requests it gets. */
 export interface BackendRef {
     name: string;

@@ -28,6 +28,14 @@ export function serviceHost(app: string, namespace: string): string {
     return `${app}.${namespace}.svc.cluster.local`;
 }
 
+/**
+ * The one port of the app's Services: named after the protocol (Istio selects the protocol by it) and targeting
+ * the container port of that name.
+ */
+export function servicePorts(protocol: string, port: number) {
+    return [{ name: protocol, appProtocol: protocol, port, targetPort: protocol }];
+}
+
 /** `namespace/name` reference of the app's Gateway, as a VirtualService names it. */
 export function gatewayRef(namespace: string, app: string): string {
     return `${namespace}/${app}`;

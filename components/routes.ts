@@ -6,7 +6,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CANARY_RELEASE_DEFAULTS as D, CanaryReleaseArgs, RoutingApi, sessionAffinityOf } from "./canary-release-args";
+import {
+    CANARY_RELEASE_DEFAULTS as D,
+    CanaryReleaseArgs,
+    gatewayAccountOf,
+    RoutingApi,
+    sessionAffinityOf,
+} from "./canary-release-args";
 import {
     buildGatewayApiGatewaySpec,
     buildGatewayHTTPRouteSpec,
@@ -15,11 +21,12 @@ import {
     buildTrackDestinationRuleSpec,
     GATEWAY_API_VERSION,
     gatewayApiGatewayName,
+    meshRouteName,
     routeKind,
     trackServiceName,
 } from "./gateway-api";
 import { ISTIO_NETWORKING_API_VERSION } from "./istio-types";
-import { gatewayRef, serviceHost, Track, TRACKS } from "./names";
+import { gatewayRef, serviceHost, servicePorts, Track, TRACKS } from "./names";
 import {
     buildDestinationRuleSpec,
     buildGatewaySpec,
@@ -70,15 +77,23 @@ export function namespacedResource(
     );
 }
 
-/** Registers the routes of the release's routing mode; returns the URN of the route a shift changes. */
-export function registerRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<string> {
+/** The routing objects of a release. */
+export interface RoutingObjects {
+    /** The routes a shift changes (the VirtualService; with the Gateway API the external and the mesh route). */
+    routes: pulumi.Resource[];
+    /** The DestinationRules the routes' traffic goes through. */
+    rules: pulumi.Resource[];
+}
+
+/** Registers the routes of the release's routing mode. */
+export function registerRoutes(r: RoutesOf, parent: pulumi.Resource): RoutingObjects {
     return (r.args.routingApi ?? D.routingApi) === RoutingApi.GatewayApi
         ? gatewayApiRoutes(r, parent)
         : istioRoutes(r, parent);
 }
 
-/** The `istio` mode: DestinationRule, Istio Gateway and VirtualService; the VirtualService's URN. */
-function istioRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<string> {
+/** The `istio` mode: DestinationRule, Istio Gateway and VirtualService. */
+function istioRoutes(r: RoutesOf, parent: pulumi.Resource): RoutingObjects {
     const { args, ns, host, servicePort, hosts, canaryWeight, canaryVersion, credentialName, deployments } = r;
     const app = args.app;
     const resource = (
@@ -141,7 +156,7 @@ function istioRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<string
         ),
         [...TRACKS.flatMap((t) => deployments[t] ?? []), destinationRule, gateway],
     );
-    return virtualService.urn;
+    return { routes: [virtualService], rules: [destinationRule] };
 }
 
 /**
@@ -149,9 +164,9 @@ function istioRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<string
  * DestinationRule for Istio's mutual TLS, the Gateway (in
  * the gateway's namespace, bound to the ingress gateway the mesh runs), the route of external traffic, the route of
  * in-mesh callers (its parent the app's Service), both GRPCRoutes for a gRPC app and HTTPRoutes otherwise, and the
- * HTTP redirect (an HTTPRoute). Returns the external route's URN.
+ * HTTP redirect (an HTTPRoute).
  */
-function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<string> {
+function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): RoutingObjects {
     const { name, args, ns, protocol, servicePort, hosts, canaryWeight, canaryVersion, credentialName } = r;
     const { deployments, namespaceDeps } = r;
     const app = args.app;
@@ -167,14 +182,7 @@ function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<s
                     metadata: { name: trackServiceName(app, track), namespace: ns, labels: { app } },
                     spec: {
                         selector: selectorLabels(app, track),
-                        ports: [
-                            {
-                                name: protocol,
-                                appProtocol: protocol,
-                                port: servicePort,
-                                targetPort: protocol,
-                            },
-                        ],
+                        ports: servicePorts(protocol, servicePort),
                     },
                 },
                 inNs(),
@@ -196,12 +204,9 @@ function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<s
         ),
     );
     const gatewayName = gatewayApiGatewayName(app, ns);
-    const gatewayService = pulumi
-        .all([args.gateway.namespace, args.gateway.serviceAccount, args.gateway.selector])
-        .apply(
-            ([gatewayNs, account, selector]) =>
-                `${account ?? selector.app ?? D.gatewayServiceAccount}.${gatewayNs}.svc.cluster.local`,
-        );
+    const gatewayService = gatewayAccountOf(args.gateway).apply(({ namespace, account }) =>
+        serviceHost(account, namespace),
+    );
     const httpsRedirect = args.httpsRedirect ?? D.httpsRedirect;
     const gateway = new k8s.apiextensions.CustomResource(
         `${name}-gateway`,
@@ -231,16 +236,34 @@ function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<s
         mirrorPercent: args.mirrorPercent,
         timeout: args.timeout,
     });
-    const route = (role: string, routeName: string, spec: pulumi.Input<object>, kind = routeKind(protocol)) =>
+    // The routes to the tracks move only once both Deployments are ready and their Services and rules exist.
+    const toTracks = [...TRACKS.flatMap((t) => deployments[t] ?? []), ...trackServices, ...trackRules, gateway];
+    // The shifted routes are applied forced: after the bot's fast rollback its field manager shares their rules (an
+    // atomic list), and the API server compares an apply with the stored rules before it adds its defaults (a
+    // backendRef's group and kind), so the update that records the rollback would otherwise always conflict.
+    const forced = { "pulumi.com/patchForce": "true" };
+    const route = (
+        role: string,
+        routeName: string,
+        spec: pulumi.Input<object>,
+        kind = routeKind(protocol),
+        dependsOn = toTracks,
+        force = true,
+    ) =>
         new k8s.apiextensions.CustomResource(
             `${name}-${role}`,
             {
                 apiVersion: GATEWAY_API_VERSION,
                 kind,
-                metadata: { name: routeName, namespace: ns, labels: { app } },
+                metadata: {
+                    name: routeName,
+                    namespace: ns,
+                    labels: { app },
+                    ...(force ? { annotations: forced } : {}),
+                },
                 spec,
             },
-            inNs([...TRACKS.flatMap((t) => deployments[t] ?? []), ...trackServices, ...trackRules, gateway]),
+            inNs(dependsOn),
         );
     const external = route(
         "route",
@@ -251,9 +274,9 @@ function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<s
                 buildGatewayHTTPRouteSpec({ ...rules(weight, version), hosts, gatewayName, gatewayNamespace }),
             ),
     );
-    route(
+    const meshRoute = route(
         "mesh-route",
-        `${app}-mesh`,
+        meshRouteName(app),
         pulumi
             .all([canaryWeight, canaryVersion])
             .apply(([weight, version]) => buildMeshHTTPRouteSpec(rules(weight, version))),
@@ -268,7 +291,9 @@ function gatewayApiRoutes(r: RoutesOf, parent: pulumi.Resource): pulumi.Output<s
                     buildRedirectHTTPRouteSpec({ hosts, gatewayName, gatewayNamespace }),
                 ),
             "HTTPRoute",
+            [gateway], // a redirect reaches no track
+            false, // nor does the bot patch it
         );
     }
-    return external.urn;
+    return { routes: [external, meshRoute], rules: trackRules };
 }

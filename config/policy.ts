@@ -225,7 +225,7 @@ export function readPolicy(r: Reader, given?: ReadonlySet<string>): ReleasePolic
         rollback:
             r.oneOf("releaseRollback", {
                 doc:
-                    "How the bot puts traffic back on stable: fast (patch the live VirtualService's weights, then " +
+                    "How the bot puts traffic back on stable: fast (patch the live routes' weights, then " +
                     "the update that records it) or update (the update alone).",
                 values: ROLLBACK_MODES,
                 def: D.rollback,

@@ -252,8 +252,8 @@ function readTraffic(r: Reader): Pick<ReleaseKeys, TrafficField> & { userMirror:
     const routingApi = r.oneOf("routingApi", {
         doc:
             "The API the routes are written in: istio (VirtualService, DestinationRule, Istio Gateway) or gateway-api " +
-            "(the Kubernetes Gateway API: Gateway, HTTPRoutes or GRPCRoutes, a Service and DestinationRule per track; its CRDs installed). `pulumi up` " +
-            "only so far: the release bot refuses gateway-api stacks.",
+            "(the Kubernetes Gateway API: Gateway, HTTPRoutes or GRPCRoutes, a Service and DestinationRule per track; its CRDs installed). " +
+            "`pulumi up` and the release bot drive both.",
         values: ROUTING_APIS,
         def: D.routingApi,
     });

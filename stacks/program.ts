@@ -32,8 +32,12 @@ export interface ProgramOutputs {
     splitQuery: pulumi.Output<string>;
     /** Namespace of the ingress gateway. */
     gatewayNamespace: pulumi.Output<string>;
-    /** URN of the VirtualService: the target of a routing-only update. */
+    /** URN of the VirtualService (the first route): kept for stacks and tools that read it. */
     routingUrn: pulumi.Output<string>;
+    /** URNs of the routes a shift changes: the targets of the bot's routing-only updates. */
+    routeUrns: pulumi.Output<string[]>;
+    /** URNs of the routes and their DestinationRules: what the bot's drift check refreshes. */
+    routingUrns: pulumi.Output<string[]>;
 }
 
 /** `{digest}` of an image pinned by digest (`...@sha256:...`), else nothing. */
@@ -76,5 +80,7 @@ export function program(): ProgramOutputs {
         splitQuery: app.splitQuery,
         gatewayNamespace: mesh.gatewayNamespace,
         routingUrn: app.routingUrn,
+        routeUrns: app.routeUrns,
+        routingUrns: app.routingUrns,
     };
 }

@@ -97,10 +97,15 @@ describe("program (index.ts) under mocks", function () {
             failedAnalyses: undefined,
             stableReplicas: undefined,
         });
-        assert.strictEqual(
-            r.exports?.routingUrn,
-            "urn:pulumi:test::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:VirtualService::shop-vs",
-        );
+        const urn = (type: string, name: string) =>
+            `urn:pulumi:test::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:${type}::${name}`;
+        assert.strictEqual(r.exports?.routingUrn, urn("VirtualService", "shop-vs"));
+        // The release bot's targets and drift check (stacks/automation/driver.ts routingUrnsOf reads these).
+        assert.deepStrictEqual(r.exports?.routeUrns, [urn("VirtualService", "shop-vs")]);
+        assert.deepStrictEqual(r.exports?.routingUrns, [
+            urn("VirtualService", "shop-vs"),
+            urn("DestinationRule", "shop-dr"),
+        ]);
     });
 
     for (const w of [0, 10, 50, 100]) {

@@ -128,8 +128,29 @@ export interface StackDriver {
     drift(types?: string[], targets?: string[]): Promise<ResourceChange[]>;
     /** The stack's outputs as plain values (empty when never deployed). */
     outputs(): Promise<Record<string, unknown>>;
-    /** URN of the VirtualService, for a targeted (fast) rollback; undefined if not deployed yet. */
-    routingUrn(): Promise<string | undefined>;
+    /** URNs of the release's routing objects, for targeted updates and drift checks; undefined if not deployed yet. */
+    routingUrns(): Promise<RoutingUrns | undefined>;
+}
+
+/** The URNs of a release's routing objects (the program's outputs `routeUrns` and `routingUrns`). */
+export interface RoutingUrns {
+    /** The routes a shift changes (the VirtualService, or both Gateway API routes): a routing-only update's targets. */
+    routes: string[];
+    /** The routes and their DestinationRules: what a drift check refreshes. */
+    watched: string[];
+}
+
+const urnList = (v: unknown): string[] | undefined =>
+    Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === "string") ? v : undefined;
+
+/**
+ * The routing URNs in a stack's outputs; a stack last deployed by a version without the lists has only
+ * `routingUrn` (its VirtualService), which then is both. Undefined when there are none.
+ */
+export function routingUrnsOf(outputs: Record<string, unknown>): RoutingUrns | undefined {
+    const single = typeof outputs.routingUrn === "string" ? [outputs.routingUrn] : undefined;
+    const routes = urnList(outputs.routeUrns) ?? single;
+    return routes === undefined ? undefined : { routes, watched: urnList(outputs.routingUrns) ?? routes };
 }
 
 /** The line of an error message worth showing: the first that says "error", else the first. */

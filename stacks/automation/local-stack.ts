@@ -19,6 +19,8 @@ import {
     PreviewResult,
     PulumiCliMissingError,
     ResourceChange,
+    RoutingUrns,
+    routingUrnsOf,
     StackConfig,
     StackDriver,
     StackLockedError,
@@ -310,9 +312,8 @@ export class AutomationStack implements StackDriver {
         return outputsOnce(this.stack);
     }
 
-    async routingUrn(): Promise<string | undefined> {
-        const urn = (await this.outputs()).routingUrn;
-        return typeof urn === "string" ? urn : undefined;
+    async routingUrns(): Promise<RoutingUrns | undefined> {
+        return routingUrnsOf(await this.outputs());
     }
 
     private newPlanFile(): string {

@@ -1,14 +1,23 @@
 /**
- * The release bot's fast rollback: all of the default route back on stable with one server-side apply of the
- * live VirtualService's routes, in milliseconds, before the `pulumi up` that records the same routes.
+ * The release bot's fast rollback: all of the default route back on stable with one server-side apply of each
+ * live route object (the VirtualService; with the Gateway API, the HTTPRoutes or GRPCRoutes of external and of
+ * in-mesh traffic), in milliseconds, before the `pulumi up` that records the same routes.
  *
- * Istio's VirtualService schema makes `spec.http` an atomic list, so the apply sends the whole list: the live
- * routes with the weighted route at stable 100 / canary 0 (and, after a mirror phase, the mirror the program
- * routes once the release is rolled back). That is exactly what the recording update applies next, so the
- * Kubernetes provider's apply does not conflict with ours; it shares ownership of the same values, and then our
- * field manager hands its share back ({@link KubeRouting.handBack}), leaving the object as Pulumi alone manages it.
- * The patch is refused (and the bot falls back to the update) unless the live routes are the ones Pulumi applied.
+ * Both schemas make the routes an atomic list (a VirtualService's `spec.http`, a route's `spec.rules`), so the
+ * apply sends the whole list: the live routes with the weighted route at stable 100 / canary 0 (and, after a mirror
+ * phase, the mirror the program routes once the release is rolled back). That is exactly what the recording update
+ * applies next (the API server's defaults included, since the list is the live one), so the Kubernetes provider's
+ * apply does not conflict with ours; it shares ownership of the same values, and then our field manager hands its
+ * share back ({@link KubeRouting.handBack}), leaving the object as Pulumi alone manages it. The patch is refused (and
+ * the bot falls back to the update) unless the live routes are the ones Pulumi applied.
  */
+import {
+    BackendRef,
+    GATEWAY_API_VERSION,
+    HTTPRouteFilter,
+    HTTPRouteRule,
+    RouteKind,
+} from "../../components/gateway-api";
 import { ISTIO_NETWORKING_API_VERSION, HTTPRoute } from "../../components/istio-types";
 import { ROUTE_NAMES, MAX_WEIGHT } from "../../components/routing";
 import { KubeApi } from "./kube-api";
@@ -16,10 +25,17 @@ import { KubeApi } from "./kube-api";
 /** Our field manager: distinct from the Kubernetes provider's, so ownership of what we apply is visible. */
 export const ROLLBACK_FIELD_MANAGER = "istio-canary-rollback";
 
-/** The VirtualService of a release. */
+/** One route object of a release: its VirtualService, or one of its Gateway API routes. */
 export interface RouteTarget {
+    kind: RouteKind;
     namespace: string;
     name: string;
+}
+
+/** "VirtualService prod/shop", "GRPCRoutes prod/shop and prod/shop-mesh". */
+export function describeTargets(targets: readonly RouteTarget[]): string {
+    const kinds = [...new Set(targets.map((t) => t.kind))].join(" and ");
+    return `${kinds}${targets.length > 1 ? "s" : ""} ${targets.map((t) => `${t.namespace}/${t.name}`).join(" and ")}`;
 }
 
 /** What a routing patch did. */
@@ -45,9 +61,9 @@ interface ManagedFields {
     fieldsV1?: { "f:spec"?: Record<string, unknown> };
 }
 
-interface LiveVirtualService {
+interface LiveRoutes {
     metadata: { managedFields?: ManagedFields[] };
-    spec: { http?: HTTPRoute[] };
+    spec: { http?: unknown[]; rules?: unknown[] };
 }
 
 /**
@@ -85,11 +101,79 @@ export function stableRoutes(http: readonly HTTPRoute[], mirrorPercent?: number)
         });
 }
 
-/** Managers other than ours that own `spec.http` by an apply. */
-export function httpAppliers(managed: readonly ManagedFields[] = []): string[] {
+/** The Gateway API backend of a track: its own Service, `<app>-<track>` (components/gateway-api.ts). */
+const trackOf = (b: { name: string }) => /-(stable|canary)$/.exec(b.name)?.[1];
+
+/**
+ * The Gateway API rules (an HTTPRoute's or a GRPCRoute's) with the weighted rule on stable and, when `mirrorPercent`
+ * is given, that mirror (0 removes the RequestMirror filter). As the program builds them at weight 0: no session
+ * affinity rule, no Set-Cookie on the canary's backend. Pure; throws when there is no weighted rule with a stable
+ * and a canary backend.
+ */
+export function stableRules(rules: readonly HTTPRouteRule[], mirrorPercent?: number): HTTPRouteRule[] {
+    const weighted = rules.find((r) => r.name === ROUTE_NAMES.weighted);
+    const tracks = weighted?.backendRefs?.map(trackOf).sort();
+    if (!weighted || JSON.stringify(tracks) !== JSON.stringify(["canary", "stable"])) {
+        throw new Error(`no "${ROUTE_NAMES.weighted}" rule with a stable and a canary backend`);
+    }
+    return rules
+        .filter((r) => r.name !== ROUTE_NAMES.affinity)
+        .map((r): HTTPRouteRule => {
+            if (r !== weighted) {
+                return r;
+            }
+            const backendRefs = r.backendRefs!.map(({ filters: _f, ...b }): BackendRef => ({
+                ...b,
+                weight: trackOf(b) === "stable" ? MAX_WEIGHT : 0,
+            }));
+            const { filters = [], ...rest } = r;
+            const mirror = filters.find((f) => f.type === "RequestMirror");
+            if (mirrorPercent === undefined) {
+                return { ...r, backendRefs };
+            }
+            if (mirrorPercent > 0 && mirror === undefined) {
+                throw new Error(`the "${ROUTE_NAMES.weighted}" rule has no mirror to set to ${mirrorPercent}%`);
+            }
+            const kept = filters.flatMap((f): HTTPRouteFilter[] => {
+                if (f.type !== "RequestMirror") {
+                    return [f];
+                }
+                return mirrorPercent > 0
+                    ? [{ ...f, requestMirror: { ...f.requestMirror, percent: mirrorPercent } }]
+                    : [];
+            });
+            return { ...rest, ...(kept.length > 0 ? { filters: kept } : {}), backendRefs };
+        });
+}
+
+/** How each kind of route object is addressed, where its atomic list of routes is, and how it goes to stable. */
+const KINDS: Record<RouteKind, { apiVersion: string; plural: string; field: "http" | "rules"; toStable: ToStable }> = {
+    VirtualService: {
+        apiVersion: ISTIO_NETWORKING_API_VERSION,
+        plural: "virtualservices",
+        field: "http",
+        toStable: (l, m) => stableRoutes(l as HTTPRoute[], m),
+    },
+    HTTPRoute: {
+        apiVersion: GATEWAY_API_VERSION,
+        plural: "httproutes",
+        field: "rules",
+        toStable: (l, m) => stableRules(l as HTTPRouteRule[], m),
+    },
+    GRPCRoute: {
+        apiVersion: GATEWAY_API_VERSION,
+        plural: "grpcroutes",
+        field: "rules",
+        toStable: (l, m) => stableRules(l as HTTPRouteRule[], m),
+    },
+};
+type ToStable = (list: unknown[], mirrorPercent?: number) => unknown[];
+
+/** Managers other than ours that own the routes (`spec.<field>`: `http`, or a Gateway API route's `rules`) by an apply. */
+export function routeAppliers(managed: readonly ManagedFields[] = [], field: "http" | "rules" = "http"): string[] {
     return managed
         .filter((m) => m.manager !== ROLLBACK_FIELD_MANAGER && m.operation === "Apply")
-        .filter((m) => m.fieldsV1?.["f:spec"]?.["f:http"] !== undefined)
+        .filter((m) => m.fieldsV1?.["f:spec"]?.[`f:${field}`] !== undefined)
         .map((m) => m.manager);
 }
 
@@ -108,13 +192,14 @@ export class KubeRouting implements RoutingControl {
     }
 
     private path(t: RouteTarget): string {
-        return `/apis/${ISTIO_NETWORKING_API_VERSION}/namespaces/${encodeURIComponent(t.namespace)}/virtualservices/${encodeURIComponent(t.name)}`;
+        const { apiVersion, plural } = KINDS[t.kind];
+        return `/apis/${apiVersion}/namespaces/${encodeURIComponent(t.namespace)}/${plural}/${encodeURIComponent(t.name)}`;
     }
 
     private apply(t: RouteTarget, spec: object | undefined): Promise<unknown> {
         const body = {
-            apiVersion: ISTIO_NETWORKING_API_VERSION,
-            kind: "VirtualService",
+            apiVersion: KINDS[t.kind].apiVersion,
+            kind: t.kind,
             metadata: { name: t.name, namespace: t.namespace },
             ...(spec ? { spec } : {}),
         };
@@ -128,30 +213,31 @@ export class KubeRouting implements RoutingControl {
     }
 
     async routeToStable(t: RouteTarget, mirrorPercent?: number): Promise<RouteOff> {
-        const live = await this.api.request<LiveVirtualService>("GET", this.path(t));
-        if (httpAppliers(live.metadata.managedFields).length === 0) {
+        const { field, toStable } = KINDS[t.kind];
+        const live = await this.api.request<LiveRoutes>("GET", this.path(t));
+        if (routeAppliers(live.metadata.managedFields, field).length === 0) {
             const owners = (live.metadata.managedFields ?? []).map((m) => `${m.manager} (${m.operation})`);
             throw new Error(
                 `the live routes of ${t.namespace}/${t.name} are not the ones Pulumi applied (managers: ${owners.join(", ") || "none"})`,
             );
         }
-        const http = live.spec.http ?? [];
-        const target = stableRoutes(http, mirrorPercent);
-        if (JSON.stringify(target) === JSON.stringify(http)) {
+        const routes = live.spec[field] ?? [];
+        const target = toStable(routes, mirrorPercent);
+        if (JSON.stringify(target) === JSON.stringify(routes)) {
             return { changed: false };
         }
-        await this.apply(t, { http: target });
+        await this.apply(t, { [field]: target });
         return { changed: true };
     }
 
     async handBack(t: RouteTarget): Promise<void> {
-        const live = await this.api.request<LiveVirtualService>("GET", this.path(t));
+        const live = await this.api.request<LiveRoutes>("GET", this.path(t));
         const ours = live.metadata.managedFields?.some((m) => m.manager === ROLLBACK_FIELD_MANAGER);
         if (!ours) {
             return;
         }
         // Applying nothing removes our claims; fields no other manager holds would be removed with them.
-        if (httpAppliers(live.metadata.managedFields).length === 0) {
+        if (routeAppliers(live.metadata.managedFields, KINDS[t.kind].field).length === 0) {
             throw new Error(
                 `Pulumi does not hold the routes of ${t.namespace}/${t.name} yet; run \`pulumi up\`, then roll back again to hand them back`,
             );

@@ -144,7 +144,7 @@ export const RELEASE_FLAGS: FlagSpec[] = [
     {
         name: "no-targeted-rollback",
         kind: "switch",
-        help: "Roll back with a full update only (default: VirtualService first).",
+        help: "Roll back with a full update only (default: a targeted update of the routes first).",
     },
     {
         name: "report-dir",

@@ -19,9 +19,9 @@ export async function complete(run: ReleaseRun): Promise<End> {
             guard: "complete",
         });
         run.record({ kind: "complete", message: `stable rolled out ${version}` });
-        const urn = await run.stack.routingUrn().catch(() => undefined);
+        const urns = await run.stack.routingUrns().catch(() => undefined);
         await run.transition(transitions.routeToStable(run.view), "complete: traffic to stable", {
-            targets: urn ? [urn] : undefined,
+            targets: urns?.routes,
         });
         run.record({ kind: "complete", message: "traffic on stable" });
         const s = await run.transition(transitions.recordCompletion(run.view, run.clock.now()), "complete: recorded");

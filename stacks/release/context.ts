@@ -121,8 +121,11 @@ export interface Prepared {
     target: CanaryTarget;
     /** The app, and the header that routes a request to the canary (for hooks and load). */
     app: string;
-    /** The release's VirtualService, and the mirror the program routes once no release is in its mirror phase. */
-    routes: { virtualService: RouteTarget; userMirrorPercent: number };
+    /**
+     * The release's route objects (its VirtualService, or its two Gateway API routes), and the mirror the program
+     * routes once no release is in its mirror phase.
+     */
+    routes: { targets: RouteTarget[]; userMirrorPercent: number };
     canaryHeader?: { name: string; value: string };
     metrics: MetricsSource;
     /** The policy's waits and timeouts, in ms. */

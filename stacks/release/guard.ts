@@ -12,16 +12,13 @@ export const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1:VirtualService
 export const DESTINATION_RULE = "kubernetes:networking.istio.io/v1:DestinationRule";
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 export const HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler";
-export const ROUTING_TYPES = [VIRTUAL_SERVICE, DESTINATION_RULE];
-
-/**
- * The URNs of the routing objects, from the VirtualService's (`<app>-vs`; the DestinationRule is `<app>-dr`,
- * see components/canary-release.ts): a refresh of just these is a cheap drift check.
- */
-export function routingUrns(virtualServiceUrn: string): string[] {
-    const dr = virtualServiceUrn.replace(`$${VIRTUAL_SERVICE}::`, `$${DESTINATION_RULE}::`).replace(/-vs$/, "-dr");
-    return dr === virtualServiceUrn ? [virtualServiceUrn] : [virtualServiceUrn, dr];
-}
+/** The Gateway API's routes (`routingApi: gateway-api`): what a shift changes in that mode. */
+export const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
+export const GRPC_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute";
+/** The routes whose weights a step changes, in either routing mode. */
+export const ROUTE_TYPES = [VIRTUAL_SERVICE, HTTP_ROUTE, GRPC_ROUTE];
+/** Every type that decides where requests go: what the drift check looks at. */
+export const ROUTING_TYPES = [...ROUTE_TYPES, DESTINATION_RULE];
 
 /** What kind of update is previewed: each may change a different set of resources. */
 export type StepKind = "stage" | "start" | "complete";
@@ -45,9 +42,9 @@ export class PlanGuardError extends Error {
 const HPA_BOUNDS = ["spec", "spec.minReplicas", "spec.maxReplicas"];
 
 /**
- * Changes a step may not make, described; empty when the plan is fine. A stage may update only the
- * VirtualService, a Deployment's replica count (canary scaling) and an HPA's bounds (autoscaling). The start and
- * the completion may update the VirtualService, the Deployments and the HPAs' bounds; the start may also create
+ * Changes a step may not make, described; empty when the plan is fine. A stage may update only the routes (the
+ * VirtualService, or the Gateway API's routes), a Deployment's replica count (canary scaling) and an HPA's bounds
+ * (autoscaling). The start and the completion may update the routes, the Deployments and the HPAs' bounds; the start may also create
  * the canary's Deployment and HPA (with autoscaling the canary track exists only during a release). Nothing else
  * may be created, and nothing replaced or deleted, by any of them.
  */
@@ -64,7 +61,7 @@ export function planViolations(kind: StepKind, changes: ResourceChange[]): strin
             if (c.op !== "update") {
                 return true;
             }
-            if (c.type === VIRTUAL_SERVICE) {
+            if (ROUTE_TYPES.includes(c.type)) {
                 return false;
             }
             if (c.type === HPA) {

@@ -20,7 +20,8 @@ import { ConfigLease, processIdentity, ReleaseLease } from "./lease";
 import { startingPoint, withChanges } from "./origin";
 import { MetricsSource, PrometheusClient } from "./prometheus";
 import { PreflightError } from "./result";
-import { RoutingApi } from "../../components/canary-release-args";
+import { CANARY_RELEASE_DEFAULTS as D, RoutingApi } from "../../components/canary-release-args";
+import { shiftedRoutes } from "../../components/gateway-api";
 
 /** Reads and checks everything; throws {@link PreflightError} with the reason when the release cannot start. */
 export async function preflight(opts: ReleaseOptions, deps: ReleaseDeps): Promise<Prepared> {
@@ -88,13 +89,6 @@ async function prepare(
             "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
         );
     }
-    if ((cfg.release.routingApi ?? RoutingApi.Istio) !== RoutingApi.Istio) {
-        throw new PreflightError(
-            `stack ${stack.name} routes with the Gateway API (routingApi gateway-api), which the release bot does not ` +
-                "drive yet (its fast rollback patches a VirtualService): shift it by hand with " +
-                "`pulumi config set canaryWeight <weight> && pulumi up`",
-        );
-    }
     const view: ReleaseView = {
         state: cfg.state,
         canaryWeight: cfg.release.canaryWeight ?? 0,
@@ -146,7 +140,14 @@ async function prepare(
             checks,
             target,
             app,
-            routes: { virtualService: { name: app, namespace }, userMirrorPercent: cfg.userMirrorPercent },
+            routes: {
+                targets: shiftedRoutes(
+                    app,
+                    (cfg.release.routingApi ?? D.routingApi) === RoutingApi.GatewayApi,
+                    cfg.release.protocol ?? D.protocol,
+                ).map((r) => ({ ...r, namespace })),
+                userMirrorPercent: cfg.userMirrorPercent,
+            },
             canaryHeader: cfg.release.canaryHeader,
             metrics,
             times,

@@ -1,6 +1,6 @@
 /**
- * Rollback: traffic off the canary first (with `releaseRollback: fast`, a direct patch of the live VirtualService,
- * see fast-rollback.ts), recorded as "rolling-back" by a targeted update of the VirtualService, then the canary
+ * Rollback: traffic off the canary first (with `releaseRollback: fast`, a direct patch of the live routes, see
+ * fast-rollback.ts), recorded as "rolling-back" by a targeted update of the routes, then the canary
  * back on the stable version and the rollback recorded (a full update). A bot killed in between resumes the
  * rollback; a plain `pulumi up` of the "rolling-back" config moves traffic too.
  */
@@ -12,7 +12,7 @@ import { fastRouteOff, handBackRoutes, seconds } from "./fast-rollback";
 import { LeaseLostError } from "./lease";
 import { ReleaseView, RollbackCause } from "../../config/release-state";
 import { ReleaseResult } from "./result";
-import { rollbackSteps } from "./wording";
+import { routesNamed, rollbackSteps } from "./wording";
 
 /** The release with the failed analyses the run counted (the one at the threshold is recorded with the rollback). */
 function withFailures(run: ReleaseRun): ReleaseView {
@@ -27,17 +27,18 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
     const stack = run.stack;
     run.record({ kind: "rollback", message: `rolling back: ${reason}` });
     const patched = await fastRouteOff(run, t0);
-    const urn = (run.opts.targetedRollback ?? true) ? await stack.routingUrn().catch(() => undefined) : undefined;
+    const urns =
+        (run.opts.targetedRollback ?? true) ? (await stack.routingUrns().catch(() => undefined))?.routes : undefined;
     try {
         const to =
             run.view.state.status === "rolling-back" && run.view.canaryWeight === 0
                 ? run.view // resumed: the rollback is already recorded; apply it
                 : transitions.rollBack(withFailures(run), reason, cause);
         const s = await run.transition(to, "rollback (routing)", {
-            targets: urn ? [urn] : undefined,
+            targets: urns,
             restoreOnLock: false,
         });
-        const how = urn ? "targeted update of the VirtualService" : "full update";
+        const how = urns ? `targeted update of the ${routesNamed(urns)}` : "full update";
         const ms = Date.now() - t0;
         run.record({
             kind: "rollback",
@@ -57,7 +58,7 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
                 trafficMoved: run.trafficMoved,
             });
         }
-        const steps = rollbackSteps(stack.name, urn, e instanceof StackLockedError);
+        const steps = rollbackSteps(stack.name, urns, e instanceof StackLockedError);
         run.record({ kind: "error", message: `ROLLBACK FAILED: ${firstLine((e as Error).message)}` });
         run.log(
             patched

@@ -2,7 +2,7 @@
 import { transitions } from "../../config/release-transitions";
 import { analyse, describeCheck } from "./analysis";
 import { CONTINUE, Next, ReleaseRun } from "./context";
-import { driftMessage, ROUTING_TYPES, routingUrns, stackChanges } from "./guard";
+import { driftMessage, ROUTING_TYPES, stackChanges } from "./guard";
 import { withRolloutHooks } from "./hook-points";
 import { describeLoad, RunningLoad, startLoad } from "./load";
 import { describeStage, Stage } from "./plan";
@@ -55,8 +55,8 @@ export async function checkStack(run: ReleaseRun): Promise<Next> {
                 "Nothing was overwritten; check the stack's history, then --resume (with --config-from)",
         );
     }
-    const vs = await run.stack.routingUrn();
-    const drifted = await run.stack.drift(ROUTING_TYPES, vs === undefined ? undefined : routingUrns(vs));
+    const urns = await run.stack.routingUrns();
+    const drifted = await run.stack.drift(ROUTING_TYPES, urns?.watched);
     if (drifted.length > 0) {
         return run.stop("paused", driftMessage(drifted, run.stack.name));
     }

@@ -48,8 +48,17 @@ export function gateSteps(stack: string, version: string, gate: Gate, image: str
     return [`${approve}   # approve and continue`, `${abort}   # roll back`];
 }
 
-/** The commands that finish a rollback by hand (`urn`: the VirtualService's, for a targeted update). */
-export function rollbackSteps(stack: string, urn: string | undefined, locked: boolean): string[] {
+/** The routes of these URNs, for a sentence: "VirtualService", "HTTPRoutes shop and shop-mesh". */
+export function routesNamed(urns: string[]): string {
+    const kinds = [...new Set(urns.map((u) => u.split("::").at(-2)?.split(":").at(-1) ?? "route"))];
+    if (urns.length === 1) {
+        return kinds[0];
+    }
+    return `${kinds.join(" and ")}s ${urns.map((u) => u.split("::").at(-1)).join(" and ")}`;
+}
+
+/** The commands that finish a rollback by hand (`urns`: the routes', for a targeted update). */
+export function rollbackSteps(stack: string, urns: string[] | undefined, locked: boolean): string[] {
     return [
         ...(locked
             ? [`wait for the update holding the lock, or release it: pulumi cancel --stack ${stack} --yes`]
@@ -57,7 +66,9 @@ export function rollbackSteps(stack: string, urn: string | undefined, locked: bo
         `pulumi config set canaryWeight 0 --stack ${stack}`,
         `pulumi config set releaseStatus rolling-back --stack ${stack}`,
         `pulumi config rm releasePhase --stack ${stack}`,
-        urn ? `pulumi up --stack ${stack} --yes --target '${urn}'` : `pulumi up --stack ${stack} --yes`,
+        urns
+            ? `pulumi up --stack ${stack} --yes ${urns.map((u) => `--target '${u}'`).join(" ")}`
+            : `pulumi up --stack ${stack} --yes`,
         `${resumeCommand(stack)}   # finishes the rollback (or: pulumi up --stack ${stack} --yes)`,
     ];
 }

@@ -313,7 +313,20 @@ describe("CanaryRelease with routingApi gateway-api (mocks)", () => {
         });
         assert.strictEqual(gateway.spec.addresses[0].value, "istio-ingressgateway.istio-ingress.svc.cluster.local");
         const route = mocks.one(`${GW_API}:HTTPRoute`, "shop-route").inputs;
-        assert.deepStrictEqual(route.metadata, { name: "shop", namespace: "prod", labels: { app: "shop" } });
+        // Forced: the bot's fast rollback shares the rules; the update recording it must not conflict with it.
+        assert.deepStrictEqual(route.metadata, {
+            name: "shop",
+            namespace: "prod",
+            labels: { app: "shop" },
+            annotations: { "pulumi.com/patchForce": "true" },
+        });
+        assert.deepStrictEqual(mocks.one(`${GW_API}:HTTPRoute`, "shop-mesh-route").inputs.metadata.annotations, {
+            "pulumi.com/patchForce": "true",
+        });
+        assert.strictEqual(
+            mocks.one(`${GW_API}:HTTPRoute`, "shop-redirect-route").inputs.metadata.annotations,
+            undefined,
+        );
         assert.deepStrictEqual(backends(route.spec.rules.at(-1)), [
             ["shop-stable", 70],
             ["shop-canary", 30],
@@ -321,6 +334,18 @@ describe("CanaryRelease with routingApi gateway-api (mocks)", () => {
         const canarySvc = mocks.one("kubernetes:core/v1:Service", "shop-svc-canary").inputs;
         assert.deepStrictEqual(canarySvc.spec.selector, { app: "shop", track: "canary" });
         assert.match(await value(release.routingUrn), /HTTPRoute::shop-route$/);
+        // What the release bot targets and refreshes: both routes move together; the tracks' rules are watched.
+        const names = (urns: string[]) => urns.map((u) => u.split("$").at(-1));
+        assert.deepStrictEqual(names(await value(release.routeUrns)), [
+            `${GW_API}:HTTPRoute::shop-route`,
+            `${GW_API}:HTTPRoute::shop-mesh-route`,
+        ]);
+        assert.deepStrictEqual(names(await value(release.routingUrns)), [
+            `${GW_API}:HTTPRoute::shop-route`,
+            `${GW_API}:HTTPRoute::shop-mesh-route`,
+            "kubernetes:networking.istio.io/v1:DestinationRule::shop-dr-stable",
+            "kubernetes:networking.istio.io/v1:DestinationRule::shop-dr-canary",
+        ]);
     });
 
     it("routes a gRPC app with GRPCRoutes (the HTTP redirect stays an HTTPRoute)", async () => {

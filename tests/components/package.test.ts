@@ -97,7 +97,9 @@ describe("component package", function () {
         assert.deepStrictEqual(Object.keys(release.properties).sort(), [
             "canaryReplicas",
             "namespace",
+            "routeUrns",
             "routingUrn",
+            "routingUrns",
             "splitQuery",
             "url",
             "weights",

@@ -22,11 +22,19 @@ export interface ReleaseMeshParts {
 
 /**
  * Starts the mesh of `namespace`, Prometheus and the stack `stackName` (on the backend `env` names, else the run's
- * file:// one), then `rps` requests per second from the client; resolves once requests are routed.
+ * file:// one; `config` adds to or overrides its config), then `rps` requests per second from the client; resolves
+ * once requests are routed.
  */
 export async function startReleaseMesh(
     parts: ReleaseMeshParts,
-    o: { namespace: string; label: string; stackName: string; rps: number; env?: Record<string, string> },
+    o: {
+        namespace: string;
+        label: string;
+        stackName: string;
+        rps: number;
+        env?: Record<string, string>;
+        config?: Record<string, string>;
+    },
 ): Promise<Required<ReleaseMeshParts>> {
     const mesh = (parts.mesh = Mesh.start({
         namespace: o.namespace,
@@ -52,6 +60,7 @@ export async function startReleaseMesh(
             releaseMaxLatencyMs: "500",
             releaseNoData: "hold",
             releaseHoldLimit: "5",
+            ...o.config,
         }),
         undefined,
         o.env,

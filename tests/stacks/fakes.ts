@@ -6,16 +6,18 @@ import {
     PreviewOptions,
     PreviewResult,
     ResourceChange,
+    routingUrnsOf,
     StackDriver,
     StackLockedError,
     UpOptions,
     UpSummary,
 } from "../../stacks/automation/driver";
 import { Clock } from "../../stacks/release/clock";
-import { DEPLOYMENT, VIRTUAL_SERVICE } from "../../stacks/release/guard";
+import { DEPLOYMENT, DESTINATION_RULE, GRPC_ROUTE, HTTP_ROUTE, VIRTUAL_SERVICE } from "../../stacks/release/guard";
 import { LeaseIdentity } from "../../stacks/release/lease";
 import { LeaseApi, LeaseConflictError, LeaseObject } from "../../stacks/release/kube-lease";
 import { KubeApiError } from "../../stacks/automation/kube-api";
+import { RouteOff, RouteTarget, RoutingControl } from "../../stacks/automation/routing-patch";
 import { MetricsSource, QueryResult } from "../../stacks/release/prometheus";
 
 /** One `pulumi up` (or preview) the fake stack ran: the config it ran with, its targets and plan. */
@@ -32,12 +34,33 @@ export const VS_URN =
 const urn = (type: string, name: string) =>
     `urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$${type}::${name}`;
 
+/**
+ * The routes a shift changes and the DestinationRules they go through, by URN and type, as the program registers
+ * them for the config's routingApi and protocol.
+ */
+export function fakeRouting(config: Record<string, string>): { routes: ResourceChange[]; rules: ResourceChange[] } {
+    const change = (type: string, name: string): ResourceChange => ({
+        urn: urn(type, name),
+        type,
+        op: "update",
+        paths: type === VIRTUAL_SERVICE ? ["spec.http"] : ["spec.rules"],
+    });
+    if (config.routingApi !== "gateway-api") {
+        return { routes: [change(VIRTUAL_SERVICE, "shop-vs")], rules: [change(DESTINATION_RULE, "shop-dr")] };
+    }
+    const type = config.protocol === "grpc" ? GRPC_ROUTE : HTTP_ROUTE;
+    return {
+        routes: [change(type, "shop-route"), change(type, "shop-mesh-route")],
+        rules: [change(DESTINATION_RULE, "shop-dr-stable"), change(DESTINATION_RULE, "shop-dr-canary")],
+    };
+}
+
 /** The resources a change of config updates, as the program would (the routing, the canary or the stable track). */
 export function derivedChanges(config: Record<string, string>, deployed: Record<string, string>): ResourceChange[] {
     const differs = (...keys: string[]) => keys.some((k) => config[k] !== deployed[k]);
     const out: ResourceChange[] = [];
     if (differs("canaryWeight", "releasePhase", "mirrorPercent", "releaseMirrorPercent", "canaryHeader")) {
-        out.push({ urn: VS_URN, type: VIRTUAL_SERVICE, op: "update", paths: ["spec.http"] });
+        out.push(...fakeRouting(config).routes);
     }
     if (differs("canaryImage", "canaryVersion")) {
         out.push({ urn: urn(DEPLOYMENT, "shop-canary"), type: DEPLOYMENT, op: "update", paths: ["spec.template"] });
@@ -181,13 +204,21 @@ export class FakeStack implements StackDriver {
             return {
                 stable: { image: d.stableImage, version: d.stableVersion },
                 canary: { image: d.canaryImage ?? d.stableImage, version: d.canaryVersion ?? d.stableVersion },
-                routingUrn: VS_URN,
+                ...(() => {
+                    const { routes, rules } = fakeRouting(d);
+                    const urns = (cs: ResourceChange[]) => cs.map((c) => c.urn);
+                    return {
+                        routingUrn: routes[0].urn,
+                        routeUrns: urns(routes),
+                        routingUrns: urns([...routes, ...rules]),
+                    };
+                })(),
             };
         });
     }
 
-    routingUrn() {
-        return Promise.resolve(VS_URN);
+    async routingUrns() {
+        return routingUrnsOf(await this.outputs());
     }
 
     /** canaryWeight of each up, in order. */
@@ -464,4 +495,27 @@ export class FakeMetrics implements MetricsSource {
 /** In-memory answers for a canary with this success rate and p99 latency. */
 export function healthy(successRate: number, p99: number): (query: string) => QueryResult {
     return (q) => ({ kind: "value", value: q.startsWith("histogram_quantile") ? p99 : successRate });
+}
+
+/** The bot's routing port in memory: records each patch and hand-back, with the stack's update count. */
+export class FakeRouting implements RoutingControl {
+    readonly calls: string[] = [];
+    fail?: Error;
+
+    constructor(private readonly stack: FakeStack) {}
+
+    /** "prod/shop" for the VirtualService, "GRPCRoute prod/shop-mesh" for a Gateway API route. */
+    private static named(t: RouteTarget): string {
+        return `${t.kind === "VirtualService" ? "" : `${t.kind} `}${t.namespace}/${t.name}`;
+    }
+
+    routeToStable(t: RouteTarget, mirrorPercent?: number): Promise<RouteOff> {
+        this.calls.push(`patch ${FakeRouting.named(t)} mirror=${mirrorPercent} after ${this.stack.ups.length} ups`);
+        return this.fail ? Promise.reject(this.fail) : Promise.resolve({ changed: true });
+    }
+
+    handBack(t: RouteTarget): Promise<void> {
+        this.calls.push(`release ${FakeRouting.named(t)} after ${this.stack.ups.length} ups`);
+        return Promise.resolve();
+    }
 }

@@ -10,11 +10,16 @@ import { selfSignedCertificate } from "../../../stacks/automation/dev-tls";
 import { kubeAccess, kubeAccessOf, KubeApi, kubeTargetOf } from "../../../stacks/automation/kube-api";
 import { clusterApi } from "../../../stacks/release/kube-lease";
 import { PreflightError } from "../../../stacks/release/result";
+import * as fc from "fast-check";
+import { buildHTTPRouteRules, HTTPRouteRule } from "../../../components/gateway-api";
 import {
-    httpAppliers,
+    describeTargets,
     KubeRouting,
     ROLLBACK_FIELD_MANAGER,
+    routeAppliers,
+    RouteTarget,
     stableRoutes,
+    stableRules,
 } from "../../../stacks/automation/routing-patch";
 
 const HOST = "shop.prod.svc.cluster.local";
@@ -68,11 +73,95 @@ describe("stableRoutes: the routes a fast rollback applies", () => {
     });
 });
 
-describe("httpAppliers", () => {
+/** The Gateway API rules as the program builds them (components/gateway-api.ts), through JSON as the server returns them. */
+const rules = (o: Partial<Parameters<typeof buildHTTPRouteRules>[0]> & { canaryWeight: number }): HTTPRouteRule[] =>
+    JSON.parse(JSON.stringify(buildHTTPRouteRules({ app: "shop", port: 80, ...o }))) as HTTPRouteRule[];
+
+describe("stableRules: the Gateway API rules a fast rollback applies", () => {
+    const options = fc.record(
+        {
+            header: fc.constant({ name: "x-canary", value: "true" }),
+            cookie: fc.constant({ name: "beta", value: "yes" }),
+            sessionAffinity: fc.constant({ cookieName: "canary-session", maxAgeSeconds: 60, value: "v2" }),
+            timeout: fc.constantFrom("10s", "1m30s"),
+        },
+        { requiredKeys: [] },
+    );
+
+    it("are exactly the rules the program builds at weight 0, whatever the options (header, cookie, affinity, timeout)", () => {
+        fc.assert(
+            fc.property(fc.integer({ min: 0, max: 100 }), options, (w, o) => {
+                assert.deepStrictEqual(stableRules(rules({ ...o, canaryWeight: w })), rules({ ...o, canaryWeight: 0 }));
+            }),
+        );
+    });
+
+    it("after the mirror phase, carry the user's own mirror (or none), as the program routes after a rollback", () => {
+        fc.assert(
+            fc.property(
+                fc.integer({ min: 0, max: 100 }),
+                fc.integer({ min: 1, max: 100 }),
+                fc.nat(100),
+                (w, phase, own) => {
+                    const from = rules({ canaryWeight: w, mirrorPercent: phase });
+                    assert.deepStrictEqual(stableRules(from, own), rules({ canaryWeight: 0, mirrorPercent: own }));
+                    assert.deepStrictEqual(stableRules(from), rules({ canaryWeight: 0, mirrorPercent: phase }));
+                },
+            ),
+        );
+    });
+
+    it("keep the defaults the API server adds (the rules are applied whole)", () => {
+        const live = rules({ canaryWeight: 30, header: { name: "x-canary", value: "true" } }).map((r) => ({
+            ...r,
+            backendRefs: r.backendRefs?.map((b) => ({ group: "", kind: "Service", ...b })),
+        }));
+        const out = stableRules(live);
+        assert.deepStrictEqual(out.at(-1)?.backendRefs, [
+            { group: "", kind: "Service", name: "shop-stable", port: 80, weight: 100 },
+            { group: "", kind: "Service", name: "shop-canary", port: 80, weight: 0 },
+        ]);
+        assert.deepStrictEqual(out[0], live[0], "the header rule as it was");
+    });
+
+    it("refuse rules without the weighted rule over both tracks, or a mirror to set that is not there", () => {
+        assert.throws(
+            () => stableRules(rules({ canaryWeight: 10 }).map((r) => ({ ...r, name: "other" }))),
+            /^Error: no "weighted" rule with a stable and a canary backend$/,
+        );
+        assert.throws(
+            () => stableRules([{ name: "weighted", backendRefs: [{ name: "shop-stable", port: 80, weight: 100 }] }]),
+            /no "weighted" rule with a stable and a canary backend/,
+        );
+        assert.throws(() => stableRules(rules({ canaryWeight: 10 }), 5), /has no mirror to set to 5%/);
+    });
+});
+
+describe("routeAppliers", () => {
+    it("names the managers other than ours that applied the routes (spec.http, or a route's spec.rules)", () => {
+        assert.deepStrictEqual(
+            routeAppliers(
+                [
+                    { manager: "pulumi-kubernetes-1", operation: "Apply", fieldsV1: { "f:spec": { "f:rules": {} } } },
+                    { manager: "pulumi-kubernetes-2", operation: "Apply", fieldsV1: { "f:spec": { "f:http": {} } } },
+                ],
+                "rules",
+            ),
+            ["pulumi-kubernetes-1"],
+        );
+        assert.strictEqual(
+            describeTargets([
+                { kind: "GRPCRoute", namespace: "prod", name: "shop" },
+                { kind: "GRPCRoute", namespace: "prod", name: "shop-mesh" },
+            ]),
+            "GRPCRoutes prod/shop and prod/shop-mesh",
+        );
+    });
+
     it("names the managers other than ours that applied spec.http", () => {
         const http = { "f:spec": { "f:http": {} } };
         assert.deepStrictEqual(
-            httpAppliers([
+            routeAppliers([
                 { manager: "pulumi-kubernetes-1234", operation: "Apply", fieldsV1: http },
                 { manager: ROLLBACK_FIELD_MANAGER, operation: "Apply", fieldsV1: http },
                 { manager: "kubectl-patch", operation: "Update", fieldsV1: http },
@@ -88,11 +177,18 @@ interface Seen {
     url: string;
     contentType?: string;
     auth?: string;
-    body?: { metadata: object; spec?: { http: HTTPRoute[] } };
+    body?: { apiVersion: string; kind: string; metadata: object; spec?: Record<string, unknown[]> };
 }
 
-/** An API server on 127.0.0.1 holding one VirtualService; records every request. */
-async function fakeApiServer(managers: { manager: string; operation: string }[], http: HTTPRoute[]) {
+/**
+ * An API server on 127.0.0.1 holding one route object (a VirtualService `prod/shop`, else the object `at`, with its
+ * routes in `field`); records every request.
+ */
+async function fakeApiServer(
+    managers: { manager: string; operation: string }[],
+    routes: unknown[],
+    at = { path: "/apis/networking.istio.io/v1/namespaces/prod/virtualservices/shop", field: "http" },
+) {
     const tls = selfSignedCertificate(["localhost"]);
     const seen: Seen[] = [];
     const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
@@ -107,16 +203,16 @@ async function fakeApiServer(managers: { manager: string; operation: string }[],
                 body: text ? JSON.parse(text) : undefined,
             });
             res.setHeader("content-type", "application/json");
-            if (!req.url!.startsWith("/apis/networking.istio.io/v1/namespaces/prod/virtualservices/shop")) {
+            if (req.url!.split("?")[0] !== at.path) {
                 res.statusCode = 404;
                 res.end(JSON.stringify({ message: "virtualservices.networking.istio.io not found" }));
                 return;
             }
-            const fieldsV1 = { "f:spec": { "f:http": {} } };
+            const fieldsV1 = { "f:spec": { [`f:${at.field}`]: {} } };
             res.end(
                 JSON.stringify({
                     metadata: { managedFields: managers.map((m) => ({ ...m, fieldsV1 })) },
-                    spec: { http },
+                    spec: { [at.field]: routes },
                 }),
             );
         });
@@ -157,8 +253,47 @@ async function fakeApiServer(managers: { manager: string; operation: string }[],
 }
 
 describe("KubeRouting against an API server on 127.0.0.1 (kubeconfig: CA file, token, server name)", () => {
-    const shop = { namespace: "prod", name: "shop" };
+    const shop: RouteTarget = { kind: "VirtualService", namespace: "prod", name: "shop" };
     const pulumi = { manager: "pulumi-kubernetes-abc", operation: "Apply" };
+
+    for (const kind of ["HTTPRoute", "GRPCRoute"] as const) {
+        it(`a Gateway API ${kind}: applies its stable rules, whole, at its own path; refuses one Pulumi did not apply`, async () => {
+            const path = `/apis/gateway.networking.k8s.io/v1/namespaces/prod/${kind.toLowerCase()}s/shop-mesh`;
+            const target: RouteTarget = { kind, namespace: "prod", name: "shop-mesh" };
+            const api = await fakeApiServer([pulumi], rules({ canaryWeight: 40 }), { path, field: "rules" });
+            const foreign = await fakeApiServer([{ manager: "kubectl-edit", operation: "Update" }], [], {
+                path,
+                field: "rules",
+            });
+            try {
+                assert.deepStrictEqual(await api.routing.routeToStable(target, 0), { changed: true });
+                assert.deepStrictEqual(
+                    api.seen.map((s) => [s.method, s.url]),
+                    [
+                        ["GET", path],
+                        ["PATCH", `${path}?fieldManager=${ROLLBACK_FIELD_MANAGER}&force=true`],
+                    ],
+                );
+                assert.deepStrictEqual(api.seen[1].body, {
+                    apiVersion: "gateway.networking.k8s.io/v1",
+                    kind,
+                    metadata: { name: "shop-mesh", namespace: "prod" },
+                    spec: { rules: rules({ canaryWeight: 0 }) },
+                });
+                await assert.rejects(
+                    foreign.routing.routeToStable(target, 0),
+                    /live routes of prod\/shop-mesh are not the ones Pulumi applied \(managers: kubectl-edit \(Update\)\)/,
+                );
+                assert.deepStrictEqual(
+                    foreign.seen.map((s) => s.method),
+                    ["GET"],
+                );
+            } finally {
+                api.stop();
+                foreign.stop();
+            }
+        });
+    }
 
     it("applies the stable routes, whole, with its own field manager, forced", async () => {
         const api = await fakeApiServer([pulumi], live(routes(25)));
@@ -220,7 +355,7 @@ describe("KubeRouting against an API server on 127.0.0.1 (kubeconfig: CA file, t
         const api = await fakeApiServer([pulumi], live(routes(25)));
         try {
             await assert.rejects(
-                api.routing.routeToStable({ namespace: "prod", name: "nope" }, 0),
+                api.routing.routeToStable({ ...shop, name: "nope" }, 0),
                 /GET \/apis\/networking.istio.io\/v1\/namespaces\/prod\/virtualservices\/nope: 404 virtualservices.networking.istio.io not found/,
             );
         } finally {

@@ -1,25 +1,6 @@
 import * as assert from "assert";
-import { RouteOff, RouteTarget, RoutingControl } from "../../../stacks/automation/routing-patch";
-import { FakeStack, health, VS_URN } from "../fakes";
+import { FakeRouting, FakeStack, health, VS_URN } from "../fakes";
 import { releaseBench, stackConfig } from "./bench";
-
-/** Live routes the fake stack's ups and the patch share: records each patch and release, and when it came. */
-class FakeRouting implements RoutingControl {
-    readonly calls: string[] = [];
-    fail?: Error;
-
-    constructor(private readonly stack: FakeStack) {}
-
-    routeToStable(t: RouteTarget, mirrorPercent?: number): Promise<RouteOff> {
-        this.calls.push(`patch ${t.namespace}/${t.name} mirror=${mirrorPercent} after ${this.stack.ups.length} ups`);
-        return this.fail ? Promise.reject(this.fail) : Promise.resolve({ changed: true });
-    }
-
-    handBack(t: RouteTarget): Promise<void> {
-        this.calls.push(`release ${t.namespace}/${t.name} after ${this.stack.ups.length} ups`);
-        return Promise.resolve();
-    }
-}
 
 describe("release bot: fast rollback (releaseRollback, fake stack and routing)", function () {
     this.timeout(20000);

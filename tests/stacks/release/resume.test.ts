@@ -131,17 +131,6 @@ describe("release bot: resume, locks, preflight and options (fake stack and cloc
         assert.deepStrictEqual(stack.ups, []);
     });
 
-    it("refuses a stack routed with the Gateway API before anything moves (the bot drives VirtualServices only)", async () => {
-        const stack = new FakeStack(stackConfig({ routingApi: "gateway-api" }));
-        await assert.rejects(b.run(stack, { image: V2 }), {
-            name: "PreflightError",
-            message:
-                "stack dev routes with the Gateway API (routingApi gateway-api), which the release bot does not drive yet (its fast rollback patches a VirtualService): shift it by hand with `pulumi config set canaryWeight <weight> && pulumi up`",
-        });
-        assert.deepStrictEqual(stack.ups, []);
-        assert.strictEqual(stack.config.canaryWeight, "0");
-    });
-
     it("refuses to release with every health check off (a request count alone is not a health check)", async () => {
         const stack = new FakeStack(stackConfig({ releaseMinRequests: "10" }));
         await assert.rejects(
