@@ -164,6 +164,9 @@ function gatewayApiProblems(a: CanaryReleaseValues, name: Namer): (string | unde
             `a Gateway API listener has no TLS minimum (istiod's default, ${D.tlsMinVersion}, applies)`,
         ),
         refuse("timeout", a.protocol === "grpc" && a.timeout !== undefined, "a gRPC app's GRPCRoute has no timeouts"),
+        a.mirrorPercent !== undefined && !Number.isInteger(a.mirrorPercent)
+            ? `${name("mirrorPercent")} must be a whole percentage with ${mode} (a RequestMirror's percent is an integer); got ${a.mirrorPercent}`
+            : undefined,
         a.timeout !== undefined && !GATEWAY_API_DURATION.test(a.timeout)
             ? `${name("timeout")} must be a Gateway API duration such as "10s", "1m30s" or "500ms" (whole numbers of h, m, s or ms) with ${mode}; got "${a.timeout}"`
             : undefined,

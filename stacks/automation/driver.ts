@@ -144,13 +144,22 @@ const urnList = (v: unknown): string[] | undefined =>
     Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === "string") ? v : undefined;
 
 /**
- * The routing URNs in a stack's outputs; a stack last deployed by a version without the lists has only
- * `routingUrn` (its VirtualService), which then is both. Undefined when there are none.
+ * The routing URNs in a stack's outputs. A stack last deployed by a version without the lists has only `routingUrn`:
+ * a VirtualService's (`<app>-vs`) is the route, watched with its DestinationRule (`<app>-dr`); any other (a Gateway
+ * API stack's external route, without its mesh route) gives none, so the bot runs full updates and checks drift
+ * over the routing types. Undefined when there are none.
  */
 export function routingUrnsOf(outputs: Record<string, unknown>): RoutingUrns | undefined {
-    const single = typeof outputs.routingUrn === "string" ? [outputs.routingUrn] : undefined;
-    const routes = urnList(outputs.routeUrns) ?? single;
-    return routes === undefined ? undefined : { routes, watched: urnList(outputs.routingUrns) ?? routes };
+    const routes = urnList(outputs.routeUrns);
+    if (routes !== undefined) {
+        return { routes, watched: urnList(outputs.routingUrns) ?? routes };
+    }
+    const vs = outputs.routingUrn;
+    if (typeof vs !== "string" || !/\$kubernetes:networking\.istio\.io\/v1:VirtualService::.*-vs$/.test(vs)) {
+        return undefined;
+    }
+    const dr = vs.replace(/VirtualService::(.*)-vs$/, "DestinationRule::$1-dr");
+    return { routes: [vs], watched: [vs, dr] };
 }
 
 /** The line of an error message worth showing: the first that says "error", else the first. */

@@ -169,6 +169,21 @@ const KINDS: Record<RouteKind, { apiVersion: string; plural: string; field: "htt
 };
 type ToStable = (list: unknown[], mirrorPercent?: number) => unknown[];
 
+/** The same JSON value, whatever the order of object keys (the API server's differs from ours). */
+export function sameJson(a: unknown, b: unknown): boolean {
+    const canonical = (v: unknown): unknown =>
+        Array.isArray(v)
+            ? v.map(canonical)
+            : v !== null && typeof v === "object"
+              ? Object.fromEntries(
+                    Object.keys(v)
+                        .sort()
+                        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+                )
+              : v;
+    return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
 /** Managers other than ours that own the routes (`spec.<field>`: `http`, or a Gateway API route's `rules`) by an apply. */
 export function routeAppliers(managed: readonly ManagedFields[] = [], field: "http" | "rules" = "http"): string[] {
     return managed
@@ -223,7 +238,7 @@ export class KubeRouting implements RoutingControl {
         }
         const routes = live.spec[field] ?? [];
         const target = toStable(routes, mirrorPercent);
-        if (JSON.stringify(target) === JSON.stringify(routes)) {
+        if (sameJson(target, routes)) {
             return { changed: false };
         }
         await this.apply(t, { [field]: target });

@@ -89,6 +89,12 @@ async function prepare(
             "the header phase needs canaryHeader in stack config (e.g. `pulumi config set canaryHeader x-canary`)",
         );
     }
+    const gatewayApi = (cfg.release.routingApi ?? D.routingApi) === RoutingApi.GatewayApi;
+    if (gatewayApi && policy.mirrorPercent !== undefined && !Number.isInteger(policy.mirrorPercent)) {
+        throw new PreflightError(
+            `releaseMirrorPercent must be a whole percentage with routingApi "gateway-api" (a RequestMirror's percent is an integer); got ${policy.mirrorPercent}`,
+        );
+    }
     const view: ReleaseView = {
         state: cfg.state,
         canaryWeight: cfg.release.canaryWeight ?? 0,
@@ -141,11 +147,10 @@ async function prepare(
             target,
             app,
             routes: {
-                targets: shiftedRoutes(
-                    app,
-                    (cfg.release.routingApi ?? D.routingApi) === RoutingApi.GatewayApi,
-                    cfg.release.protocol ?? D.protocol,
-                ).map((r) => ({ ...r, namespace })),
+                targets: shiftedRoutes(app, gatewayApi, cfg.release.protocol ?? D.protocol).map((r) => ({
+                    ...r,
+                    namespace,
+                })),
                 userMirrorPercent: cfg.userMirrorPercent,
             },
             canaryHeader: cfg.release.canaryHeader,

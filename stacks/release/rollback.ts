@@ -26,7 +26,8 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
     const t0 = Date.now();
     const stack = run.stack;
     run.record({ kind: "rollback", message: `rolling back: ${reason}` });
-    const patched = await fastRouteOff(run, t0);
+    const fast = await fastRouteOff(run, t0);
+    const patched = fast?.all === true;
     const urns =
         (run.opts.targetedRollback ?? true) ? (await stack.routingUrns().catch(() => undefined))?.routes : undefined;
     try {
@@ -48,8 +49,8 @@ export async function rollback(run: ReleaseRun, reason: string, cause: RollbackC
             durationMs: ms,
             changes: s.resourceChanges,
         });
-        if (patched) {
-            await handBackRoutes(run, patched);
+        if (fast !== undefined && fast.patched.length > 0) {
+            await handBackRoutes(run, fast.patched);
         }
     } catch (e) {
         if (e instanceof LeaseLostError) {

@@ -48,7 +48,7 @@ export function gateSteps(stack: string, version: string, gate: Gate, image: str
     return [`${approve}   # approve and continue`, `${abort}   # roll back`];
 }
 
-/** The routes of these URNs, for a sentence: "VirtualService", "HTTPRoutes shop and shop-mesh". */
+/** The routes of these URNs by their Pulumi names, for a sentence: "VirtualService", "GRPCRoutes shop-route and shop-mesh-route". */
 export function routesNamed(urns: string[]): string {
     const kinds = [...new Set(urns.map((u) => u.split("::").at(-2)?.split(":").at(-1) ?? "route"))];
     if (urns.length === 1) {

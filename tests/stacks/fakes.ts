@@ -195,7 +195,13 @@ export class FakeStack implements StackDriver {
 
     drift(types?: string[], targets?: string[]) {
         this.driftTargets.push(targets);
-        return this.alive(() => this.drifted.filter((d) => types === undefined || types.includes(d.type)));
+        return this.alive(() =>
+            this.drifted.filter(
+                (d) =>
+                    (types === undefined || types.includes(d.type)) &&
+                    (targets === undefined || targets.includes(d.urn)),
+            ),
+        );
     }
 
     outputs() {
@@ -500,7 +506,8 @@ export function healthy(successRate: number, p99: number): (query: string) => Qu
 /** The bot's routing port in memory: records each patch and hand-back, with the stack's update count. */
 export class FakeRouting implements RoutingControl {
     readonly calls: string[] = [];
-    fail?: Error;
+    /** Every patch fails with this error, or the patches of the targets this returns an error for. */
+    fail?: Error | ((t: RouteTarget) => Error | undefined);
 
     constructor(private readonly stack: FakeStack) {}
 
@@ -511,7 +518,8 @@ export class FakeRouting implements RoutingControl {
 
     routeToStable(t: RouteTarget, mirrorPercent?: number): Promise<RouteOff> {
         this.calls.push(`patch ${FakeRouting.named(t)} mirror=${mirrorPercent} after ${this.stack.ups.length} ups`);
-        return this.fail ? Promise.reject(this.fail) : Promise.resolve({ changed: true });
+        const fail = typeof this.fail === "function" ? this.fail(t) : this.fail;
+        return fail ? Promise.reject(fail) : Promise.resolve({ changed: true });
     }
 
     handBack(t: RouteTarget): Promise<void> {

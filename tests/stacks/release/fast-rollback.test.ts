@@ -55,7 +55,7 @@ describe("release bot: fast rollback (releaseRollback, fake stack and routing)",
                 (e) =>
                     e.kind === "error" &&
                     e.message ===
-                        "direct routing patch failed; rolling back by update instead: connect ECONNREFUSED 127.0.0.1:6443",
+                        "direct routing patch failed; rolling back by update instead: VirtualService prod/shop: connect ECONNREFUSED 127.0.0.1:6443",
             ),
         );
         assert.ok(

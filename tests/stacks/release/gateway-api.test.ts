@@ -3,6 +3,7 @@
  * drift, completes and rolls back through both routes (external and mesh), which move together.
  */
 import * as assert from "assert";
+import { routingUrnsOf } from "../../../stacks/automation/driver";
 import { GRPC_ROUTE, HTTP_ROUTE, planViolations } from "../../../stacks/release/guard";
 import { fakeRouting, FakeRouting, FakeStack, health } from "../fakes";
 import { releaseBench, stackConfig } from "./bench";
@@ -56,6 +57,34 @@ describe("release bot: the Gateway API routing mode (fake stack and routing)", f
         );
     });
 
+    it("one route's patch fails: said with its name, the update moves both, the one patched is handed back", async () => {
+        b.prom.answer = health(50, 10);
+        const stack = new FakeStack(grpc());
+        const routing = new FakeRouting(stack);
+        routing.fail = (t) => (t.name === "shop-mesh" ? new Error("connect ECONNREFUSED 127.0.0.1:6443") : undefined);
+        const result = await b.run(stack, undefined, { routing });
+        assert.strictEqual(result.outcome, "rolled-back");
+        assert.ok(
+            result.events.some(
+                (e) =>
+                    e.kind === "error" &&
+                    e.message ===
+                        "direct routing patch failed; rolling back by update instead: GRPCRoute prod/shop-mesh: connect ECONNREFUSED 127.0.0.1:6443",
+            ),
+            JSON.stringify(result.events),
+        );
+        assert.deepStrictEqual(stack.ups[2].targets, routeUrns, "the targeted update moves both routes");
+        assert.ok(
+            result.events.some((e) =>
+                /^traffic back on stable .* \(time to stable; targeted update of the GRPCRoutes shop-route and shop-mesh-route\)$/.test(
+                    e.message,
+                ),
+            ),
+            "time to stable is the update's, not the half patch's",
+        );
+        assert.deepStrictEqual(routing.calls.slice(4), ["release GRPCRoute prod/shop after 3 ups"]);
+    });
+
     it("a rollback that cannot be recorded gives the commands with both routes as targets", async () => {
         b.prom.answer = health(50, 10);
         const stack = new FakeStack(grpc());
@@ -85,6 +114,22 @@ describe("release bot: the Gateway API routing mode (fake stack and routing)", f
             /^the live routing objects differ from the stack's state: update GRPCRoute shop-mesh-route \(spec\.rules\)/,
         );
         assert.deepStrictEqual(stack.weights(), [0, 10, 25]);
+    });
+
+    it("a stack last deployed by an older version: its VirtualService with its DestinationRule; a lone route is no target", () => {
+        const vs =
+            "urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:VirtualService::shop-vs";
+        assert.deepStrictEqual(routingUrnsOf({ routingUrn: vs }), {
+            routes: [vs],
+            watched: [vs, vs.replace("VirtualService::shop-vs", "DestinationRule::shop-dr")],
+        });
+        // Without the mesh route a targeted update would move one route of two: full updates instead.
+        assert.strictEqual(routingUrnsOf({ routingUrn: routes[0].urn }), undefined);
+        assert.strictEqual(routingUrnsOf({}), undefined);
+        assert.deepStrictEqual(routingUrnsOf({ routingUrn: routes[0].urn, routeUrns: routeUrns, routingUrns: [] }), {
+            routes: routeUrns,
+            watched: routeUrns,
+        });
     });
 
     it("the plan guard lets a stage change the routes of either kind, and nothing else of them", () => {
