@@ -386,6 +386,10 @@ describe("CanaryRelease with routingApi gateway-api (mocks)", () => {
             message:
                 'timeout cannot be used with routingApi "gateway-api": a gRPC app\'s GRPCRoute has no timeouts; unset it or use routingApi "istio"',
         });
+        await assert.rejects(deploy(releaseArgs({ routingApi: "gateway-api", mirrorPercent: 2.5 })), {
+            message:
+                'mirrorPercent must be a whole percentage with routingApi "gateway-api" (a RequestMirror\'s percent is an integer); got 2.5',
+        });
         await assert.rejects(deploy(releaseArgs({ routingApi: "envoy" as never })), {
             message: 'routingApi must be one of istio, gateway-api; got "envoy"',
         });

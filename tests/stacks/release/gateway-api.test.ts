@@ -116,6 +116,16 @@ describe("release bot: the Gateway API routing mode (fake stack and routing)", f
         assert.deepStrictEqual(stack.weights(), [0, 10, 25]);
     });
 
+    it("refuses a fractional mirror phase before anything moves (a RequestMirror's percent is an integer)", async () => {
+        const stack = new FakeStack(stackConfig({ routingApi: "gateway-api", releaseMirrorPercent: "0.5" }));
+        await assert.rejects(b.run(stack), {
+            name: "PreflightError",
+            message:
+                'releaseMirrorPercent must be a whole percentage with routingApi "gateway-api" (a RequestMirror\'s percent is an integer); got 0.5',
+        });
+        assert.deepStrictEqual(stack.ups, []);
+    });
+
     it("a stack last deployed by an older version: its VirtualService with its DestinationRule; a lone route is no target", () => {
         const vs =
             "urn:pulumi:dev::istio-canary::istio-canary:index:CanaryRelease$kubernetes:networking.istio.io/v1:VirtualService::shop-vs";
