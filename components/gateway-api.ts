@@ -124,6 +124,12 @@ export function trackServiceName(app: string, track: Track): string {
     return `${app}-${track}`;
 }
 
+/** The track a Service named by {@link trackServiceName} serves, or undefined for any other name. */
+export function trackOfServiceName(name: string): Track | undefined {
+    const track = /-(stable|canary)$/.exec(name)?.[1];
+    return track === "stable" || track === "canary" ? track : undefined;
+}
+
 /**
  * Name of the app's Gateway, which lives in the gateway's namespace (next to the ingress gateway's Service, as istiod
  * requires of a Gateway bound to a gateway it did not deploy): `<namespace>-<app>`, unique across apps and stacks.

@@ -5,11 +5,14 @@
  *
  * Both schemas make the routes an atomic list (a VirtualService's `spec.http`, a route's `spec.rules`), so the
  * apply sends the whole list: the live routes with the weighted route at stable 100 / canary 0 (and, after a mirror
- * phase, the mirror the program routes once the release is rolled back). That is exactly what the recording update
- * applies next (the API server's defaults included, since the list is the live one), so the Kubernetes provider's
- * apply does not conflict with ours; it shares ownership of the same values, and then our field manager hands its
- * share back ({@link KubeRouting.handBack}), leaving the object as Pulumi alone manages it. The patch is refused (and
- * the bot falls back to the update) unless the live routes are the ones Pulumi applied.
+ * phase, the mirror the program routes once the release is rolled back). The recording update applies the same
+ * routes next. A VirtualService has no server-side defaults, so the Kubernetes provider's apply holds exactly our
+ * values and does not conflict: it shares their ownership. A Gateway API route does conflict (the API server compares
+ * the provider's rules, without the defaults it adds such as a backendRef's group and kind, with the stored ones), so
+ * the shifted routes carry `pulumi.com/patchForce: "true"` (components/routes.ts) and the provider's apply takes them
+ * over. Either way our field manager then hands back what it still holds ({@link KubeRouting.handBack}), leaving the
+ * object as Pulumi alone manages it. The patch is refused (and the bot falls back to the update) unless the live
+ * routes are the ones Pulumi applied.
  */
 import {
     BackendRef,
@@ -17,6 +20,7 @@ import {
     HTTPRouteFilter,
     HTTPRouteRule,
     RouteKind,
+    trackOfServiceName,
 } from "../../components/gateway-api";
 import { ISTIO_NETWORKING_API_VERSION, HTTPRoute } from "../../components/istio-types";
 import { ROUTE_NAMES, MAX_WEIGHT } from "../../components/routing";
@@ -101,8 +105,8 @@ export function stableRoutes(http: readonly HTTPRoute[], mirrorPercent?: number)
         });
 }
 
-/** The Gateway API backend of a track: its own Service, `<app>-<track>` (components/gateway-api.ts). */
-const trackOf = (b: { name: string }) => /-(stable|canary)$/.exec(b.name)?.[1];
+/** The track of a Gateway API backend: each track has its own Service (components/gateway-api.ts). */
+const trackOf = (b: { name: string }) => trackOfServiceName(b.name);
 
 /**
  * The Gateway API rules (an HTTPRoute's or a GRPCRoute's) with the weighted rule on stable and, when `mirrorPercent`

@@ -16,6 +16,8 @@ import {
     buildHTTPRouteRules,
     buildMeshHTTPRouteSpec,
     HTTPRouteRule,
+    trackOfServiceName,
+    trackServiceName,
 } from "../../components/gateway-api";
 import { readGatewayApiCrds } from "../../components/gateway-api-crds";
 import { releaseArgs } from "../fixtures/release";
@@ -150,6 +152,23 @@ describe("gateway-api routing: the HTTPRoute rules", () => {
                 },
             ],
         );
+    });
+
+    it("a track's Service name gives its track back, and no other name does (what the bot's rollback reads)", () => {
+        const app = fc.stringMatching(/^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$/);
+        fc.assert(
+            fc.property(app, fc.constantFrom("stable" as const, "canary" as const), (a, track) => {
+                assert.strictEqual(trackOfServiceName(trackServiceName(a, track)), track);
+            }),
+        );
+        fc.assert(
+            fc.property(app, (a) => {
+                fc.pre(!/-(stable|canary)$/.test(a));
+                assert.strictEqual(trackOfServiceName(a), undefined);
+            }),
+        );
+        assert.strictEqual(trackOfServiceName("shop-stable-x"), undefined);
+        assert.strictEqual(trackOfServiceName("shopstable"), undefined);
     });
 
     it("binds the external route to the Gateway's HTTPS listeners, and the mesh route to the app's Service", () => {
