@@ -11,10 +11,12 @@
 #         + SeaweedFS (the S3 state backend of the multi-runner tests; scripts/backend/seaweedfs.sh)
 #         + the Gateway API's standard CRDs (GATEWAY_API_CRDS_DIR: the gateway-api routing mode's e2e)
 #   all   e2e + the helm CLI (debugging and rendering only)
-# The terminal gets one line per component built (what, how long its last build took, the elapsed time) and one
-# at the end; each component's detail, Go's output included, goes to ~/.cache/istio-canary/logs/<component>.log
-# (TOOLCHAIN_VERBOSE=1 shows it all). PATH gets the Pulumi CLI, its language hosts and kubectl; KUBECTL,
-# ISTIO_CHARTS_DIR (and ISTIOCTL with e2e) are set. The local cluster is separate: scripts/cluster/up.sh.
+# Two streams build side by side (the Pulumi tools; the cluster's), each component after the one before it in its
+# stream. The terminal gets one line per component built (what, how long its last build took, the elapsed time)
+# and one at the end; each component's detail, Go's output included, goes to
+# ~/.cache/istio-canary/logs/<component>.log (TOOLCHAIN_VERBOSE=1 shows it all). PATH gets the Pulumi CLI, its
+# language hosts and kubectl; KUBECTL, ISTIO_CHARTS_DIR (and ISTIOCTL with e2e) are set. The local cluster is
+# separate: scripts/cluster/up.sh.
 set -euo pipefail
 LOG_TAG="env"
 # shellcheck source=lib.sh
@@ -26,20 +28,47 @@ case "$profile" in
 esac
 export ISTIO_CANARY_TOOLCHAIN="$profile"
 t="$(now)"
-toolchain_part pulumi "$LIB_DIR/toolchain/pulumi.sh"
-if [[ $profile != demo ]]; then
-  toolchain_part pulumi-yaml "$LIB_DIR/toolchain/pulumi-yaml.sh" >/dev/null
-fi
-kube="$(KUBE_TOOLCHAIN_HELM="$([[ $profile == all ]] && echo 1 || echo 0)" toolchain_part kube "$LIB_DIR/toolchain/kube.sh")"
-printf '%s\n' "$kube"
-toolchain_part istio-charts "$LIB_DIR/toolchain/istio.sh"
-toolchain_part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] && echo istioctl)
-toolchain_part prometheus "$LIB_DIR/toolchain/prometheus.sh"
-if [[ $profile != demo ]]; then
-  toolchain_part metrics-server "$LIB_DIR/toolchain/metrics-server.sh" >/dev/null
-  toolchain_part seaweedfs "$LIB_DIR/toolchain/seaweedfs.sh" >/dev/null
-  toolchain_part gateway-api "$LIB_DIR/toolchain/gateway-api.sh"
-fi
+# Two streams side by side: a Go build keeps both cores busy only while it compiles, not while it resolves and
+# downloads modules, links or extracts charts, so the other stream's work fills those gaps. The streams share
+# nothing but Go's module and build caches (safe for concurrent builds). Each part's stdout (its export lines)
+# goes to a file of its own and is printed below in a fixed order.
+out="$(mktemp -d)"
+cleanup_add "$out"
+part() {
+  local name=$1
+  shift
+  toolchain_part "$name" "$@" >"$out/$name"
+}
+pulumi_stream() {
+  part pulumi "$LIB_DIR/toolchain/pulumi.sh"
+  if [[ $profile != demo ]]; then
+    part pulumi-yaml "$LIB_DIR/toolchain/pulumi-yaml.sh"
+    part seaweedfs "$LIB_DIR/toolchain/seaweedfs.sh"
+  fi
+}
+cluster_stream() {
+  KUBE_TOOLCHAIN_HELM="$([[ $profile == all ]] && echo 1 || echo 0)" part kube "$LIB_DIR/toolchain/kube.sh"
+  part istio-charts "$LIB_DIR/toolchain/istio.sh"
+  # shellcheck disable=SC2046 # no word or none.
+  part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] && echo istioctl)
+  part prometheus "$LIB_DIR/toolchain/prometheus.sh"
+  if [[ $profile != demo ]]; then
+    part metrics-server "$LIB_DIR/toolchain/metrics-server.sh"
+    part gateway-api "$LIB_DIR/toolchain/gateway-api.sh"
+  fi
+}
+pulumi_stream &
+pulumi_pid=$!
+cluster_stream &
+cluster_pid=$!
+failed=()
+wait "$pulumi_pid" || failed+=("the Pulumi stream (CLI, language hosts, provider, Pulumi YAML, SeaweedFS)")
+wait "$cluster_pid" || failed+=("the cluster stream (Kubernetes, kwok, etcd, Istio, Prometheus, metrics-server)")
+((${#failed[@]} == 0)) || die "toolchain build failed in ${failed[*]}; see the lines above"
+for name in pulumi kube istio-charts istiod prometheus gateway-api; do
+  [[ ! -f $out/$name ]] || cat "$out/$name"
+done
+kube="$(cat "$out/kube")"
 eval "$kube"
 # shellcheck disable=SC2016 # $PATH is for the caller's shell to expand.
 printf 'export PATH=%q:"$PATH"\n' "$(dirname "$KUBECTL")"
