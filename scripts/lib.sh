@@ -270,9 +270,14 @@ progress() {
   fi
 }
 
+# A toolchain part runs with Go's garbage collector set for its compilers and linkers: collect at 5x the live heap
+# instead of 2x (GOGC=400), within 4 GiB a process (GOMEMLIMIT: collect sooner near it). The binaries are the same;
+# the builds take less CPU (bench/toolchain-gc.sh). TOOLCHAIN_GOGC / TOOLCHAIN_GOMEMLIMIT override them. Only the
+# builds: the servers the cluster scripts start keep Go's defaults.
 toolchain_part() {
   local name=$1 rc=0
   shift
+  local -x GOGC="${TOOLCHAIN_GOGC:-400}" GOMEMLIMIT="${TOOLCHAIN_GOMEMLIMIT:-4GiB}"
   if [[ ${TOOLCHAIN_VERBOSE:-0} == 1 ]]; then
     "$@" 4>&2
     return
