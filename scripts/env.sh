@@ -49,7 +49,7 @@ pulumi_stream() {
 cluster_stream() {
   KUBE_TOOLCHAIN_HELM="$([[ $profile == all ]] && echo 1 || echo 0)" part kube "$LIB_DIR/toolchain/kube.sh"
   part istio-charts "$LIB_DIR/toolchain/istio.sh"
-  # shellcheck disable=SC2046 # no word or none.
+  # shellcheck disable=SC2046 # one word or none.
   part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] && echo istioctl)
   part prometheus "$LIB_DIR/toolchain/prometheus.sh"
   if [[ $profile != demo ]]; then
