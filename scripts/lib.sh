@@ -273,8 +273,8 @@ progress() {
 
 # A toolchain part runs with Go's garbage collector set for its compilers and linkers: collect at 5x the live heap
 # instead of 2x (GOGC=400), within 4 GiB a process (GOMEMLIMIT: collect sooner near it, a soft bound). The binaries
-# are the same; etcd's build took 13% less CPU (bench/toolchain-gc.sh); the peak memory of the largest links at 400
-# is not measured yet. TOOLCHAIN_GOGC / TOOLCHAIN_GOMEMLIMIT override them. Only the builds: the servers the
+# are the same; etcd's build took 6% less CPU on an idle machine (bench/toolchain-gc.sh); the peak memory of the
+# largest links at 400 is not measured yet. TOOLCHAIN_GOGC / TOOLCHAIN_GOMEMLIMIT override them. Only the builds: the servers the
 # cluster scripts start keep Go's defaults.
 toolchain_part() {
   local name=$1 rc=0
