@@ -12,6 +12,8 @@ set -euo pipefail
 LOG_TAG=bench/toolchain-gc
 # shellcheck source=../scripts/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../scripts/lib.sh"
+# shellcheck source=../scripts/toolchain/cluster-module.sh
+source "$LIB_DIR/toolchain/cluster-module.sh"
 require_cmd go /usr/bin/time
 
 component="${1:-etcd}"
@@ -23,7 +25,7 @@ for g in "${gogcs[@]}"; do
 done
 case "$component" in
   etcd) src="$ISTIO_CANARY_CACHE/etcd/$ETCD_VERSION/src" pkg="go.etcd.io/etcd/server/v3" ;;
-  kwok) src="$ISTIO_CANARY_CACHE/kwok/$KWOK_VERSION/src" pkg="sigs.k8s.io/kwok/cmd/kwok" ;;
+  kwok) src="$ISTIO_CANARY_CACHE/kwok/$KWOK_VERSION-$CLUSTER_MODULE_KEY/src" pkg="sigs.k8s.io/kwok/cmd/kwok" ;;
   metrics-server)
     src="$ISTIO_CANARY_CACHE/metrics-server/v$METRICS_SERVER_VERSION/src"
     pkg="sigs.k8s.io/metrics-server/cmd/metrics-server"

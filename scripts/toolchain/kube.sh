@@ -5,9 +5,11 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
 #                            k8s.io/kubernetes @ v$KUBERNETES_VERSION
 #   kwok                     sigs.k8s.io/kwok/cmd/kwok @ v$KWOK_VERSION
+#                            these two from the cluster's one wrapper module, istiod's too (cluster-module.sh)
 #   helm                     helm.sh/helm/v3/cmd/helm @ v$HELM_VERSION (debugging/rendering only)
 #
-# Binaries are cached under $ISTIO_CANARY_CACHE/<name>/<version>/bin/ ; each group
+# Binaries are cached under $ISTIO_CANARY_CACHE/<name>/<version>/bin/ (for Kubernetes and kwok the version ends
+# with CLUSTER_MODULE_KEY, which names the set of versions they build with); each group
 # is built into a temporary directory which is then renamed into place (install_atomic
 # of scripts/lib.sh), so a bin/ directory that exists is always complete.
 #
@@ -21,6 +23,8 @@ set -euo pipefail
 LOG_TAG=toolchain/kube
 # shellcheck source=../lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+# shellcheck source=cluster-module.sh
+source "$LIB_DIR/toolchain/cluster-module.sh"
 
 # helm is not pinned in versions.sh; v3.22.0 is the newest helm v3 the module proxy serves.
 HELM_VERSION="${HELM_VERSION:-3.22.0}"
@@ -45,39 +49,8 @@ tool go.etcd.io/etcd/server/v3
 EOF
 }
 
-# ---------------------------------------------------------------- kubernetes
-# k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with
-# ./staging/src/...; as a dependency those replaces are ignored, so we replace each
-# staging module with its published v0.<minor>.<patch> tag.
-write_kube_mod() {
-  local dir=$1
-  local kver="v${KUBERNETES_VERSION}"
-  local sver="v0.${KUBERNETES_VERSION#*.}"
-  local modfile
-  modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/${kver}.mod"
-  if [[ ! -f "$modfile" ]]; then
-    (cd "$dir" && go mod download -json "k8s.io/kubernetes@${kver}" >/dev/null) ||
-      die "cannot download k8s.io/kubernetes@${kver}"
-  fi
-  local -a staging
-  mapfile -t staging < <(sed -nE 's#^[[:space:]]*(k8s\.io/[^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/src/.*#\1#p' "$modfile")
-  ((${#staging[@]} > 10)) || die "found only ${#staging[@]} staging replaces in $modfile"
-  {
-    printf 'module istio-canary.local/toolchain/kubernetes\n\ngo 1.26.0\n\n'
-    printf 'require k8s.io/kubernetes %s\n\nreplace (\n' "$kver"
-    local m
-    for m in "${staging[@]}"; do
-      # k8s.io/sample-cli-plugin is replaced but not required by k8s.io/kubernetes
-      # (and not published for every patch release); a replace of a module outside
-      # the build list is ignored, so listing it is harmless.
-      printf '\t%s => %s %s\n' "$m" "$m" "$sver"
-    done
-    printf ')\n\ntool (\n'
-    printf '\tk8s.io/kubernetes/cmd/%s\n' kube-apiserver kube-controller-manager kube-scheduler kubectl
-    printf ')\n'
-  } >"$dir/go.mod"
-}
-
+# ---------------------------------------------------------------- kubernetes, kwok
+# Both build from the cluster's one wrapper module (cluster-module.sh), as istiod and istioctl do.
 kube_ldflags() {
   local major="${KUBERNETES_VERSION%%.*}" rest="${KUBERNETES_VERSION#*.}"
   local minor="${rest%%.*}"
@@ -95,19 +68,6 @@ kube_ldflags() {
       "-X $pkg.buildDate=${build_date}")
   done
   echo "-s -w ${f[*]}"
-}
-
-# ---------------------------------------------------------------- kwok
-write_kwok_mod() {
-  cat >"$1/go.mod" <<EOF
-module istio-canary.local/toolchain/kwok
-
-go 1.26.0
-
-require sigs.k8s.io/kwok v${KWOK_VERSION}
-
-tool sigs.k8s.io/kwok/cmd/kwok
-EOF
 }
 
 # ---------------------------------------------------------------- helm
@@ -145,13 +105,13 @@ mkdir -p "$ISTIO_CANARY_CACHE"
 go_build_group etcd "$ETCD_VERSION" write_etcd_mod "-s -w" \
   "go.etcd.io/etcd/server/v3=>etcd"
 
-go_build_group kubernetes "$KUBERNETES_VERSION" write_kube_mod "$(kube_ldflags)" \
+go_build_group kubernetes "$KUBERNETES_VERSION-$CLUSTER_MODULE_KEY" write_cluster_mod "$(kube_ldflags)" \
   "k8s.io/kubernetes/cmd/kube-apiserver=>kube-apiserver" \
   "k8s.io/kubernetes/cmd/kube-controller-manager=>kube-controller-manager" \
   "k8s.io/kubernetes/cmd/kube-scheduler=>kube-scheduler" \
   "k8s.io/kubernetes/cmd/kubectl=>kubectl"
 
-go_build_group kwok "$KWOK_VERSION" write_kwok_mod "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}" \
+go_build_group kwok "$KWOK_VERSION-$CLUSTER_MODULE_KEY" write_cluster_mod "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v${KWOK_VERSION}" \
   "sigs.k8s.io/kwok/cmd/kwok=>kwok"
 
 if [[ "${KUBE_TOOLCHAIN_HELM:-0}" == 1 ]]; then
@@ -162,8 +122,8 @@ fi
 log "toolchain ready in $((SECONDS - total_start))s"
 
 ETCD_BIN_DIR="$ISTIO_CANARY_CACHE/etcd/$ETCD_VERSION/bin"
-KUBE_BIN_DIR="$ISTIO_CANARY_CACHE/kubernetes/$KUBERNETES_VERSION/bin"
-KWOK_BIN_DIR="$ISTIO_CANARY_CACHE/kwok/$KWOK_VERSION/bin"
+KUBE_BIN_DIR="$ISTIO_CANARY_CACHE/kubernetes/$KUBERNETES_VERSION-$CLUSTER_MODULE_KEY/bin"
+KWOK_BIN_DIR="$ISTIO_CANARY_CACHE/kwok/$KWOK_VERSION-$CLUSTER_MODULE_KEY/bin"
 HELM_BIN_DIR="$ISTIO_CANARY_CACHE/helm/$HELM_VERSION/bin"
 path="$ETCD_BIN_DIR:$KUBE_BIN_DIR:$KWOK_BIN_DIR"
 [[ -x "$HELM_BIN_DIR/helm" ]] && path="$path:$HELM_BIN_DIR"
