@@ -57,14 +57,32 @@ cluster_stream() {
     part gateway-api "$LIB_DIR/toolchain/gateway-api.sh"
   fi
 }
+# Each stream in a process group of its own (job control), so that when one fails the other is stopped at once,
+# its Go builds with it, instead of building on for half an hour before the failure is reported.
+set -m
+declare -A streams=()
 pulumi_stream &
-pulumi_pid=$!
+streams[$!]="the Pulumi stream (CLI, language hosts, provider, Pulumi YAML, SeaweedFS)"
 cluster_stream &
-cluster_pid=$!
-failed=()
-wait "$pulumi_pid" || failed+=("the Pulumi stream (CLI, language hosts, provider, Pulumi YAML, SeaweedFS)")
-wait "$cluster_pid" || failed+=("the cluster stream (Kubernetes, kwok, etcd, Istio, Prometheus, metrics-server)")
-((${#failed[@]} == 0)) || die "toolchain build failed in ${failed[*]}; see the lines above"
+streams[$!]="the cluster stream (Kubernetes, kwok, etcd, Istio, Prometheus, metrics-server)"
+set +m
+failed=""
+while ((${#streams[@]} > 0)); do
+  ended=""
+  if wait -n -p ended "${!streams[@]}"; then
+    unset "streams[$ended]"
+    continue
+  fi
+  failed="${streams[$ended]}"
+  unset "streams[$ended]"
+  for pid in "${!streams[@]}"; do
+    progress "stopping ${streams[$pid]}: $failed failed"
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  wait || true
+  break
+done
+[[ -z $failed ]] || die "toolchain build failed in $failed; see the lines above"
 for name in pulumi kube istio-charts istiod prometheus gateway-api; do
   [[ ! -f $out/$name ]] || cat "$out/$name"
 done
