@@ -246,8 +246,8 @@ export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 # component's first build here.
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="11 min" [pulumi-language-nodejs]="under a minute" [pulumi-language-go]="1 min" [provider]="28 min"
-  [pulumi-yaml]="2 min" [etcd]="3 min" [kubernetes]="20 min" [kwok]="4 min" [helm]="2 min" [istiod]="15 min"
-  [istioctl]="2 min" [bridge]="seconds" [metrics-server]="8 min" [seaweedfs]="13 min"
+  [pulumi-yaml]="2 min" [etcd]="3 min" [kubernetes]="20 min" [kwok]="under a minute" [helm]="2 min"
+  [istiod]="8 min" [istioctl]="2 min" [bridge]="seconds" [metrics-server]="8 min" [seaweedfs]="13 min"
 )
 
 # What each component is, for the progress lines.
