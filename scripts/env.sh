@@ -51,20 +51,36 @@ cluster_stream() {
   part istio-charts "$LIB_DIR/toolchain/istio.sh"
   # shellcheck disable=SC2046 # one word or none.
   part istiod "$LIB_DIR/toolchain/istiod.sh" $([[ $profile != demo ]] && echo istioctl)
-  part prometheus "$LIB_DIR/toolchain/prometheus.sh"
   if [[ $profile != demo ]]; then
     part metrics-server "$LIB_DIR/toolchain/metrics-server.sh"
     part gateway-api "$LIB_DIR/toolchain/gateway-api.sh"
   fi
 }
+((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501)) ||
+  die "scripts/env.sh needs bash 5.1 or newer (wait -n -p); this is bash $BASH_VERSION"
+# Debian's Prometheus first, in the foreground: apt-get may have sudo ask for a password on the terminal, and a
+# stream stopped because the other failed must not interrupt dpkg.
+part prometheus "$LIB_DIR/toolchain/prometheus.sh"
 # Each stream in a process group of its own (job control), so that when one fails the other is stopped at once,
-# its Go builds with it, instead of building on for half an hour before the failure is reported.
-set -m
+# its Go builds with it, instead of building on for half an hour before the failure is reported. Their input is
+# /dev/null (a background group that read the terminal would stop). Whatever ends this script (a failure, Ctrl-C,
+# a closed terminal, a CI runner's timeout) stops both.
 declare -A streams=()
-pulumi_stream &
+stop_streams() {
+  local pid
+  for pid in "${!streams[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+}
+on_exit stop_streams
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+set -m
+pulumi_stream </dev/null &
 streams[$!]="the Pulumi stream (CLI, language hosts, provider, Pulumi YAML, SeaweedFS)"
-cluster_stream &
-streams[$!]="the cluster stream (Kubernetes, kwok, etcd, Istio, Prometheus, metrics-server)"
+cluster_stream </dev/null &
+streams[$!]="the cluster stream (Kubernetes, kwok, etcd, Istio, metrics-server)"
 set +m
 failed=""
 while ((${#streams[@]} > 0)); do
@@ -73,13 +89,15 @@ while ((${#streams[@]} > 0)); do
     unset "streams[$ended]"
     continue
   fi
+  [[ -n $ended && -v "streams[$ended]" ]] || die "wait -n named no stream (bash $BASH_VERSION)"
   failed="${streams[$ended]}"
   unset "streams[$ended]"
   for pid in "${!streams[@]}"; do
     progress "stopping ${streams[$pid]}: $failed failed"
-    kill -TERM -- "-$pid" 2>/dev/null || true
   done
+  stop_streams
   wait || true
+  streams=()
   break
 done
 [[ -z $failed ]] || die "toolchain build failed in $failed; see the lines above"

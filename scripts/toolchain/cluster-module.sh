@@ -20,10 +20,9 @@ CLUSTER_MODULE_LAYOUT=1
 CLUSTER_MODULE_KEY="$(printf '%s\n' "$CLUSTER_MODULE_LAYOUT" "$KUBERNETES_VERSION" "$KWOK_VERSION" \
   "$ISTIO_MODULE_VERSION" | sha256sum | cut -c1-8)"
 
-# The commands of each part of the module.
+# The commands of each part of the module (each entry on one line: bench/toolchain-share.sh reads one with read -a).
 declare -A CLUSTER_MODULE_TOOLS=(
-  [kubernetes]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
+  [kubernetes]="k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl"
   [kwok]="sigs.k8s.io/kwok/cmd/kwok"
   [istio]="istio.io/istio/pilot/cmd/pilot-discovery istio.io/istio/istioctl/cmd/istioctl"
 )
@@ -50,30 +49,30 @@ write_cluster_mod() {
     # shellcheck disable=SC2206 # the commands are words
     tools+=(${CLUSTER_MODULE_TOOLS[$part]})
   done
+  # Before go.mod is opened: the staging list may need a `go mod download`, which reads the go.mod it runs beside.
+  local replaces=""
+  if [[ " ${parts[*]} " == *" kubernetes "* ]]; then
+    replaces="$(kube_staging_replaces)" || die "cannot list the staging modules of k8s.io/kubernetes"
+  fi
   {
     printf 'module istio-canary.local/toolchain/cluster\n\ngo 1.26.0\n\nrequire (\n'
     printf '\t%s\n' "${requires[@]}"
     printf ')\n'
-    if [[ " ${parts[*]} " == *" kubernetes "* ]]; then
-      printf '\nreplace (\n'
-      kube_staging_replaces "$dir"
-      printf ')\n'
-    fi
+    [[ -z $replaces ]] || printf '\nreplace (\n%s\n)\n' "$replaces"
     printf '\ntool (\n'
     printf '\t%s\n' "${tools[@]}"
     printf ')\n'
   } >"$dir/go.mod"
 }
 
-# One `replace` line per staging module of k8s.io/kubernetes.
+# One `replace` line per staging module of k8s.io/kubernetes (its go.mod downloaded outside any module if needed).
 kube_staging_replaces() {
-  local dir=$1
   local kver="v${KUBERNETES_VERSION}"
   local sver="v0.${KUBERNETES_VERSION#*.}"
   local modfile
   modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/${kver}.mod"
   if [[ ! -f "$modfile" ]]; then
-    (cd "$dir" && go mod download -json "k8s.io/kubernetes@${kver}" >/dev/null) ||
+    (cd / && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@${kver}" >/dev/null) ||
       die "cannot download k8s.io/kubernetes@${kver}"
   fi
   local -a staging

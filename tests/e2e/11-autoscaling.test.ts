@@ -230,6 +230,8 @@ describe("e2e: autoscaling during a canary", function () {
         load.total = 600; // all on stable: 600m -> 12 pods
         await until("the stable's scale-up to its maximum", () => replicas("stable") >= MAX);
         await new Promise((r) => setTimeout(r, 15_000)); // three more HPA syncs
+        // At least ten looks at the canary's pods, however slowly a busy machine answers each (each is an API call).
+        await until("ten samples of the canary's pods", () => canaryPods.length >= 10, 60);
         watching = false;
         await watch;
         assert.strictEqual(live("deployment", NS, "shop-canary"), undefined);
