@@ -243,7 +243,8 @@ TOOLCHAIN_TIMES_DIR="$ISTIO_CANARY_CACHE/build-times"
 export TOOLCHAIN_T0="${TOOLCHAIN_T0:-$(date +%s)}"
 # Cold build times measured on a new 2-core machine, the two streams of scripts/env.sh side by side (so each shares
 # the cores with the other stream; empty Go caches; README "The local cluster and the toolchain"), shown before a
-# component's first build here.
+# component's first build here. kwok and istiod: estimated since they share the cluster's module (their times alone
+# in bench/toolchain-share.sh, doubled for the other stream).
 declare -A TOOLCHAIN_TYPICAL=(
   [pulumi]="11 min" [pulumi-language-nodejs]="under a minute" [pulumi-language-go]="1 min" [provider]="28 min"
   [pulumi-yaml]="2 min" [etcd]="3 min" [kubernetes]="20 min" [kwok]="under a minute" [helm]="2 min"

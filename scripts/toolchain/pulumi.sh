@@ -189,7 +189,10 @@ else
 		log "resolving modules for the provider (go mod tidy)" &&
 		go mod tidy)
 	log "generating the embedded schema (VERSION=$PULUMI_K8S_PROVIDER_VERSION go generate)"
-	(cd "$psrc/cmd/pulumi-resource-kubernetes" && VERSION="$PULUMI_K8S_PROVIDER_VERSION" go generate)
+	# generate.go (`go run`) imports Pulumi's schema package, about 400 packages the provider imports too: with
+	# -trimpath, as the build below, they compile once for both instead of twice.
+	(cd "$psrc/cmd/pulumi-resource-kubernetes" &&
+		GOFLAGS="$GOFLAGS -trimpath" VERSION="$PULUMI_K8S_PROVIDER_VERSION" go generate)
 	tmp=""
 	tmp_for tmp "$provider_bin"
 	(cd "$psrc" && go build -trimpath \
