@@ -65,16 +65,13 @@ write_cluster_mod() {
   } >"$dir/go.mod"
 }
 
-# One `replace` line per staging module of k8s.io/kubernetes (its go.mod downloaded outside any module if needed).
+# One `replace` line per staging module of k8s.io/kubernetes (its go.mod downloaded first if needed).
 kube_staging_replaces() {
   local kver="v${KUBERNETES_VERSION}"
   local sver="v0.${KUBERNETES_VERSION#*.}"
   local modfile
   modfile="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/${kver}.mod"
-  if [[ ! -f "$modfile" ]]; then
-    (cd / && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@${kver}" >/dev/null) ||
-      die "cannot download k8s.io/kubernetes@${kver}"
-  fi
+  [[ -f "$modfile" ]] || mod_dir "k8s.io/kubernetes@${kver}" >/dev/null # lib.sh: downloads outside any module
   local -a staging
   mapfile -t staging < <(sed -nE 's#^[[:space:]]*(k8s\.io/[^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/src/.*#\1#p' "$modfile")
   ((${#staging[@]} > 10)) || die "found only ${#staging[@]} staging replaces in $modfile"
