@@ -89,7 +89,8 @@ function run(cmd, args, { prefix = "", env = {} } = {}) {
     });
 }
 
-const TS_NODE = ["-r", "ts-node/register/transpile-only"];
+/** How the project's TypeScript tools run (package.json's scripts): the .ts loader and the deferred SDK tooling. */
+const PRELOAD = ["-r", "./stacks/preload.js"];
 const MOCHA = require.resolve("mocha/bin/mocha.js");
 
 async function main() {
@@ -97,6 +98,11 @@ async function main() {
     const firstFlag = argv.findIndex((a) => a.startsWith("-"));
     const files = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
     const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
+    const late = flags.filter((a) => a.endsWith(".test.ts") && fs.existsSync(a));
+    if (late.length > 0) {
+        console.error(`e2e: test files go before mocha's flags (${late.join(", ")} came after ${flags[0]})`);
+        process.exit(2);
+    }
     const { solo, lanes } = loadPlan(files);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-e2e-run-"));
     const phases = [];
@@ -117,7 +123,7 @@ async function main() {
                 MOCHA_TIMING_TABLE: "0",
             },
         }).then((code) => results.push({ id, code }));
-    const mesh = (verb) => run(process.execPath, [...TS_NODE, "tests/e2e/shared-mesh.ts", verb]);
+    const mesh = (verb) => run(process.execPath, [...PRELOAD, "tests/e2e/shared-mesh.ts", verb]);
 
     if (solo.length > 0) {
         await timed("solo: shared Istio removed", async () => {

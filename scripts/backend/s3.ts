@@ -2,7 +2,7 @@
  * The tests' shared state backend on S3: the backend URL Pulumi's DIY backend takes for an S3-compatible store, and
  * a small S3 client (plain HTTP, SigV4 from ./sigv4) that creates the bucket and reads what Pulumi wrote into it.
  *
- *   node -r ts-node/register/transpile-only scripts/backend/s3.ts create-bucket <backend URL>
+ *   node -r ./stacks/preload.js scripts/backend/s3.ts create-bucket <backend URL>
  *
  * creates the URL's bucket (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), retrying while the store
  * starts (scripts/backend/seaweedfs.sh runs it). The secret is never printed.

@@ -177,7 +177,7 @@ JSON
   done
   # The bucket, through the S3 API with the key: also the proof that the gateway answers and authenticates.
   if ! alive || ! (cd "$REPO" && AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" \
-    node -r ts-node/register/transpile-only scripts/backend/s3.ts create-bucket "$url"); then
+    node -r ./stacks/preload.js scripts/backend/s3.ts create-bucket "$url"); then
     alive || log "weed exited; the last lines of $S/weed.log:"
     tail -n 20 "$S/weed.log" >&2
     stop

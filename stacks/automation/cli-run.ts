@@ -1,5 +1,5 @@
 /**
- * The two stack operations the bot runs most, each as one Pulumi CLI call.
+ * The two stack operations the bot (and the tests' and the demo's stacks) run most, each as one Pulumi CLI call.
  *
  * The Automation API's `Stack.up()` runs three more CLI calls after the update (`stack output` twice and
  * `stack history`) for outputs and a summary the bot does not read from it, and `Stack.outputs()` runs
@@ -20,6 +20,8 @@ export interface CliUpOptions {
     message?: string;
     /** Only these URNs. */
     targets?: string[];
+    /** Read the live objects first (`--refresh`), so what changed outside Pulumi is put back. */
+    refresh?: boolean;
     /** Absolute paths of policy packs. */
     policyPacks?: string[];
     /** Absolute paths of policy pack config files. */
@@ -35,6 +37,9 @@ export interface CliUpOptions {
 /** The arguments of `pulumi up` for these options, writing engine events to `eventLog` (without `--stack`). */
 export function upArgs(opts: CliUpOptions, eventLog: string): string[] {
     const args = ["up", "--yes", "--skip-preview"];
+    if (opts.refresh === true) {
+        args.push("--refresh");
+    }
     if (opts.message !== undefined) {
         args.push("--message", opts.message);
     }

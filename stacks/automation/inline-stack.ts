@@ -10,7 +10,7 @@ import * as yaml from "js-yaml";
 import * as fs from "fs";
 import * as path from "path";
 import { program } from "../program";
-import { AutomationStack, scratchWorkspace, selectStack } from "./local-stack";
+import { AutomationStack, pulumiCommand, scratchWorkspace, selectStack } from "./local-stack";
 
 /** Opens an existing stack of the project in `workDir` with the program inline. */
 export async function selectInlineStack(stackName: string, workDir: string): Promise<Stack> {
@@ -18,7 +18,7 @@ export async function selectInlineStack(stackName: string, workDir: string): Pro
     try {
         return await LocalWorkspace.selectStack(
             { stackName, projectName: project.name, program: async () => Promise.resolve(program()) },
-            { workDir },
+            { workDir, pulumiCommand: await pulumiCommand() },
         );
     } catch (e) {
         if (e instanceof automation.StackNotFoundError) {

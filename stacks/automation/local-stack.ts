@@ -10,7 +10,14 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import * as automation from "@pulumi/pulumi/automation";
-import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
+import {
+    ConcurrentUpdateError,
+    EngineEvent,
+    LocalWorkspace,
+    OpMap,
+    PulumiCommand,
+    Stack,
+} from "@pulumi/pulumi/automation";
 import { ownKeys, qualify } from "../../config/namespace";
 import { ConfigChanges } from "../../config/release-state";
 import {
@@ -50,14 +57,44 @@ export function requirePulumiCli(env: NodeJS.ProcessEnv = process.env): void {
     }
 }
 
+let cli: Promise<PulumiCommand> | undefined;
+
 /**
- * Copies Pulumi.yaml (its `main` made absolute, so it points at the program in `workDir`) and the stack's config
- * file into a temporary directory.
+ * The Pulumi CLI on PATH, asked for its version once per process: every new workspace would run `pulumi version`
+ * again (about 0.4 s of CPU), and the bot opens several.
+ */
+export function pulumiCommand(): Promise<PulumiCommand> {
+    cli ??= PulumiCommand.get().catch((e: unknown) => {
+        cli = undefined; // a CLI installed meanwhile is found by the next call
+        throw e;
+    });
+    return cli;
+}
+
+/** Relative paths among node's arguments (`--require ./stacks/preload.js`) made absolute from `dir`. */
+export function absoluteNodeArgs(nodeargs: string, dir: string): string {
+    return nodeargs
+        .split(/\s+/)
+        .filter((a) => a !== "")
+        .map((a) => (a.startsWith("./") || a.startsWith("../") ? path.resolve(dir, a) : a))
+        .join(" ");
+}
+
+/**
+ * Copies Pulumi.yaml (its `main` and the relative paths of its `nodeargs` made absolute, so they point at the
+ * program in `workDir`) and the stack's config file into a temporary directory.
  */
 export function scratchWorkspace(workDir: string, stackName: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-ws-"));
-    const project = yaml.load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as { main?: string };
+    const project = yaml.load(fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8")) as {
+        main?: string;
+        runtime?: string | { options?: { nodeargs?: string } };
+    };
     project.main = path.resolve(workDir, project.main ?? ".");
+    const options = typeof project.runtime === "object" ? project.runtime.options : undefined;
+    if (options?.nodeargs !== undefined) {
+        options.nodeargs = absoluteNodeArgs(options.nodeargs, workDir);
+    }
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump(project));
     const stackFile = path.join(workDir, `Pulumi.${stackName}.yaml`);
     if (fs.existsSync(stackFile)) {
@@ -77,7 +114,10 @@ export async function selectStack(stackName: string, workDir: string): Promise<S
         PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
     };
     try {
-        return await LocalWorkspace.selectStack({ stackName, workDir }, { envVars });
+        return await LocalWorkspace.selectStack(
+            { stackName, workDir },
+            { envVars, pulumiCommand: await pulumiCommand() },
+        );
     } catch (e) {
         if (e instanceof automation.StackNotFoundError) {
             throw new StackNotFoundError(

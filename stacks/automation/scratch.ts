@@ -8,11 +8,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { EngineEvent, LocalWorkspace, OpMap, Stack } from "@pulumi/pulumi/automation";
 import { ownKeys } from "../../config/namespace";
 import { ConfigChanges } from "../../config/release-state";
+import { upOnce } from "./cli-run";
 import { TlsPair } from "./dev-tls";
-import { scratchWorkspace, writeStackConfig } from "./local-stack";
+import { pulumiCommand, scratchWorkspace, writeStackConfig } from "./local-stack";
 
 /** The project root (where Pulumi.yaml is). */
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -26,9 +27,9 @@ export function stackFileConfig(stack: string, dir = PROJECT_DIR): Record<string
     return Object.fromEntries(Object.entries(own).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-/** What an update did, with the engine's events. */
+/** What an update did: the resource changes the engine counted (by operation), its events, its duration. */
 export interface Update {
-    result: UpResult;
+    changes: OpMap;
     events: EngineEvent[];
     ms: number;
 }
@@ -54,7 +55,10 @@ export class ScratchStack {
         env: Record<string, string> = {},
     ): Promise<ScratchStack> {
         const dir = workDir ?? scratchWorkspace(PROJECT_DIR, name);
-        const stack = await LocalWorkspace.createOrSelectStack({ stackName: name, workDir: dir }, { envVars: env });
+        const stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: name, workDir: dir },
+            { envVars: env, pulumiCommand: await pulumiCommand() },
+        );
         await writeStackConfig(stack, { ...config, tlsCert: tls.cert, tlsKey: tls.key }, ["tlsCert", "tlsKey"]);
         return new ScratchStack(stack, dir, workDir === undefined, env);
     }
@@ -73,17 +77,20 @@ export class ScratchStack {
         return writeStackConfig(this.stack, values);
     }
 
-    /** `pulumi up`; with `refresh`, live objects are read first, so an edit made outside Pulumi is undone. */
+    /**
+     * `pulumi up`, as one CLI call (stacks/automation/cli-run.ts: not the Automation API's four); with `refresh`,
+     * live objects are read first, so an edit made outside Pulumi is undone.
+     */
     async up(opts: { target?: string[]; refresh?: boolean; onOutput?: (line: string) => void } = {}): Promise<Update> {
         const events: EngineEvent[] = [];
         const t0 = Date.now();
-        const result = await this.stack.up({
-            onEvent: (e) => events.push(e),
-            target: opts.target,
+        const changes = await upOnce(this.stack, {
+            targets: opts.target,
             refresh: opts.refresh,
             onOutput: opts.onOutput,
+            onEvent: (e) => events.push(e),
         });
-        return { result, events, ms: Date.now() - t0 };
+        return { changes: changes ?? {}, events, ms: Date.now() - t0 };
     }
 
     /** Runs the Pulumi CLI in this stack's workspace (e.g. `stack export`); returns stdout. */

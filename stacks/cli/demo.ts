@@ -161,7 +161,7 @@ async function main(): Promise<void> {
             const up = await stack.up();
             const seconds = (up.ms / 1000).toFixed(1);
             console.log(
-                `\n[${i + 1}/${STEPS.length + RELEASES.length}] ${step.title}: pulumi up ${seconds}s (${changes(up.result.summary.resourceChanges)})`,
+                `\n[${i + 1}/${STEPS.length + RELEASES.length}] ${step.title}: pulumi up ${seconds}s (${changes(up.changes)})`,
             );
             const { weighted, measured } = await measure();
             rows.push(`| ${i + 1} | ${step.title} | pulumi up ${seconds} s | ${weighted} | ${measured} |`);

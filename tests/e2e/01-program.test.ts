@@ -78,7 +78,7 @@ describe("e2e: the program on a live API server", function () {
 
     it("1. a fresh up on an empty cluster installs Istio and creates every resource", async () => {
         first = await stack.up();
-        const changes = first.result.summary.resourceChanges ?? {};
+        const changes = first.changes;
         // 2 components + mesh (2 namespaces, 4 Helm releases: base, Istio CNI, istiod, gateway) + app (namespace, secret, service account,
         // 2 deployments, 2 disruption budgets, service, destination rule, gateway, virtual service, peer
         // authentication, authorization policy) + the stack itself.
@@ -341,7 +341,7 @@ describe("e2e: the program on a live API server", function () {
         const before = rollouts();
         await stack.set({ canaryWeight: "50" });
         const shift = await stack.up();
-        const changes = shift.result.summary.resourceChanges ?? {};
+        const changes = shift.changes;
         assert.strictEqual(changes.update, 1, JSON.stringify(changes));
         assert.strictEqual(changes.replace ?? 0, 0);
         assert.strictEqual(changes.create ?? 0, 0);
@@ -363,7 +363,7 @@ describe("e2e: the program on a live API server", function () {
         await stack.up();
         await stack.set({ canaryWeight: "75" });
         const shift = await stack.up();
-        const changes = shift.result.summary.resourceChanges ?? {};
+        const changes = shift.changes;
         assert.strictEqual(changes.update, 2, JSON.stringify(changes));
         assert.strictEqual(changes.replace ?? 0, 0);
         assert.strictEqual(live("deployment", NS, "shop-canary")!.spec.replicas, 3);
@@ -393,7 +393,7 @@ describe("e2e: the program on a live API server", function () {
 
     it("3b. each part turns off with its key: an up deletes its objects, istioctl analyze stays clean; and back on", async () => {
         await stack.set({ podDisruptionBudgets: "false", peerAuthentication: "false", authorizationPolicy: "false" });
-        const down = (await stack.up()).result.summary.resourceChanges ?? {};
+        const down = (await stack.up()).changes;
         assert.strictEqual(down.delete, 4, JSON.stringify(down));
         assert.deepStrictEqual(namesIn(NS, `poddisruptionbudgets.policy,${PA},${AP}`), []);
         await stack.set({
@@ -401,7 +401,7 @@ describe("e2e: the program on a live API server", function () {
             peerAuthentication: undefined,
             authorizationPolicy: undefined,
         });
-        const back = (await stack.up()).result.summary.resourceChanges ?? {};
+        const back = (await stack.up()).changes;
         assert.strictEqual(back.create, 4, JSON.stringify(back));
         assert.strictEqual(live(PA, NS, "shop")!.spec.mtls.mode, "STRICT");
     });

@@ -27,6 +27,9 @@ export { kubectl } from "../../stacks/automation/kube";
 export { operations, type Update } from "../../stacks/automation/scratch";
 export const REPO = PROJECT_DIR;
 
+/** How the project's command-line tools run (package.json's scripts): node with the project's preload. */
+const PRELOAD = ["-r", path.join(REPO, "stacks", "preload.js")];
+
 for (const name of ["KUBECONFIG", "KUBECTL", "ISTIO_CHARTS_DIR"]) {
     if (!process.env[name]) {
         throw new Error(`${name} is not set: run the end-to-end tests with \`npm run test:e2e\` (scripts/e2e.sh)`);
@@ -298,7 +301,7 @@ export function runCli(
     env: NodeJS.ProcessEnv = process.env,
     o: { hostname?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const node = [process.execPath, "-r", "ts-node/register/transpile-only", script, ...args];
+    const node = [process.execPath, ...PRELOAD, script, ...args];
     // As on another machine: in a UTS namespace of its own, with its own hostname (what a lease holder's id names).
     const command =
         o.hostname === undefined
@@ -338,15 +341,11 @@ export async function spawnBot(
     env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
     await istioChecks.idle();
-    const child = spawn(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", "stacks/cli/release.ts", ...common, ...args],
-        {
-            cwd: REPO,
-            env,
-            detached: true,
-        },
-    );
+    const child = spawn(process.execPath, [...PRELOAD, "stacks/cli/release.ts", ...common, ...args], {
+        cwd: REPO,
+        env,
+        detached: true,
+    });
     let out = "";
     let killed = false;
     const check = () => {

@@ -3,9 +3,17 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { EngineEvent } from "@pulumi/pulumi/automation";
-import { changesOf, driftOf, scratchWorkspace } from "../../../stacks/automation/local-stack";
+import { absoluteNodeArgs, changesOf, driftOf, scratchWorkspace } from "../../../stacks/automation/local-stack";
 
 describe("scratchWorkspace", () => {
+    it("absoluteNodeArgs makes ./ and ../ paths absolute and keeps flags, absolute paths and spacing's meaning", () => {
+        assert.strictEqual(
+            absoluteNodeArgs("  --require ./a.js  -r ../b.js --max-old-space-size=512 /c.js ", "/p/q"),
+            "--require /p/q/a.js -r /p/b.js --max-old-space-size=512 /c.js",
+        );
+        assert.strictEqual(absoluteNodeArgs("", "/p"), "");
+    });
+
     const root = path.resolve(__dirname, "..", "..", "..");
 
     it("points main at the program, absolute, and copies the stack's config file", () => {
@@ -17,6 +25,8 @@ describe("scratchWorkspace", () => {
             >;
             assert.strictEqual(project.main, path.join(root, "main.js"));
             assert.strictEqual(project.name, "istio-canary");
+            const runtime = project.runtime as { options: { nodeargs: string } };
+            assert.strictEqual(runtime.options.nodeargs, `--require ${path.join(root, "stacks", "preload.js")}`);
             assert.strictEqual(
                 fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8"),
                 fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8"),
@@ -35,6 +45,8 @@ describe("scratchWorkspace", () => {
                 unknown
             >;
             assert.strictEqual(project.main, path.join(root, "main.js"));
+            const runtime = project.runtime as { options: { nodeargs: string } };
+            assert.strictEqual(runtime.options.nodeargs, `--require ${path.join(root, "stacks", "preload.js")}`);
         } finally {
             for (const d of [first, second]) {
                 fs.rmSync(d, { recursive: true, force: true });

@@ -7,7 +7,8 @@ import { EXIT_CODES } from "../../../stacks/release/result";
 describe("runMain", () => {
     it("exits with the crash code, distinct from every outcome, and prints the error", () => {
         const script = path.join(__dirname, "..", "..", "fixtures", "crashing-cli.ts");
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script], { encoding: "utf8" });
+        const preload = path.join(__dirname, "..", "..", "..", "stacks", "preload.js"); // as package.json runs the tools
+        const r = spawnSync(process.execPath, ["-r", preload, script], { encoding: "utf8" });
         assert.strictEqual(r.status, 5);
         assert.strictEqual(CRASH_EXIT_CODE, 5);
         assert.match(r.stderr, /^error: Error: the bot itself failed/);
