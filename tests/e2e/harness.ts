@@ -14,6 +14,7 @@ import * as path from "path";
 import { selfSignedCertificate, TlsPair } from "../../stacks/automation/dev-tls";
 import { kubectl } from "../../stacks/automation/kube";
 import { KubeApi } from "../../stacks/automation/kube-api";
+import { getSync, objectPath } from "./live-sync";
 import { PROJECT_DIR, ScratchStack } from "../../stacks/automation/scratch";
 import { principalOf, spiffeId } from "../../scripts/mesh/certs";
 import { istioctlAnalyze, loopbackGuard } from "../../scripts/mesh/istio-checks";
@@ -52,8 +53,15 @@ export function s3BackendEnv(): Record<string, string> {
     return backendEnvOfRun(process.env);
 }
 
-/** A live object as JSON, or undefined when it does not exist. */
+/**
+ * A live object as JSON, or undefined when it does not exist: through the API server directly for the kinds
+ * tests/e2e/live-sync.ts knows (no kubectl process), else by kubectl.
+ */
 export function live<T = Record<string, any>>(kind: string, namespace: string, name: string): T | undefined {
+    const apiPath = objectPath(kind, namespace, name);
+    if (apiPath !== undefined) {
+        return getSync<T>(apiPath);
+    }
     try {
         const ns = namespace === "" ? [] : ["-n", namespace];
         return JSON.parse(kubectl(["get", kind, ...ns, name, "-o", "json"])) as T;
