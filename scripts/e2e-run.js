@@ -93,15 +93,35 @@ function run(cmd, args, { prefix = "", env = {} } = {}) {
 const PRELOAD = ["-r", "./stacks/preload.js"];
 const MOCHA = require.resolve("mocha/bin/mocha.js");
 
+/** Mocha's options that take a value as the next argument (that value is never a test file of ours). */
+// prettier-ignore
+const VALUE_FLAGS = new Set([
+    "--grep", "-g", "--fgrep", "-f", "--file", "--reporter", "-R", "--reporter-option", "-O",
+    "--require", "-r", "--timeout", "-t", "--slow", "-s", "--config", "--spec", "--ui", "-u", "--jobs", "-j",
+]);
+
+/**
+ * The end-to-end files named among mocha's flags (after the first argument that starts with "-"), as loadPlan
+ * would take them: mocha would get them as its own, and run them in every lane.
+ */
+function lateTestFiles(flags, plan = JSON.parse(fs.readFileSync(PLAN_FILE, "utf8"))) {
+    const planned = [...plan.solo, ...plan.lanes.flat()];
+    return flags.filter(
+        (a, i) =>
+            !a.startsWith("-") &&
+            !(i > 0 && VALUE_FLAGS.has(flags[i - 1])) &&
+            planned.includes(path.basename(a).replace(/\.test\.ts$/, "")),
+    );
+}
+
 async function main() {
     const argv = process.argv.slice(2);
     const firstFlag = argv.findIndex((a) => a.startsWith("-"));
     const files = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
     const flags = firstFlag < 0 ? [] : argv.slice(firstFlag);
-    const late = flags.filter((a) => a.endsWith(".test.ts") && fs.existsSync(a));
+    const late = lateTestFiles(flags);
     if (late.length > 0) {
-        console.error(`e2e: test files go before mocha's flags (${late.join(", ")} came after ${flags[0]})`);
-        process.exit(2);
+        fail(`test files go before mocha's flags: ${late.join(", ")} came after ${flags[0]}`);
     }
     const { solo, lanes } = loadPlan(files);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "istio-canary-e2e-run-"));
@@ -184,7 +204,7 @@ async function main() {
     process.exit(results.every((r) => r.code === 0) ? 0 : 1);
 }
 
-module.exports = { loadPlan, PlanError };
+module.exports = { loadPlan, lateTestFiles, PlanError };
 
 if (require.main === module) {
     main().catch((e) => {

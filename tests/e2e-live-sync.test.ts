@@ -10,7 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import { selfSignedCertificate } from "../stacks/automation/dev-tls";
 
-/** The stand-in: one deployment "a" in namespace "ns"; NotFound for other deployments; 404 for anything else. */
+/**
+ * The stand-in: one deployment "a" in namespace "ns"; NotFound for other deployments; a JSON 404 for other paths of
+ * apps/v1 and the plain-text one of kube-apiserver for any other group or version.
+ */
 const SERVER = `
 const https = require("https");
 const [cert, key] = [process.env.CERT, process.env.KEY];
@@ -20,7 +23,9 @@ const server = https.createServer({ cert, key }, (req, res) => {
     if (req.headers.authorization !== "Bearer t0ken") return send(401, { message: "Unauthorized" });
     if (m && m[1] === "a") return send(200, { kind: "Deployment", metadata: { name: "a", namespace: "ns" } });
     if (m) return send(404, { kind: "Status", reason: "NotFound", message: 'deployments.apps "' + m[1] + '" not found' });
-    send(404, { kind: "Status", reason: "NotFound", message: "the server could not find the requested resource" });
+    if (req.url.startsWith("/apis/apps/v1/")) return send(404, { kind: "Status", reason: "NotFound", message: "the server could not find the requested resource" });
+    res.writeHead(404, { "content-type": "text/plain" }); // as kube-apiserver answers a group or version it does not serve
+    res.end("404 page not found\\n");
 });
 server.listen(0, "127.0.0.1", () => console.log(server.address().port));
 `;
@@ -91,18 +96,24 @@ describe("the e2e suite's synchronous reads (tests/e2e/live-sync.ts)", () => {
         );
         assert.strictEqual(sync.objectPath("deployment", "", "a"), undefined, "a namespaced kind without one");
         assert.strictEqual(sync.objectPath("replicasets", "ns", "r"), undefined);
+        assert.strictEqual(sync.objectPath("gateway", "ns", "g"), undefined, "Istio's Gateway or the Gateway API's");
+        assert.strictEqual(
+            sync.objectPath("authorizationpolicy", "ns", "a"),
+            "/apis/security.istio.io/v1/namespaces/ns/authorizationpolicies/a",
+        );
     });
 
-    it("getSync returns the object, undefined on the object's NotFound, and throws on a path not served", () => {
+    it("getSync returns the object, undefined on the object's NotFound, and throws on a path not served (JSON or not)", () => {
         assert.deepStrictEqual(sync.getSync("/apis/apps/v1/namespaces/ns/deployments/a"), {
             kind: "Deployment",
             metadata: { name: "a", namespace: "ns" },
         });
         assert.strictEqual(sync.getSync("/apis/apps/v1/namespaces/ns/deployments/b"), undefined);
         assert.throws(
-            () => sync.getSync("/apis/apps/v9/namespaces/ns/deployments/b"),
+            () => sync.getSync("/apis/apps/v1/namespaces/ns/statefulsets/b"),
             /404 the server could not find the requested resource/,
         );
+        assert.throws(() => sync.getSync("/apis/apps/v9/namespaces/ns/deployments/b"), /: 404 404 page not found$/);
         // Many reads in a row, each answered in order.
         for (let i = 0; i < 20; i++) {
             assert.strictEqual(

@@ -4,7 +4,8 @@
  */
 import * as assert from "assert";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { loadPlan } = require("../scripts/e2e-run.js") as {
+const { lateTestFiles, loadPlan } = require("../scripts/e2e-run.js") as {
+    lateTestFiles: (flags: string[], plan?: { solo: string[]; lanes: string[][] }) => string[];
     loadPlan: (
         selected: string[],
         plan?: { solo: string[]; lanes: string[][] },
@@ -13,6 +14,16 @@ const { loadPlan } = require("../scripts/e2e-run.js") as {
 };
 
 describe("the e2e plan", () => {
+    it("test files among mocha's flags are found, as the plan names them; a flag's own value is not one", () => {
+        const plan = { solo: ["01-program"], lanes: [["02-release", "09-gates"]] };
+        assert.deepStrictEqual(
+            lateTestFiles(["--bail", "tests/e2e/09-gates.test.ts", "02-release", "--grep", "02-release"], plan),
+            ["tests/e2e/09-gates.test.ts", "02-release"],
+        );
+        assert.deepStrictEqual(lateTestFiles(["--file", "tests/e2e/01-program.test.ts", "--bail"], plan), []);
+        assert.deepStrictEqual(lateTestFiles(["--grep", "waves", "other.test.ts"], plan), []);
+    });
+
     it("names every e2e file exactly once; 01-program runs solo, before the lanes", () => {
         const { solo, lanes } = loadPlan([]);
         assert.deepStrictEqual(solo, ["tests/e2e/01-program.test.ts"]);

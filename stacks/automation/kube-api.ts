@@ -208,12 +208,29 @@ export class KubeApi {
                     res.on("end", () => {
                         const text = Buffer.concat(chunks).toString("utf8");
                         const status = res.statusCode ?? 0;
+                        // Not every answer is JSON: a path the server does not serve is "404 page not found"
+                        // in plain text, a proxy's error a page; the text then stands for itself.
+                        let body: unknown;
+                        try {
+                            body = JSON.parse(text);
+                        } catch {
+                            body = undefined;
+                        }
                         if (status < 200 || status >= 300) {
-                            const message = (JSON.parse(text || "{}") as { message?: string }).message ?? text;
+                            const message = (body as { message?: string } | undefined)?.message ?? text.trim();
                             reject(new KubeApiError(status, `${method} ${apiPath}: ${status} ${message}`));
                             return;
                         }
-                        resolve(JSON.parse(text) as T);
+                        if (body === undefined) {
+                            reject(
+                                new KubeApiError(
+                                    status,
+                                    `${method} ${apiPath}: ${status}, not JSON: ${text.slice(0, 200)}`,
+                                ),
+                            );
+                            return;
+                        }
+                        resolve(body as T);
                     });
                 },
             );

@@ -71,12 +71,20 @@ export function pulumiCommand(): Promise<PulumiCommand> {
     return cli;
 }
 
-/** Relative paths among node's arguments (`--require ./stacks/preload.js`) made absolute from `dir`. */
+/**
+ * Relative paths among node's arguments (`--require ./stacks/preload.js`, `--require=./x`) made absolute from `dir`.
+ * One whose absolute path would hold whitespace stays as it is (Pulumi splits `nodeargs` on whitespace): node then
+ * resolves it from the program's directory, which is `dir`'s program's too (`main` points there).
+ */
 export function absoluteNodeArgs(nodeargs: string, dir: string): string {
     return nodeargs
         .split(/\s+/)
         .filter((a) => a !== "")
-        .map((a) => (a.startsWith("./") || a.startsWith("../") ? path.resolve(dir, a) : a))
+        .map((a) => {
+            const m = /^(--[a-z-]+=)?(\.\.?\/.*)$/.exec(a);
+            const abs = m === null ? undefined : `${m[1] ?? ""}${path.resolve(dir, m[2])}`;
+            return abs === undefined || /\s/.test(abs) ? a : abs;
+        })
         .join(" ");
 }
 

@@ -5,8 +5,8 @@
  * tests/e2e/01-program.test.ts alone installs (and upgrades, and removes) Istio itself, with no shared mesh
  * present (scripts/e2e.sh runs it first, on its own).
  *
- *   ts-node tests/e2e/shared-mesh.ts up     # install, or check that it is installed (an `up` with no changes)
- *   ts-node tests/e2e/shared-mesh.ts down   # remove it (nothing to do when it is not there)
+ *   node -r ./stacks/preload.js tests/e2e/shared-mesh.ts up     # install, or check that it is installed (an `up` with no changes)
+ *   node -r ./stacks/preload.js tests/e2e/shared-mesh.ts down   # remove it (nothing to do when it is not there)
  */
 import * as fs from "fs";
 import * as path from "path";

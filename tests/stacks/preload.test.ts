@@ -5,9 +5,10 @@ import * as yaml from "js-yaml";
 import * as fs from "fs";
 import * as vm from "vm";
 
-// stacks/preload.js is JavaScript (node --require loads it before any TypeScript can run).
+// stacks/sdk-deferral.js is JavaScript (node --require loads stacks/preload.js, which installs it, before any
+// TypeScript can run); requiring it installs nothing (preload.js would register its .ts loader in this process).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const preload = require("../../stacks/preload.js") as {
+const deferral = require("../../stacks/sdk-deferral.js") as {
     deferredExports(load: () => unknown): Record<string | symbol, unknown>;
     DEFERRED: Set<string>;
 };
@@ -71,10 +72,55 @@ describe("the preload (stacks/preload.js: the .ts loader, @pulumi/pulumi's seria
         );
     });
 
+    it("the SDK's own __importStar hands the stand-in on, and its named exports are the real module's", () => {
+        const file = require.resolve("@pulumi/pulumi/runtime/closure/codePaths.js");
+        const src = fs.readFileSync(file, "utf8");
+        const prologue = src.slice(0, src.indexOf('Object.defineProperty(exports, "__esModule"'));
+        const sandbox: { __importStar?: (m: unknown) => Record<string, unknown> } = {};
+        vm.runInNewContext(`${prologue}; this.__importStar = __importStar;`, sandbox);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const arborist = require("@npmcli/arborist") as { Arborist: unknown };
+        let loads = 0;
+        const star = sandbox.__importStar!(
+            deferral.deferredExports(() => {
+                loads++;
+                return arborist;
+            }),
+        );
+        assert.strictEqual(loads, 0, "handed on without reading an export");
+        assert.strictEqual(star.Arborist, arborist.Arborist);
+        assert.strictEqual(loads, 1);
+    });
+
+    it("the SDK requires the deferred modules only where and how the stand-in serves them (an SDK upgrade re-checks)", () => {
+        const root = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+        const found: string[] = [];
+        const walk = (dir: string): void => {
+            for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+                const p = path.join(dir, e.name);
+                if (e.isDirectory() && e.name !== "vendor" && e.name !== "node_modules") {
+                    walk(p);
+                } else if (e.isFile() && e.name.endsWith(".js")) {
+                    for (const line of fs.readFileSync(p, "utf8").split("\n")) {
+                        if (/require\("(typescript|@npmcli\/arborist)"\)/.test(line)) {
+                            found.push(`${path.relative(root, p)}: ${line.trim()}`);
+                        }
+                    }
+                }
+            }
+        };
+        walk(root);
+        assert.deepStrictEqual(found.sort(), [
+            'runtime/closure/codePaths.js: const arborist = __importStar(require("@npmcli/arborist"));',
+            'tsutils.js: const ts = require("typescript");',
+            'typescript-shim.js: module.exports = require("typescript");',
+        ]);
+    });
+
     it("a deferred module loads once, on the first read, and reads through to its exports", () => {
         let loads = 0;
         const real = { answer: 42, fn: () => "called" };
-        const m = preload.deferredExports(() => {
+        const m = deferral.deferredExports(() => {
             loads++;
             return real;
         });
@@ -83,12 +129,15 @@ describe("the preload (stacks/preload.js: the .ts loader, @pulumi/pulumi's seria
         assert.strictEqual(m.answer, 42);
         assert.strictEqual((m.fn as () => string)(), "called");
         assert.ok("fn" in m);
-        assert.deepStrictEqual(Object.keys(m).sort(), ["answer", "fn"]);
+        assert.ok("__esModule" in m);
+        m.added = 1;
+        assert.strictEqual((real as Record<string, unknown>).added, 1, "a write reaches the module");
+        assert.deepStrictEqual(Object.keys(m).sort(), ["added", "answer", "fn"]);
         assert.strictEqual(loads, 1);
     });
 
     it("only @pulumi/pulumi's own requests are deferred: anyone else gets the module itself", () => {
-        assert.deepStrictEqual([...preload.DEFERRED].sort(), ["@npmcli/arborist", "typescript"]);
+        assert.deepStrictEqual([...deferral.DEFERRED].sort(), ["@npmcli/arborist", "typescript"]);
         const out = preloaded(
             `const ts = require("typescript"); console.log(typeof ts.transpileModule, ${loaded("typescript")})`,
         );

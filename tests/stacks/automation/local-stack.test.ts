@@ -6,11 +6,16 @@ import { EngineEvent } from "@pulumi/pulumi/automation";
 import { absoluteNodeArgs, changesOf, driftOf, scratchWorkspace } from "../../../stacks/automation/local-stack";
 
 describe("scratchWorkspace", () => {
-    it("absoluteNodeArgs makes ./ and ../ paths absolute and keeps flags, absolute paths and spacing's meaning", () => {
+    it("absoluteNodeArgs makes ./ and ../ paths absolute (also after --flag=), keeps the rest, and never a path with whitespace", () => {
         assert.strictEqual(
             absoluteNodeArgs("  --require ./a.js  -r ../b.js --max-old-space-size=512 /c.js ", "/p/q"),
             "--require /p/q/a.js -r /p/b.js --max-old-space-size=512 /c.js",
         );
+        assert.strictEqual(
+            absoluteNodeArgs("--require=./a.js --import=../b.mjs", "/p/q"),
+            "--require=/p/q/a.js --import=/p/b.mjs",
+        );
+        assert.strictEqual(absoluteNodeArgs("-r ./a.js", "/my project"), "-r ./a.js", "no path with whitespace");
         assert.strictEqual(absoluteNodeArgs("", "/p"), "");
     });
 
